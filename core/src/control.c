@@ -1,0 +1,115 @@
+/* Per-socket control: timeouts, accessors, addresses, buffer sizes. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+int unixsock_settimeout(unixsock *sock, int timeout_ms) {
+  if (sock == NULL || timeout_ms < -1)
+    return -EINVAL;
+  sock->timeout_ms = timeout_ms;
+  return 0;
+}
+
+int unixsock_gettimeout(const unixsock *sock) {
+  return sock == NULL ? -EINVAL : sock->timeout_ms;
+}
+
+int unixsock_fd(const unixsock *sock) {
+  return sock == NULL ? -EINVAL : sock->fd;
+}
+
+int unixsock_kind(const unixsock *sock) {
+  return sock == NULL ? -EINVAL : sock->kind;
+}
+
+static const char *const kind_names[] = {NULL, "stream", "dgram", "seqpacket"};
+
+const char *unixsock_kind_name(int kind) {
+  if (kind < UNIXSOCK_STREAM || kind > UNIXSOCK_SEQPACKET)
+    return NULL;
+  return kind_names[kind];
+}
+
+int unixsock_kind_parse(const char *name) {
+  if (name == NULL)
+    return -EINVAL;
+  for (int k = UNIXSOCK_STREAM; k <= UNIXSOCK_SEQPACKET; k++)
+    if (strcmp(name, kind_names[k]) == 0)
+      return k;
+  return -EINVAL;
+}
+
+/* A long path was bound or connected through /proc/self/fd/N/...: the kernel
+ * reports that alias, so report the name the caller gave instead. */
+static int is_dir_alias(const char *name, size_t len) {
+  static const char prefix[] = "/proc/self/fd/";
+  return len >= sizeof(prefix) - 1 && memcmp(name, prefix, sizeof(prefix) - 1) == 0;
+}
+
+typedef int (*getname_fn)(int, struct sockaddr *, socklen_t *);
+
+static int address_of(const unixsock *sock, getname_fn get, char *ret_name,
+                      size_t *io_namelen) {
+  if (sock == NULL || io_namelen == NULL)
+    return -EINVAL;
+  struct sockaddr_un sa;
+  socklen_t salen = sizeof(sa);
+  if (get(sock->fd, (struct sockaddr *)&sa, &salen) < 0)
+    return -errno;
+  char buf[UNIXSOCK_ADDRESS_MAX];
+  size_t len = sizeof(buf);
+  int r = unixsock__addr_format(&sa, salen, buf, &len);
+  if (r < 0)
+    return r;
+  if (is_dir_alias(buf, len) && sock->name != NULL)
+    return unixsock__name_copy(sock->name, sock->namelen, ret_name, io_namelen);
+  return unixsock__name_copy(buf, len, ret_name, io_namelen);
+}
+
+int unixsock_local_address(const unixsock *sock, char *ret_name, size_t *io_namelen) {
+  return address_of(sock, getsockname, ret_name, io_namelen);
+}
+
+int unixsock_peer_address(const unixsock *sock, char *ret_name, size_t *io_namelen) {
+  return address_of(sock, getpeername, ret_name, io_namelen);
+}
+
+static int set_int(unixsock *sock, int opt, int value) {
+  if (sock == NULL || value < 0)
+    return -EINVAL;
+  if (setsockopt(sock->fd, SOL_SOCKET, opt, &value, sizeof(value)) < 0)
+    return -errno;
+  return 0;
+}
+
+static int get_int(const unixsock *sock, int opt) {
+  int value = 0;
+  socklen_t len = sizeof(value);
+  if (sock == NULL)
+    return -EINVAL;
+  if (getsockopt(sock->fd, SOL_SOCKET, opt, &value, &len) < 0)
+    return -errno;
+  return value;
+}
+
+int unixsock_set_send_buffer(unixsock *sock, int bytes) {
+  return set_int(sock, SO_SNDBUF, bytes);
+}
+
+int unixsock_get_send_buffer(const unixsock *sock) {
+  return get_int(sock, SO_SNDBUF);
+}
+
+int unixsock_set_recv_buffer(unixsock *sock, int bytes) {
+  return set_int(sock, SO_RCVBUF, bytes);
+}
+
+int unixsock_get_recv_buffer(const unixsock *sock) {
+  return get_int(sock, SO_RCVBUF);
+}
+
+unsigned long long unixsock_refused(const unixsock *sock) {
+  return sock == NULL ? 0 : sock->refused;
+}

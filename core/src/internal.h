@@ -1,0 +1,110 @@
+/* Helpers shared between core files.  Nothing here is exported. */
+#ifndef UNIXSOCK_INTERNAL_H
+#define UNIXSOCK_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "unixsock.h"
+
+/* Handle flags. */
+enum {
+  UNIXSOCK__LISTENER = 1u << 0,  /* accept() is meaningful */
+  UNIXSOCK__OWNS_FILE = 1u << 1, /* unlink path on close if inode still matches */
+  UNIXSOCK__PASSCRED = 1u << 2   /* SO_PASSCRED already turned on */
+};
+
+struct unixsock {
+  int fd;
+  int kind;
+  int timeout_ms;
+  unsigned int flags;
+  char *path;       /* absolute path of the socket file we created, or NULL */
+  dev_t dev;        /* its identity, checked before unlink */
+  ino_t ino;
+  pid_t owner_pid;  /* only the process that created the file removes it */
+  char *name;       /* address given to listen/bind/connect (long paths report it) */
+  size_t namelen;
+  uid_t *allow_uids; /* access control (copied from the options) */
+  size_t allow_uids_count;
+  gid_t *allow_gids;
+  size_t allow_gids_count;
+  unsigned long long refused;
+};
+
+/* ---- address.c ---- */
+
+/* A parsed address ready for bind/connect.  dirfd >= 0 when a long path is reached
+ * through /proc/self/fd/N/base; release it with unixsock__addr_release(). */
+struct unixsock__addr {
+  struct sockaddr_un sa;
+  socklen_t len;
+  int dirfd;
+  bool is_path;
+};
+
+/* Parse (name, namelen).  namelen 0 gives the autobind address.  Long paths are
+ * reached through their directory when allow_long is set, else -ENAMETOOLONG. */
+int unixsock__addr_parse(const char *name, size_t namelen, bool allow_long,
+                         struct unixsock__addr *ret_addr);
+void unixsock__addr_release(struct unixsock__addr *addr);
+/* Format a kernel address into the string syntax; -ENOBUFS when it does not fit. */
+int unixsock__addr_format(const struct sockaddr_un *sa, socklen_t salen, char *ret_name,
+                          size_t *io_namelen);
+/* Copy a stored string name out (same contract as unixsock__addr_format). */
+int unixsock__name_copy(const char *name, size_t namelen, char *ret_name,
+                        size_t *io_namelen);
+
+/* ---- socket.c ---- */
+
+int unixsock__socket(int kind);                       /* new CLOEXEC fd or -errno */
+int unixsock__wrap(int fd, int kind, unixsock **ret); /* takes fd on success only */
+int unixsock__kind_to_type(int kind);                 /* SOCK_* or -EINVAL */
+
+/* ---- socketfile.c ---- */
+
+/* Bind fd to addr on behalf of listen/bind, applying the socket-file rules and
+ * the options' mode/owner.  On success records the file in sock. */
+int unixsock__bind_file(unixsock *sock, const char *name, size_t namelen,
+                        const unixsock_options *opts);
+/* Unlink the socket file if it is still ours. */
+void unixsock__unlink_file(unixsock *sock);
+
+/* ---- access.c ---- */
+
+bool unixsock__has_allow_list(const unixsock *s);
+bool unixsock__admitted(const unixsock *s, uid_t uid, gid_t gid);
+
+/* ---- wait.c ---- */
+
+/* Deadlines in CLOCK_MONOTONIC milliseconds; -1 means none. */
+long long unixsock__deadline(int timeout_ms);
+/* On EINTR: -EINTR when the interrupt hook asks to stop, else 0 (retry). */
+int unixsock__interrupted(void);
+/* Wait until fd has events or the deadline passes: 0, -ETIMEDOUT or -errno.
+ * EINTR is retried with the remaining time. */
+int unixsock__wait(int fd, short events, long long deadline);
+
+/* ---- io.c ---- */
+
+#define UNIXSOCK__NO_DEADLINE_YET (-2LL)
+/* After a syscall failed with err: 0 = try it again (EINTR, or ready after a wait),
+ * < 0 = give up with that result.  The deadline is computed on the first wait, so
+ * the fast path never reads the clock. */
+int unixsock__retry(const unixsock *s, int err, short events, long long *io_deadline);
+
+/* ---- platform_linux.c (the portability seam) ---- */
+
+int unixsock__platform_accept(int fd);                 /* accept4 CLOEXEC */
+int unixsock__platform_peer_ids(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
+int unixsock__platform_set_cloexec(int fd);
+int unixsock__platform_set_nonblock(int fd, bool on);
+int unixsock__platform_socket_type(int fd, int *ret_type); /* SO_TYPE + SO_DOMAIN check */
+int unixsock__platform_bind_mode(int fd, int mode);    /* restrict mode before bind */
+/* Directory-relative name usable in sun_path for a descriptor; -ENAMETOOLONG. */
+int unixsock__platform_dir_path(int dirfd, const char *base, size_t baselen,
+                                char *ret_path, size_t size);
+
+#endif

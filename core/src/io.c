@@ -1,0 +1,117 @@
+/* Bytes: send, recv, sendto, recvfrom.  The fast path is one syscall when the
+ * kernel is ready; only a would-block result pays for a deadline and a poll. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+int unixsock__retry(const unixsock *s, int err, short events, long long *io_deadline) {
+  if (err == -EINTR)
+    return unixsock__interrupted();
+  if (err != -EAGAIN)
+    return err;
+  if (s->timeout_ms == 0)
+    return -EAGAIN;
+  if (*io_deadline == UNIXSOCK__NO_DEADLINE_YET)
+    *io_deadline = unixsock__deadline(s->timeout_ms);
+  return unixsock__wait(s->fd, events, *io_deadline);
+}
+
+/* Without a timeout the call may block in the kernel (one syscall); with one, it
+ * must not, so that poll() can bound it. */
+static int dontwait(const unixsock *s) {
+  return s->timeout_ms >= 0 ? MSG_DONTWAIT : 0;
+}
+
+ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
+  if (sock == NULL || (buf == NULL && len > 0))
+    return -EINVAL;
+  const char *p = buf;
+  int flags = MSG_NOSIGNAL | dontwait(sock);
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  size_t done = 0;
+  for (;;) {
+    ssize_t n = send(sock->fd, p + done, len - done, flags);
+    if (n >= 0) {
+      done += (size_t)n;
+      /* Only a stream can take part of a buffer; it must take all of it unless the
+       * caller asked never to wait. */
+      if (done == len || sock->kind != UNIXSOCK_STREAM || sock->timeout_ms == 0)
+        return (ssize_t)done;
+      continue;
+    }
+    int r = unixsock__retry(sock, -errno, POLLOUT, &deadline);
+    if (r == -EAGAIN && done > 0)
+      return (ssize_t)done;
+    if (r < 0)
+      return r;
+  }
+}
+
+ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len) {
+  if (sock == NULL || (buf == NULL && len > 0))
+    return -EINVAL;
+  int message = sock->kind != UNIXSOCK_STREAM;
+  int flags = dontwait(sock) | (message ? MSG_TRUNC : 0);
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  for (;;) {
+    ssize_t n = recv(sock->fd, buf, len, flags);
+    if (n >= 0)
+      return (message && (size_t)n > len) ? -EMSGSIZE : n;
+    int r = unixsock__retry(sock, -errno, POLLIN, &deadline);
+    if (r < 0)
+      return r;
+  }
+}
+
+ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t len, const char *name,
+                        size_t namelen) {
+  struct unixsock__addr a;
+  if (sock == NULL || (buf == NULL && len > 0) || namelen == 0)
+    return -EINVAL;
+  int r = unixsock__addr_parse(name, namelen, true, &a);
+  if (r < 0)
+    return r;
+  int flags = MSG_NOSIGNAL | dontwait(sock);
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  ssize_t n;
+  for (;;) {
+    n = sendto(sock->fd, buf, len, flags, (const struct sockaddr *)&a.sa, a.len);
+    if (n >= 0)
+      break;
+    n = unixsock__retry(sock, -errno, POLLOUT, &deadline);
+    if (n < 0)
+      break;
+  }
+  unixsock__addr_release(&a);
+  return n;
+}
+
+ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len, char *ret_name,
+                          size_t *io_namelen) {
+  if (sock == NULL || (buf == NULL && len > 0) || (ret_name != NULL && io_namelen == NULL))
+    return -EINVAL;
+  int message = sock->kind != UNIXSOCK_STREAM;
+  int flags = dontwait(sock) | (message ? MSG_TRUNC : 0);
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  for (;;) {
+    struct sockaddr_un sa;
+    socklen_t salen = sizeof(sa);
+    ssize_t n = recvfrom(sock->fd, buf, len, flags, (struct sockaddr *)&sa, &salen);
+    if (n >= 0) {
+      if (message && (size_t)n > len)
+        return -EMSGSIZE;
+      if (io_namelen != NULL) {
+        int r = unixsock__addr_format(&sa, salen, ret_name, io_namelen);
+        if (r < 0)
+          return r;
+      }
+      return n;
+    }
+    int r = unixsock__retry(sock, -errno, POLLIN, &deadline);
+    if (r < 0)
+      return r;
+  }
+}

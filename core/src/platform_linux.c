@@ -1,0 +1,77 @@
+/* The portability seam: every Linux-only call the core makes for endpoints lives
+ * here, so a BSD/macOS port replaces this one file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int unixsock__platform_accept(int fd) {
+  int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+  return c < 0 ? -errno : c;
+}
+
+int unixsock__platform_peer_ids(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid) {
+  struct ucred cr;
+  socklen_t len = sizeof(cr);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+    return -errno;
+  *ret_pid = cr.pid;
+  *ret_uid = cr.uid;
+  *ret_gid = cr.gid;
+  return 0;
+}
+
+int unixsock__platform_set_cloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0)
+    return -errno;
+  if (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+    return -errno;
+  return 0;
+}
+
+int unixsock__platform_set_nonblock(int fd, bool on) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0)
+    return -errno;
+  int want = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (want != flags && fcntl(fd, F_SETFL, want) < 0)
+    return -errno;
+  return 0;
+}
+
+int unixsock__platform_socket_type(int fd, int *ret_type) {
+  int domain = 0, type = 0;
+  socklen_t len = sizeof(domain);
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+    return -errno;
+  if (domain != AF_UNIX)
+    return -EAFNOSUPPORT;
+  len = sizeof(type);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+    return -errno;
+  *ret_type = type;
+  return 0;
+}
+
+/* Linux creates the socket file with the socket inode's mode minus the umask, so
+ * fchmod() before bind() makes the file no more open than asked from its first
+ * instant. */
+int unixsock__platform_bind_mode(int fd, int mode) {
+  if (fchmod(fd, (mode_t)mode) < 0)
+    return -errno;
+  return 0;
+}
+
+int unixsock__platform_dir_path(int dirfd, const char *base, size_t baselen,
+                                char *ret_path, size_t size) {
+  int n = snprintf(ret_path, size, "/proc/self/fd/%d/%.*s", dirfd, (int)baselen, base);
+  if (n < 0 || (size_t)n >= size)
+    return -ENAMETOOLONG;
+  return n;
+}

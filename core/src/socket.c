@@ -1,0 +1,378 @@
+/* Socket lifecycle: create, listen, bind, connect, accept, pair, adopt, close. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int unixsock__kind_to_type(int kind) {
+  switch (kind) {
+  case UNIXSOCK_STREAM:
+    return SOCK_STREAM;
+  case UNIXSOCK_DGRAM:
+    return SOCK_DGRAM;
+  case UNIXSOCK_SEQPACKET:
+    return SOCK_SEQPACKET;
+  default:
+    return -EINVAL;
+  }
+}
+
+static int type_to_kind(int type) {
+  switch (type) {
+  case SOCK_STREAM:
+    return UNIXSOCK_STREAM;
+  case SOCK_DGRAM:
+    return UNIXSOCK_DGRAM;
+  case SOCK_SEQPACKET:
+    return UNIXSOCK_SEQPACKET;
+  default:
+    return -ESOCKTNOSUPPORT;
+  }
+}
+
+int unixsock__socket(int kind) {
+  int type = unixsock__kind_to_type(kind);
+  if (type < 0)
+    return type;
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
+
+int unixsock__wrap(int fd, int kind, unixsock **ret) {
+  unixsock *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return -ENOMEM;
+  s->fd = fd;
+  s->kind = kind;
+  s->timeout_ms = -1;
+  *ret = s;
+  return 0;
+}
+
+static int copy_allow_list(unixsock *s, const unixsock_options *opts) {
+  if (opts == NULL)
+    return 0;
+  if ((opts->allow_uids_count && opts->allow_uids == NULL) ||
+      (opts->allow_gids_count && opts->allow_gids == NULL))
+    return -EINVAL;
+  if (opts->allow_uids_count) {
+    s->allow_uids = malloc(opts->allow_uids_count * sizeof(uid_t));
+    if (s->allow_uids == NULL)
+      return -ENOMEM;
+    memcpy(s->allow_uids, opts->allow_uids, opts->allow_uids_count * sizeof(uid_t));
+    s->allow_uids_count = opts->allow_uids_count;
+  }
+  if (opts->allow_gids_count) {
+    s->allow_gids = malloc(opts->allow_gids_count * sizeof(gid_t));
+    if (s->allow_gids == NULL)
+      return -ENOMEM;
+    memcpy(s->allow_gids, opts->allow_gids, opts->allow_gids_count * sizeof(gid_t));
+    s->allow_gids_count = opts->allow_gids_count;
+  }
+  return 0;
+}
+
+static int check_options(const unixsock_options *opts) {
+  if (opts == NULL)
+    return 0;
+  if (opts->backlog < 0 || opts->mode < -1 || opts->mode > 07777 || opts->uid < -1 ||
+      opts->gid < -1)
+    return -EINVAL;
+  return 0;
+}
+
+/* Shared by listen and bind: create, bind with the socket-file rules, record. */
+static int open_bound(const char *name, size_t namelen, int kind,
+                      const unixsock_options *opts, unixsock **ret_sock) {
+  unixsock *s = NULL;
+  int r = check_options(opts);
+  if (r < 0)
+    return r;
+  int fd = unixsock__socket(kind);
+  if (fd < 0)
+    return fd;
+  r = unixsock__wrap(fd, kind, &s);
+  if (r < 0)
+    goto fail;
+  r = copy_allow_list(s, opts);
+  if (r < 0)
+    goto fail;
+  r = unixsock__bind_file(s, name, namelen, opts);
+  if (r < 0)
+    goto fail;
+  *ret_sock = s;
+  return 0;
+fail:
+  if (s != NULL)
+    unixsock_close(s); /* closes fd; unlinks the file only if it was recorded */
+  else
+    close(fd);
+  return r;
+}
+
+int unixsock_listen(const char *name, size_t namelen, int kind,
+                    const unixsock_options *opts, unixsock **ret_sock) {
+  if (ret_sock == NULL || (kind != UNIXSOCK_STREAM && kind != UNIXSOCK_SEQPACKET))
+    return -EINVAL;
+  if (namelen == 0)
+    return -EINVAL; /* a listener nobody can name is useless */
+  unixsock *s = NULL;
+  int r = open_bound(name, namelen, kind, opts, &s);
+  if (r < 0)
+    return r;
+  int backlog = (opts != NULL && opts->backlog > 0) ? opts->backlog : SOMAXCONN;
+  /* Listeners are non-blocking so that accept() after a wake-up never sleeps when
+   * another process took the connection first. */
+  if (listen(s->fd, backlog) < 0) {
+    r = -errno;
+    goto fail;
+  }
+  r = unixsock__platform_set_nonblock(s->fd, true);
+  if (r < 0)
+    goto fail;
+  s->flags |= UNIXSOCK__LISTENER;
+  *ret_sock = s;
+  return 0;
+fail:
+  unixsock_close(s);
+  return r;
+}
+
+int unixsock_bind(const char *name, size_t namelen, int kind,
+                  const unixsock_options *opts, unixsock **ret_sock) {
+  if (ret_sock == NULL || kind != UNIXSOCK_DGRAM)
+    return -EINVAL;
+  return open_bound(name, namelen, kind, opts, ret_sock);
+}
+
+static int set_send_timeout(int fd, long long ms) {
+  struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+    return -errno;
+  return 0;
+}
+
+/* connect(), waiting for room in a full backlog up to the deadline.  AF_UNIX gives
+ * nothing to poll on while the backlog is full, so the kernel's own wait is used,
+ * bounded by SO_SNDTIMEO (restored to "none" afterwards). */
+static int connect_fd(int fd, const struct unixsock__addr *a, int timeout_ms) {
+  long long deadline = unixsock__deadline(timeout_ms);
+  int r = 0;
+  if (timeout_ms == 0)
+    r = unixsock__platform_set_nonblock(fd, true);
+  for (;;) {
+    if (r < 0)
+      break;
+    if (deadline >= 0 && timeout_ms > 0) {
+      long long left = deadline - unixsock__deadline(0);
+      if (left <= 0) {
+        r = -ETIMEDOUT;
+        break;
+      }
+      r = set_send_timeout(fd, left);
+      if (r < 0)
+        break;
+    }
+    if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0) {
+      r = 0;
+      break;
+    }
+    r = -errno;
+    if (r == -EINTR) {
+      r = unixsock__interrupted();
+      continue;
+    }
+    if (r == -EAGAIN || r == -EINPROGRESS)
+      r = timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+    break;
+  }
+  if (timeout_ms > 0)
+    (void)set_send_timeout(fd, 0);
+  if (timeout_ms == 0)
+    (void)unixsock__platform_set_nonblock(fd, false);
+  return r;
+}
+
+int unixsock_connect(const char *name, size_t namelen, int kind, int timeout_ms,
+                     unixsock **ret_sock) {
+  unixsock *s = NULL;
+  struct unixsock__addr a;
+  if (ret_sock == NULL || namelen == 0 || timeout_ms < -1)
+    return -EINVAL;
+  int r = unixsock__addr_parse(name, namelen, true, &a);
+  if (r < 0)
+    return r;
+  int fd = unixsock__socket(kind);
+  if (fd < 0) {
+    r = fd;
+    goto fail;
+  }
+  if (kind == UNIXSOCK_DGRAM) {
+    /* An autobound name, so the server's replies find this client. */
+    struct sockaddr_un any = {.sun_family = AF_UNIX};
+    if (bind(fd, (struct sockaddr *)&any, sizeof(sa_family_t)) < 0) {
+      r = -errno;
+      goto fail;
+    }
+  }
+  r = connect_fd(fd, &a, timeout_ms);
+  if (r < 0)
+    goto fail;
+  r = unixsock__wrap(fd, kind, &s);
+  if (r < 0)
+    goto fail;
+  fd = -1;
+  s->timeout_ms = timeout_ms;
+  s->name = malloc(namelen);
+  if (s->name == NULL) {
+    r = -ENOMEM;
+    goto fail;
+  }
+  memcpy(s->name, name, namelen);
+  s->namelen = namelen;
+  unixsock__addr_release(&a);
+  *ret_sock = s;
+  return 0;
+fail:
+  unixsock_close(s);
+  if (fd >= 0)
+    close(fd);
+  unixsock__addr_release(&a);
+  return r;
+}
+
+int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
+  if (listener == NULL || ret_conn == NULL)
+    return -EINVAL;
+  if (!(listener->flags & UNIXSOCK__LISTENER))
+    return -EINVAL;
+  long long deadline = unixsock__deadline(listener->timeout_ms);
+  for (;;) {
+    int c = unixsock__platform_accept(listener->fd);
+    if (c >= 0 && unixsock__has_allow_list(listener)) {
+      pid_t pid;
+      uid_t uid;
+      gid_t gid;
+      int r = unixsock__platform_peer_ids(c, &pid, &uid, &gid);
+      if (r < 0 || !unixsock__admitted(listener, uid, gid)) {
+        close(c); /* refused peers never reach the caller */
+        listener->refused++;
+        continue;
+      }
+    }
+    if (c >= 0) {
+      unixsock *s;
+      int r = unixsock__wrap(c, listener->kind, &s);
+      if (r < 0) {
+        close(c);
+        return r;
+      }
+      *ret_conn = s;
+      return 0;
+    }
+    if (c == -ECONNABORTED)
+      continue;
+    if (c == -EINTR) {
+      int r = unixsock__interrupted();
+      if (r < 0)
+        return r;
+      continue;
+    }
+    if (c != -EAGAIN)
+      return c;
+    if (listener->timeout_ms == 0)
+      return -EAGAIN;
+    int r = unixsock__wait(listener->fd, POLLIN, deadline);
+    if (r < 0)
+      return r;
+  }
+}
+
+int unixsock_pair(int kind, unixsock **ret_a, unixsock **ret_b) {
+  int sv[2];
+  unixsock *a = NULL, *b = NULL;
+  int type = unixsock__kind_to_type(kind);
+  if (type < 0 || ret_a == NULL || ret_b == NULL)
+    return -EINVAL;
+  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0)
+    return -errno;
+  int r = unixsock__wrap(sv[0], kind, &a);
+  if (r < 0)
+    goto fail;
+  r = unixsock__wrap(sv[1], kind, &b);
+  if (r < 0)
+    goto fail;
+  *ret_a = a;
+  *ret_b = b;
+  return 0;
+fail:
+  free(a);
+  close(sv[0]);
+  close(sv[1]);
+  return r;
+}
+
+int unixsock_adopt(int fd, unixsock **ret_sock) {
+  int type;
+  if (fd < 0)
+    return -EBADF;
+  if (ret_sock == NULL)
+    return -EINVAL;
+  int r = unixsock__platform_socket_type(fd, &type);
+  if (r < 0)
+    return r;
+  int kind = type_to_kind(type);
+  if (kind < 0)
+    return kind;
+  int accepting = 0;
+  socklen_t len = sizeof(accepting);
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) < 0)
+    return -errno;
+  r = unixsock__platform_set_cloexec(fd);
+  if (r < 0)
+    return r;
+  if (accepting) {
+    r = unixsock__platform_set_nonblock(fd, true);
+    if (r < 0)
+      return r;
+  }
+  unixsock *s;
+  r = unixsock__wrap(fd, kind, &s);
+  if (r < 0)
+    return r;
+  if (accepting)
+    s->flags |= UNIXSOCK__LISTENER;
+  *ret_sock = s;
+  return 0;
+}
+
+static void free_handle(unixsock *s) {
+  free(s->path);
+  free(s->name);
+  free(s->allow_uids);
+  free(s->allow_gids);
+  free(s);
+}
+
+void unixsock_close(unixsock *sock) {
+  if (sock == NULL)
+    return;
+  if (sock->flags & UNIXSOCK__OWNS_FILE)
+    unixsock__unlink_file(sock);
+  if (sock->fd >= 0)
+    close(sock->fd); /* never retried: Linux frees the fd even on EINTR */
+  free_handle(sock);
+}
+
+int unixsock_detach(unixsock *sock) {
+  if (sock == NULL)
+    return -EINVAL;
+  int fd = sock->fd;
+  free_handle(sock);
+  return fd;
+}

@@ -1,0 +1,41 @@
+/* The seeds' datagram echo client over unixsock.  Instead of binding to a
+ * tmpnam() path (a race, and a file left behind), the client autobinds: the
+ * kernel gives it a unique abstract name the server's replies find. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "unixsock.h"
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: unixdataclient <local_path>\n");
+    return 2;
+  }
+  unixsock *sock;
+  int r = unixsock_connect(argv[1], strlen(argv[1]), UNIXSOCK_DGRAM, 5000, &sock);
+  if (r < 0) {
+    fprintf(stderr, "connect %s failed: %s (%s)\n", argv[1], unixsock_strerror(r),
+            unixsock_errname(r));
+    return 1;
+  }
+  char line[4096], reply[4200];
+  while (fgets(line, sizeof(line), stdin) != NULL) {
+    size_t len = strcspn(line, "\n");
+    printf("now sending %.*s\n", (int)len, line);
+    ssize_t n = unixsock_send(sock, line, len);
+    if (n >= 0)
+      n = unixsock_recv(sock, reply, sizeof(reply));
+    if (n < 0) {
+      fprintf(stderr, "echo via %s failed: %s (%s)\n", argv[1], unixsock_strerror((int)n),
+              unixsock_errname((int)n));
+      unixsock_close(sock);
+      return 1;
+    }
+    printf("%.*s\n", (int)n, reply);
+    fflush(stdout);
+  }
+  unixsock_close(sock);
+  return 0;
+}

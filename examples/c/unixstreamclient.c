@@ -1,0 +1,54 @@
+/* The seeds' stream echo client over unixsock: sends each line of stdin and
+ * prints the server's answer. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "unixsock.h"
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: unixstreamclient <local_path>\n");
+    return 2;
+  }
+  unixsock *conn;
+  int r = unixsock_connect(argv[1], strlen(argv[1]), UNIXSOCK_STREAM, 5000, &conn);
+  if (r < 0) {
+    fprintf(stderr, "connect %s failed: %s (%s)\n", argv[1], unixsock_strerror(r),
+            unixsock_errname(r));
+    return 1;
+  }
+  unixsock_settimeout(conn, -1);
+  char line[4096], reply[4200];
+  size_t have = 0;
+  while (fgets(line, sizeof(line), stdin) != NULL) {
+    size_t len = strlen(line);
+    if (len == 0 || line[len - 1] != '\n')
+      line[len++] = '\n';
+    if ((r = (int)unixsock_send(conn, line, len)) < 0)
+      break;
+    /* read until the reply's newline: a stream has no message boundaries */
+    char *nl = NULL;
+    while ((nl = memchr(reply, '\n', have)) == NULL) {
+      ssize_t n = unixsock_recv(conn, reply + have, sizeof(reply) - have);
+      if (n <= 0) {
+        fprintf(stderr, "server terminated prematurely\n");
+        unixsock_close(conn);
+        return 1;
+      }
+      have += (size_t)n;
+    }
+    size_t used = (size_t)(nl - reply) + 1;
+    fwrite(reply, 1, used, stdout);
+    fflush(stdout);
+    memmove(reply, reply + used, have - used);
+    have -= used;
+  }
+  unixsock_close(conn);
+  if (r < 0) {
+    fprintf(stderr, "send failed: %s (%s)\n", unixsock_strerror(r), unixsock_errname(r));
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,78 @@
+/* The seeds' stream echo server over unixsock: answers each line with
+ * "Hi, <line>".  Serves one client after another until SIGINT/SIGTERM, then
+ * removes its socket file (only if it is still its own). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "unixsock.h"
+
+static volatile sig_atomic_t stopping;
+static void on_signal(int sig) { (void)sig; stopping = 1; }
+static int stop_requested(void *arg) { (void)arg; return stopping; }
+
+static int fail(const char *what, const char *addr, int r) {
+  fprintf(stderr, "%s %s failed: %s (%s)\n", what, addr, unixsock_strerror(r),
+          unixsock_errname(r));
+  return 1;
+}
+
+static void serve(unixsock *conn) {
+  char buf[4096];
+  size_t have = 0;
+  for (;;) {
+    ssize_t n = unixsock_recv(conn, buf + have, sizeof(buf) - have);
+    if (n <= 0) {
+      if (n == 0)
+        printf("client quit\n");
+      return;
+    }
+    have += (size_t)n;
+    char *nl;
+    while ((nl = memchr(buf, '\n', have)) != NULL) {
+      size_t line = (size_t)(nl - buf) + 1;
+      char reply[4100];
+      printf("Receive: %.*s", (int)line, buf);
+      memcpy(reply, "Hi, ", 4);
+      memcpy(reply + 4, buf, line);
+      if (unixsock_send(conn, reply, line + 4) < 0)
+        return;
+      memmove(buf, buf + line, have - line);
+      have -= line;
+    }
+    if (have == sizeof(buf))
+      have = 0; /* a line longer than the buffer: drop it */
+    fflush(stdout);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: unixstreamserver <local_path>\n");
+    return 2;
+  }
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  unixsock_set_interrupt_hook(stop_requested, NULL);
+  unixsock *listener;
+  int r = unixsock_listen(argv[1], strlen(argv[1]), UNIXSOCK_STREAM, NULL, &listener);
+  if (r < 0)
+    return fail("listen", argv[1], r);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  while (!stopping) {
+    unixsock *conn;
+    r = unixsock_accept(listener, &conn);
+    if (r < 0) {
+      if (r != -EINTR)
+        fail("accept", argv[1], r);
+      break;
+    }
+    serve(conn);
+    unixsock_close(conn);
+  }
+  unixsock_close(listener);
+  return 0;
+}

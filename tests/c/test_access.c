@@ -1,0 +1,45 @@
+/* Access control on accept: the allow-list. */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static int connect_and_wait(void *arg) {
+  const char *p = arg;
+  unixsock *c;
+  if (unixsock_connect(p, strlen(p), UNIXSOCK_STREAM, 1000, &c) < 0)
+    return 2;
+  char b;
+  unixsock_settimeout(c, 4000);
+  ssize_t n = unixsock_recv(c, &b, 1); /* refused: closed by the server */
+  unixsock_close(c);
+  return n == 0 ? 0 : 1;
+}
+
+TEST(test_allow_list_keeps_other_uids_from_accept) {
+  if (geteuid() != 0)
+    return;
+  const char *p = check_path("allow.sock");
+  uid_t root = 0;
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  o.allow_uids = &root;
+  o.allow_uids_count = 1;
+  o.mode = 0666;
+  unixsock *l, *s, *c;
+  CHECK_OK(unixsock_listen(p, strlen(p), UNIXSOCK_STREAM, &o, &l));
+  CHECK_OK(unixsock_settimeout(l, 1500));
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(check_as_user(65534, connect_and_wait, (void *)p));
+  CHECK_ERR(unixsock_accept(l, &s), ETIMEDOUT);
+  int status;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK_EQ(unixsock_refused(l), 1);
+  /* root is admitted */
+  CHECK_OK(unixsock_connect(p, strlen(p), UNIXSOCK_STREAM, 1000, &c));
+  CHECK_OK(unixsock_accept(l, &s));
+  unixsock_close(s);
+  unixsock_close(c);
+  unixsock_close(l);
+}

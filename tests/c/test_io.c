@@ -1,0 +1,264 @@
+/* Bytes: send all, no SIGPIPE, EINTR, deadlines, non-blocking, EOF, no silent
+ * truncation. */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct drain {
+  unixsock *s;
+  size_t total;
+  unsigned char sum;
+};
+
+static void *drain_thread(void *arg) {
+  struct drain *d = arg;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = unixsock_recv(d->s, buf, sizeof(buf));
+    if (n <= 0)
+      break;
+    for (ssize_t i = 0; i < n; i++)
+      d->sum = (unsigned char)(d->sum + (unsigned char)buf[i]);
+    d->total += (size_t)n;
+  }
+  return NULL;
+}
+
+TEST(test_stream_send_writes_every_byte) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_set_send_buffer(a, 4096));
+  size_t len = 8 << 20;
+  unsigned char *big = malloc(len), sum = 0;
+  for (size_t i = 0; i < len; i++) {
+    big[i] = (unsigned char)(i * 7);
+    sum = (unsigned char)(sum + big[i]);
+  }
+  struct drain d = {b, 0, 0};
+  pthread_t t;
+  pthread_create(&t, NULL, drain_thread, &d);
+  CHECK_OK(unixsock_settimeout(a, 10000)); /* the deadline path writes all too */
+  CHECK_EQ(unixsock_send(a, big, len), (long long)len);
+  CHECK_OK(unixsock_settimeout(a, -1));
+  CHECK_EQ(unixsock_send(a, big, len), (long long)len);
+  unixsock_close(a);
+  pthread_join(t, NULL);
+  CHECK_EQ(d.total, 2 * len);
+  CHECK_EQ(d.sum, (unsigned char)(sum * 2));
+  free(big);
+  unixsock_close(b);
+}
+
+TEST(test_send_to_closed_peer_is_epipe_not_sigpipe) {
+  signal(SIGPIPE, SIG_DFL); /* a SIGPIPE would kill this test */
+  for (int k = UNIXSOCK_STREAM; k <= UNIXSOCK_SEQPACKET; k += 2) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(k, &a, &b));
+    unixsock_close(b);
+    CHECK_ERR(unixsock_send(a, "x", 1), EPIPE);
+    unixsock_close(a);
+  }
+}
+
+TEST(test_recv_returns_zero_at_end_of_stream) {
+  unixsock *a, *b;
+  char buf[4];
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_EQ(unixsock_send(a, "z", 1), 1);
+  unixsock_close(a);
+  CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 1);
+  CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 0);
+  unixsock_close(b);
+}
+
+TEST(test_nonblocking_recv_is_eagain) {
+  unixsock *a, *b;
+  char buf[4];
+  CHECK_OK(unixsock_pair(UNIXSOCK_DGRAM, &a, &b));
+  CHECK_OK(unixsock_settimeout(b, 0));
+  CHECK_EQ(unixsock_gettimeout(b), 0);
+  CHECK_ERR(unixsock_recv(b, buf, sizeof(buf)), EAGAIN);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_nonblocking_stream_send_returns_what_fits) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_settimeout(a, 0));
+  static char big[1 << 22];
+  ssize_t n = unixsock_send(a, big, sizeof(big));
+  CHECK(n > 0 && n < (ssize_t)sizeof(big));
+  CHECK_ERR(unixsock_send(a, big, sizeof(big)), EAGAIN);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_recv_timeout_is_etimedout) {
+  unixsock *a, *b;
+  char buf[4];
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_settimeout(b, 100));
+  long long t0 = now_ms();
+  CHECK_ERR(unixsock_recv(b, buf, sizeof(buf)), ETIMEDOUT);
+  long long dt = now_ms() - t0;
+  CHECK(dt >= 95);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+static volatile sig_atomic_t interrupts;
+static void on_alarm(int sig) {
+  (void)sig;
+  interrupts++;
+}
+
+static void interrupt_every_ms(int ms) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_alarm; /* no SA_RESTART: every blocking call sees EINTR */
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = {{0, ms * 1000}, {0, ms * 1000}};
+  setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void stop_interrupts(void) {
+  struct itimerval it = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_REAL, &it, NULL);
+  signal(SIGALRM, SIG_IGN);
+}
+
+/* A timeout bounds the whole call: an EINTR storm must neither end it early nor
+ * restart the clock. */
+TEST(test_timeout_is_a_deadline_under_eintr_storm) {
+  unixsock *a, *b;
+  char buf[4];
+  CHECK_OK(unixsock_pair(UNIXSOCK_DGRAM, &a, &b));
+  CHECK_OK(unixsock_settimeout(b, 300));
+  interrupt_every_ms(7);
+  long long t0 = now_ms();
+  CHECK_ERR(unixsock_recv(b, buf, sizeof(buf)), ETIMEDOUT);
+  long long dt = now_ms() - t0;
+  stop_interrupts();
+  CHECK(interrupts > 10);
+  CHECK(dt >= 295 && dt < 2000);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+struct delayed {
+  unixsock *s;
+  int ms;
+};
+
+static void *send_later(void *arg) {
+  struct delayed *d = arg;
+  usleep((useconds_t)d->ms * 1000);
+  unixsock_send(d->s, "late", 4);
+  return NULL;
+}
+
+TEST(test_blocking_recv_retries_eintr) {
+  unixsock *a, *b;
+  char buf[8];
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  struct delayed d = {a, 200};
+  pthread_t t;
+  /* block SIGALRM in the sender thread so the receiver takes every signal */
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  pthread_create(&t, NULL, send_later, &d);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  interrupt_every_ms(5);
+  CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 4);
+  stop_interrupts();
+  CHECK(interrupts > 5);
+  CHECK(memcmp(buf, "late", 4) == 0);
+  pthread_join(t, NULL);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_message_longer_than_buffer_is_emsgsize_not_truncated) {
+  for (int k = UNIXSOCK_DGRAM; k <= UNIXSOCK_SEQPACKET; k++) {
+    unixsock *a, *b;
+    char buf[4];
+    CHECK_OK(unixsock_pair(k, &a, &b));
+    CHECK_EQ(unixsock_send(a, "too long", 8), 8);
+    CHECK_ERR(unixsock_recv(b, buf, sizeof(buf)), EMSGSIZE);
+    CHECK_EQ(unixsock_send(a, "ok", 2), 2);
+    CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 2);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+TEST(test_message_kinds_keep_boundaries) {
+  for (int k = UNIXSOCK_DGRAM; k <= UNIXSOCK_SEQPACKET; k++) {
+    unixsock *a, *b;
+    char buf[16];
+    CHECK_OK(unixsock_pair(k, &a, &b));
+    CHECK_EQ(unixsock_send(a, "one", 3), 3);
+    CHECK_EQ(unixsock_send(a, "two!", 4), 4);
+    CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 3);
+    CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 4);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+TEST(test_accept_timeout_is_etimedout) {
+  const char *addr = check_abstract("accept-timeout");
+  unixsock *l, *c;
+  CHECK_OK(unixsock_listen(addr, strlen(addr), UNIXSOCK_SEQPACKET, NULL, &l));
+  CHECK_OK(unixsock_settimeout(l, 50));
+  CHECK_ERR(unixsock_accept(l, &c), ETIMEDOUT);
+  CHECK_OK(unixsock_settimeout(l, 0));
+  CHECK_ERR(unixsock_accept(l, &c), EAGAIN);
+  unixsock_close(l);
+}
+
+TEST(test_connect_to_full_backlog_times_out) {
+  const char *addr = check_abstract("backlog");
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  o.backlog = 1;
+  unixsock *l, *c[8];
+  CHECK_OK(unixsock_listen(addr, strlen(addr), UNIXSOCK_STREAM, &o, &l));
+  int n = 0, r = 0;
+  long long t0 = now_ms();
+  for (; n < 8; n++) {
+    r = unixsock_connect(addr, strlen(addr), UNIXSOCK_STREAM, 100, &c[n]);
+    if (r < 0)
+      break;
+  }
+  CHECK_EQ(r, -ETIMEDOUT);
+  CHECK(now_ms() - t0 >= 95);
+  CHECK_ERR(unixsock_connect(addr, strlen(addr), UNIXSOCK_STREAM, 0, &c[n]), EAGAIN);
+  for (int i = 0; i < n; i++)
+    unixsock_close(c[i]);
+  unixsock_close(l);
+}
+
+TEST(test_bad_arguments_are_einval) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_ERR(unixsock_send(NULL, "x", 1), EINVAL);
+  CHECK_ERR(unixsock_send(a, NULL, 1), EINVAL);
+  CHECK_ERR(unixsock_recv(a, NULL, 1), EINVAL);
+  CHECK_ERR(unixsock_settimeout(a, -5), EINVAL);
+  CHECK_ERR(unixsock_accept(a, &b), EINVAL); /* not a listener */
+  unixsock_close(a);
+  unixsock_close(b);
+}
