@@ -1,0 +1,460 @@
+/* SWIG interface: the raw Python layer over core/.  Users import the `unixsock`
+ * package (python/unixsock/), never this module.
+ *
+ * The shim functions below only adapt arguments (Python objects in and out, the
+ * GIL); every rule lives in core/.  Their contract for the typemaps:
+ *  - a function returning us_status fails when the value is negative (-errno);
+ *  - a function returning us_status_at also names the address it was given, which
+ *    is always its first argument pair (name, namelen): it becomes `filename`. */
+%module(package="unixsock") capi
+
+%{
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include "unixsock.h"
+
+typedef long us_status;
+typedef long us_status_at;
+typedef unixsock us_socket;
+
+/* Raise the OSError subclass that matches -r (OSError's constructor picks it from
+ * the errno), with the address as filename, and the operation in a note.  A
+ * signal handler that raised (Ctrl-C) wins over the EINTR it caused. */
+static void us_raise(long r, const char *op, const char *name, size_t namelen) {
+  if (PyErr_Occurred())
+    return; /* a Python error (a bad argument, a signal handler's) is the truer one */
+  PyObject *filename = NULL;
+  if (name != NULL)
+    filename = PyUnicode_DecodeFSDefaultAndSize(name, (Py_ssize_t)namelen);
+  PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", (int)-r,
+                                        unixsock_strerror((int)r),
+                                        filename != NULL ? filename : Py_None);
+  Py_XDECREF(filename);
+  if (exc == NULL)
+    return;
+  PyObject *note = PyUnicode_FromFormat("in unixsock.%s", op);
+  if (note != NULL) {
+    PyObject *res = PyObject_CallMethod(exc, "add_note", "O", note);
+    if (res == NULL)
+      PyErr_Clear(); /* Python < 3.11 has no notes */
+    Py_XDECREF(res);
+    Py_DECREF(note);
+  }
+  PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+  Py_DECREF(exc);
+}
+
+/* The core retries EINTR; this hook lets Python's signal handlers run on each one
+ * and ends the call when a handler raised (KeyboardInterrupt). */
+static int us_check_signals(void *arg) {
+  (void)arg;
+  PyGILState_STATE st = PyGILState_Ensure();
+  int stop = PyErr_CheckSignals() < 0;
+  PyGILState_Release(st);
+  return stop;
+}
+
+/* Blocking calls release the GIL; a socket with timeout 0 cannot block, so it
+ * keeps the GIL and saves the hand-over. */
+#define US_BLOCKING(sock, expr, result)                                          \
+  do {                                                                           \
+    if (unixsock_gettimeout(sock) == 0) {                                        \
+      result = (expr);                                                           \
+    } else {                                                                     \
+      Py_BEGIN_ALLOW_THREADS result = (expr);                                    \
+      Py_END_ALLOW_THREADS                                                       \
+    }                                                                            \
+  } while (0)
+
+static us_status_at us_listen(const char *name, size_t namelen, int kind, int backlog,
+                              int mode, long long uid, long long gid, PyObject *allow_uids,
+                              PyObject *allow_gids, us_socket **ret);
+static int us_id_list(PyObject *seq, unsigned int **ret, size_t *ret_n);
+%}
+
+typedef long us_status;
+typedef long us_status_at;
+typedef struct unixsock us_socket;
+
+%init %{
+  unixsock_set_interrupt_hook(us_check_signals, NULL);
+%}
+
+/* ---- results ---- */
+
+%typemap(out) us_status {
+  if ($1 < 0) {
+    us_raise($1, "$symname" + 3, NULL, 0);
+    SWIG_fail;
+  }
+  $result = PyLong_FromLong($1);
+}
+
+%typemap(out) us_status_at {
+  if ($1 < 0) {
+    us_raise($1, "$symname" + 3, arg1, arg2);
+    SWIG_fail;
+  }
+  $result = PyLong_FromLong($1);
+}
+
+/* ---- arguments ---- */
+
+/* The opaque handle; None (a closed socket) arrives as NULL and fails EBADF. */
+%typemap(in) us_socket * {
+  if ($input == Py_None) {
+    $1 = NULL;
+  } else if (SWIG_ConvertPtr($input, (void **)&$1, $descriptor(us_socket *), 0) < 0) {
+    SWIG_exception_fail(SWIG_TypeError, "expected a unixsock handle");
+  }
+}
+
+/* A new handle returned through an out-pointer. */
+%typemap(in, numinputs=0) us_socket **ret (us_socket *tmp = NULL) {
+  $1 = &tmp;
+}
+%typemap(argout) us_socket **ret {
+  Py_DECREF($result);
+  $result = SWIG_NewPointerObj(*$1, $descriptor(us_socket *), 0);
+}
+
+/* A second handle (pair). */
+%typemap(in, numinputs=0) us_socket **ret2 (us_socket *tmp = NULL) {
+  $1 = &tmp;
+}
+%typemap(argout) us_socket **ret2 {
+  PyObject *second = SWIG_NewPointerObj(*$1, $descriptor(us_socket *), 0);
+  PyObject *first = SWIG_NewPointerObj(*arg2, $descriptor(us_socket *), 0);
+  Py_DECREF($result);
+  $result = PyTuple_Pack(2, first, second);
+  Py_DECREF(first);
+  Py_DECREF(second);
+}
+
+/* Addresses: str (encoded like os.fsencode) or any bytes-like object. */
+%typemap(in) (const char *name, size_t namelen) (PyObject *encoded = NULL, Py_buffer view = {0}) {
+  if (PyUnicode_Check($input)) {
+    encoded = PyUnicode_EncodeFSDefault($input);
+    if (encoded == NULL)
+      SWIG_fail;
+    $1 = ($1_ltype)PyBytes_AS_STRING(encoded);
+    $2 = (size_t)PyBytes_GET_SIZE(encoded);
+  } else if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) == 0) {
+    $1 = ($1_ltype)view.buf;
+    $2 = (size_t)view.len;
+  } else {
+    PyErr_Clear();
+    SWIG_exception_fail(SWIG_TypeError, "an address is str or bytes");
+  }
+}
+%typemap(freearg) (const char *name, size_t namelen) {
+  Py_XDECREF(encoded$argnum);
+  if (view$argnum.obj != NULL)
+    PyBuffer_Release(&view$argnum);
+}
+
+/* Payloads: any object with the buffer protocol, never str. */
+%typemap(in) (const void *buf, size_t len) (Py_buffer view = {0}) {
+  if (PyUnicode_Check($input))
+    SWIG_exception_fail(SWIG_TypeError, "data must be bytes-like, not str");
+  if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) < 0)
+    SWIG_fail;
+  $1 = view.buf;
+  $2 = (size_t)view.len;
+}
+%typemap(freearg) (const void *buf, size_t len) {
+  if (view$argnum.obj != NULL)
+    PyBuffer_Release(&view$argnum);
+}
+
+/* A caller's writable buffer (recv_into). */
+%typemap(in) (void *wbuf, size_t wlen) (Py_buffer view = {0}) {
+  if (PyObject_GetBuffer($input, &view, PyBUF_WRITABLE) < 0) {
+    PyErr_Clear(); /* as socket.recv_into: a read-only buffer is a TypeError */
+    SWIG_exception_fail(SWIG_TypeError, "recv_into needs a writable bytes-like object");
+  }
+  $1 = view.buf;
+  $2 = (size_t)view.len;
+}
+%typemap(freearg) (void *wbuf, size_t wlen) {
+  if (view$argnum.obj != NULL)
+    PyBuffer_Release(&view$argnum);
+}
+
+/* A Python object handed back through an out-pointer (bytes, tuples). */
+%typemap(in, numinputs=0) PyObject **ret_obj (PyObject *tmp = NULL) {
+  $1 = &tmp;
+}
+%typemap(argout) PyObject **ret_obj {
+  Py_DECREF($result);
+  $result = *$1;
+}
+
+%typemap(in) PyObject *allow_uids "$1 = $input;"
+%typemap(in) PyObject *allow_gids "$1 = $input;"
+
+/* ---- the shim ---- */
+
+%constant int STREAM = UNIXSOCK_STREAM;
+%constant int DGRAM = UNIXSOCK_DGRAM;
+%constant int SEQPACKET = UNIXSOCK_SEQPACKET;
+%constant int ADDRESS_MAX = UNIXSOCK_ADDRESS_MAX;
+
+%inline %{
+
+static us_status us_kind_parse(const char *kind) {
+  return unixsock_kind_parse(kind);
+}
+
+static const char *us_kind_name(int kind) {
+  const char *n = unixsock_kind_name(kind);
+  return n != NULL ? n : "unknown";
+}
+
+static const char *us_errname(int err) {
+  return unixsock_errname(err < 0 ? err : -err);
+}
+
+static const char *us_strerror(int err) {
+  return unixsock_strerror(err < 0 ? err : -err);
+}
+%}
+
+%{
+static int us_id_list(PyObject *seq, unsigned int **ret, size_t *ret_n) {
+  *ret = NULL;
+  *ret_n = 0;
+  if (seq == NULL || seq == Py_None)
+    return 0;
+  PyObject *fast = PySequence_Fast(seq, "allow lists are sequences of ints");
+  if (fast == NULL)
+    return -1;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+  unsigned int *ids = n > 0 ? PyMem_Malloc((size_t)n * sizeof(*ids)) : NULL;
+  if (n > 0 && ids == NULL) {
+    Py_DECREF(fast);
+    PyErr_NoMemory();
+    return -1;
+  }
+  for (Py_ssize_t i = 0; i < n; i++) {
+    unsigned long v = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(fast, i));
+    if (PyErr_Occurred() || v > UINT_MAX) {
+      if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_OverflowError, "uid/gid out of range");
+      PyMem_Free(ids);
+      Py_DECREF(fast);
+      return -1;
+    }
+    ids[i] = (unsigned int)v;
+  }
+  Py_DECREF(fast);
+  *ret = ids;
+  *ret_n = (size_t)n;
+  return 0;
+}
+
+static us_status_at us_listen(const char *name, size_t namelen, int kind, int backlog,
+                              int mode, long long uid, long long gid, PyObject *allow_uids,
+                              PyObject *allow_gids, us_socket **ret) {
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  unsigned int *uids = NULL, *gids = NULL;
+  long r;
+  if (us_id_list(allow_uids, &uids, &o.allow_uids_count) < 0 ||
+      us_id_list(allow_gids, &gids, &o.allow_gids_count) < 0) {
+    PyMem_Free(uids);
+    return -EINVAL; /* the Python error is already set and kept */
+  }
+  o.allow_uids = uids;
+  o.allow_gids = gids;
+  o.backlog = backlog;
+  o.mode = mode;
+  o.uid = uid;
+  o.gid = gid;
+  if (kind == UNIXSOCK_DGRAM)
+    r = unixsock_bind(name, namelen, kind, &o, ret);
+  else
+    r = unixsock_listen(name, namelen, kind, &o, ret);
+  PyMem_Free(uids);
+  PyMem_Free(gids);
+  return r;
+}
+%}
+
+us_status_at us_listen(const char *name, size_t namelen, int kind, int backlog, int mode,
+                       long long uid, long long gid, PyObject *allow_uids,
+                       PyObject *allow_gids, us_socket **ret);
+
+%{
+typedef int (*us_address_fn)(const unixsock *, char *, size_t *);
+
+static long us_address_of(us_socket *sock, us_address_fn fn, PyObject **ret_obj) {
+  if (sock == NULL)
+    return -EBADF;
+  size_t len = 0;
+  long r = fn(sock, NULL, &len);
+  if (r < 0)
+    return r;
+  PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len);
+  if (b == NULL)
+    return -ENOMEM;
+  r = fn(sock, PyBytes_AS_STRING(b), &len);
+  if (r < 0) {
+    Py_DECREF(b);
+    return r;
+  }
+  *ret_obj = b;
+  return 0;
+}
+
+%}
+
+%inline %{
+static us_status_at us_connect(const char *name, size_t namelen, int kind, int timeout_ms,
+                               us_socket **ret) {
+  long r;
+  Py_BEGIN_ALLOW_THREADS r = unixsock_connect(name, namelen, kind, timeout_ms, ret);
+  Py_END_ALLOW_THREADS
+  return r;
+}
+
+static us_status us_pair(int kind, us_socket **ret, us_socket **ret2) {
+  return unixsock_pair(kind, ret, ret2);
+}
+
+static us_status us_adopt(int fd, us_socket **ret) {
+  return unixsock_adopt(fd, ret);
+}
+
+static us_status us_accept(us_socket *sock, us_socket **ret) {
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  US_BLOCKING(sock, unixsock_accept(sock, ret), r);
+  return r;
+}
+
+static void us_close(us_socket *sock) {
+  unixsock_close(sock);
+}
+
+static us_status us_detach(us_socket *sock) {
+  return sock == NULL ? -EBADF : unixsock_detach(sock);
+}
+
+static us_status us_send(us_socket *sock, const void *buf, size_t len) {
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  US_BLOCKING(sock, unixsock_send(sock, buf, len), r);
+  return r;
+}
+
+static us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes) {
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  if (nbytes > 0 && (size_t)nbytes < wlen)
+    wlen = (size_t)nbytes;
+  US_BLOCKING(sock, unixsock_recv(sock, wbuf, wlen), r);
+  return r;
+}
+
+static us_status us_recv(us_socket *sock, long size, PyObject **ret_obj) {
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  if (size < 0)
+    return -EINVAL;
+  PyObject *b = PyBytes_FromStringAndSize(NULL, size);
+  if (b == NULL)
+    return -ENOMEM;
+  US_BLOCKING(sock, unixsock_recv(sock, PyBytes_AS_STRING(b), (size_t)size), r);
+  if (r < 0) {
+    Py_DECREF(b);
+    return r;
+  }
+  if (r != size && _PyBytes_Resize(&b, r) < 0)
+    return -ENOMEM;
+  *ret_obj = b;
+  return r;
+}
+
+static us_status_at us_sendto(const char *name, size_t namelen, us_socket *sock,
+                              const void *buf, size_t len) {
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  US_BLOCKING(sock, unixsock_sendto(sock, buf, len, name, namelen), r);
+  return r;
+}
+
+/* recvfrom: returns (bytes, address bytes). */
+static us_status us_recvfrom(us_socket *sock, long size, PyObject **ret_obj) {
+  char from[UNIXSOCK_ADDRESS_MAX];
+  size_t fromlen = sizeof(from);
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  if (size < 0)
+    return -EINVAL;
+  PyObject *b = PyBytes_FromStringAndSize(NULL, size);
+  if (b == NULL)
+    return -ENOMEM;
+  US_BLOCKING(sock, unixsock_recvfrom(sock, PyBytes_AS_STRING(b), (size_t)size, from, &fromlen), r);
+  if (r < 0) {
+    Py_DECREF(b);
+    return r;
+  }
+  if (r != size && _PyBytes_Resize(&b, r) < 0)
+    return -ENOMEM;
+  *ret_obj = Py_BuildValue("(Ny#)", b, from, (Py_ssize_t)fromlen);
+  return *ret_obj != NULL ? r : -ENOMEM;
+}
+
+static us_status us_settimeout(us_socket *sock, int timeout_ms) {
+  return sock == NULL ? -EBADF : unixsock_settimeout(sock, timeout_ms);
+}
+
+static us_status us_gettimeout(us_socket *sock) {
+  return sock == NULL ? -EBADF : unixsock_gettimeout(sock);
+}
+
+static us_status us_fd(us_socket *sock) {
+  return sock == NULL ? -EBADF : unixsock_fd(sock);
+}
+
+static us_status us_kind(us_socket *sock) {
+  return sock == NULL ? -EBADF : unixsock_kind(sock);
+}
+
+static us_status us_local_address(us_socket *sock, PyObject **ret_obj) {
+  return us_address_of(sock, unixsock_local_address, ret_obj);
+}
+
+static us_status us_peer_address(us_socket *sock, PyObject **ret_obj) {
+  return us_address_of(sock, unixsock_peer_address, ret_obj);
+}
+
+static us_status us_set_send_buffer(us_socket *sock, int bytes) {
+  return sock == NULL ? -EBADF : unixsock_set_send_buffer(sock, bytes);
+}
+
+static us_status us_get_send_buffer(us_socket *sock) {
+  return sock == NULL ? -EBADF : unixsock_get_send_buffer(sock);
+}
+
+static us_status us_set_recv_buffer(us_socket *sock, int bytes) {
+  return sock == NULL ? -EBADF : unixsock_set_recv_buffer(sock, bytes);
+}
+
+static us_status us_get_recv_buffer(us_socket *sock) {
+  return sock == NULL ? -EBADF : unixsock_get_recv_buffer(sock);
+}
+
+static unsigned long long us_refused(us_socket *sock) {
+  return unixsock_refused(sock);
+}
+%}

@@ -1,0 +1,276 @@
+"""Unix domain sockets (AF_UNIX): stream, dgram and seqpacket endpoints with the
+same behaviour in C, Python and Lua.
+
+Addresses are strings: a filesystem path, ``"@name"`` for the Linux abstract
+namespace, or ``""`` to autobind.  Errors are ``OSError`` subclasses
+(``FileNotFoundError``, ``PermissionError``, ``ConnectionRefusedError``,
+``TimeoutError``...) carrying ``errno`` and, where there is one, the address as
+``filename``.
+
+    >>> import unixsock
+    >>> with unixsock.listen("@demo") as server, unixsock.connect("@demo") as c:
+    ...     conn = server.accept()
+    ...     c.send(b"g1")
+    ...     conn.recv(100)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Iterable, Optional, Tuple, Union
+
+from . import capi as _capi_module
+
+_c = _capi_module._capi  # the extension itself: one call per operation, no shim frame
+
+__all__ = [
+    "Socket",
+    "Address",
+    "listen",
+    "bind",
+    "connect",
+    "pair",
+    "adopt",
+    "KINDS",
+]
+
+Address = Union[str, bytes]
+Buffer = Union[bytes, bytearray, memoryview]
+
+KINDS = ("stream", "dgram", "seqpacket")
+_KIND_NUMBER = {"stream": _c.STREAM, "dgram": _c.DGRAM, "seqpacket": _c.SEQPACKET}
+_KIND_NAME = {v: k for k, v in _KIND_NUMBER.items()}
+
+
+def _kind(kind: str) -> int:
+    try:
+        return _KIND_NUMBER[kind]
+    except (KeyError, TypeError):
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}") from None
+
+
+def _timeout_ms(timeout: Optional[float]) -> int:
+    if timeout is None:
+        return -1
+    if timeout < 0:
+        raise ValueError("timeout must be None or >= 0")
+    if timeout == 0:
+        return 0
+    # never round a small positive timeout down to "non-blocking"
+    return min(max(1, math.ceil(timeout * 1000)), 2**31 - 1)
+
+
+def _address(raw: bytes) -> str:
+    return os.fsdecode(raw)
+
+
+class Socket:
+    """One AF_UNIX socket.  Use it as a context manager, or call close()."""
+
+    __slots__ = ("_h", "__weakref__")
+
+    def __init__(self, handle) -> None:
+        self._h = handle
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the socket (a listener also removes its socket file, if it is
+        still the one it created).  Closing twice does nothing."""
+        h, self._h = self._h, None
+        if h is not None:
+            _c.us_close(h)
+
+    def detach(self) -> int:
+        """Give up ownership and return the fd; nothing is closed or unlinked."""
+        h, self._h = self._h, None
+        return _c.us_detach(h)
+
+    def __enter__(self) -> "Socket":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_h", None) is not None:
+            self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._h is None
+
+    def __repr__(self) -> str:
+        if self._h is None:
+            return "<unixsock.Socket closed>"
+        try:
+            addr = self.local_address
+        except OSError:
+            addr = "?"
+        return f"<unixsock.Socket {self.kind} {addr!r} fd={self.fileno()}>"
+
+    # -- identity and control ---------------------------------------------
+
+    def fileno(self) -> int:
+        """The fd, for select/poll/asyncio; the socket still owns it."""
+        return _c.us_fd(self._h)
+
+    @property
+    def kind(self) -> str:
+        """"stream", "dgram" or "seqpacket"."""
+        return _KIND_NAME[_c.us_kind(self._h)]
+
+    def settimeout(self, timeout: Optional[float]) -> None:
+        """None blocks, 0 never blocks (BlockingIOError), > 0 bounds each whole
+        call in seconds (TimeoutError)."""
+        _c.us_settimeout(self._h, _timeout_ms(timeout))
+
+    def gettimeout(self) -> Optional[float]:
+        ms = _c.us_gettimeout(self._h)
+        return None if ms < 0 else ms / 1000.0
+
+    @property
+    def local_address(self) -> str:
+        """This socket's address ("@name" for abstract and autobound names)."""
+        return _address(_c.us_local_address(self._h))
+
+    @property
+    def peer_address(self) -> str:
+        """The connected peer's address ("" when it has none)."""
+        return _address(_c.us_peer_address(self._h))
+
+    @property
+    def send_buffer(self) -> int:
+        return _c.us_get_send_buffer(self._h)
+
+    @send_buffer.setter
+    def send_buffer(self, size: int) -> None:
+        _c.us_set_send_buffer(self._h, size)
+
+    @property
+    def recv_buffer(self) -> int:
+        return _c.us_get_recv_buffer(self._h)
+
+    @recv_buffer.setter
+    def recv_buffer(self, size: int) -> None:
+        _c.us_set_recv_buffer(self._h, size)
+
+    @property
+    def refused(self) -> int:
+        """How many peers the allow-list refused so far."""
+        return _c.us_refused(self._h)
+
+    # -- connections -------------------------------------------------------
+
+    def accept(self) -> "Socket":
+        """Accept one connection, waiting up to this socket's timeout."""
+        return Socket(_c.us_accept(self._h))
+
+    # -- bytes -------------------------------------------------------------
+
+    def send(self, data: Buffer) -> int:
+        """Send bytes.  On a stream every byte is written or it raises (with
+        timeout 0 it returns what the kernel took).  A closed peer raises
+        BrokenPipeError; SIGPIPE never fires."""
+        return _c.us_send(self._h, data)
+
+    sendall = send
+
+    def recv(self, size: int) -> bytes:
+        """Receive up to size bytes; b"" at end of stream.  A datagram or
+        seqpacket message longer than size raises OSError(EMSGSIZE)."""
+        return _c.us_recv(self._h, size)
+
+    def recv_into(self, buffer, nbytes: int = 0) -> int:
+        """Receive into a writable buffer without a copy; returns the count."""
+        return _c.us_recv_into(self._h, buffer, nbytes)
+
+    def sendto(self, data: Buffer, address: Address) -> int:
+        """Send one datagram to an address."""
+        return _c.us_sendto(address, self._h, data)
+
+    def recvfrom(self, size: int) -> Tuple[bytes, str]:
+        """Receive one datagram and its sender's address ("" if unbound)."""
+        data, raw = _c.us_recvfrom(self._h, size)
+        return data, _address(raw)
+
+
+def listen(
+    address: Address,
+    kind: str = "stream",
+    *,
+    mode: Optional[int] = None,
+    uid: Optional[int] = None,
+    gid: Optional[int] = None,
+    backlog: int = 0,
+    allow_uids: Iterable[int] = (),
+    allow_gids: Iterable[int] = (),
+) -> Socket:
+    """Listen on an address (kind "stream" or "seqpacket").
+
+    A live server at the path raises OSError(EADDRINUSE); a stale socket file is
+    replaced; a file that is not a socket is never touched (FileExistsError).
+    ``mode`` is the socket file's exact permission bits (never more open, even
+    for an instant); ``uid``/``gid`` its owner.  With ``allow_uids`` or
+    ``allow_gids``, other peers are closed before accept() returns them."""
+    k = _kind(kind)
+    if k == _c.DGRAM:
+        raise ValueError('a dgram endpoint is made with bind(), not listen()')
+    return _open(address, k, mode, uid, gid, backlog, allow_uids, allow_gids)
+
+
+def bind(
+    address: Address = "",
+    kind: str = "dgram",
+    *,
+    mode: Optional[int] = None,
+    uid: Optional[int] = None,
+    gid: Optional[int] = None,
+    allow_uids: Iterable[int] = (),
+    allow_gids: Iterable[int] = (),
+) -> Socket:
+    """Bind a datagram endpoint.  The empty address autobinds (the kernel picks a
+    unique abstract name), which is what a client needs so that replies find it."""
+    k = _kind(kind)
+    if k != _c.DGRAM:
+        raise ValueError('bind() makes dgram endpoints; use listen() for ' + kind)
+    return _open(address, k, mode, uid, gid, 0, allow_uids, allow_gids)
+
+
+def _open(address, k, mode, uid, gid, backlog, allow_uids, allow_gids) -> Socket:
+    return Socket(
+        _c.us_listen(
+            address,
+            k,
+            backlog,
+            -1 if mode is None else mode,
+            -1 if uid is None else uid,
+            -1 if gid is None else gid,
+            list(allow_uids),
+            list(allow_gids),
+        )
+    )
+
+
+def connect(address: Address, kind: str = "stream", timeout: Optional[float] = None) -> Socket:
+    """Connect to an address.  ``timeout`` bounds the connect and becomes the
+    socket's timeout.  A dgram socket gets an autobound reply address."""
+    return Socket(_c.us_connect(address, _kind(kind), _timeout_ms(timeout)))
+
+
+def pair(kind: str = "stream") -> Tuple[Socket, Socket]:
+    """A connected pair of sockets (socketpair)."""
+    a, b = _c.us_pair(_kind(kind))
+    return Socket(a), Socket(b)
+
+
+def adopt(fd: int) -> Socket:
+    """Wrap an existing AF_UNIX fd (checked, kind read from the kernel).  On
+    success the Socket owns the fd; an adopted socket never unlinks a file."""
+    return Socket(_c.us_adopt(fd))
+
+
+def errname(err: int) -> str:
+    """The symbolic name of an errno ("ENOENT")."""
+    return _c.us_errname(err)

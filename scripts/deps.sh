@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need, or, when not root,
+# prints the exact apt-get line and fails.  Usage: scripts/deps.sh
+set -euo pipefail
+
+missing=()
+need() { # need PACKAGE CHECK-COMMAND...
+  local pkg=$1
+  shift
+  if ! "$@" >/dev/null 2>&1; then
+    missing+=("$pkg")
+  fi
+}
+
+need build-essential command -v cc
+need build-essential command -v make
+need cmake command -v cmake
+need pkg-config command -v pkg-config
+need python3 command -v python3
+need python3-venv python3 -c 'import venv, ensurepip'
+need lua5.4 command -v lua5.4
+need liblua5.4-dev test -f /usr/include/lua5.4/lua.h
+need lua-busted test -f /usr/bin/busted
+need lua-socket lua5.4 -e 'require "socket.unix"'
+need socat command -v socat
+need git command -v git
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+# one package may be named by several checks
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "unixsock needs these Debian packages; as root, run:" >&2
+  echo "  $cmd" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,134 @@
+"""Addresses: paths, abstract names (exact length, NUL bytes), autobind, long
+paths, too-long paths."""
+import errno
+import os
+import socket
+
+import pytest
+
+import unixsock
+
+
+def echo_once(addr, kind="stream"):
+    with unixsock.listen(addr, kind) as l, unixsock.connect(addr, kind, timeout=5) as c:
+        l.settimeout(5)
+        with l.accept() as s:
+            c.send(b"abc")
+            assert s.recv(10) == b"abc"
+            assert l.local_address == addr
+            assert c.peer_address == addr
+
+
+def test_absolute_path(sockdir):
+    echo_once(str(sockdir / "abs.sock"))
+    assert not (sockdir / "abs.sock").exists()
+
+
+def test_relative_path(sockdir, monkeypatch):
+    monkeypatch.chdir(sockdir)
+    echo_once("rel.sock", "seqpacket")
+    assert not (sockdir / "rel.sock").exists()
+
+
+def test_bytes_address(sockdir):
+    p = os.fsencode(sockdir / "bytes.sock")
+    with unixsock.listen(p) as l:
+        assert l.local_address == os.fsdecode(p)
+
+
+def test_non_utf8_path(sockdir):
+    p = os.fsencode(sockdir) + b"/caf\xe9.sock"
+    with unixsock.listen(p) as l, unixsock.connect(p):
+        assert os.fsencode(l.local_address) == p
+    assert not os.path.exists(p)
+
+
+def test_abstract_name_has_exact_length(abstract):
+    addr = abstract()
+    with unixsock.listen(addr) as l:
+        padded = b"\0" + addr[1:].encode() + b"\0" * 10
+        with socket.socket(socket.AF_UNIX) as s:
+            with pytest.raises(ConnectionRefusedError):
+                s.connect(padded)
+            s2 = socket.socket(socket.AF_UNIX)
+            s2.connect(b"\0" + addr[1:].encode())  # Python's exact-length form
+            s2.close()
+        assert l.local_address == addr
+
+
+def test_abstract_name_with_nul_bytes(abstract):
+    addr = abstract() + "\0with\0nuls"
+    echo_once(addr)
+
+
+def test_at_alone_is_einval():
+    with pytest.raises(OSError) as e:
+        unixsock.listen("@")
+    assert e.value.errno == errno.EINVAL
+
+
+def test_autobind_gets_unique_reachable_name():
+    with unixsock.bind("") as a, unixsock.bind() as b:
+        assert a.local_address.startswith("@") and len(a.local_address) == 6
+        assert a.local_address != b.local_address
+        b.sendto(b"x", a.local_address)
+        data, sender = a.recvfrom(10)
+        assert (data, sender) == (b"x", b.local_address)
+
+
+def test_recvfrom_reports_unnamed_sender_as_empty(abstract):
+    addr = abstract()
+    with unixsock.bind(addr) as srv, socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(b"y", b"\0" + addr[1:].encode())
+        assert srv.recvfrom(10) == (b"y", "")
+
+
+def _long_dir(base):
+    d = str(base)
+    while len(d) < 150:
+        d += "/a-rather-long-directory-name"
+        os.mkdir(d)
+    return d
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_long_path_works_through_the_directory(sockdir, kind):
+    p = _long_dir(sockdir) + "/long.sock"
+    assert len(p) > 108
+    echo_once(p, kind)
+    assert not os.path.exists(p)
+
+
+def test_long_path_dgram(sockdir):
+    p = _long_dir(sockdir) + "/long-dgram.sock"
+    with unixsock.bind(p) as srv, unixsock.connect(p, "dgram") as c:
+        c.send(b"hey")
+        data, sender = srv.recvfrom(10)
+        assert data == b"hey"
+        srv.sendto(b"back", sender)
+        assert c.recv(10) == b"back"
+        assert srv.local_address == p
+
+
+def test_path_too_long_is_enametoolong_never_truncated(sockdir):
+    p = str(sockdir) + "/" + "y" * 150
+    for call in (lambda: unixsock.listen(p), lambda: unixsock.connect(p), lambda: unixsock.bind(p)):
+        with pytest.raises(OSError) as e:
+            call()
+        assert e.value.errno == errno.ENAMETOOLONG
+        assert e.value.filename == p
+    assert os.listdir(sockdir) == []
+    with pytest.raises(OSError) as e:
+        unixsock.listen("@" + "z" * 120)
+    assert e.value.errno == errno.ENAMETOOLONG
+
+
+def test_nul_in_path_is_einval(sockdir):
+    with pytest.raises(OSError) as e:
+        unixsock.listen(str(sockdir) + "/a\0b")
+    assert e.value.errno == errno.EINVAL
+
+
+def test_address_type_is_checked():
+    with pytest.raises(TypeError):
+        unixsock.connect(42)

@@ -1,0 +1,133 @@
+"""Endpoints through the binding: kinds, pair, adopt, accept, close."""
+import errno
+import fcntl
+import os
+import socket
+
+import pytest
+
+import unixsock
+
+KINDS = ["stream", "dgram", "seqpacket"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pair_of_every_kind_carries_bytes(kind):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        assert a.kind == kind
+        assert a.send(b"ping") == 4
+        assert b.recv(16) == b"ping"
+        assert b.send(bytearray(b"pong")) == 4
+        assert a.recv(16) == b"pong"
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_listen_connect_accept(kind, abstract):
+    addr = abstract()
+    with unixsock.listen(addr, kind) as server:
+        with unixsock.connect(addr, kind, timeout=5) as client:
+            server.settimeout(5)
+            with server.accept() as conn:
+                client.send(b"g1")
+                assert conn.recv(100) == b"g1"
+                assert conn.kind == kind
+
+
+def test_every_socket_is_close_on_exec(abstract):
+    addr = abstract()
+    with unixsock.listen(addr) as l, unixsock.connect(addr) as c, l.accept() as s:
+        a, b = unixsock.pair("dgram")
+        with a, b, unixsock.bind("") as d:
+            for sock in (l, c, s, a, b, d):
+                assert fcntl.fcntl(sock.fileno(), fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+
+
+def test_adopt_reads_kind_and_owns_fd():
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    a = unixsock.adopt(x.detach())
+    with a, y:
+        assert a.kind == "seqpacket"
+        a.send(b"adopted")
+        assert y.recv(100) == b"adopted"
+
+
+def test_adopt_refuses_non_unix_fds():
+    r, w = os.pipe()
+    try:
+        with pytest.raises(OSError) as e:
+            unixsock.adopt(r)
+        assert e.value.errno == errno.ENOTSOCK
+        with socket.socket(socket.AF_INET) as inet:
+            with pytest.raises(OSError) as e:
+                unixsock.adopt(inet.fileno())
+            assert e.value.errno == errno.EAFNOSUPPORT
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_closed_socket_raises_ebadf_and_close_is_idempotent():
+    a, b = unixsock.pair()
+    a.close()
+    a.close()
+    assert a.closed
+    with pytest.raises(OSError) as e:
+        a.send(b"x")
+    assert e.value.errno == errno.EBADF
+    b.close()
+
+
+def test_detach_returns_the_fd_without_closing():
+    a, b = unixsock.pair()
+    fd = a.detach()
+    try:
+        os.write(fd, b"raw")
+        assert b.recv(10) == b"raw"
+    finally:
+        os.close(fd)
+        b.close()
+
+
+def test_collected_socket_closes_its_fd():
+    a, b = unixsock.pair()
+    del a
+    import gc
+
+    gc.collect()
+    assert b.recv(10) == b""  # peer closed: end of stream
+    b.close()
+
+
+def test_accept_on_non_listener_is_einval():
+    a, b = unixsock.pair()
+    with a, b:
+        with pytest.raises(OSError) as e:
+            a.accept()
+        assert e.value.errno == errno.EINVAL
+
+
+def test_bad_kind_is_valueerror():
+    with pytest.raises(ValueError):
+        unixsock.pair("raw")
+    with pytest.raises(ValueError):
+        unixsock.listen("@x", "dgram")
+    with pytest.raises(ValueError):
+        unixsock.bind("@x", "stream")
+
+
+def test_buffer_sizes():
+    a, b = unixsock.pair()
+    with a, b:
+        a.send_buffer = 65536
+        a.recv_buffer = 65536
+        assert a.send_buffer >= 65536
+        assert a.recv_buffer >= 65536
+
+
+def test_repr_shows_kind_address_fd(abstract):
+    addr = abstract()
+    with unixsock.listen(addr, "seqpacket") as l:
+        r = repr(l)
+        assert "seqpacket" in r and addr in r and f"fd={l.fileno()}" in r
+    assert "closed" in repr(l)

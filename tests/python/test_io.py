@@ -1,0 +1,212 @@
+"""Bytes through the binding: buffer protocol, send-all, timeouts, EINTR,
+signals, the GIL."""
+import array
+import errno
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import unixsock
+
+
+def test_payloads_cross_as_any_buffer():
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        for data in (b"bytes", bytearray(b"bytearray"), memoryview(b"xxmemoryview")[2:], array.array("B", b"array")):
+            a.send(data)
+            assert b.recv(100) == bytes(data)
+
+
+def test_str_payload_is_typeerror():
+    a, b = unixsock.pair()
+    with a, b:
+        with pytest.raises(TypeError):
+            a.send("text")
+
+
+def test_recv_into_fills_callers_buffer():
+    a, b = unixsock.pair()
+    with a, b:
+        a.send(b"0123456789")
+        buf = bytearray(4)
+        assert b.recv_into(buf) == 4 and buf == b"0123"
+        view = memoryview(bytearray(10))
+        assert b.recv_into(view, 3) == 3 and bytes(view[:3]) == b"456"
+        with pytest.raises(TypeError):
+            b.recv_into(b"readonly")
+
+
+def test_stream_send_writes_every_byte():
+    a, b = unixsock.pair()
+    a.send_buffer = 4096
+    big = os.urandom(4 << 20)
+    got = bytearray()
+
+    def drain():
+        while True:
+            chunk = b.recv(65536)
+            if not chunk:
+                return
+            got.extend(chunk)
+
+    t = threading.Thread(target=drain)
+    t.start()
+    assert a.send(big) == len(big)
+    a.close()
+    t.join()
+    b.close()
+    assert got == big
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_send_to_closed_peer_is_brokenpipe(kind):
+    a, b = unixsock.pair(kind)
+    b.close()
+    with a, pytest.raises(BrokenPipeError):
+        a.send(b"x")
+
+
+def test_recv_returns_empty_at_end_of_stream():
+    a, b = unixsock.pair()
+    a.send(b"z")
+    a.close()
+    with b:
+        assert b.recv(10) == b"z"
+        assert b.recv(10) == b""
+
+
+def test_nonblocking_is_blockingioerror():
+    a, b = unixsock.pair("dgram")
+    with a, b:
+        b.settimeout(0)
+        assert b.gettimeout() == 0
+        with pytest.raises(BlockingIOError):
+            b.recv(10)
+
+
+def test_timeout_is_timeouterror_and_bounds_the_call():
+    a, b = unixsock.pair()
+    with a, b:
+        b.settimeout(0.1)
+        assert b.gettimeout() == 0.1
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError):
+            b.recv(10)
+        assert time.monotonic() - t0 >= 0.09
+
+
+def test_small_timeout_is_not_rounded_to_nonblocking():
+    a, b = unixsock.pair()
+    with a, b:
+        b.settimeout(0.0001)
+        assert b.gettimeout() > 0
+
+
+def test_message_longer_than_buffer_is_emsgsize():
+    a, b = unixsock.pair("dgram")
+    with a, b:
+        a.send(b"too long")
+        with pytest.raises(OSError) as e:
+            b.recv(4)
+        assert e.value.errno == errno.EMSGSIZE
+
+
+def test_blocking_recv_releases_the_gil():
+    a, b = unixsock.pair()
+    ticks = []
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    def sender():
+        time.sleep(0.2)
+        a.send(b"late")
+
+    threads = [threading.Thread(target=ticker), threading.Thread(target=sender)]
+    for t in threads:
+        t.start()
+    try:
+        assert b.recv(10) == b"late"
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        a.close()
+        b.close()
+    assert len(ticks) > 20  # the ticker ran while recv waited
+
+
+def test_signal_handler_exception_interrupts_blocking_recv():
+    a, b = unixsock.pair()
+
+    class Stop(Exception):
+        pass
+
+    def handler(sig, frame):
+        raise Stop()
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.1)
+    try:
+        with pytest.raises(Stop):
+            b.recv(10)  # blocks forever without the interrupt hook
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        a.close()
+        b.close()
+
+
+def test_signal_handler_that_returns_lets_recv_continue():
+    a, b = unixsock.pair()
+    calls = []
+    old = signal.signal(signal.SIGALRM, lambda s, f: calls.append(s))
+    signal.setitimer(signal.ITIMER_REAL, 0.01, 0.01)
+    threading.Timer(0.3, lambda: a.send(b"done")).start()
+    try:
+        assert b.recv(10) == b"done"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        a.close()
+        b.close()
+    assert len(calls) > 5
+
+
+def test_sendto_and_recvfrom(abstract):
+    addr = abstract()
+    with unixsock.bind(addr) as srv, unixsock.bind("") as cli:
+        assert cli.sendto(b"g1", addr) == 2
+        data, sender = srv.recvfrom(100)
+        assert data == b"g1" and sender == cli.local_address
+        srv.sendto(b"Hi, " + data, sender)
+        assert cli.recvfrom(100) == (b"Hi, g1", addr)
+
+
+def test_accept_timeout(abstract):
+    with unixsock.listen(abstract(), "seqpacket") as l:
+        l.settimeout(0.05)
+        with pytest.raises(TimeoutError):
+            l.accept()
+        l.settimeout(0)
+        with pytest.raises(BlockingIOError):
+            l.accept()
+
+
+def test_connect_to_full_backlog_times_out(abstract):
+    addr = abstract()
+    clients = []
+    with unixsock.listen(addr, backlog=1):
+        try:
+            with pytest.raises(TimeoutError):
+                for _ in range(8):
+                    clients.append(unixsock.connect(addr, timeout=0.1))
+        finally:
+            for c in clients:
+                c.close()

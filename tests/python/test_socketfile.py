@@ -1,0 +1,128 @@
+"""The socket-file rules through the binding."""
+import errno
+import os
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+import unixsock
+
+
+def make_stale(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    s.close()
+
+
+def test_live_server_is_eaddrinuse(sockdir):
+    p = str(sockdir / "live.sock")
+    with unixsock.listen(p):
+        ino = os.lstat(p).st_ino
+        for kind in ("stream", "seqpacket"):
+            with pytest.raises(OSError) as e:
+                unixsock.listen(p, kind)
+            assert e.value.errno == errno.EADDRINUSE
+            assert e.value.filename == p
+        with pytest.raises(OSError) as e:
+            unixsock.bind(p)
+        assert e.value.errno == errno.EADDRINUSE
+        assert os.lstat(p).st_ino == ino
+
+
+def test_live_server_in_another_process_is_eaddrinuse(sockdir):
+    p = str(sockdir / "other.sock")
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind({p!r}); s.listen(); print('up', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout.readline() == b"up\n"
+        with pytest.raises(OSError) as e:
+            unixsock.listen(p)
+        assert e.value.errno == errno.EADDRINUSE
+    finally:
+        child.stdin.close()
+        child.wait()
+        child.stdout.close()
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket", "dgram"])
+def test_stale_socket_file_is_replaced(sockdir, kind):
+    p = sockdir / "stale.sock"
+    make_stale(p)
+    s = unixsock.bind(str(p)) if kind == "dgram" else unixsock.listen(str(p), kind)
+    with s, unixsock.connect(str(p), kind):
+        pass
+
+
+def _untouched(p, make):
+    make(p)
+    before = os.lstat(p)
+    for call in (lambda: unixsock.listen(str(p)), lambda: unixsock.bind(str(p))):
+        with pytest.raises(FileExistsError) as e:
+            call()
+        assert e.value.filename == str(p)
+    after = os.lstat(p)
+    assert (after.st_ino, after.st_mode, after.st_size) == (before.st_ino, before.st_mode, before.st_size)
+
+
+def test_regular_file_is_never_deleted(sockdir):
+    _untouched(sockdir / "f.txt", lambda p: p.write_bytes(b"precious"))
+    assert (sockdir / "f.txt").read_bytes() == b"precious"
+
+
+def test_directory_is_never_deleted(sockdir):
+    _untouched(sockdir / "d", os.mkdir)
+
+
+def test_fifo_is_never_deleted(sockdir):
+    _untouched(sockdir / "fifo", os.mkfifo)
+
+
+def test_symlink_to_file_is_never_deleted(sockdir):
+    (sockdir / "target").write_bytes(b"t")
+    _untouched(sockdir / "link", lambda p: os.symlink(sockdir / "target", p))
+    assert (sockdir / "target").read_bytes() == b"t"
+
+
+def test_close_unlinks_only_its_own_inode(sockdir):
+    p = str(sockdir / "s.sock")
+    old = unixsock.listen(p)
+    os.unlink(p)
+    with unixsock.listen(p) as newer:
+        ino = os.lstat(p).st_ino
+        old.close()
+        assert os.lstat(p).st_ino == ino
+    assert not os.path.exists(p)
+
+
+def test_adopted_listener_is_never_unlinked(sockdir):
+    p = str(sockdir / "a.sock")
+    with unixsock.listen(p) as l:
+        a = unixsock.adopt(os.dup(l.fileno()))
+        a.close()
+        assert os.path.exists(p)
+    assert not os.path.exists(p)
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o660, 0o666, 0o700])
+def test_mode_is_exact(sockdir, mode):
+    p = str(sockdir / "m.sock")
+    old = os.umask(0o077)
+    try:
+        with unixsock.listen(p, mode=mode):
+            assert stat.S_IMODE(os.lstat(p).st_mode) == mode
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root (CI runs as root)")
+def test_owner_and_group(sockdir):
+    p = str(sockdir / "o.sock")
+    with unixsock.listen(p, uid=65534, gid=65534, mode=0o660):
+        st = os.lstat(p)
+        assert (st.st_uid, st.st_gid) == (65534, 65534)
