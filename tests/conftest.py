@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 def build_dir() -> pathlib.Path:
     """Where CMake built the C tests, tools and Lua module (scripts/build.sh)."""
-    return pathlib.Path(os.environ.get("UNIXSOCK_BUILD_DIR", ROOT / "build" / "cmake"))
+    return pathlib.Path(os.environ.get("UNIXSOCK_BUILD_DIR", ROOT / "build" / "cmake")).resolve()
 
 
 @pytest.fixture

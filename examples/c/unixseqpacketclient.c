@@ -1,0 +1,38 @@
+/* A seqpacket echo client over unixsock: one line of stdin, one packet. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "unixsock.h"
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: unixseqpacketclient <local_path>\n");
+    return 2;
+  }
+  unixsock *conn;
+  int r = unixsock_connect(argv[1], strlen(argv[1]), UNIXSOCK_SEQPACKET, 5000, &conn);
+  if (r < 0) {
+    fprintf(stderr, "connect %s failed: %s (%s)\n", argv[1], unixsock_strerror(r),
+            unixsock_errname(r));
+    return 1;
+  }
+  char line[4096], reply[65540];
+  while (fgets(line, sizeof(line), stdin) != NULL) {
+    size_t len = strcspn(line, "\n");
+    ssize_t n = unixsock_send(conn, line, len);
+    if (n >= 0)
+      n = unixsock_recv(conn, reply, sizeof(reply));
+    if (n <= 0) {
+      fprintf(stderr, "echo via %s failed: %s\n", argv[1],
+              n == 0 ? "server terminated prematurely" : unixsock_strerror((int)n));
+      unixsock_close(conn);
+      return 1;
+    }
+    printf("%.*s\n", (int)n, reply);
+    fflush(stdout);
+  }
+  unixsock_close(conn);
+  return 0;
+}

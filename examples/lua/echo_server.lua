@@ -1,0 +1,61 @@
+-- The seeds' echo server in Lua: answers every message with "Hi, <message>".
+--   lua5.4 echo_server.lua PATH [stream|dgram|seqpacket]
+-- stream: one line is one message (wire-compatible with examples/c and
+-- examples/python); dgram and seqpacket: one packet is one message.
+-- Serves one client after another until SIGINT/SIGTERM, then removes its file.
+local unixsock = require "unixsock"
+
+local path, kind = arg[1], arg[2] or "stream"
+if not path then
+  io.stderr:write("usage: echo_server.lua PATH [stream|dgram|seqpacket]\n")
+  os.exit(2)
+end
+io.stdout:setvbuf("line")
+unixsock.catch_signals("INT", "TERM")
+
+local function serve_stream(conn)
+  local pending = ""
+  while true do
+    local data, err = conn:recv(4096)
+    if not data then return end
+    if data == "" then print("client quit") return end
+    pending = pending .. data
+    while true do
+      local line, rest = pending:match("^(.-)\n(.*)$")
+      if not line then break end
+      pending = rest
+      print("Receive: " .. line)
+      assert(conn:send("Hi, " .. line .. "\n"))
+    end
+  end
+end
+
+local function serve_packets(conn)
+  while true do
+    local data = conn:recv(65536)
+    if not data then return end
+    if data == "" then print("client quit") return end
+    print("Receive: " .. data)
+    if not conn:send("Hi, " .. data) then return end
+  end
+end
+
+if kind == "dgram" then
+  local sock <close>, err = unixsock.bind(path)
+  if not sock then io.stderr:write("echo_server: ", err, "\n") os.exit(1) end
+  while true do
+    local data, sender = sock:recvfrom(65536)
+    if not data then break end -- a signal: leave, closing the socket
+    print("Receive: " .. data)
+    print("now sending: Hi, " .. data)
+    if sender ~= "" then sock:sendto("Hi, " .. data, sender) end
+  end
+else
+  local listener <close>, err = unixsock.listen(path, kind)
+  if not listener then io.stderr:write("echo_server: ", err, "\n") os.exit(1) end
+  while true do
+    local conn <close> = listener:accept()
+    if not conn then break end
+    if kind == "stream" then serve_stream(conn) else serve_packets(conn) end
+  end
+end

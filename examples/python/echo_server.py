@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The seeds' echo server in Python: answers every message with "Hi, <message>".
+
+    echo_server.py PATH [stream|dgram|seqpacket]
+
+stream: one line is one message (wire-compatible with examples/c and examples/lua);
+dgram and seqpacket: one datagram/packet is one message.  Serves one client after
+another until SIGINT/SIGTERM, then removes its socket file."""
+import signal
+import sys
+
+import unixsock
+
+
+def serve_stream(conn):
+    pending = b""
+    while True:
+        data = conn.recv(4096)
+        if not data:
+            print("client quit", flush=True)
+            return
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            print("Receive:", line.decode(errors="replace"), flush=True)
+            conn.send(b"Hi, " + line + b"\n")
+
+
+def serve_packets(conn):
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            print("client quit", flush=True)
+            return
+        print("Receive:", data.decode(errors="replace"), flush=True)
+        conn.send(b"Hi, " + data)
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: echo_server.py PATH [stream|dgram|seqpacket]")
+    path = sys.argv[1]
+    kind = sys.argv[2] if len(sys.argv) == 3 else "stream"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        if kind == "dgram":
+            with unixsock.bind(path) as sock:
+                while True:
+                    data, sender = sock.recvfrom(65536)
+                    print("Receive:", data.decode(errors="replace"), flush=True)
+                    print("now sending: Hi,", data.decode(errors="replace"), flush=True)
+                    if sender:
+                        sock.sendto(b"Hi, " + data, sender)
+        else:
+            with unixsock.listen(path, kind) as listener:
+                while True:
+                    with listener.accept() as conn:
+                        (serve_stream if kind == "stream" else serve_packets)(conn)
+    except OSError as e:
+        sys.exit(f"echo_server: {e}")
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+/* luaopen_unixsock: the module table and the functions that make sockets. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+/* Read an optional list of ids from opts[field]; returns a malloc'd array. */
+static unsigned int *id_list(lua_State *L, int opts, const char *field, size_t *ret_n) {
+  *ret_n = 0;
+  if (lua_getfield(L, opts, field) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  luaL_checktype(L, -1, LUA_TTABLE);
+  size_t n = (size_t)luaL_len(L, -1);
+  unsigned int *ids = n ? malloc(n * sizeof(*ids)) : NULL;
+  if (n && ids == NULL)
+    luaL_error(L, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    lua_geti(L, -1, (lua_Integer)i + 1);
+    int ok;
+    lua_Integer v = lua_tointegerx(L, -1, &ok);
+    lua_pop(L, 1);
+    if (!ok || v < 0 || v > 0xffffffffLL) {
+      free(ids);
+      luaL_error(L, "%s[%d] must be a uid/gid", field, (int)i + 1);
+    }
+    ids[i] = (unsigned int)v;
+  }
+  lua_pop(L, 1);
+  *ret_n = n;
+  return ids;
+}
+
+static lua_Integer opt_field(lua_State *L, int opts, const char *field, lua_Integer def) {
+  lua_getfield(L, opts, field);
+  lua_Integer v = lua_isnil(L, -1) ? def : luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* listen(address, kind, opts) and bind(address, opts) share this. */
+static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int opts_arg) {
+  size_t alen = 0;
+  const char *addr = lua_isnoneornil(L, addr_arg) ? "" : luaL_checklstring(L, addr_arg, &alen);
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  unsigned int *uids = NULL, *gids = NULL;
+  if (!lua_isnoneornil(L, opts_arg)) {
+    luaL_checktype(L, opts_arg, LUA_TTABLE);
+    o.backlog = (int)opt_field(L, opts_arg, "backlog", 0);
+    o.mode = (int)opt_field(L, opts_arg, "mode", -1);
+    o.uid = opt_field(L, opts_arg, "uid", -1);
+    o.gid = opt_field(L, opts_arg, "gid", -1);
+    uids = id_list(L, opts_arg, "allow_uids", &o.allow_uids_count);
+    gids = id_list(L, opts_arg, "allow_gids", &o.allow_gids_count);
+    o.allow_uids = uids;
+    o.allow_gids = gids;
+  }
+  lus_socket *s = lus_new(L); /* before the fd exists */
+  int r = kind == UNIXSOCK_DGRAM ? unixsock_bind(addr, alen, kind, &o, &s->h)
+                                 : unixsock_listen(addr, alen, kind, &o, &s->h);
+  free(uids);
+  free(gids);
+  if (r < 0)
+    return lus_fail(L, r, op, addr, alen);
+  return 1;
+}
+
+static int l_listen(lua_State *L) {
+  int kind = lus_kind(L, 2, "stream");
+  luaL_argcheck(L, kind != UNIXSOCK_DGRAM, 2, "a dgram endpoint is made with bind()");
+  return open_bound(L, "listen", kind, 1, 3);
+}
+
+static int l_bind(lua_State *L) {
+  return open_bound(L, "bind", UNIXSOCK_DGRAM, 1, 2);
+}
+
+static int l_connect(lua_State *L) {
+  size_t alen;
+  const char *addr = luaL_checklstring(L, 1, &alen);
+  int kind = lus_kind(L, 2, "stream");
+  int timeout = lus_timeout_ms(L, 3);
+  lus_socket *s = lus_new(L);
+  int r = unixsock_connect(addr, alen, kind, timeout, &s->h);
+  if (r < 0)
+    return lus_fail(L, r, "connect", addr, alen);
+  return 1;
+}
+
+static int l_pair(lua_State *L) {
+  int kind = lus_kind(L, 1, "stream");
+  lus_socket *a = lus_new(L);
+  lus_socket *b = lus_new(L);
+  int r = unixsock_pair(kind, &a->h, &b->h);
+  if (r < 0)
+    return lus_fail(L, r, "pair", NULL, 0);
+  return 2;
+}
+
+static int l_adopt(lua_State *L) {
+  lua_Integer fd = luaL_checkinteger(L, 1);
+  lus_socket *s = lus_new(L);
+  int r = unixsock_adopt(fd < 0 || fd > 0x7fffffff ? -1 : (int)fd, &s->h);
+  if (r < 0)
+    return lus_fail(L, r, "adopt", NULL, 0);
+  return 1;
+}
+
+static int l_strerror(lua_State *L) {
+  lua_Integer e = luaL_checkinteger(L, 1);
+  lua_pushstring(L, unixsock_strerror(e > 0 ? (int)-e : (int)e));
+  return 1;
+}
+
+static int l_errname(lua_State *L) {
+  lua_Integer e = luaL_checkinteger(L, 1);
+  lua_pushstring(L, unixsock_errname(e > 0 ? (int)-e : (int)e));
+  return 1;
+}
+
+static const luaL_Reg functions[] = {
+    {"listen", l_listen},
+    {"bind", l_bind},
+    {"connect", l_connect},
+    {"pair", l_pair},
+    {"adopt", l_adopt},
+    {"strerror", l_strerror},
+    {"errname", l_errname},
+    {NULL, NULL},
+};
+
+/* errno values scripts compare against: unixsock.errno.EAGAIN ... */
+static const struct {
+  const char *name;
+  int value;
+} errnos[] = {
+    {"EAGAIN", EAGAIN},         {"ETIMEDOUT", ETIMEDOUT},       {"ENOENT", ENOENT},
+    {"EACCES", EACCES},         {"EPERM", EPERM},               {"EADDRINUSE", EADDRINUSE},
+    {"EEXIST", EEXIST},         {"ECONNREFUSED", ECONNREFUSED}, {"EPROTOTYPE", EPROTOTYPE},
+    {"ENAMETOOLONG", ENAMETOOLONG}, {"EINVAL", EINVAL},         {"EPIPE", EPIPE},
+    {"EMSGSIZE", EMSGSIZE},     {"E2BIG", E2BIG},               {"EBADF", EBADF},
+    {"ENOTSOCK", ENOTSOCK},     {"EAFNOSUPPORT", EAFNOSUPPORT}, {"ECONNRESET", ECONNRESET},
+    {"EINTR", EINTR},           {"ENOTCONN", ENOTCONN},         {"EISCONN", EISCONN},
+};
+
+__attribute__((visibility("default"))) int luaopen_unixsock(lua_State *L) {
+  lus_open_socket(L);
+  luaL_newlib(L, functions); /* M */
+  lus_open_signals(L);
+  lua_createtable(L, 0, (int)(sizeof(errnos) / sizeof(errnos[0]))); /* M, errno */
+  for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
+    lua_pushinteger(L, errnos[i].value);
+    lua_setfield(L, -2, errnos[i].name);
+  }
+  lua_setfield(L, -2, "errno"); /* M */
+  lua_pushfstring(L, "%d.%d.%d", UNIXSOCK_VERSION_MAJOR, UNIXSOCK_VERSION_MINOR,
+                  UNIXSOCK_VERSION_PATCH);
+  lua_setfield(L, -2, "version");
+  return 1;
+}

@@ -1,0 +1,291 @@
+/* The socket class: methods, __gc, __close, __tostring. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+int lus_fail(lua_State *L, int result, const char *op, const char *address,
+             size_t addrlen) {
+  lua_pushnil(L);
+  if (address != NULL) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, op);
+    luaL_addchar(&b, ' ');
+    luaL_addlstring(&b, address, addrlen);
+    luaL_addstring(&b, ": ");
+    luaL_addstring(&b, unixsock_strerror(result));
+    luaL_pushresult(&b);
+  } else {
+    lua_pushfstring(L, "%s: %s", op, unixsock_strerror(result));
+  }
+  lua_pushinteger(L, -result);
+  return 3;
+}
+
+lus_socket *lus_new(lua_State *L) {
+  lus_socket *s = lua_newuserdatauv(L, sizeof(*s), 0);
+  s->h = NULL;
+  luaL_setmetatable(L, LUS_SOCKET);
+  return s;
+}
+
+lus_socket *lus_check(lua_State *L, int n) {
+  lus_socket *s = luaL_checkudata(L, n, LUS_SOCKET);
+  if (s->h == NULL)
+    luaL_error(L, "attempt to use a closed socket");
+  return s;
+}
+
+int lus_timeout_ms(lua_State *L, int n) {
+  if (lua_isnoneornil(L, n))
+    return -1;
+  lua_Number t = luaL_checknumber(L, n);
+  luaL_argcheck(L, t >= 0, n, "timeout must be nil or >= 0");
+  if (t == 0)
+    return 0;
+  double ms = ceil(t * 1000.0);
+  return ms > INT_MAX ? INT_MAX : (int)(ms < 1 ? 1 : ms);
+}
+
+int lus_kind(lua_State *L, int n, const char *def) {
+  const char *name = luaL_optstring(L, n, def);
+  int k = unixsock_kind_parse(name);
+  if (k < 0)
+    luaL_argerror(L, n, lua_pushfstring(L, "unknown kind '%s'", name));
+  return k;
+}
+
+void lus_push_address(lua_State *L, const char *name, size_t len) {
+  lua_pushlstring(L, name, len);
+}
+
+/* ---- methods ---- */
+
+static int l_close(lua_State *L) {
+  lus_socket *s = luaL_checkudata(L, 1, LUS_SOCKET);
+  if (s->h != NULL) {
+    unixsock *h = s->h;
+    s->h = NULL;
+    unixsock_close(h);
+  }
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lus_socket *s = luaL_checkudata(L, 1, LUS_SOCKET);
+  if (s->h == NULL) {
+    lua_pushliteral(L, "unixsock.socket (closed)");
+    return 1;
+  }
+  char name[UNIXSOCK_ADDRESS_MAX];
+  size_t len = sizeof(name);
+  if (unixsock_local_address(s->h, name, &len) < 0)
+    len = 0;
+  lua_pushfstring(L, "unixsock.socket %s '", unixsock_kind_name(unixsock_kind(s->h)));
+  lua_pushlstring(L, name, len);
+  lua_pushfstring(L, "' (fd %d)", unixsock_fd(s->h));
+  lua_concat(L, 3);
+  return 1;
+}
+
+static int l_fileno(lua_State *L) {
+  lua_pushinteger(L, unixsock_fd(lus_check(L, 1)->h));
+  return 1;
+}
+
+static int l_kind(lua_State *L) {
+  lua_pushstring(L, unixsock_kind_name(unixsock_kind(lus_check(L, 1)->h)));
+  return 1;
+}
+
+static int l_closed(lua_State *L) {
+  lus_socket *s = luaL_checkudata(L, 1, LUS_SOCKET);
+  lua_pushboolean(L, s->h == NULL);
+  return 1;
+}
+
+static int l_settimeout(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  unixsock_settimeout(s->h, lus_timeout_ms(L, 2));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_gettimeout(lua_State *L) {
+  int ms = unixsock_gettimeout(lus_check(L, 1)->h);
+  if (ms < 0)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, ms / 1000.0);
+  return 1;
+}
+
+typedef int (*address_fn)(const unixsock *, char *, size_t *);
+
+static int push_address_of(lua_State *L, address_fn fn, const char *op) {
+  lus_socket *s = lus_check(L, 1);
+  size_t len = 0;
+  int r = fn(s->h, NULL, &len);
+  if (r < 0)
+    return lus_fail(L, r, op, NULL, 0);
+  char *buf = malloc(len + 1);
+  if (buf == NULL)
+    return luaL_error(L, "out of memory");
+  r = fn(s->h, buf, &len);
+  if (r < 0) {
+    free(buf);
+    return lus_fail(L, r, op, NULL, 0);
+  }
+  lus_push_address(L, buf, len);
+  free(buf);
+  return 1;
+}
+
+static int l_local_address(lua_State *L) {
+  return push_address_of(L, unixsock_local_address, "local_address");
+}
+
+static int l_peer_address(lua_State *L) {
+  return push_address_of(L, unixsock_peer_address, "peer_address");
+}
+
+static int l_accept(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  lus_socket *c = lus_new(L); /* before the fd exists */
+  int r = unixsock_accept(s->h, &c->h);
+  if (r < 0)
+    return lus_fail(L, r, "accept", NULL, 0);
+  return 1;
+}
+
+static int l_send(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  ssize_t n = unixsock_send(s->h, data, len);
+  if (n < 0)
+    return lus_fail(L, (int)n, "send", NULL, 0);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+static int l_recv(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  lua_Integer size = luaL_optinteger(L, 2, 65536);
+  luaL_argcheck(L, size >= 0, 2, "size must be >= 0");
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, (size_t)size);
+  ssize_t n = unixsock_recv(s->h, p, (size_t)size);
+  if (n < 0)
+    return lus_fail(L, (int)n, "recv", NULL, 0);
+  luaL_pushresultsize(&b, (size_t)n);
+  return 1;
+}
+
+static int l_sendto(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  size_t len, alen;
+  const char *data = luaL_checklstring(L, 2, &len);
+  const char *addr = luaL_checklstring(L, 3, &alen);
+  ssize_t n = unixsock_sendto(s->h, data, len, addr, alen);
+  if (n < 0)
+    return lus_fail(L, (int)n, "sendto", addr, alen);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+static int l_recvfrom(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  lua_Integer size = luaL_optinteger(L, 2, 65536);
+  luaL_argcheck(L, size >= 0, 2, "size must be >= 0");
+  char from[UNIXSOCK_ADDRESS_MAX];
+  size_t fromlen = sizeof(from);
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, (size_t)size);
+  ssize_t n = unixsock_recvfrom(s->h, p, (size_t)size, from, &fromlen);
+  if (n < 0)
+    return lus_fail(L, (int)n, "recvfrom", NULL, 0);
+  luaL_pushresultsize(&b, (size_t)n);
+  lus_push_address(L, from, fromlen);
+  return 2;
+}
+
+static int l_buffer(lua_State *L, int (*set)(unixsock *, int), int (*get)(const unixsock *),
+                    const char *op) {
+  lus_socket *s = lus_check(L, 1);
+  if (!lua_isnoneornil(L, 2)) {
+    lua_Integer v = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, v >= 0 && v <= INT_MAX, 2, "buffer size out of range");
+    int r = set(s->h, (int)v);
+    if (r < 0)
+      return lus_fail(L, r, op, NULL, 0);
+  }
+  int v = get(s->h);
+  if (v < 0)
+    return lus_fail(L, v, op, NULL, 0);
+  lua_pushinteger(L, v);
+  return 1;
+}
+
+static int l_send_buffer(lua_State *L) {
+  return l_buffer(L, unixsock_set_send_buffer, unixsock_get_send_buffer, "send_buffer");
+}
+
+static int l_recv_buffer(lua_State *L) {
+  return l_buffer(L, unixsock_set_recv_buffer, unixsock_get_recv_buffer, "recv_buffer");
+}
+
+static int l_refused(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)unixsock_refused(lus_check(L, 1)->h));
+  return 1;
+}
+
+static int l_detach(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  unixsock *h = s->h;
+  s->h = NULL;
+  lua_pushinteger(L, unixsock_detach(h));
+  return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"accept", l_accept},
+    {"send", l_send},
+    {"recv", l_recv},
+    {"sendto", l_sendto},
+    {"recvfrom", l_recvfrom},
+    {"settimeout", l_settimeout},
+    {"gettimeout", l_gettimeout},
+    {"fileno", l_fileno},
+    {"kind", l_kind},
+    {"local_address", l_local_address},
+    {"peer_address", l_peer_address},
+    {"send_buffer", l_send_buffer},
+    {"recv_buffer", l_recv_buffer},
+    {"refused", l_refused},
+    {"detach", l_detach},
+    {"closed", l_closed},
+    {"close", l_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg metamethods[] = {
+    {"__gc", l_close},
+    {"__close", l_close},
+    {"__tostring", l_tostring},
+    {"__index", NULL}, /* placeholder, set below */
+    {NULL, NULL},
+};
+
+void lus_open_socket(lua_State *L) {
+  luaL_newmetatable(L, LUS_SOCKET); /* mt */
+  luaL_setfuncs(L, metamethods, 0);
+  luaL_newlibtable(L, methods); /* mt, methods */
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index"); /* mt */
+  lua_pop(L, 1);
+}

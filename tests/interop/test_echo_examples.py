@@ -1,0 +1,62 @@
+"""The examples' echo servers and clients, in every language, talk to each
+other over every kind: the seeds' sessions ("Hi, g1" ...)."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from examples import LANGUAGES, command, lua_env
+
+KINDS = ["stream", "dgram", "seqpacket"]
+LINES = ["g1", "g2", "g3", "with spaces and ünïcode"]
+
+
+def expected_client_output(kind):
+    out = []
+    for line in LINES:
+        if kind == "dgram":
+            out.append(f"now sending {line}")
+        out.append(f"Hi, {line}")
+    return out
+
+
+def wait_for(path, proc):
+    for _ in range(1000):
+        if os.path.exists(path):
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.communicate()}")
+        time.sleep(0.01)
+    raise AssertionError(f"server never created {path}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("client", list(LANGUAGES))
+@pytest.mark.parametrize("server", list(LANGUAGES))
+def test_echo(server, client, kind, sockdir):
+    path = str(sockdir / "echo.sock")
+    srv = subprocess.Popen(command(server, kind, "server", path), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=lua_env())
+    try:
+        wait_for(path, srv)
+        r = subprocess.run(command(client, kind, "client", path), input="\n".join(LINES) + "\n",
+                           capture_output=True, text=True, timeout=30, env=lua_env())
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.splitlines() == expected_client_output(kind)
+    finally:
+        srv.terminate()
+        out, err = srv.communicate(timeout=10)
+    received = [l for l in out.splitlines() if l.startswith("Receive:")]
+    assert received == [f"Receive: {l}" for l in LINES], out + err
+    assert not os.path.exists(path), "the server left its socket file behind"
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_client_to_missing_server_fails_with_enoent(lang, sockdir):
+    path = str(sockdir / "missing.sock")
+    r = subprocess.run(command(lang, "stream", "client", path), input="g1\n",
+                       capture_output=True, text=True, timeout=30, env=lua_env())
+    assert r.returncode != 0
+    assert "No such file or directory" in r.stderr
+    assert path in r.stderr

@@ -1,0 +1,68 @@
+local unixsock = require "unixsock"
+local h = require "helper"
+local E = unixsock.errno
+
+local function echo_once(addr, kind)
+  local l <close> = assert(unixsock.listen(addr, kind))
+  local c <close> = assert(unixsock.connect(addr, kind, 5))
+  l:settimeout(5)
+  local s <close> = assert(l:accept())
+  c:send("abc")
+  assert.are.equal("abc", s:recv(10))
+  assert.are.equal(addr, l:local_address())
+  assert.are.equal(addr, c:peer_address())
+end
+
+describe("addresses", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+  after_each(function() h.rmdir(dir) end)
+
+  it("absolute paths", h.no_leak(function()
+    echo_once(dir .. "/abs.sock", "stream")
+    assert.is_false(h.exists(dir .. "/abs.sock"))
+  end))
+
+  it("abstract names keep NUL bytes and exact length", h.no_leak(function()
+    echo_once(h.abstract() .. "\0with\0nuls", "stream")
+  end))
+
+  it("autobind gives a unique reachable name", h.no_leak(function()
+    local a <close> = assert(unixsock.bind(""))
+    local b <close> = assert(unixsock.bind())
+    local an = a:local_address()
+    assert.are.equal("@", an:sub(1, 1))
+    assert.are.equal(6, #an)
+    assert.are_not.equal(an, b:local_address())
+    b:sendto("x", an)
+    local data, from = a:recvfrom(10)
+    assert.are.equal("x", data)
+    assert.are.equal(b:local_address(), from)
+  end))
+
+  it("long paths work through the directory", h.no_leak(function()
+    local d = dir
+    while #d < 150 do
+      d = d .. "/a-rather-long-directory-name"
+      os.execute("mkdir " .. d)
+    end
+    local p = d .. "/long.sock"
+    echo_once(p, "seqpacket")
+    assert.is_false(h.exists(p))
+  end))
+
+  it("a path too long is ENAMETOOLONG, never truncated", h.no_leak(function()
+    local p = dir .. "/" .. string.rep("y", 150)
+    local s, msg, err = unixsock.listen(p)
+    assert.is_nil(s)
+    assert.are.equal(E.ENAMETOOLONG, err)
+    assert.truthy(msg:find(p, 1, true))
+    s, msg, err = unixsock.connect(p)
+    assert.are.equal(E.ENAMETOOLONG, err)
+  end))
+
+  it("'@' alone is EINVAL", h.no_leak(function()
+    local s, msg, err = unixsock.listen("@")
+    assert.are.equal(E.EINVAL, err)
+  end))
+end)

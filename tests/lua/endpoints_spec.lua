@@ -1,0 +1,102 @@
+local unixsock = require "unixsock"
+local h = require "helper"
+local E = unixsock.errno
+
+describe("endpoints", function()
+  for _, kind in ipairs({ "stream", "dgram", "seqpacket" }) do
+    it("pair of kind " .. kind .. " carries bytes", h.no_leak(function()
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      assert.are.equal(kind, a:kind())
+      assert.are.equal(4, a:send("ping"))
+      assert.are.equal("ping", b:recv(16))
+      assert.are.equal(4, b:send("pong"))
+      assert.are.equal("pong", a:recv(16))
+    end))
+  end
+
+  for _, kind in ipairs({ "stream", "seqpacket" }) do
+    it("listens, connects and accepts on " .. kind, h.no_leak(function()
+      local addr = h.abstract()
+      local l <close> = assert(unixsock.listen(addr, kind))
+      local c <close> = assert(unixsock.connect(addr, kind, 5))
+      l:settimeout(5)
+      local s <close> = assert(l:accept())
+      c:send("g1")
+      assert.are.equal("g1", s:recv(100))
+      assert.are.equal(addr, l:local_address())
+      assert.are.equal(addr, c:peer_address())
+    end))
+  end
+
+  it("close is idempotent and a closed socket raises on use", h.no_leak(function()
+    local a, b = unixsock.pair()
+    a:close()
+    a:close()
+    assert.is_true(a:closed())
+    assert.has_error(function() a:send("x") end)
+    b:close()
+  end))
+
+  it("<close> closes the descriptor at scope end", h.no_leak(function()
+    local fd
+    do
+      local a, b = unixsock.pair()
+      local _a <close> = a
+      local _b <close> = b
+      fd = a:fileno()
+    end
+    assert.is_false(h.exists("/proc/self/fd/" .. fd))
+  end))
+
+  it("__gc closes a forgotten socket", h.no_leak(function()
+    local a, b = unixsock.pair()
+    a = nil
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal("", b:recv(10)) -- the peer was closed: end of stream
+    b:close()
+  end))
+
+  it("__tostring shows kind, address and fd or closed", h.no_leak(function()
+    local addr = h.abstract()
+    local l = assert(unixsock.listen(addr, "seqpacket"))
+    local s = tostring(l)
+    assert.truthy(s:find("seqpacket", 1, true))
+    assert.truthy(s:find(addr, 1, true))
+    assert.truthy(s:find("fd " .. l:fileno(), 1, true))
+    l:close()
+    assert.are.equal("unixsock.socket (closed)", tostring(l))
+  end))
+
+  it("adopt reads the kind of an fd and refuses non-sockets", h.no_leak(function()
+    local a, b = unixsock.pair("seqpacket")
+    local fd = a:detach()
+    local c <close> = assert(unixsock.adopt(fd))
+    assert.are.equal("seqpacket", c:kind())
+    c:send("x")
+    assert.are.equal("x", b:recv())
+    b:close()
+    local s, msg, err = unixsock.adopt(0) -- stdin is not a socket under busted
+    if not s then
+      assert.truthy(err == E.ENOTSOCK or err == E.EAFNOSUPPORT)
+    else
+      s:detach()
+    end
+  end))
+
+  it("raises on a wrong argument type or unknown kind", function()
+    assert.has_error(function() unixsock.connect({}) end)
+    assert.has_error(function() unixsock.pair("raw") end)
+    assert.has_error(function() unixsock.listen("@x", "dgram") end)
+  end)
+
+  it("sets and reads buffer sizes", h.no_leak(function()
+    local a, b = unixsock.pair()
+      local _a <close> = a
+      local _b <close> = b
+    assert.truthy(a:send_buffer(65536) >= 65536)
+    assert.truthy(a:recv_buffer(65536) >= 65536)
+  end))
+end)

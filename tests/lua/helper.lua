@@ -1,0 +1,60 @@
+-- Shared by the specs: temporary directories, unique abstract names, and a check
+-- that no spec leaks a descriptor.
+local unixsock = require "unixsock"
+
+local helper = {}
+
+local function count_fds()
+  local n = 0
+  local p = io.popen("ls /proc/" .. helper.pid() .. "/fd")
+  for _ in p:lines() do n = n + 1 end
+  p:close()
+  return n
+end
+
+function helper.pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("*l"):match("^(%d+)")
+  f:close()
+  return pid
+end
+
+local counter = 0
+function helper.abstract(tag)
+  counter = counter + 1
+  return string.format("@unixsock-lua-%s-%s%d", helper.pid(), tag or "", counter)
+end
+
+function helper.tmpdir()
+  local p = io.popen("mktemp -d /tmp/us-lua-XXXXXX")
+  local d = p:read("*l")
+  p:close()
+  os.execute("chmod 755 " .. d)
+  return d
+end
+
+function helper.rmdir(d)
+  os.execute("rm -rf '" .. d .. "'")
+end
+
+function helper.exists(path)
+  return os.execute("test -e '" .. path .. "' -o -L '" .. path .. "'") == true
+end
+
+-- Wrap a spec body: fails if it leaves a descriptor open.
+function helper.no_leak(fn)
+  return function()
+    collectgarbage()
+    local before = count_fds()
+    fn()
+    collectgarbage()
+    collectgarbage()
+    local after = count_fds()
+    if before ~= after then
+      error(string.format("the spec leaked %d file descriptor(s)", after - before), 2)
+    end
+  end
+end
+
+helper.errno = unixsock.errno
+return helper

@@ -1,0 +1,103 @@
+local unixsock = require "unixsock"
+local h = require "helper"
+local E = unixsock.errno
+
+describe("bytes", function()
+  it("timeout 0 returns a distinct would-block result", h.no_leak(function()
+    local a, b = unixsock.pair("dgram")
+      local _a <close> = a
+      local _b <close> = b
+    b:settimeout(0)
+    assert.are.equal(0, b:gettimeout())
+    local data, msg, err = b:recv(10)
+    assert.is_nil(data)
+    assert.are.equal(E.EAGAIN, err)
+  end))
+
+  it("a timeout bounds the call and returns ETIMEDOUT", h.no_leak(function()
+    local a, b = unixsock.pair()
+      local _a <close> = a
+      local _b <close> = b
+    b:settimeout(0.1)
+    local t0 = os.clock()
+    local data, msg, err = b:recv(10)
+    assert.is_nil(data)
+    assert.are.equal(E.ETIMEDOUT, err)
+  end))
+
+  it("recv returns an empty string at end of stream", h.no_leak(function()
+    local a, b = unixsock.pair()
+      local _b <close> = b
+    a:send("z")
+    a:close()
+    assert.are.equal("z", b:recv(10))
+    assert.are.equal("", b:recv(10))
+  end))
+
+  it("send to a closed peer is EPIPE, never SIGPIPE", h.no_leak(function()
+    local a, b = unixsock.pair("seqpacket")
+      local _a <close> = a
+    b:close()
+    local n, msg, err = a:send("x")
+    assert.is_nil(n)
+    assert.are.equal(E.EPIPE, err)
+  end))
+
+  it("a long message is EMSGSIZE, never truncated", h.no_leak(function()
+    local a, b = unixsock.pair("dgram")
+      local _a <close> = a
+      local _b <close> = b
+    a:send("too long")
+    local d, msg, err = b:recv(4)
+    assert.are.equal(E.EMSGSIZE, err)
+  end))
+
+  it("stream send writes every byte", h.no_leak(function()
+    local a, b = unixsock.pair()
+      local _a <close> = a
+      local _b <close> = b
+    a:send_buffer(4096)
+    b:settimeout(0)
+    a:settimeout(0)
+    local big = string.rep("0123456789abcdef", 1 << 16)
+    -- with timeout 0 it returns what fit; the rest follows once drained
+    local sent = 0
+    local got = {}
+    while sent < #big do
+      local n = a:send(big:sub(sent + 1))
+      if n then sent = sent + n end
+      local d = b:recv(65536)
+      if d then got[#got + 1] = d end
+    end
+    while true do
+      local d = b:recv(65536)
+      if not d then break end
+      got[#got + 1] = d
+    end
+    assert.are.equal(big, table.concat(got))
+  end))
+
+  it("sendto and recvfrom carry the sender's address", h.no_leak(function()
+    local addr = h.abstract()
+    local srv <close> = assert(unixsock.bind(addr))
+    local cli <close> = assert(unixsock.bind(""))
+    assert.are.equal(2, cli:sendto("g1", addr))
+    local data, from = srv:recvfrom(100)
+    assert.are.equal("g1", data)
+    assert.are.equal(cli:local_address(), from)
+    srv:sendto("Hi, " .. data, from)
+    local reply, from2 = cli:recvfrom(100)
+    assert.are.equal("Hi, g1", reply)
+    assert.are.equal(addr, from2)
+  end))
+
+  it("accept waits up to the timeout", h.no_leak(function()
+    local l <close> = assert(unixsock.listen(h.abstract(), "seqpacket"))
+    l:settimeout(0.05)
+    local c, msg, err = l:accept()
+    assert.are.equal(E.ETIMEDOUT, err)
+    l:settimeout(0)
+    c, msg, err = l:accept()
+    assert.are.equal(E.EAGAIN, err)
+  end))
+end)

@@ -1,0 +1,76 @@
+local unixsock = require "unixsock"
+local h = require "helper"
+local E = unixsock.errno
+
+local function inode(p)
+  local f = io.popen("stat -c %i '" .. p .. "'")
+  local i = f:read("*l")
+  f:close()
+  return i
+end
+
+describe("socket files", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+  after_each(function() h.rmdir(dir) end)
+
+  it("a live server makes listen EADDRINUSE", h.no_leak(function()
+    local p = dir .. "/live.sock"
+    local l <close> = assert(unixsock.listen(p))
+    local i = inode(p)
+    local s, msg, err = unixsock.listen(p)
+    assert.is_nil(s)
+    assert.are.equal(E.EADDRINUSE, err)
+    assert.truthy(msg:find("listen " .. p, 1, true))
+    assert.are.equal(i, inode(p))
+  end))
+
+  it("a stale socket file is replaced", h.no_leak(function()
+    local p = dir .. "/stale.sock"
+    -- a server that died without cleanup: closing through an adopted handle
+    -- never unlinks, so the file stays behind with nobody listening
+    local dead = assert(unixsock.listen(p))
+    assert(unixsock.adopt(dead:detach())):close()
+    assert.is_true(h.exists(p))
+    local c, msg, err = unixsock.connect(p)
+    assert.are.equal(E.ECONNREFUSED, err)
+    local l <close> = assert(unixsock.listen(p))
+    local c2 <close> = assert(unixsock.connect(p))
+  end))
+
+  for _, make in ipairs({
+    { "regular file", "echo precious > %s" },
+    { "directory", "mkdir %s" },
+    { "fifo", "mkfifo %s" },
+    { "symlink", "ln -s /etc/hostname %s" },
+  }) do
+    it("never deletes a " .. make[1], h.no_leak(function()
+      local p = dir .. "/thing"
+      os.execute(string.format(make[2], p))
+      local i = inode(p)
+      local s, msg, err = unixsock.listen(p)
+      assert.are.equal(E.EEXIST, err)
+      s, msg, err = unixsock.bind(p)
+      assert.are.equal(E.EEXIST, err)
+      assert.are.equal(i, inode(p))
+    end))
+  end
+
+  it("close unlinks only its own inode", h.no_leak(function()
+    local p = dir .. "/s.sock"
+    local old = assert(unixsock.listen(p))
+    os.remove(p)
+    local newer <close> = assert(unixsock.listen(p))
+    local i = inode(p)
+    old:close()
+    assert.are.equal(i, inode(p))
+  end))
+
+  it("sets the exact mode", h.no_leak(function()
+    local p = dir .. "/m.sock"
+    local l <close> = assert(unixsock.listen(p, "stream", { mode = tonumber("600", 8) }))
+    local f = io.popen("stat -c %a '" .. p .. "'")
+    assert.are.equal("600", f:read("*l"))
+    f:close()
+  end))
+end)
