@@ -135,6 +135,161 @@ UNIXSOCK_EXTERN ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t 
 UNIXSOCK_EXTERN ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len,
                                           char *ret_name, size_t *io_namelen);
 
+/* ---- messages ----------------------------------------------------------- */
+
+/* The most descriptors one message carries (the kernel's SCM_MAX_FD). */
+#define UNIXSOCK_MAX_FDS 253
+/* Default largest framed message a stream receiver accepts (payload bytes). */
+#define UNIXSOCK_DEFAULT_MAX_MESSAGE (16u << 20)
+
+/* A process's credentials, as the kernel vouches for them. */
+typedef struct unixsock_creds {
+  pid_t pid;
+  uid_t uid;
+  gid_t gid;
+} unixsock_creds;
+
+/* Message flags. */
+enum {
+  UNIXSOCK_MSG_CREDS = 1u << 0,    /* send: attach own credentials; recv: creds valid */
+  UNIXSOCK_MSG_TRUNCATED = 1u << 1 /* recv_batch: the message did not fit its slot */
+};
+
+/* One message: a payload, descriptors and credentials.  The same record is used
+ * to send (the caller fills it; nothing is taken) and to receive (the library
+ * fills it; release it with unixsock_message_release()).
+ *
+ * Received descriptors belong to the message: take one by copying it out and
+ * setting its slot to -1; unixsock_message_release() closes the rest.  They are
+ * always close-on-exec. */
+typedef struct unixsock_message {
+  void *data;           /* payload */
+  size_t len;           /* payload length */
+  int *fds;             /* descriptors (send: borrowed; recv: owned by the message) */
+  size_t nfds;
+  unixsock_creds creds; /* recv: the sender's, when flags has UNIXSOCK_MSG_CREDS */
+  unsigned int flags;   /* UNIXSOCK_MSG_* */
+  size_t max_fds;       /* recv: most descriptors accepted (0 = UNIXSOCK_MAX_FDS) */
+  char address[UNIXSOCK_ADDRESS_MAX]; /* dgram: destination (send), sender (recv) */
+  size_t addrlen;       /* 0: none (send on a connected socket; unnamed sender) */
+} unixsock_message;
+
+/* Send one message.  dgram and seqpacket keep boundaries natively (the payload is
+ * the datagram, interoperable with plain send/recv); on a stream the message is a
+ * length-prefixed frame (docs/wire-format.md).  More than UNIXSOCK_MAX_FDS
+ * descriptors is -E2BIG before any syscall.  On a stream a frame, once started,
+ * is always finished or the stream is shut down for writing: never half a frame
+ * followed by another.  Returns the payload length. */
+UNIXSOCK_EXTERN ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg);
+
+/* Receive one whole message into *ret_msg (zeroed first; max_fds is read from it
+ * before that).  Returns 1 for a message, 0 at end of stream, or -errno:
+ *   -EMSGSIZE  a frame over the socket's maximum (the stream is then shut down
+ *              for reading: it cannot be resynchronised);
+ *   -ENOBUFS   more descriptors arrived than max_fds allows, or the kernel
+ *              truncated them (MSG_CTRUNC); every one that did arrive is closed;
+ *   -EBADMSG   a malformed frame header; -ECONNRESET  end of stream mid-frame.
+ * Turns SO_PASSCRED on the first time, so credentials of later messages arrive. */
+UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg);
+
+/* Free a received message's payload and close the descriptors not taken.
+ * Safe on a zeroed record; leaves the record zeroed. */
+UNIXSOCK_EXTERN void unixsock_message_release(unixsock_message *msg);
+
+/* Largest framed message payload this stream socket accepts (default
+ * UNIXSOCK_DEFAULT_MAX_MESSAGE, at most 2^31 - 1). */
+UNIXSOCK_EXTERN int unixsock_set_max_message(unixsock *sock, size_t bytes);
+
+/* Send up to count messages in one call (sendmmsg on dgram and seqpacket; one
+ * writev of many frames on a stream).  Returns how many were sent (all of them on
+ * a stream), or -errno if none was. */
+UNIXSOCK_EXTERN int unixsock_send_batch(unixsock *sock, const unixsock_message *msgs,
+                                        size_t count);
+
+/* Receive up to count messages in one call (recvmmsg on dgram and seqpacket),
+ * waiting up to the timeout for the first only.  Each slot's data and len are the
+ * caller's buffer and its capacity; the library sets len, fds, creds and address.
+ * A datagram or packet longer than its slot comes back with
+ * UNIXSOCK_MSG_TRUNCATED and its full length in len (the rest is gone: size slots
+ * for your protocol; the flag also marks a slot whose descriptors did not fit and
+ * were closed); a stream frame longer than its slot stays unread, ends the
+ * batch, and is -EMSGSIZE if it is the first (take it with recv_message).
+ * Returns how many slots were filled, 0 at end of stream, or -errno.  Release each
+ * slot with unixsock_message_release() to close unclaimed fds (it leaves the
+ * caller's buffer alone). */
+UNIXSOCK_EXTERN int unixsock_recv_batch(unixsock *sock, unixsock_message *msgs,
+                                        size_t count);
+
+/* ---- peer identity ------------------------------------------------------ */
+
+#define UNIXSOCK_LABEL_MAX 256
+#define UNIXSOCK_GROUPS_MAX 64
+
+/* Who is at the other end of a connected socket (or a socketpair), as the kernel
+ * recorded it at connect time.  Absent values are absent, not errors: pidfd -1
+ * (kernel without SO_PEERPIDFD), label "" (no LSM label), ngroups 0 (unknown). */
+typedef struct unixsock_peer_info {
+  pid_t pid;
+  uid_t uid;
+  gid_t gid;
+  int pidfd;                       /* owned by the caller: close it */
+  char label[UNIXSOCK_LABEL_MAX];  /* security label (SO_PEERSEC), NUL-terminated */
+  gid_t groups[UNIXSOCK_GROUPS_MAX];
+  size_t ngroups;                  /* supplementary groups (SO_PEERGROUPS) */
+  int groups_truncated;            /* more than UNIXSOCK_GROUPS_MAX */
+} unixsock_peer_info;
+
+UNIXSOCK_EXTERN int unixsock_peer(const unixsock *sock, unixsock_peer_info *ret_info);
+
+/* ---- poller ------------------------------------------------------------- */
+
+typedef struct unixsock_poller unixsock_poller;
+
+enum {
+  UNIXSOCK_READABLE = 1u << 0,
+  UNIXSOCK_WRITABLE = 1u << 1,
+  UNIXSOCK_HANGUP = 1u << 2, /* reported only */
+  UNIXSOCK_ERROR = 1u << 3   /* reported only */
+};
+
+typedef struct unixsock_event {
+  int fd;
+  unsigned int events; /* UNIXSOCK_READABLE | ... */
+  void *data;          /* what was registered with the fd */
+} unixsock_event;
+
+/* A readiness poller (epoll) over any descriptors: unixsock_fd() of sockets, raw
+ * fds.  It borrows the fds: remove an fd before closing it. */
+UNIXSOCK_EXTERN int unixsock_poller_new(unixsock_poller **ret_poller);
+UNIXSOCK_EXTERN void unixsock_poller_free(unixsock_poller *poller);
+/* Add fd, or change its events and data if it is already there. */
+UNIXSOCK_EXTERN int unixsock_poller_set(unixsock_poller *poller, int fd, unsigned int events,
+                                        void *data);
+UNIXSOCK_EXTERN int unixsock_poller_remove(unixsock_poller *poller, int fd);
+/* Wait up to timeout_ms (-1 forever, 0 not at all) for at least one event; fills
+ * up to max events and returns how many (0 on timeout).  EINTR is retried within
+ * the deadline. */
+UNIXSOCK_EXTERN int unixsock_poller_wait(unixsock_poller *poller, unixsock_event *ret_events,
+                                         size_t max, int timeout_ms);
+UNIXSOCK_EXTERN int unixsock_poller_fd(const unixsock_poller *poller);
+
+/* ---- socket activation -------------------------------------------------- */
+
+typedef struct unixsock_listen_fd {
+  unixsock *sock;         /* adopted (never unlinks), or NULL when error is set */
+  int fd;                 /* the inherited descriptor */
+  int error;              /* 0, or why it was not adopted (-EAFNOSUPPORT: not AF_UNIX) */
+  char name[256];         /* from LISTEN_FDNAMES, "" when absent */
+} unixsock_listen_fd;
+
+/* Adopt the sockets a service manager passed (systemd's LISTEN_PID, LISTEN_FDS,
+ * LISTEN_FDNAMES; fds from 3).  Fills up to max entries and returns how many fds
+ * were passed (0 when none were, or they were meant for another process).  With
+ * unset_environment the variables are removed, as sd_listen_fds does.  An fd that
+ * is not AF_UNIX is left open, not adopted, and reported with its error. */
+UNIXSOCK_EXTERN int unixsock_listen_fds(int unset_environment, unixsock_listen_fd *ret_fds,
+                                        size_t max);
+
 /* ---- control ------------------------------------------------------------ */
 
 UNIXSOCK_EXTERN int unixsock_settimeout(unixsock *sock, int timeout_ms);

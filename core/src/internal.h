@@ -32,7 +32,27 @@ struct unixsock {
   gid_t *allow_gids;
   size_t allow_gids_count;
   unsigned long long refused;
+  size_t max_message;             /* stream frames: largest payload accepted */
+  struct unixsock__frame_in *in;  /* stream frames: a frame being received */
 };
+
+/* Room for the most descriptors one message carries plus one set of credentials. */
+union unixsock__cmsgbuf {
+  struct cmsghdr align;
+  char buf[CMSG_SPACE(sizeof(int) * UNIXSOCK_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred))];
+};
+
+/* What arrived beside the bytes of one message. */
+struct unixsock__inbox {
+  int fds[UNIXSOCK_MAX_FDS];
+  size_t nfds;
+  size_t max_fds; /* the receiver's limit */
+  unixsock_creds creds;
+  bool has_creds;
+};
+
+/* Message flags the library keeps for itself. */
+#define UNIXSOCK__MSG_OWNS_DATA (1u << 31) /* release() frees data */
 
 /* ---- address.c ---- */
 
@@ -71,6 +91,39 @@ int unixsock__bind_file(unixsock *sock, const char *name, size_t namelen,
                         const unixsock_options *opts);
 /* Unlink the socket file if it is still ours. */
 void unixsock__unlink_file(unixsock *sock);
+
+/* ---- cmsg.c ---- */
+
+/* Point mh at control data carrying fds and (with creds) our credentials.
+ * -E2BIG over UNIXSOCK_MAX_FDS, -EBADF for a negative fd. */
+int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const int *fds,
+                         size_t nfds, bool creds);
+/* Move received fds and credentials into in.  Fds beyond in->max_fds, or a
+ * truncation by the kernel, close every fd in `in` and give -ENOBUFS. */
+int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in);
+void unixsock__close_fds(int *fds, size_t n);
+
+/* ---- message.c / frame.c ---- */
+
+int unixsock__passcred(unixsock *s); /* SO_PASSCRED on, once */
+/* Hand an inbox's fds and creds to a message (fds array allocated). */
+int unixsock__inbox_to_message(struct unixsock__inbox *in, unixsock_message *msg);
+ssize_t unixsock__frame_send(unixsock *s, const unixsock_message *msg);
+#define UNIXSOCK__FRAME_HEADER 8
+void unixsock__frame_header(unsigned char *h, size_t len, size_t nfds, bool creds);
+/* Check a header: -EBADMSG when malformed, -EMSGSIZE over max. */
+int unixsock__frame_parse(const unsigned char *h, size_t max, size_t *ret_len,
+                          size_t *ret_nfds);
+ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh);
+/* Receive one frame: 1, 0 at end of stream, or -errno.  With buf, the payload goes
+ * there and -ENOSPC (frame kept whole) when cap is too small. */
+int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
+                         size_t cap);
+void unixsock__frame_free(unixsock *s);
+/* One recvmsg of a datagram/packet into buf with control data and sender; returns
+ * its full length (MSG_TRUNC), which exceeds cap when it did not fit. */
+ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsock__inbox *in,
+                              unixsock_message *msg, long long *deadline, int extra_flags);
 
 /* ---- access.c ---- */
 

@@ -352,6 +352,7 @@ int unixsock_adopt(int fd, unixsock **ret_sock) {
 }
 
 static void free_handle(unixsock *s) {
+  unixsock__frame_free(s);
   free(s->path);
   free(s->name);
   free(s->allow_uids);

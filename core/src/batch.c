@@ -1,0 +1,233 @@
+/* Batches: many messages per syscall. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+enum { CHUNK = 32 }; /* messages per sendmmsg/recvmmsg; bounds the stack used */
+
+static int check_batch(unixsock *s, const unixsock_message *msgs, size_t count) {
+  if (s == NULL || (msgs == NULL && count > 0))
+    return -EINVAL;
+  for (size_t i = 0; i < count; i++) {
+    if (msgs[i].data == NULL && msgs[i].len > 0)
+      return -EINVAL;
+    if (msgs[i].nfds > UNIXSOCK_MAX_FDS)
+      return -E2BIG;
+  }
+  return 0;
+}
+
+/* Stream: frames written together.  A frame that carries fds or credentials must
+ * begin its own sendmsg (the kernel attaches control data to the first bytes of
+ * a write), so a batch is cut into runs at such frames. */
+static int send_frames(unixsock *s, const unixsock_message *msgs, size_t count) {
+  unsigned char (*hdrs)[UNIXSOCK__FRAME_HEADER] = malloc(count * UNIXSOCK__FRAME_HEADER);
+  struct iovec *iov = malloc(count * 2 * sizeof(*iov));
+  int r = 0;
+  if (hdrs == NULL || iov == NULL) {
+    r = -ENOMEM;
+    goto out;
+  }
+  size_t i = 0;
+  while (i < count) {
+    union unixsock__cmsgbuf cb;
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 0};
+    bool creds = msgs[i].flags & UNIXSOCK_MSG_CREDS;
+    r = unixsock__cmsg_build(&mh, &cb, msgs[i].fds, msgs[i].nfds, creds);
+    if (r < 0)
+      goto out;
+    size_t j = i;
+    do {
+      bool c = msgs[j].flags & UNIXSOCK_MSG_CREDS;
+      if (msgs[j].len > 0xffffffffu) {
+        r = -EMSGSIZE;
+        goto out;
+      }
+      unixsock__frame_header(hdrs[j], msgs[j].len, msgs[j].nfds, c);
+      iov[mh.msg_iovlen++] = (struct iovec){hdrs[j], UNIXSOCK__FRAME_HEADER};
+      if (msgs[j].len)
+        iov[mh.msg_iovlen++] = (struct iovec){msgs[j].data, msgs[j].len};
+      j++;
+    } while (j < count && msgs[j].nfds == 0 && !(msgs[j].flags & UNIXSOCK_MSG_CREDS) &&
+             mh.msg_iovlen + 2 <= 1024 /* IOV_MAX */);
+    ssize_t n = unixsock__frame_write(s, &mh);
+    if (n < 0) {
+      r = i > 0 ? (int)i : (int)n;
+      goto out;
+    }
+    i = j;
+  }
+  r = (int)count;
+out:
+  free(hdrs);
+  free(iov);
+  return r;
+}
+
+static int send_packets(unixsock *s, const unixsock_message *msgs, size_t count) {
+  size_t sent = 0;
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  int flags = MSG_NOSIGNAL | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  while (sent < count) {
+    struct mmsghdr mm[CHUNK];
+    struct iovec iov[CHUNK];
+    union unixsock__cmsgbuf cb[CHUNK];
+    struct unixsock__addr addr[CHUNK];
+    size_t n = count - sent < CHUNK ? count - sent : CHUNK, parsed = 0;
+    int r = 0;
+    memset(mm, 0, n * sizeof(mm[0]));
+    for (; parsed < n && r == 0; parsed++) {
+      const unixsock_message *m = &msgs[sent + parsed];
+      iov[parsed] = (struct iovec){m->data, m->len};
+      mm[parsed].msg_hdr.msg_iov = &iov[parsed];
+      mm[parsed].msg_hdr.msg_iovlen = 1;
+      r = unixsock__cmsg_build(&mm[parsed].msg_hdr, &cb[parsed], m->fds, m->nfds,
+                               m->flags & UNIXSOCK_MSG_CREDS);
+      addr[parsed].dirfd = -1;
+      if (r == 0 && m->addrlen > 0) {
+        r = m->addrlen > sizeof(m->address)
+                ? -EINVAL
+                : unixsock__addr_parse(m->address, m->addrlen, true, &addr[parsed]);
+        mm[parsed].msg_hdr.msg_name = &addr[parsed].sa;
+        mm[parsed].msg_hdr.msg_namelen = addr[parsed].len;
+      }
+    }
+    int got;
+    for (;;) {
+      if (r < 0) {
+        got = r;
+        break;
+      }
+      got = sendmmsg(s->fd, mm, (unsigned int)n, flags);
+      if (got >= 0)
+        break;
+      got = sent > 0 && errno == EAGAIN ? -EAGAIN : unixsock__retry(s, -errno, POLLOUT, &deadline);
+      if (got < 0)
+        break;
+    }
+    for (size_t k = 0; k < parsed; k++)
+      unixsock__addr_release(&addr[k]);
+    if (got < 0)
+      return sent > 0 ? (int)sent : got;
+    sent += (size_t)got;
+    if ((size_t)got < n)
+      break;
+  }
+  return (int)sent;
+}
+
+int unixsock_send_batch(unixsock *sock, const unixsock_message *msgs, size_t count) {
+  int r = check_batch(sock, msgs, count);
+  if (r < 0 || count == 0)
+    return r;
+  if (count > 0x7fffffff)
+    return -EINVAL;
+  if (sock->kind == UNIXSOCK_STREAM)
+    return send_frames(sock, msgs, count);
+  return send_packets(sock, msgs, count);
+}
+
+static int recv_frames(unixsock *s, unixsock_message *msgs, size_t count) {
+  int saved = s->timeout_ms;
+  size_t got = 0;
+  int r = 0;
+  while (got < count) {
+    unixsock_message *m = &msgs[got];
+    void *buf = m->data;
+    size_t cap = m->len, max_fds = m->max_fds ? m->max_fds : UNIXSOCK_MAX_FDS;
+    m->fds = NULL;
+    m->nfds = 0;
+    m->flags = 0;
+    m->addrlen = 0;
+    static char none[1];
+    r = unixsock__frame_recv(s, m, max_fds, buf != NULL ? buf : none, cap);
+    if (r <= 0) {
+      m->data = buf;
+      m->len = cap;
+      break;
+    }
+    got++;
+    s->timeout_ms = 0; /* only the first frame is waited for */
+  }
+  s->timeout_ms = saved;
+  if (got > 0)
+    return (int)got;
+  return r == -ENOSPC ? -EMSGSIZE : r;
+}
+
+static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
+  size_t n = count < CHUNK ? count : CHUNK;
+  struct mmsghdr mm[CHUNK];
+  struct iovec iov[CHUNK];
+  struct sockaddr_un sa[CHUNK];
+  union unixsock__cmsgbuf *cb = malloc(n * sizeof(*cb));
+  if (cb == NULL)
+    return -ENOMEM;
+  memset(mm, 0, n * sizeof(mm[0]));
+  for (size_t i = 0; i < n; i++) {
+    iov[i] = (struct iovec){msgs[i].data, msgs[i].len};
+    mm[i].msg_hdr = (struct msghdr){.msg_name = &sa[i], .msg_namelen = sizeof(sa[i]),
+                                    .msg_iov = &iov[i], .msg_iovlen = 1,
+                                    .msg_control = cb[i].buf,
+                                    .msg_controllen = sizeof(cb[i].buf)};
+  }
+  int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | MSG_WAITFORONE |
+              (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  int got;
+  for (;;) {
+    got = recvmmsg(s->fd, mm, (unsigned int)n, flags, NULL);
+    if (got >= 0)
+      break;
+    got = unixsock__retry(s, -errno, POLLIN, &deadline);
+    if (got < 0) {
+      free(cb);
+      return got;
+    }
+  }
+  for (int i = 0; i < got; i++) {
+    unixsock_message *m = &msgs[i];
+    struct unixsock__inbox in;
+    in.nfds = 0;
+    in.max_fds = m->max_fds ? m->max_fds : UNIXSOCK_MAX_FDS;
+    in.has_creds = false;
+    size_t cap = m->len;
+    m->fds = NULL;
+    m->nfds = 0;
+    m->flags = 0;
+    m->addrlen = 0;
+    m->len = mm[i].msg_len;
+    if (m->len > cap)
+      m->flags |= UNIXSOCK_MSG_TRUNCATED;
+    size_t alen = sizeof(m->address);
+    if (unixsock__addr_format(&sa[i], mm[i].msg_hdr.msg_namelen, m->address, &alen) == 0)
+      m->addrlen = alen;
+    /* descriptors that did not fit (or no memory to hand them over) were
+     * closed: the slot says it lost part of its message */
+    if (unixsock__cmsg_parse(&mm[i].msg_hdr, &in) < 0 ||
+        unixsock__inbox_to_message(&in, m) < 0)
+      m->flags |= UNIXSOCK_MSG_TRUNCATED;
+  }
+  free(cb);
+  return got;
+}
+
+int unixsock_recv_batch(unixsock *sock, unixsock_message *msgs, size_t count) {
+  if (sock == NULL || (msgs == NULL && count > 0) || count > 0x7fffffff)
+    return -EINVAL;
+  for (size_t i = 0; i < count; i++)
+    if (msgs[i].data == NULL && msgs[i].len > 0)
+      return -EINVAL;
+  if (count == 0)
+    return 0;
+  int r = unixsock__passcred(sock);
+  if (r < 0)
+    return r;
+  if (sock->kind == UNIXSOCK_STREAM)
+    return recv_frames(sock, msgs, count);
+  return recv_packets(sock, msgs, count);
+}

@@ -1,0 +1,252 @@
+/* Messages on a stream: length-prefixed frames (docs/wire-format.md).
+ *
+ *   bytes 0-3  payload length, unsigned, big-endian
+ *   byte  4    number of descriptors sent with the frame (0-253)
+ *   byte  5    flags: bit 0 = the sender attached its credentials; others 0
+ *   bytes 6-7  'U' 'S'
+ *
+ * Descriptors and credentials travel as control data on the sendmsg() that
+ * carries the header, so the kernel hands them over with the header's bytes;
+ * the receiver reads exactly one header, then exactly one payload, so nothing
+ * of the next frame is ever read early.  A receive interrupted by a timeout keeps
+ * its place: the next call resumes the same frame. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "internal.h"
+
+enum { HEADER = UNIXSOCK__FRAME_HEADER, FLAG_CREDS = 1 };
+
+struct unixsock__frame_in {
+  unsigned char hdr[HEADER];
+  size_t hdr_have;
+  size_t len;         /* payload length, once the header is whole */
+  char *payload;
+  bool payload_owned; /* malloc'd here (else the caller's buffer) */
+  size_t got;
+  int broken;         /* -errno once the stream cannot be resynchronised */
+  struct unixsock__inbox box;
+};
+
+void unixsock__frame_header(unsigned char *h, size_t len, size_t nfds, bool creds) {
+  h[0] = (unsigned char)(len >> 24);
+  h[1] = (unsigned char)(len >> 16);
+  h[2] = (unsigned char)(len >> 8);
+  h[3] = (unsigned char)len;
+  h[4] = (unsigned char)nfds;
+  h[5] = creds ? FLAG_CREDS : 0;
+  h[6] = 'U';
+  h[7] = 'S';
+}
+
+int unixsock__frame_parse(const unsigned char *h, size_t max, size_t *ret_len,
+                          size_t *ret_nfds) {
+  if (h[6] != 'U' || h[7] != 'S' || (h[5] & ~FLAG_CREDS) != 0 || h[4] > UNIXSOCK_MAX_FDS)
+    return -EBADMSG;
+  size_t len = ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+  if (len > max)
+    return -EMSGSIZE;
+  *ret_len = len;
+  *ret_nfds = h[4];
+  return 0;
+}
+
+static size_t max_message(const unixsock *s) {
+  return s->max_message ? s->max_message : UNIXSOCK_DEFAULT_MAX_MESSAGE;
+}
+
+/* ---- sending ---- */
+
+/* Write all of iov (control data goes with the first bytes).  Once a frame has
+ * started it is finished: a deadline that passes mid-frame shuts the stream down
+ * for writing, so the peer sees a cut frame (ECONNRESET), never a spliced one. */
+ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh) {
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  int flags = MSG_NOSIGNAL | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  size_t total = 0, done = 0;
+  for (size_t i = 0; i < (size_t)mh->msg_iovlen; i++)
+    total += mh->msg_iov[i].iov_len;
+  for (;;) {
+    ssize_t n = sendmsg(s->fd, mh, flags);
+    if (n >= 0) {
+      done += (size_t)n;
+      if (done == total)
+        return (ssize_t)total;
+      mh->msg_control = NULL; /* sent with the first bytes */
+      mh->msg_controllen = 0;
+      while (n > 0) { /* advance past what was written */
+        if ((size_t)n >= mh->msg_iov->iov_len) {
+          n -= (ssize_t)mh->msg_iov->iov_len;
+          mh->msg_iov++;
+          mh->msg_iovlen--;
+        } else {
+          mh->msg_iov->iov_base = (char *)mh->msg_iov->iov_base + n;
+          mh->msg_iov->iov_len -= (size_t)n;
+          n = 0;
+        }
+      }
+      continue;
+    }
+    int err = -errno;
+    if (done > 0 && err == -EAGAIN && s->timeout_ms == 0)
+      err = unixsock__wait(s->fd, POLLOUT, -1); /* finish the started frame */
+    else
+      err = unixsock__retry(s, err, POLLOUT, &deadline);
+    if (err < 0) {
+      if (done > 0)
+        shutdown(s->fd, SHUT_WR);
+      return err;
+    }
+  }
+}
+
+ssize_t unixsock__frame_send(unixsock *s, const unixsock_message *msg) {
+  unsigned char h[HEADER];
+  union unixsock__cmsgbuf cb;
+  if (msg->len > 0xffffffffu)
+    return -EMSGSIZE;
+  bool creds = msg->flags & UNIXSOCK_MSG_CREDS;
+  unixsock__frame_header(h, msg->len, msg->nfds, creds);
+  struct iovec iov[2] = {{h, HEADER}, {msg->data, msg->len}};
+  struct msghdr mh = {.msg_iov = iov, .msg_iovlen = msg->len ? 2 : 1};
+  int r = unixsock__cmsg_build(&mh, &cb, msg->fds, msg->nfds, creds);
+  if (r < 0)
+    return r;
+  ssize_t n = unixsock__frame_write(s, &mh);
+  return n < 0 ? n : (ssize_t)msg->len;
+}
+
+/* ---- receiving ---- */
+
+void unixsock__frame_free(unixsock *s) {
+  struct unixsock__frame_in *in = s->in;
+  if (in == NULL)
+    return;
+  unixsock__close_fds(in->box.fds, in->box.nfds);
+  if (in->payload_owned)
+    free(in->payload);
+  free(in);
+  s->in = NULL;
+}
+
+static void reset(struct unixsock__frame_in *in) {
+  in->hdr_have = 0;
+  in->len = 0;
+  in->payload = NULL;
+  in->payload_owned = false;
+  in->got = 0;
+  in->box.nfds = 0;
+  in->box.has_creds = false;
+}
+
+/* The stream cannot be read on from here: drop what arrived, refuse further
+ * reads, and tell the peer. */
+static int broken(unixsock *s, int err) {
+  struct unixsock__frame_in *in = s->in;
+  unixsock__close_fds(in->box.fds, in->box.nfds);
+  if (in->payload_owned)
+    free(in->payload);
+  reset(in);
+  in->broken = err;
+  shutdown(s->fd, SHUT_RD);
+  return err;
+}
+
+static int read_header(unixsock *s, long long *deadline) {
+  struct unixsock__frame_in *in = s->in;
+  int flags = MSG_CMSG_CLOEXEC | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  while (in->hdr_have < HEADER) {
+    union unixsock__cmsgbuf cb;
+    struct iovec iov = {in->hdr + in->hdr_have, HEADER - in->hdr_have};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.buf,
+                        .msg_controllen = sizeof(cb.buf)};
+    ssize_t n = recvmsg(s->fd, &mh, flags);
+    if (n < 0) {
+      int r = unixsock__retry(s, -errno, POLLIN, deadline);
+      if (r < 0)
+        return r;
+      continue;
+    }
+    int r = unixsock__cmsg_parse(&mh, &in->box);
+    if (r < 0)
+      return broken(s, r);
+    if (n == 0)
+      return (in->hdr_have == 0 && in->box.nfds == 0) ? 0 : broken(s, -ECONNRESET);
+    in->hdr_have += (size_t)n;
+  }
+  return 1;
+}
+
+static int read_payload(unixsock *s, long long *deadline) {
+  struct unixsock__frame_in *in = s->in;
+  int flags = s->timeout_ms >= 0 ? MSG_DONTWAIT : 0;
+  while (in->got < in->len) {
+    ssize_t n = recv(s->fd, in->payload + in->got, in->len - in->got, flags);
+    if (n > 0) {
+      in->got += (size_t)n;
+    } else if (n == 0) {
+      return broken(s, -ECONNRESET);
+    } else {
+      int r = unixsock__retry(s, -errno, POLLIN, deadline);
+      if (r < 0)
+        return r;
+    }
+  }
+  return 1;
+}
+
+int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
+                         size_t cap) {
+  if (s->in == NULL) {
+    s->in = calloc(1, sizeof(*s->in));
+    if (s->in == NULL)
+      return -ENOMEM;
+  }
+  struct unixsock__frame_in *in = s->in;
+  if (in->broken)
+    return in->broken;
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  if (in->hdr_have == 0)
+    in->box.max_fds = max_fds;
+  if (in->hdr_have < HEADER) {
+    int r = read_header(s, &deadline);
+    if (r <= 0)
+      return r;
+    size_t nfds;
+    r = unixsock__frame_parse(in->hdr, max_message(s), &in->len, &nfds);
+    if (r < 0)
+      return broken(s, r);
+    if (nfds != in->box.nfds)
+      return broken(s, -EBADMSG); /* fds sent outside a frame, or lost */
+  }
+  if (in->payload == NULL) {
+    if (buf != NULL) {
+      if (cap < in->len)
+        return -ENOSPC; /* the frame stays whole for a bigger buffer */
+      in->payload = buf;
+    } else {
+      in->payload = malloc(in->len ? in->len : 1);
+      if (in->payload == NULL)
+        return -ENOMEM;
+      in->payload_owned = true;
+    }
+  }
+  int r = read_payload(s, &deadline);
+  if (r <= 0)
+    return r;
+  msg->data = in->payload;
+  msg->len = in->len;
+  if (in->payload_owned)
+    msg->flags |= UNIXSOCK__MSG_OWNS_DATA;
+  r = unixsock__inbox_to_message(&in->box, msg);
+  reset(in);
+  if (r < 0) {
+    unixsock_message_release(msg);
+    return r;
+  }
+  return 1;
+}

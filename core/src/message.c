@@ -1,0 +1,193 @@
+/* Messages on dgram and seqpacket (native boundaries), and what all kinds share:
+ * credentials on, inbox to message, release. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int unixsock__passcred(unixsock *s) {
+  if (s->flags & UNIXSOCK__PASSCRED)
+    return 0;
+  int on = 1;
+  if (setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
+    return -errno;
+  s->flags |= UNIXSOCK__PASSCRED;
+  return 0;
+}
+
+int unixsock__inbox_to_message(struct unixsock__inbox *in, unixsock_message *msg) {
+  if (in->nfds > 0) {
+    msg->fds = malloc(in->nfds * sizeof(int));
+    if (msg->fds == NULL) {
+      unixsock__close_fds(in->fds, in->nfds);
+      in->nfds = 0;
+      return -ENOMEM;
+    }
+    memcpy(msg->fds, in->fds, in->nfds * sizeof(int));
+    msg->nfds = in->nfds;
+  }
+  if (in->has_creds) {
+    msg->creds = in->creds;
+    msg->flags |= UNIXSOCK_MSG_CREDS;
+  }
+  in->nfds = 0;
+  in->has_creds = false;
+  return 0;
+}
+
+void unixsock_message_release(unixsock_message *msg) {
+  if (msg == NULL)
+    return;
+  if (msg->fds != NULL) {
+    unixsock__close_fds(msg->fds, msg->nfds);
+    free(msg->fds);
+  }
+  if (msg->flags & UNIXSOCK__MSG_OWNS_DATA)
+    free(msg->data);
+  memset(msg, 0, sizeof(*msg));
+}
+
+int unixsock_set_max_message(unixsock *sock, size_t bytes) {
+  if (sock == NULL || bytes == 0 || bytes > 0x7fffffffu)
+    return -EINVAL;
+  sock->max_message = bytes;
+  return 0;
+}
+
+ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg) {
+  if (sock == NULL || msg == NULL || (msg->data == NULL && msg->len > 0))
+    return -EINVAL;
+  if (msg->nfds > UNIXSOCK_MAX_FDS)
+    return -E2BIG;
+  if (sock->kind == UNIXSOCK_STREAM)
+    return unixsock__frame_send(sock, msg);
+
+  union unixsock__cmsgbuf cb;
+  struct unixsock__addr a;
+  struct iovec iov = {.iov_base = msg->data, .iov_len = msg->len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  int r = unixsock__cmsg_build(&mh, &cb, msg->fds, msg->nfds, msg->flags & UNIXSOCK_MSG_CREDS);
+  if (r < 0)
+    return r;
+  if (msg->addrlen > 0) {
+    if (msg->addrlen > sizeof(msg->address))
+      return -EINVAL;
+    r = unixsock__addr_parse(msg->address, msg->addrlen, true, &a);
+    if (r < 0)
+      return r;
+    mh.msg_name = &a.sa;
+    mh.msg_namelen = a.len;
+  }
+  int flags = MSG_NOSIGNAL | (sock->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  ssize_t n;
+  for (;;) {
+    n = sendmsg(sock->fd, &mh, flags);
+    if (n >= 0)
+      break;
+    n = unixsock__retry(sock, -errno, POLLOUT, &deadline);
+    if (n < 0)
+      break;
+  }
+  if (msg->addrlen > 0)
+    unixsock__addr_release(&a);
+  return n;
+}
+
+/* The exact size of the next datagram, waiting for one as the timeout allows: a
+ * peek that copies nothing (MSG_TRUNC reports the real length). */
+static ssize_t next_size(unixsock *s, long long *deadline) {
+  int flags = MSG_PEEK | MSG_TRUNC | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  for (;;) {
+    char c;
+    ssize_t n = recv(s->fd, &c, 0, flags);
+    if (n >= 0)
+      return n;
+    int r = unixsock__retry(s, -errno, POLLIN, deadline);
+    if (r < 0)
+      return r;
+  }
+}
+
+/* Receive one datagram/packet into buf (cap bytes), with its control data and
+ * sender.  Returns the message length (which may exceed cap: then truncated). */
+ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsock__inbox *in,
+                              unixsock_message *msg, long long *deadline, int extra_flags) {
+  union unixsock__cmsgbuf cb;
+  struct sockaddr_un sa;
+  struct iovec iov = {.iov_base = buf, .iov_len = cap};
+  int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | extra_flags |
+              (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  for (;;) {
+    struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov,
+                        .msg_iovlen = 1, .msg_control = cb.buf,
+                        .msg_controllen = sizeof(cb.buf)};
+    ssize_t n = recvmsg(s->fd, &mh, flags);
+    if (n >= 0) {
+      int r = unixsock__cmsg_parse(&mh, in);
+      if (r < 0)
+        return r;
+      size_t alen = sizeof(msg->address);
+      if (unixsock__addr_format(&sa, mh.msg_namelen, msg->address, &alen) == 0)
+        msg->addrlen = alen;
+      return n;
+    }
+    int r = unixsock__retry(s, -errno, POLLIN, deadline);
+    if (r < 0)
+      return r;
+  }
+}
+
+int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
+  if (sock == NULL || ret_msg == NULL)
+    return -EINVAL;
+  size_t max_fds = ret_msg->max_fds ? ret_msg->max_fds : UNIXSOCK_MAX_FDS;
+  memset(ret_msg, 0, sizeof(*ret_msg));
+  int r = unixsock__passcred(sock);
+  if (r < 0)
+    return r;
+  if (sock->kind == UNIXSOCK_STREAM) {
+    r = unixsock__frame_recv(sock, ret_msg, max_fds, NULL, 0);
+    if (r <= 0)
+      return r;
+    ret_msg->max_fds = max_fds;
+    return r;
+  }
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  struct unixsock__inbox in;
+  in.nfds = 0;
+  in.max_fds = max_fds;
+  in.has_creds = false;
+  ssize_t size = next_size(sock, &deadline);
+  if (size < 0)
+    return (int)size;
+  char *buf = malloc(size > 0 ? (size_t)size : 1);
+  if (buf == NULL)
+    return -ENOMEM;
+  ssize_t n = unixsock__recv_packet(sock, buf, (size_t)size, &in, ret_msg, &deadline, 0);
+  if (n >= 0 && n > size) {
+    /* Another reader of this socket took the peeked message first and this one
+     * is longer: say so rather than return a truncated message. */
+    unixsock__close_fds(in.fds, in.nfds);
+    n = -EMSGSIZE;
+  }
+  if (n < 0) {
+    free(buf);
+    memset(ret_msg, 0, sizeof(*ret_msg));
+    return (int)n;
+  }
+  ret_msg->data = buf;
+  ret_msg->len = (size_t)n;
+  ret_msg->flags |= UNIXSOCK__MSG_OWNS_DATA;
+  r = unixsock__inbox_to_message(&in, ret_msg);
+  if (r < 0) {
+    unixsock_message_release(ret_msg);
+    return r;
+  }
+  ret_msg->max_fds = max_fds;
+  return 1;
+}

@@ -1,0 +1,247 @@
+/* Stream frames: the wire format, split and merged reads, oversize, EOF
+ * mid-frame, malformed headers, resuming after a timeout. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+
+/* A stream pair whose one end is a raw fd, to write the wire bytes by hand. */
+static void raw_pair(unixsock **ret, int *ret_raw) {
+  int sv[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  CHECK_OK(unixsock_adopt(sv[0], ret));
+  *ret_raw = sv[1];
+}
+
+static void header(unsigned char *h, unsigned len, unsigned nfds, unsigned flags) {
+  h[0] = (unsigned char)(len >> 24);
+  h[1] = (unsigned char)(len >> 16);
+  h[2] = (unsigned char)(len >> 8);
+  h[3] = (unsigned char)len;
+  h[4] = (unsigned char)nfds;
+  h[5] = (unsigned char)flags;
+  h[6] = 'U';
+  h[7] = 'S';
+}
+
+TEST(test_frame_wire_format_is_as_documented) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  unixsock_message m = {0};
+  m.data = "abc";
+  m.len = 3;
+  CHECK_EQ(unixsock_send_message(a, &m), 3);
+  unsigned char buf[16], want[11];
+  header(want, 3, 0, 0);
+  memcpy(want + 8, "abc", 3);
+  CHECK_EQ(read(raw, buf, sizeof(buf)), 11);
+  CHECK(memcmp(buf, want, 11) == 0);
+  close(raw);
+  unixsock_close(a);
+}
+
+TEST(test_frame_split_across_many_reads) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  unsigned char wire[8 + 5];
+  header(wire, 5, 0, 0);
+  memcpy(wire + 8, "hello", 5);
+  CHECK_OK(unixsock_settimeout(a, 20));
+  unixsock_message m = {0};
+  for (size_t i = 0; i < sizeof(wire); i++) {
+    CHECK_ERR(unixsock_recv_message(a, &m), ETIMEDOUT); /* resumes, loses nothing */
+    CHECK(write(raw, wire + i, 1) == 1);
+  }
+  CHECK_EQ(unixsock_recv_message(a, &m), 1);
+  CHECK_EQ(m.len, 5);
+  CHECK(memcmp(m.data, "hello", 5) == 0);
+  unixsock_message_release(&m);
+  close(raw);
+  unixsock_close(a);
+}
+
+TEST(test_many_frames_in_one_write) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  unsigned char wire[3 * 9];
+  for (int i = 0; i < 3; i++) {
+    header(wire + 9 * i, 1, 0, 0);
+    wire[9 * i + 8] = (unsigned char)('x' + i);
+  }
+  CHECK(write(raw, wire, sizeof(wire)) == (ssize_t)sizeof(wire));
+  for (int i = 0; i < 3; i++) {
+    unixsock_message m = {0};
+    CHECK_EQ(unixsock_recv_message(a, &m), 1);
+    CHECK_EQ(m.len, 1);
+    CHECK_EQ(((char *)m.data)[0], 'x' + i);
+    unixsock_message_release(&m);
+  }
+  close(raw);
+  CHECK_EQ(unixsock_recv_message(a, &(unixsock_message){0}), 0); /* clean end */
+  unixsock_close(a);
+}
+
+TEST(test_oversize_frame_is_emsgsize_and_the_stream_is_closed) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  CHECK_OK(unixsock_set_max_message(a, 100));
+  unsigned char h[8];
+  header(h, 101, 0, 0);
+  CHECK(write(raw, h, 8) == 8);
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(a, &m), EMSGSIZE);
+  CHECK_ERR(unixsock_recv_message(a, &m), EMSGSIZE); /* never resynchronised */
+  /* the maximum itself is fine, on a fresh stream */
+  close(raw);
+  unixsock_close(a);
+  raw_pair(&a, &raw);
+  CHECK_OK(unixsock_set_max_message(a, 100));
+  static char payload[100];
+  header(h, 100, 0, 0);
+  CHECK(write(raw, h, 8) == 8);
+  CHECK(write(raw, payload, 100) == 100);
+  CHECK_EQ(unixsock_recv_message(a, &m), 1);
+  CHECK_EQ(m.len, 100);
+  unixsock_message_release(&m);
+  close(raw);
+  unixsock_close(a);
+}
+
+TEST(test_frame_lengths_zero_and_4g_minus_one) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  unsigned char h[8];
+  header(h, 0, 0, 0);
+  CHECK(write(raw, h, 8) == 8);
+  unixsock_message m = {0};
+  CHECK_EQ(unixsock_recv_message(a, &m), 1);
+  CHECK_EQ(m.len, 0);
+  unixsock_message_release(&m);
+  header(h, 0xffffffffu, 0, 0);
+  CHECK(write(raw, h, 8) == 8);
+  CHECK_ERR(unixsock_recv_message(a, &m), EMSGSIZE);
+  close(raw);
+  unixsock_close(a);
+}
+
+TEST(test_eof_mid_frame_is_econnreset) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  unsigned char h[8];
+  header(h, 10, 0, 0);
+  CHECK(write(raw, h, 8) == 8);
+  CHECK(write(raw, "abc", 3) == 3);
+  close(raw);
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(a, &m), ECONNRESET);
+  unixsock_close(a);
+  raw_pair(&a, &raw);
+  CHECK(write(raw, h, 5) == 5); /* inside the header */
+  close(raw);
+  CHECK_ERR(unixsock_recv_message(a, &m), ECONNRESET);
+  unixsock_close(a);
+}
+
+TEST(test_malformed_header_is_ebadmsg) {
+  unsigned char bad[][8] = {
+      {0, 0, 0, 1, 0, 0, 'X', 'S'}, /* magic */
+      {0, 0, 0, 1, 0, 2, 'U', 'S'}, /* unknown flag */
+      {0, 0, 0, 1, 254, 0, 'U', 'S'}, /* too many fds */
+      {0, 0, 0, 1, 1, 0, 'U', 'S'}, /* announces an fd that did not come */
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    unixsock *a;
+    int raw;
+    raw_pair(&a, &raw);
+    CHECK(write(raw, bad[i], 8) == 8);
+    CHECK(write(raw, "z", 1) == 1);
+    unixsock_message m = {0};
+    CHECK_ERR(unixsock_recv_message(a, &m), EBADMSG);
+    close(raw);
+    unixsock_close(a);
+  }
+}
+
+TEST(test_fds_travel_with_their_frame) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  int p1[2], p2[2];
+  CHECK(pipe2(p1, O_CLOEXEC) == 0 && pipe2(p2, O_CLOEXEC) == 0);
+  CHECK(write(p1[1], "one", 3) == 3 && write(p2[1], "two", 3) == 3);
+  unixsock_message m[4] = {{0}};
+  m[0].data = "plain";
+  m[0].len = 5;
+  m[1].data = "with one";
+  m[1].len = 8;
+  m[1].fds = &p1[0];
+  m[1].nfds = 1;
+  m[2].data = "plain again";
+  m[2].len = 11;
+  m[3].data = "with two";
+  m[3].len = 8;
+  m[3].fds = &p2[0];
+  m[3].nfds = 1;
+  for (int i = 0; i < 4; i++)
+    CHECK_EQ(unixsock_send_message(a, &m[i]), (long long)m[i].len);
+  const char *want[] = {NULL, "one", NULL, "two"};
+  for (int i = 0; i < 4; i++) {
+    unixsock_message in = {0};
+    CHECK_EQ(unixsock_recv_message(b, &in), 1);
+    CHECK_EQ(in.len, m[i].len);
+    CHECK_EQ(in.nfds, want[i] ? 1 : 0);
+    if (want[i]) {
+      char buf[8];
+      CHECK_EQ(read(in.fds[0], buf, sizeof(buf)), 3);
+      CHECK(memcmp(buf, want[i], 3) == 0);
+    }
+    unixsock_message_release(&in);
+  }
+  for (int i = 0; i < 2; i++) {
+    close(p1[i]);
+    close(p2[i]);
+  }
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+struct big_send {
+  unixsock *s;
+  char *data;
+  size_t len;
+};
+
+static void *send_big(void *arg) {
+  struct big_send *b = arg;
+  unixsock_message m = {0};
+  m.data = b->data;
+  m.len = b->len;
+  unixsock_send_message(b->s, &m);
+  return NULL;
+}
+
+TEST(test_big_frame_crosses_intact) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  struct big_send bs = {a, malloc(5 << 20), 5 << 20};
+  for (size_t i = 0; i < bs.len; i++)
+    bs.data[i] = (char)(i * 31);
+  pthread_t t;
+  pthread_create(&t, NULL, send_big, &bs);
+  unixsock_message in = {0};
+  CHECK_EQ(unixsock_recv_message(b, &in), 1);
+  pthread_join(t, NULL);
+  CHECK_EQ(in.len, bs.len);
+  CHECK(memcmp(in.data, bs.data, bs.len) == 0);
+  unixsock_message_release(&in);
+  free(bs.data);
+  unixsock_close(a);
+  unixsock_close(b);
+}

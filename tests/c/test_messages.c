@@ -1,0 +1,327 @@
+/* Messages: payload, fds (proved by content), credentials, on every kind;
+ * frames on a stream; CTRUNC and no-room cases leak nothing. */
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static const int kinds[] = {UNIXSOCK_STREAM, UNIXSOCK_DGRAM, UNIXSOCK_SEQPACKET};
+
+static void send_text(unixsock *s, const char *text, int *fds, size_t nfds, unsigned flags) {
+  unixsock_message m = {0};
+  m.data = (void *)text;
+  m.len = strlen(text);
+  m.fds = fds;
+  m.nfds = nfds;
+  m.flags = flags;
+  CHECK_EQ(unixsock_send_message(s, &m), (long long)strlen(text));
+}
+
+/* A pipe whose read end is passed; the test writes into it after the pass. */
+static int pipe_with(const char *content, int *ret_write) {
+  int p[2];
+  CHECK(pipe2(p, O_CLOEXEC) == 0);
+  CHECK(write(p[1], content, strlen(content)) == (ssize_t)strlen(content));
+  *ret_write = p[1];
+  return p[0];
+}
+
+static void read_is(int fd, const char *want) {
+  char buf[64];
+  ssize_t n = read(fd, buf, sizeof(buf));
+  CHECK_EQ(n, (long long)strlen(want));
+  CHECK(memcmp(buf, want, (size_t)n) == 0);
+}
+
+TEST(test_message_roundtrip_on_every_kind) {
+  for (size_t k = 0; k < 3; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(kinds[k], &a, &b));
+    send_text(a, "hello", NULL, 0, 0);
+    send_text(a, "", NULL, 0, 0);
+    send_text(a, "world!", NULL, 0, 0);
+    unixsock_message m = {0};
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK_EQ(m.len, 5);
+    CHECK(memcmp(m.data, "hello", 5) == 0);
+    CHECK_EQ(m.nfds, 0);
+    unixsock_message_release(&m);
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK_EQ(m.len, 0);
+    unixsock_message_release(&m);
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK_EQ(m.len, 6);
+    unixsock_message_release(&m);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+TEST(test_passed_fd_is_proved_by_content) {
+  for (size_t k = 0; k < 3; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(kinds[k], &a, &b));
+    int w;
+    int r = pipe_with("before ", &w);
+    send_text(a, "take this", &r, 1, 0);
+    close(r); /* the sender's copy goes; the receiver's stays */
+    CHECK(write(w, "after", 5) == 5);
+    close(w);
+    unixsock_message m = {0};
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK_EQ(m.len, 9);
+    CHECK_EQ(m.nfds, 1);
+    CHECK(fcntl(m.fds[0], F_GETFD) & FD_CLOEXEC);
+    read_is(m.fds[0], "before after");
+    unixsock_message_release(&m); /* closes the fd */
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+TEST(test_taken_fd_is_not_closed_by_release) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  int w, r = pipe_with("kept", &w);
+  send_text(a, "x", &r, 1, 0);
+  close(r);
+  close(w);
+  unixsock_message m = {0};
+  CHECK_EQ(unixsock_recv_message(b, &m), 1);
+  int taken = m.fds[0];
+  m.fds[0] = -1;
+  unixsock_message_release(&m);
+  read_is(taken, "kept");
+  close(taken);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_253_fds_in_one_message_and_254_is_e2big) {
+  for (size_t k = 0; k < 3; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(kinds[k], &a, &b));
+    int fds[254];
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    for (int i = 0; i < 254; i++)
+      fds[i] = devnull;
+    unixsock_message m = {0};
+    m.data = "many";
+    m.len = 4;
+    m.fds = fds;
+    m.nfds = 254;
+    CHECK_ERR(unixsock_send_message(a, &m), E2BIG);
+    m.nfds = 253;
+    CHECK_EQ(unixsock_send_message(a, &m), 4);
+    close(devnull);
+    unixsock_message in = {0};
+    CHECK_EQ(unixsock_recv_message(b, &in), 1);
+    CHECK_EQ(in.nfds, 253);
+    unixsock_message_release(&in);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+/* More fds than the receiver accepts: all that arrived are closed, clear error. */
+static void no_room(int kind, size_t nfds) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(kind, &a, &b));
+  int fds[253];
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  for (size_t i = 0; i < nfds; i++)
+    fds[i] = devnull;
+  unixsock_message m = {0};
+  m.data = "x";
+  m.len = 1;
+  m.fds = fds;
+  m.nfds = nfds;
+  CHECK_EQ(unixsock_send_message(a, &m), 1);
+  close(devnull);
+  int before = check_count_fds();
+  unixsock_message in = {0};
+  in.max_fds = nfds - 1;
+  CHECK_ERR(unixsock_recv_message(b, &in), ENOBUFS);
+  CHECK_EQ(check_count_fds(), before);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_no_room_for_fds_closes_every_one) {
+  size_t counts[] = {2, 10, 253}; /* the receiver takes one fewer */
+  for (size_t k = 0; k < 3; k++)
+    for (size_t c = 0; c < 3; c++)
+      no_room(kinds[k], counts[c]);
+}
+
+/* MSG_CTRUNC from the kernel: the receiver's fd limit is too low to install
+ * them all. */
+static void ctrunc_under_fd_limit(int kind, size_t nfds) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(kind, &a, &b));
+  int fds[253];
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  for (size_t i = 0; i < nfds; i++)
+    fds[i] = devnull;
+  unixsock_message m = {0};
+  m.data = "x";
+  m.len = 1;
+  m.fds = fds;
+  m.nfds = nfds;
+  CHECK_EQ(unixsock_send_message(a, &m), 1);
+  close(devnull);
+  int before = check_count_fds();
+  struct rlimit old, low;
+  getrlimit(RLIMIT_NOFILE, &old);
+  low = old;
+  int lowest = dup(0); /* the lowest free descriptor number */
+  close(lowest);
+  low.rlim_cur = (rlim_t)(lowest + (int)nfds / 2); /* room for some, not all */
+  CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  unixsock_message in = {0};
+  int r = unixsock_recv_message(b, &in);
+  setrlimit(RLIMIT_NOFILE, &old);
+  CHECK_EQ(r, -ENOBUFS);
+  CHECK_EQ(check_count_fds(), before);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_ctrunc_closes_every_fd_that_arrived) {
+  size_t counts[] = {1, 10, 253};
+  for (size_t k = 0; k < 3; k++)
+    for (size_t c = 0; c < 3; c++)
+      ctrunc_under_fd_limit(kinds[k], counts[c]);
+}
+
+TEST(test_credentials_on_every_kind) {
+  for (size_t k = 0; k < 3; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(kinds[k], &a, &b));
+    send_text(a, "who", NULL, 0, UNIXSOCK_MSG_CREDS);
+    unixsock_message m = {0};
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK(m.flags & UNIXSOCK_MSG_CREDS);
+    CHECK_EQ(m.creds.pid, getpid());
+    CHECK_EQ(m.creds.uid, geteuid());
+    CHECK_EQ(m.creds.gid, getegid());
+    unixsock_message_release(&m);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+TEST(test_credentials_and_fds_together) {
+  for (size_t k = 0; k < 3; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(kinds[k], &a, &b));
+    int w, r = pipe_with("both", &w);
+    close(w);
+    send_text(a, "both", &r, 1, UNIXSOCK_MSG_CREDS);
+    close(r);
+    unixsock_message m = {0};
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK(m.flags & UNIXSOCK_MSG_CREDS);
+    CHECK_EQ(m.creds.pid, getpid());
+    CHECK_EQ(m.nfds, 1);
+    read_is(m.fds[0], "both");
+    unixsock_message_release(&m);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+TEST(test_credentials_from_a_child_of_another_uid_on_dgram) {
+  if (geteuid() != 0)
+    return;
+  const char *addr = check_abstract("creds-dgram");
+  unixsock *srv;
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, NULL, &srv));
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgid(65534) < 0 || setuid(65534) < 0)
+      _exit(9);
+    unixsock *c;
+    if (unixsock_connect(addr, strlen(addr), UNIXSOCK_DGRAM, 1000, &c) < 0)
+      _exit(1);
+    unixsock_message m = {0};
+    m.data = "hi";
+    m.len = 2;
+    m.flags = UNIXSOCK_MSG_CREDS;
+    _exit(unixsock_send_message(c, &m) == 2 ? 0 : 2);
+  }
+  unixsock_message m = {0};
+  CHECK_OK(unixsock_settimeout(srv, 5000));
+  CHECK_EQ(unixsock_recv_message(srv, &m), 1);
+  CHECK(m.flags & UNIXSOCK_MSG_CREDS);
+  CHECK_EQ(m.creds.pid, pid);
+  CHECK_EQ(m.creds.uid, 65534);
+  CHECK_EQ(m.creds.gid, 65534);
+  CHECK(m.addrlen > 0 && m.address[0] == '@'); /* the autobound reply address */
+  unixsock_message_release(&m);
+  int status;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  unixsock_close(srv);
+}
+
+TEST(test_dgram_message_to_an_address) {
+  const char *addr = check_abstract("msg-to");
+  unixsock *srv, *cli;
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, NULL, &srv));
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &cli));
+  unixsock_message m = {0};
+  m.data = "to you";
+  m.len = 6;
+  memcpy(m.address, addr, strlen(addr));
+  m.addrlen = strlen(addr);
+  CHECK_EQ(unixsock_send_message(cli, &m), 6);
+  unixsock_message in = {0};
+  CHECK_EQ(unixsock_recv_message(srv, &in), 1);
+  char me[UNIXSOCK_ADDRESS_MAX];
+  size_t melen = sizeof(me);
+  CHECK_OK(unixsock_local_address(cli, me, &melen));
+  CHECK_EQ(in.addrlen, melen);
+  CHECK(memcmp(in.address, me, melen) == 0);
+  unixsock_message_release(&in);
+  unixsock_close(cli);
+  unixsock_close(srv);
+}
+
+TEST(test_large_dgram_message_is_sized_exactly) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  CHECK_OK(unixsock_set_send_buffer(a, 1 << 20));
+  size_t len = 150000;
+  char *big = malloc(len);
+  for (size_t i = 0; i < len; i++)
+    big[i] = (char)(i % 251);
+  unixsock_message m = {0};
+  m.data = big;
+  m.len = len;
+  CHECK_EQ(unixsock_send_message(a, &m), (long long)len);
+  unixsock_message in = {0};
+  CHECK_EQ(unixsock_recv_message(b, &in), 1);
+  CHECK_EQ(in.len, len);
+  CHECK(memcmp(in.data, big, len) == 0);
+  unixsock_message_release(&in);
+  free(big);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_recv_message_timeout_and_eof) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  CHECK_OK(unixsock_settimeout(b, 50));
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(b, &m), ETIMEDOUT);
+  CHECK_OK(unixsock_settimeout(b, 0));
+  CHECK_ERR(unixsock_recv_message(b, &m), EAGAIN);
+  unixsock_close(a);
+  CHECK_OK(unixsock_settimeout(b, -1));
+  unixsock_close(b);
+}
