@@ -239,6 +239,8 @@ typedef struct unixsock_peer_info {
   int groups_truncated;            /* more than UNIXSOCK_GROUPS_MAX */
 } unixsock_peer_info;
 
+/* -ENOTCONN where the kernel recorded no peer: listeners and dgram sockets (use
+ * per-message credentials there). */
 UNIXSOCK_EXTERN int unixsock_peer(const unixsock *sock, unixsock_peer_info *ret_info);
 
 /* ---- poller ------------------------------------------------------------- */

@@ -216,6 +216,45 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
   return got;
 }
 
+/* A dgram endpoint with an allow-list judges each datagram before it takes a
+ * slot, so it receives them one by one (the first waited for). */
+static int recv_admitted(unixsock *s, unixsock_message *msgs, size_t count) {
+  size_t got = 0;
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  int saved = s->timeout_ms, r = 0;
+  while (got < count) {
+    unixsock_message *m = &msgs[got];
+    struct unixsock__inbox in;
+    in.nfds = 0;
+    in.max_fds = m->max_fds ? m->max_fds : UNIXSOCK_MAX_FDS;
+    in.has_creds = false;
+    size_t cap = m->len;
+    m->fds = NULL;
+    m->nfds = 0;
+    m->flags = 0;
+    m->addrlen = 0;
+    ssize_t n = unixsock__recv_packet(s, m->data, cap, &in, m, &deadline, 0);
+    if (n < 0 && n != -ENOBUFS) {
+      m->len = cap;
+      r = (int)n;
+      break;
+    }
+    if (!in.has_creds || !unixsock__admitted(s, in.creds.uid, in.creds.gid)) {
+      unixsock__close_fds(in.fds, in.nfds);
+      s->refused++;
+      m->len = cap;
+      continue;
+    }
+    m->len = n < 0 ? 0 : (size_t)n;
+    if (n < 0 || m->len > cap || unixsock__inbox_to_message(&in, m) < 0)
+      m->flags |= UNIXSOCK_MSG_TRUNCATED;
+    got++;
+    s->timeout_ms = 0; /* only the first is waited for */
+  }
+  s->timeout_ms = saved;
+  return got > 0 ? (int)got : r;
+}
+
 int unixsock_recv_batch(unixsock *sock, unixsock_message *msgs, size_t count) {
   if (sock == NULL || (msgs == NULL && count > 0) || count > 0x7fffffff)
     return -EINVAL;
@@ -229,5 +268,7 @@ int unixsock_recv_batch(unixsock *sock, unixsock_message *msgs, size_t count) {
     return r;
   if (sock->kind == UNIXSOCK_STREAM)
     return recv_frames(sock, msgs, count);
+  if (unixsock__has_allow_list(sock))
+    return recv_admitted(sock, msgs, count);
   return recv_packets(sock, msgs, count);
 }

@@ -50,9 +50,42 @@ ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
   }
 }
 
+/* A dgram endpoint with an allow-list reads credentials with every datagram and
+ * drops those of peers it does not admit. */
+static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,
+                             size_t *io_namelen) {
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  for (;;) {
+    struct unixsock__inbox in;
+    unixsock_message m;
+    in.nfds = 0;
+    in.max_fds = UNIXSOCK_MAX_FDS;
+    in.has_creds = false;
+    m.addrlen = 0;
+    ssize_t n = unixsock__recv_packet(s, buf, len, &in, &m, &deadline, 0);
+    if (n < 0)
+      return n;
+    unixsock__close_fds(in.fds, in.nfds); /* plain recv hands out no descriptors */
+    if (!in.has_creds || !unixsock__admitted(s, in.creds.uid, in.creds.gid)) {
+      s->refused++;
+      continue;
+    }
+    if ((size_t)n > len)
+      return -EMSGSIZE;
+    if (io_namelen != NULL) {
+      int r = unixsock__name_copy(m.address, m.addrlen, ret_name, io_namelen);
+      if (r < 0)
+        return r;
+    }
+    return n;
+  }
+}
+
 ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len) {
   if (sock == NULL || (buf == NULL && len > 0))
     return -EINVAL;
+  if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
+    return recv_admitted(sock, buf, len, NULL, NULL);
   int message = sock->kind != UNIXSOCK_STREAM;
   int flags = dontwait(sock) | (message ? MSG_TRUNC : 0);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
@@ -93,6 +126,8 @@ ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len, char *ret_name,
                           size_t *io_namelen) {
   if (sock == NULL || (buf == NULL && len > 0) || (ret_name != NULL && io_namelen == NULL))
     return -EINVAL;
+  if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
+    return recv_admitted(sock, buf, len, ret_name, io_namelen);
   int message = sock->kind != UNIXSOCK_STREAM;
   int flags = dontwait(sock) | (message ? MSG_TRUNC : 0);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;

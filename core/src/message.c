@@ -162,6 +162,7 @@ int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
   in.nfds = 0;
   in.max_fds = max_fds;
   in.has_creds = false;
+again:;
   ssize_t size = next_size(sock, &deadline);
   if (size < 0)
     return (int)size;
@@ -179,6 +180,16 @@ int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
     free(buf);
     memset(ret_msg, 0, sizeof(*ret_msg));
     return (int)n;
+  }
+  if (unixsock__has_allow_list(sock) &&
+      (!in.has_creds || !unixsock__admitted(sock, in.creds.uid, in.creds.gid))) {
+    unixsock__close_fds(in.fds, in.nfds); /* a refused peer's message never reaches us */
+    in.nfds = 0;
+    in.has_creds = false;
+    free(buf);
+    memset(ret_msg, 0, sizeof(*ret_msg));
+    sock->refused++;
+    goto again;
   }
   ret_msg->data = buf;
   ret_msg->len = (size_t)n;

@@ -22,6 +22,8 @@ int unixsock_peer(const unixsock *sock, unixsock_peer_info *ret_info) {
   int r = unixsock__platform_peer_ids(sock->fd, &info.pid, &info.uid, &info.gid);
   if (r < 0)
     return r;
+  if (info.pid == 0)
+    return -ENOTCONN; /* no peer recorded: a listener, or a dgram socket */
 
   /* The label: absent (ENOPROTOOPT) without an LSM that labels sockets. */
   socklen_t len = sizeof(info.label) - 1;

@@ -102,6 +102,12 @@ static int open_bound(const char *name, size_t namelen, int kind,
   r = copy_allow_list(s, opts);
   if (r < 0)
     goto fail;
+  if (kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(s)) {
+    /* every datagram must carry its sender's credentials to be judged */
+    r = unixsock__passcred(s);
+    if (r < 0)
+      goto fail;
+  }
   r = unixsock__bind_file(s, name, namelen, opts);
   if (r < 0)
     goto fail;

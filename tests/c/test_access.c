@@ -43,3 +43,40 @@ TEST(test_allow_list_keeps_other_uids_from_accept) {
   unixsock_close(c);
   unixsock_close(l);
 }
+
+static int send_as(void *arg) {
+  const char *addr = arg;
+  unixsock *c;
+  if (unixsock_connect(addr, strlen(addr), UNIXSOCK_DGRAM, 1000, &c) < 0)
+    return 1;
+  unixsock_send(c, "from nobody", 11);
+  unixsock_close(c);
+  return 0;
+}
+
+TEST(test_dgram_allow_list_drops_other_uids_messages) {
+  if (geteuid() != 0)
+    return;
+  const char *addr = check_abstract("allow-dgram");
+  uid_t root = 0;
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  o.allow_uids = &root;
+  o.allow_uids_count = 1;
+  unixsock *srv, *me;
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, &o, &srv));
+  CHECK_EQ(check_as_user(65534, send_as, (void *)addr), 0);
+  CHECK_OK(unixsock_connect(addr, strlen(addr), UNIXSOCK_DGRAM, 1000, &me));
+  CHECK_EQ(unixsock_send(me, "from root", 9), 9);
+  CHECK_EQ(check_as_user(65534, send_as, (void *)addr), 0);
+  CHECK_EQ(unixsock_send(me, "root again", 10), 10);
+  char buf[32];
+  CHECK_EQ(unixsock_recv(srv, buf, sizeof(buf)), 9);
+  CHECK(memcmp(buf, "from root", 9) == 0);
+  unixsock_message m = {0};
+  CHECK_EQ(unixsock_recv_message(srv, &m), 1);
+  CHECK_EQ(m.len, 10);
+  unixsock_message_release(&m);
+  CHECK_EQ(unixsock_refused(srv), 2);
+  unixsock_close(me);
+  unixsock_close(srv);
+}

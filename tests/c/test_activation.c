@@ -1,0 +1,114 @@
+/* Socket activation: listen_fds as systemd passes them. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+/* In a child: put the given fds at 3, 4, ... and set the variables. */
+static int activated_child(int (*body)(void), const int *fds, int n, const char *names) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int tmp[8];
+    for (int i = 0; i < n; i++)
+      tmp[i] = fcntl(fds[i], F_DUPFD, 20);
+    for (int i = 0; i < n; i++) {
+      if (dup2(tmp[i], 3 + i) < 0)
+        _exit(90);
+      close(tmp[i]);
+    }
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%d", (int)getpid());
+    setenv("LISTEN_PID", buf, 1);
+    snprintf(buf, sizeof(buf), "%d", n);
+    setenv("LISTEN_FDS", buf, 1);
+    if (names)
+      setenv("LISTEN_FDNAMES", names, 1);
+    _exit(body());
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+static int two_sockets(void) {
+  unixsock_listen_fd got[4];
+  int n = unixsock_listen_fds(1, got, 4);
+  if (n != 2)
+    return 1;
+  if (got[0].sock == NULL || got[1].sock == NULL || got[0].fd != 3 || got[1].fd != 4)
+    return 2;
+  if (strcmp(got[0].name, "api") != 0 || strcmp(got[1].name, "events") != 0)
+    return 3;
+  if (unixsock_kind(got[0].sock) != UNIXSOCK_STREAM ||
+      unixsock_kind(got[1].sock) != UNIXSOCK_DGRAM)
+    return 4;
+  if (getenv("LISTEN_FDS") != NULL || getenv("LISTEN_PID") != NULL)
+    return 5; /* unset, as sd_listen_fds does */
+  unixsock *c;
+  unixsock_settimeout(got[0].sock, 1000);
+  if (unixsock_accept(got[0].sock, &c) < 0)
+    return 6;
+  unixsock_close(c);
+  unixsock_close(got[0].sock);
+  unixsock_close(got[1].sock);
+  return 0;
+}
+
+TEST(test_listen_fds_adopts_passed_sockets) {
+  const char *path = check_path("activated.sock");
+  unixsock *l, *d, *c;
+  CHECK_OK(unixsock_listen(path, strlen(path), UNIXSOCK_STREAM, NULL, &l));
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &d));
+  CHECK_OK(unixsock_connect(path, strlen(path), UNIXSOCK_STREAM, 1000, &c));
+  int fds[] = {unixsock_fd(l), unixsock_fd(d)};
+  CHECK_EQ(activated_child(two_sockets, fds, 2, "api:events"), 0);
+  /* the child's close of the adopted listener did not unlink the file */
+  struct stat st;
+  CHECK(lstat(path, &st) == 0);
+  unixsock_close(c);
+  unixsock_close(d);
+  unixsock_close(l);
+}
+
+static int not_unix(void) {
+  unixsock_listen_fd got[2];
+  int n = unixsock_listen_fds(0, got, 2);
+  if (n != 1 || got[0].sock != NULL || got[0].error != -EAFNOSUPPORT)
+    return 1;
+  if (fcntl(3, F_GETFD) < 0)
+    return 2; /* left open for the caller */
+  return getenv("LISTEN_FDS") != NULL ? 0 : 3;
+}
+
+TEST(test_listen_fds_reports_non_unix_fds_and_leaves_them) {
+  int inet = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  CHECK(inet >= 0);
+  CHECK_EQ(activated_child(not_unix, &inet, 1, NULL), 0);
+  close(inet);
+}
+
+static int other_pid(void) {
+  setenv("LISTEN_PID", "1", 1);
+  unixsock_listen_fd got[2];
+  return unixsock_listen_fds(1, got, 2) == 0 && getenv("LISTEN_PID") == NULL ? 0 : 1;
+}
+
+TEST(test_listen_fds_ignores_fds_meant_for_another_process) {
+  int sv[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  CHECK_EQ(activated_child(other_pid, sv, 1, NULL), 0);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+TEST(test_listen_fds_without_variables_is_zero) {
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unixsock_listen_fd got[1];
+  CHECK_EQ(unixsock_listen_fds(0, got, 1), 0);
+}
