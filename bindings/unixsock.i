@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 #include "unixsock.h"
 
 typedef long us_status;
@@ -456,5 +457,293 @@ static us_status us_get_recv_buffer(us_socket *sock) {
 
 static unsigned long long us_refused(us_socket *sock) {
   return unixsock_refused(sock);
+}
+%}
+
+/* ---- messages, identity, activation ---- */
+
+%typemap(in) PyObject *fds "$1 = $input;"
+%typemap(in) PyObject *messages "$1 = $input;"
+
+%{
+/* A sequence of ints -> fds (at most UNIXSOCK_MAX_FDS + 1, so the core can say
+ * E2BIG itself). */
+static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n) {
+  *ret_n = 0;
+  if (seq == NULL || seq == Py_None)
+    return 0;
+  PyObject *fast = PySequence_Fast(seq, "fds must be a sequence of ints");
+  if (fast == NULL)
+    return -1;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+  if (n > UNIXSOCK_MAX_FDS) {
+    Py_DECREF(fast);
+    *ret_n = (size_t)n;
+    return 0;
+  }
+  for (Py_ssize_t i = 0; i < n; i++) {
+    PyObject *o = PySequence_Fast_GET_ITEM(fast, i);
+    int fd = PyObject_AsFileDescriptor(o); /* ints, or objects with fileno() */
+    if (fd < 0) {
+      Py_DECREF(fast);
+      return -1;
+    }
+    fds[i] = fd;
+  }
+  Py_DECREF(fast);
+  *ret_n = (size_t)n;
+  return 0;
+}
+
+/* (data, fds, creds, address) for a received message; takes its fds. */
+static PyObject *us_message_tuple(unixsock_message *m, int with_data) {
+  PyObject *data = with_data ? PyBytes_FromStringAndSize(m->data, (Py_ssize_t)m->len) : NULL;
+  PyObject *fds = PyTuple_New((Py_ssize_t)m->nfds);
+  PyObject *creds = (m->flags & UNIXSOCK_MSG_CREDS)
+                        ? Py_BuildValue("(lkk)", (long)m->creds.pid,
+                                        (unsigned long)m->creds.uid,
+                                        (unsigned long)m->creds.gid)
+                        : (Py_INCREF(Py_None), Py_None);
+  PyObject *addr = PyBytes_FromStringAndSize(m->address, (Py_ssize_t)m->addrlen);
+  PyObject *t = NULL;
+  if ((with_data && data == NULL) || fds == NULL || creds == NULL || addr == NULL)
+    goto out;
+  for (size_t i = 0; i < m->nfds; i++) {
+    PyObject *fd = PyLong_FromLong(m->fds[i]);
+    if (fd == NULL)
+      goto out;
+    PyTuple_SET_ITEM(fds, (Py_ssize_t)i, fd);
+  }
+  t = with_data ? PyTuple_Pack(5, data, fds, creds, addr, (m->flags & UNIXSOCK_MSG_TRUNCATED) ? Py_True : Py_False)
+                : PyTuple_Pack(4, fds, creds, addr, (m->flags & UNIXSOCK_MSG_TRUNCATED) ? Py_True : Py_False);
+  if (t != NULL)
+    for (size_t i = 0; i < m->nfds; i++)
+      m->fds[i] = -1; /* the Python Message owns them now */
+out:
+  Py_XDECREF(data);
+  Py_XDECREF(fds);
+  Py_XDECREF(creds);
+  Py_XDECREF(addr);
+  return t;
+}
+
+static __thread char *us_arena;
+static __thread size_t us_arena_cap;
+
+/* recv_batch slots: one buffer kept per thread and reused, so a batch does not
+ * map and unmap megabytes on every call. */
+static char *us_batch_arena(size_t need) {
+  if (need > us_arena_cap) {
+    char *p = PyMem_RawRealloc(us_arena, need);
+    if (p == NULL)
+      return NULL;
+    us_arena = p;
+    us_arena_cap = need;
+  }
+  return us_arena;
+}
+%}
+
+%inline %{
+static us_status us_send_message(us_socket *sock, const void *buf, size_t len, PyObject *fds,
+                                 int creds, const char *name, size_t namelen) {
+  int fdv[UNIXSOCK_MAX_FDS];
+  unixsock_message m;
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  memset(&m, 0, sizeof(m));
+  if (us_fd_list(fds, fdv, &m.nfds) < 0)
+    return -EINVAL;
+  if (m.nfds > UNIXSOCK_MAX_FDS)
+    return -E2BIG;
+  if (namelen > sizeof(m.address))
+    return -ENAMETOOLONG;
+  m.data = (void *)buf;
+  m.len = len;
+  m.fds = fdv;
+  m.flags = creds ? UNIXSOCK_MSG_CREDS : 0;
+  memcpy(m.address, name, namelen);
+  m.addrlen = namelen;
+  US_BLOCKING(sock, unixsock_send_message(sock, &m), r);
+  return r;
+}
+
+/* -> None at end of stream, else (data, fds, creds, address, truncated) */
+static us_status us_recv_message(us_socket *sock, long max_fds, PyObject **ret_obj) {
+  unixsock_message m;
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  memset(&m, 0, sizeof(m));
+  m.max_fds = max_fds > 0 ? (size_t)max_fds : 0;
+  US_BLOCKING(sock, unixsock_recv_message(sock, &m), r);
+  if (r < 0)
+    return r;
+  if (r == 0) {
+    Py_INCREF(Py_None);
+    *ret_obj = Py_None;
+    return 0;
+  }
+  *ret_obj = us_message_tuple(&m, 1);
+  unixsock_message_release(&m);
+  return *ret_obj != NULL ? 1 : -ENOMEM;
+}
+
+/* messages: a list of (data, fds, creds, address) tuples */
+static us_status us_send_batch(us_socket *sock, PyObject *messages) {
+  long r = 0;
+  if (sock == NULL)
+    return -EBADF;
+  PyObject *fast = PySequence_Fast(messages, "messages must be a sequence");
+  if (fast == NULL)
+    return -EINVAL;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+  unixsock_message *ms = PyMem_Calloc((size_t)n + 1, sizeof(*ms));
+  Py_buffer *views = PyMem_Calloc((size_t)n + 1, sizeof(*views));
+  int *fdv = PyMem_Calloc((size_t)n * (UNIXSOCK_MAX_FDS + 1) + 1, sizeof(int));
+  Py_ssize_t held = 0;
+  if (ms == NULL || views == NULL || fdv == NULL) {
+    r = -ENOMEM;
+    goto out;
+  }
+  for (Py_ssize_t i = 0; i < n; i++) {
+    PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
+    PyObject *data, *fds, *addr;
+    int creds;
+    if (!PyArg_ParseTuple(t, "OOpO", &data, &fds, &creds, &addr) ||
+        PyObject_GetBuffer(data, &views[i], PyBUF_SIMPLE) < 0) {
+      r = -EINVAL;
+      goto out;
+    }
+    held = i + 1;
+    int *slot = fdv + (size_t)i * (UNIXSOCK_MAX_FDS + 1);
+    if (us_fd_list(fds, slot, &ms[i].nfds) < 0) {
+      r = -EINVAL;
+      goto out;
+    }
+    if (ms[i].nfds > UNIXSOCK_MAX_FDS) {
+      r = -E2BIG;
+      goto out;
+    }
+    ms[i].data = views[i].buf;
+    ms[i].len = (size_t)views[i].len;
+    ms[i].fds = slot;
+    ms[i].flags = creds ? UNIXSOCK_MSG_CREDS : 0;
+    if (addr != Py_None) {
+      char *a;
+      Py_ssize_t alen;
+      if (PyBytes_AsStringAndSize(addr, &a, &alen) < 0 || (size_t)alen > sizeof(ms[i].address)) {
+        if (!PyErr_Occurred())
+          r = -ENAMETOOLONG;
+        else
+          r = -EINVAL;
+        goto out;
+      }
+      memcpy(ms[i].address, a, (size_t)alen);
+      ms[i].addrlen = (size_t)alen;
+    }
+  }
+  US_BLOCKING(sock, unixsock_send_batch(sock, ms, (size_t)n), r);
+out:
+  for (Py_ssize_t i = 0; i < held; i++)
+    PyBuffer_Release(&views[i]);
+  PyMem_Free(ms);
+  PyMem_Free(views);
+  PyMem_Free(fdv);
+  Py_DECREF(fast);
+  return r;
+}
+
+/* -> list of (data, fds, creds, address, truncated) */
+static us_status us_recv_batch(us_socket *sock, long count, long size, long max_fds,
+                               PyObject **ret_obj) {
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  if (count <= 0 || size < 0 || count > 1024)
+    return -EINVAL;
+  unixsock_message *ms = PyMem_Calloc((size_t)count, sizeof(*ms));
+  char *arena = us_batch_arena((size_t)count * (size_t)size + 1);
+  if (ms == NULL || arena == NULL) {
+    PyMem_Free(ms);
+    return -ENOMEM;
+  }
+  for (long i = 0; i < count; i++) {
+    ms[i].data = arena + (size_t)i * (size_t)size;
+    ms[i].len = (size_t)size;
+    ms[i].max_fds = max_fds > 0 ? (size_t)max_fds : 0;
+  }
+  US_BLOCKING(sock, unixsock_recv_batch(sock, ms, (size_t)count), r);
+  if (r >= 0) {
+    PyObject *list = PyList_New(r);
+    for (long i = 0; list != NULL && i < r; i++) {
+      size_t cap = (size_t)size;
+      size_t real = ms[i].len;
+      if (real > cap)
+        ms[i].len = cap; /* truncated: what arrived, flagged */
+      PyObject *t = us_message_tuple(&ms[i], 1);
+      ms[i].len = real;
+      if (t == NULL) {
+        Py_CLEAR(list);
+        break;
+      }
+      PyList_SET_ITEM(list, i, t);
+    }
+    for (long i = 0; i < r; i++)
+      unixsock_message_release(&ms[i]); /* closes fds not handed over */
+    if (list == NULL)
+      r = -ENOMEM;
+    else
+      *ret_obj = list;
+  }
+  PyMem_Free(ms);
+  return r;
+}
+
+static us_status us_set_max_message(us_socket *sock, unsigned long long bytes) {
+  return sock == NULL ? -EBADF : unixsock_set_max_message(sock, (size_t)bytes);
+}
+
+/* -> (pid, uid, gid, pidfd or -1, label bytes, groups tuple) */
+static us_status us_peer(us_socket *sock, int pidfd, PyObject **ret_obj) {
+  unixsock_peer_info p;
+  if (sock == NULL)
+    return -EBADF;
+  long r = unixsock_peer(sock, pidfd ? UNIXSOCK_PEER_PIDFD : 0, &p);
+  if (r < 0)
+    return r;
+  PyObject *groups = PyTuple_New((Py_ssize_t)p.ngroups);
+  for (size_t i = 0; groups != NULL && i < p.ngroups; i++)
+    PyTuple_SET_ITEM(groups, (Py_ssize_t)i, PyLong_FromUnsignedLong(p.groups[i]));
+  *ret_obj = groups == NULL ? NULL
+                            : Py_BuildValue("(lkkiyN)", (long)p.pid, (unsigned long)p.uid,
+                                            (unsigned long)p.gid, p.pidfd, p.label, groups);
+  if (*ret_obj == NULL) {
+    if (p.pidfd >= 0)
+      close(p.pidfd);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+/* -> list of (fd, name bytes, handle or None, errno) */
+static us_status us_listen_fds(int unset, PyObject **ret_obj) {
+  unixsock_listen_fd got[64];
+  long n = unixsock_listen_fds(unset, got, 64);
+  if (n < 0)
+    return n;
+  if (n > 64)
+    n = 64;
+  PyObject *list = PyList_New(n);
+  for (long i = 0; list != NULL && i < n; i++) {
+    PyObject *h = got[i].sock ? SWIG_NewPointerObj(got[i].sock, SWIGTYPE_p_unixsock, 0)
+                              : (Py_INCREF(Py_None), Py_None);
+    PyList_SET_ITEM(list, i, Py_BuildValue("(iyNi)", got[i].fd, got[i].name, h, -got[i].error));
+  }
+  if (list == NULL)
+    return -ENOMEM;
+  *ret_obj = list;
+  return 0;
 }
 %}

@@ -227,12 +227,13 @@ UNIXSOCK_EXTERN int unixsock_recv_batch(unixsock *sock, unixsock_message *msgs,
 
 /* Who is at the other end of a connected socket (or a socketpair), as the kernel
  * recorded it at connect time.  Absent values are absent, not errors: pidfd -1
- * (kernel without SO_PEERPIDFD), label "" (no LSM label), ngroups 0 (unknown). */
+ * (not asked for, or a kernel without SO_PEERPIDFD), label "" (no LSM label),
+ * ngroups 0 (unknown). */
 typedef struct unixsock_peer_info {
   pid_t pid;
   uid_t uid;
   gid_t gid;
-  int pidfd;                       /* owned by the caller: close it */
+  int pidfd;                       /* with UNIXSOCK_PEER_PIDFD; the caller closes it */
   char label[UNIXSOCK_LABEL_MAX];  /* security label (SO_PEERSEC), NUL-terminated */
   gid_t groups[UNIXSOCK_GROUPS_MAX];
   size_t ngroups;                  /* supplementary groups (SO_PEERGROUPS) */
@@ -241,7 +242,9 @@ typedef struct unixsock_peer_info {
 
 /* -ENOTCONN where the kernel recorded no peer: listeners and dgram sockets (use
  * per-message credentials there). */
-UNIXSOCK_EXTERN int unixsock_peer(const unixsock *sock, unixsock_peer_info *ret_info);
+enum { UNIXSOCK_PEER_PIDFD = 1u << 0 /* also open a pidfd (a descriptor to close) */ };
+UNIXSOCK_EXTERN int unixsock_peer(const unixsock *sock, unsigned int flags,
+                                  unixsock_peer_info *ret_info);
 
 /* ---- poller ------------------------------------------------------------- */
 

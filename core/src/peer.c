@@ -13,9 +13,9 @@
 #define SO_PEERPIDFD 77
 #endif
 
-int unixsock_peer(const unixsock *sock, unixsock_peer_info *ret_info) {
+int unixsock_peer(const unixsock *sock, unsigned int flags, unixsock_peer_info *ret_info) {
   unixsock_peer_info info;
-  if (sock == NULL || ret_info == NULL)
+  if (sock == NULL || ret_info == NULL || (flags & ~(unsigned int)UNIXSOCK_PEER_PIDFD))
     return -EINVAL;
   memset(&info, 0, sizeof(info));
   info.pidfd = -1;
@@ -45,7 +45,7 @@ int unixsock_peer(const unixsock *sock, unixsock_peer_info *ret_info) {
   /* A pidfd names the peer process without pid reuse races (Linux >= 6.5). */
   int pidfd = -1;
   len = sizeof(pidfd);
-  if (getsockopt(sock->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
+  if ((flags & UNIXSOCK_PEER_PIDFD) && getsockopt(sock->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
     (void)unixsock__platform_set_cloexec(pidfd);
     info.pidfd = pidfd;
   }

@@ -18,14 +18,20 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Iterable, Optional, Tuple, Union
+from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import capi as _capi_module
+from ._message import Credentials, Message, Peer, _message
 
 _c = _capi_module._capi  # the extension itself: one call per operation, no shim frame
 
 __all__ = [
     "Socket",
+    "Message",
+    "Credentials",
+    "Peer",
+    "listen_fds",
+    "MAX_FDS",
     "Address",
     "listen",
     "bind",
@@ -39,6 +45,7 @@ Address = Union[str, bytes]
 Buffer = Union[bytes, bytearray, memoryview]
 
 KINDS = ("stream", "dgram", "seqpacket")
+MAX_FDS = 253  #: the most descriptors one message carries
 _KIND_NUMBER = {"stream": _c.STREAM, "dgram": _c.DGRAM, "seqpacket": _c.SEQPACKET}
 _KIND_NAME = {v: k for k, v in _KIND_NUMBER.items()}
 
@@ -195,6 +202,70 @@ class Socket:
         data, raw = _c.us_recvfrom(self._h, size)
         return data, _address(raw)
 
+    # -- messages ----------------------------------------------------------
+
+    def send_message(self, data: Buffer = b"", fds: Iterable = (), *, creds: bool = False,
+                     address: Optional[Address] = None) -> int:
+        """Send one message: payload, descriptors (ints or objects with fileno(),
+        borrowed: they stay open here) and, with ``creds=True``, this process's
+        credentials.  On a stream the message is a frame (docs/wire-format.md);
+        on dgram and seqpacket it is one datagram/packet.  ``address`` sends a
+        datagram to that address.  More than MAX_FDS descriptors raises
+        OSError(E2BIG) before anything is sent."""
+        return _c.us_send_message(self._h, data, list(fds), bool(creds),
+                                  b"" if address is None else address)
+
+    def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
+        """Receive one whole message (never truncated), or None at end of stream.
+        Credentials arrive once this has been called (it turns SO_PASSCRED on).
+        More than ``max_fds`` descriptors raises OSError(ENOBUFS), with every one
+        that arrived already closed."""
+        t = _c.us_recv_message(self._h, max_fds)
+        return None if t is None else _message(t)
+
+    def send_batch(self, messages: Iterable) -> int:
+        """Send many messages in one call (sendmmsg; one write of many frames on a
+        stream).  Each item is bytes-like, a tuple ``(data, fds)`` or ``(data,
+        fds, creds)`` (fds borrowed, as in send_message), or a received Message
+        (sent on as it is: its fds borrowed, its credentials re-attached as ours
+        if it had any).  Returns how many were sent."""
+        items = []
+        for m in messages:
+            if isinstance(m, Message):
+                items.append((m.data, m._fds, m.creds is not None, None))
+            elif isinstance(m, tuple):
+                data, fds, *rest = m
+                items.append((data, list(fds), bool(rest and rest[0]), None))
+            else:
+                items.append((m, (), False, None))
+        return _c.us_send_batch(self._h, items)
+
+    def recv_batch(self, count: int = 64, size: int = 65536, max_fds: int = MAX_FDS) -> List[Message]:
+        """Receive up to ``count`` messages in one call, waiting (up to the timeout)
+        only for the first.  A datagram longer than ``size`` comes back with
+        ``truncated`` set; a longer stream frame stays for recv_message().
+        An empty list means end of stream."""
+        return [_message(t) for t in _c.us_recv_batch(self._h, count, size, max_fds)]
+
+    @property
+    def max_message(self) -> int:
+        raise AttributeError("max_message is write-only")
+
+    @max_message.setter
+    def max_message(self, size: int) -> None:
+        """Largest stream frame this socket accepts (default 16 MiB)."""
+        _c.us_set_max_message(self._h, size)
+
+    # -- identity ----------------------------------------------------------
+
+    def peer(self, pidfd: bool = False) -> Peer:
+        """The connected peer's pid, uid, gid and, where the kernel has them, its
+        security label and supplementary groups.  With ``pidfd=True`` also a
+        pidfd (a descriptor naming the peer process; yours to close)."""
+        pid, uid, gid, pidfd, label, groups = _c.us_peer(self._h, bool(pidfd))
+        return Peer(pid, uid, gid, None if pidfd < 0 else pidfd,
+                    label.decode(errors="replace") or None, groups)
+
 
 def listen(
     address: Address,
@@ -269,6 +340,29 @@ def adopt(fd: int) -> Socket:
     """Wrap an existing AF_UNIX fd (checked, kind read from the kernel).  On
     success the Socket owns the fd; an adopted socket never unlinks a file."""
     return Socket(_c.us_adopt(fd))
+
+
+class ListenFd(NamedTuple):
+    """One descriptor passed by a service manager."""
+
+    fd: int
+    name: str
+    socket: Optional[Socket]  #: adopted (never unlinks its file), None if not AF_UNIX
+    errno: int  #: why it was not adopted (0 when it was)
+
+
+def listen_fds(unset_environment: bool = True) -> List[ListenFd]:
+    """The sockets systemd (or any LISTEN_FDS-speaking manager) passed to this
+    process, adopted.  Empty when none were, or they were meant for another pid.
+    Descriptors that are not AF_UNIX are listed with ``socket=None``, left open."""
+    found = [
+        ListenFd(fd, os.fsdecode(name), Socket(h) if h is not None else None, err)
+        for fd, name, h, err in _c.us_listen_fds(bool(unset_environment))
+    ]
+    if unset_environment:  # the core unset them in C; os.environ is a copy
+        for var in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+            os.environ.pop(var, None)
+    return found
 
 
 def errname(err: int) -> str:

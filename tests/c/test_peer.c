@@ -11,7 +11,7 @@ TEST(test_peer_of_a_pair_is_this_process) {
   unixsock *a, *b;
   CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
   unixsock_peer_info p;
-  CHECK_OK(unixsock_peer(a, &p));
+  CHECK_OK(unixsock_peer(a, UNIXSOCK_PEER_PIDFD, &p));
   CHECK_EQ(p.pid, getpid());
   CHECK_EQ(p.uid, geteuid());
   CHECK_EQ(p.gid, getegid());
@@ -55,7 +55,7 @@ TEST(test_peer_across_fork_as_another_uid_and_groups) {
   }
   CHECK_OK(unixsock_accept(l, &s));
   unixsock_peer_info p;
-  CHECK_OK(unixsock_peer(s, &p));
+  CHECK_OK(unixsock_peer(s, UNIXSOCK_PEER_PIDFD, &p));
   CHECK_EQ(p.pid, pid);
   CHECK_EQ(p.uid, 65534);
   CHECK_EQ(p.gid, 65534);
@@ -73,12 +73,23 @@ TEST(test_peer_across_fork_as_another_uid_and_groups) {
   unixsock_close(l);
 }
 
+TEST(test_peer_opens_a_pidfd_only_when_asked) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  unixsock_peer_info p;
+  CHECK_OK(unixsock_peer(a, 0, &p));
+  CHECK_EQ(p.pidfd, -1);
+  CHECK_ERR(unixsock_peer(a, 2, &p), EINVAL);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
 TEST(test_peer_of_unconnected_socket_is_an_error) {
   unixsock *d;
   CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &d));
   unixsock_peer_info p;
   p.pid = 12345;
-  CHECK_ERR(unixsock_peer(d, &p), ENOTCONN);
+  CHECK_ERR(unixsock_peer(d, 0, &p), ENOTCONN);
   CHECK_EQ(p.pid, 12345); /* outputs untouched on failure */
   unixsock_close(d);
 }

@@ -1,0 +1,103 @@
+"""asyncio support: awaitable accept / recv / send / recv_message /
+send_message on unixsock sockets, so descriptor and credential passing work in
+async code (asyncio's own streams have neither).
+
+    sock = unixsock.aio.AsyncSocket(unixsock.connect("/run/app.sock"))
+    await sock.send_message(b"hello", fds=[fd])
+    msg = await sock.recv_message()
+
+Built on the running loop's add_reader/add_writer: the socket is switched to
+non-blocking (timeout 0) and each call is tried first, waiting for readiness only
+when it would block.  A stream frame that has started is finished by the core
+(it may wait for the peer to read); keep messages reasonably small or use a
+thread for bulk transfers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Iterable, List, Optional
+
+from . import Address, Message, Socket, connect as _connect, MAX_FDS
+
+__all__ = ["AsyncSocket", "open_connection"]
+
+
+class AsyncSocket:
+    """An awaitable view of a Socket.  Closing it closes the socket."""
+
+    def __init__(self, sock: Socket) -> None:
+        self.sock = sock
+        sock.settimeout(0)
+
+    async def _io(self, op, writable: bool = False):
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                return op()
+            except BlockingIOError:
+                pass
+            fut = loop.create_future()
+            fd = self.sock.fileno()
+            add, remove = (loop.add_writer, loop.remove_writer) if writable else (loop.add_reader, loop.remove_reader)
+            add(fd, lambda: fut.done() or fut.set_result(None))
+            try:
+                await fut
+            finally:
+                remove(fd)
+
+    async def accept(self) -> "AsyncSocket":
+        return AsyncSocket(await self._io(self.sock.accept))
+
+    async def recv(self, size: int) -> bytes:
+        return await self._io(lambda: self.sock.recv(size))
+
+    async def recv_into(self, buffer, nbytes: int = 0) -> int:
+        return await self._io(lambda: self.sock.recv_into(buffer, nbytes))
+
+    async def recvfrom(self, size: int):
+        return await self._io(lambda: self.sock.recvfrom(size))
+
+    async def send(self, data) -> int:
+        """Send all of data (on a stream, piece by piece as the peer reads)."""
+        view = memoryview(data).cast("B")
+        sent = 0
+        while True:
+            sent += await self._io(lambda: self.sock.send(view[sent:]), writable=True)
+            if sent >= len(view) or self.sock.kind != "stream":
+                return sent
+
+    async def sendto(self, data, address: Address) -> int:
+        return await self._io(lambda: self.sock.sendto(data, address), writable=True)
+
+    async def send_message(self, data=b"", fds: Iterable = (), *, creds: bool = False,
+                           address: Optional[Address] = None) -> int:
+        fds = list(fds)
+        return await self._io(
+            lambda: self.sock.send_message(data, fds, creds=creds, address=address), writable=True)
+
+    async def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
+        return await self._io(lambda: self.sock.recv_message(max_fds))
+
+    async def recv_batch(self, count: int = 64, size: int = 65536) -> List[Message]:
+        return await self._io(lambda: self.sock.recv_batch(count, size))
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    async def __aenter__(self) -> "AsyncSocket":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.close()
+
+
+async def open_connection(address: Address, kind: str = "stream") -> AsyncSocket:
+    """Connect without blocking the loop (a full backlog is retried)."""
+    while True:
+        try:
+            return AsyncSocket(_connect(address, kind, timeout=0))
+        except BlockingIOError:
+            await asyncio.sleep(0.001)

@@ -1,0 +1,128 @@
+"""Peer identity, allow-lists and socket activation through Python."""
+import errno
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import unixsock
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another uid")
+
+
+def test_peer_of_pair_is_this_process():
+    a, b = unixsock.pair()
+    with a, b:
+        p = a.peer()
+        assert (p.pid, p.uid, p.gid) == (os.getpid(), os.geteuid(), os.getegid())
+        assert p.pidfd is None
+        p = a.peer(pidfd=True)
+        if p.pidfd is not None:
+            os.close(p.pidfd)
+
+
+def test_peer_of_dgram_is_enotconn():
+    with unixsock.bind() as d:
+        with pytest.raises(OSError) as e:
+            d.peer()
+        assert e.value.errno == errno.ENOTCONN
+
+
+def _in_child_as(uid, code):
+    """Run code in a child process as uid (with groups 4242, 4343)."""
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.setgroups([4242, 4343])
+            os.setgid(uid)
+            os.setuid(uid)
+            status = code() or 0
+        finally:
+            os._exit(status)
+    return pid
+
+
+@root_only
+def test_peer_across_fork_as_another_uid(abstract):
+    addr = abstract()
+    with unixsock.listen(addr) as l:
+        l.settimeout(5)
+
+        def child():
+            c = unixsock.connect(addr, timeout=5)
+            c.recv(1)
+
+        pid = _in_child_as(65534, child)
+        with l.accept() as s:
+            p = s.peer()
+            assert (p.pid, p.uid, p.gid) == (pid, 65534, 65534)
+            assert set(p.groups) == {4242, 4343}
+        os.waitpid(pid, 0)
+
+
+@root_only
+def test_allow_list_refuses_other_uids(sockdir):
+    path = str(sockdir / "allow.sock")
+    with unixsock.listen(path, mode=0o666, allow_uids=[0]) as l:
+        l.settimeout(1.5)
+
+        def child():
+            c = unixsock.connect(path, timeout=5)
+            c.settimeout(5)
+            return 0 if c.recv(1) == b"" else 1
+
+        pid = _in_child_as(65534, child)
+        with pytest.raises(TimeoutError):
+            l.accept()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert l.refused == 1
+        with unixsock.connect(path), l.accept():
+            pass
+
+
+@root_only
+def test_dgram_allow_list_drops_other_uids(abstract):
+    addr = abstract()
+    with unixsock.bind(addr, allow_gids=[0]) as srv:
+        def child():
+            unixsock.connect(addr, "dgram").send(b"nobody")
+
+        pid = _in_child_as(65534, child)
+        os.waitpid(pid, 0)
+        with unixsock.connect(addr, "dgram") as me:
+            me.send(b"root")
+        assert srv.recv(100) == b"root"
+        assert srv.refused == 1
+
+
+def test_listen_fds_in_a_child(sockdir):
+    path = str(sockdir / "activated.sock")
+    with unixsock.listen(path) as l:
+        code = textwrap.dedent(f"""
+            import os, unixsock
+            # what a service manager does: the socket at fd 3, the variables set
+            if int(os.environ["FD"]) != 3:
+                os.dup2(int(os.environ["FD"]), 3)
+                os.close(int(os.environ["FD"]))
+            os.environ["LISTEN_PID"] = str(os.getpid())
+            fds = unixsock.listen_fds()
+            assert "LISTEN_FDS" not in os.environ
+            [(fd, name, sock, err)] = fds
+            assert (fd, name, err) == (3, "api", 0), fds
+            sock.settimeout(5)
+            with sock.accept() as c:
+                c.send(b"activated")
+            sock.close()
+        """)
+        fd = l.fileno()
+        env = dict(os.environ, LISTEN_FDS="1", LISTEN_FDNAMES="api", LISTEN_PID="0", FD=str(fd))
+        child = subprocess.Popen([sys.executable, "-c", code], env=env, pass_fds=(fd,))
+        with unixsock.connect(path, timeout=5) as c:
+            c.settimeout(5)
+            assert c.recv(100) == b"activated"
+        assert child.wait(timeout=10) == 0
+        assert os.path.exists(path)  # the adopted listener never unlinks

@@ -1,0 +1,201 @@
+"""Messages through Python: payloads, fds proved by content, credentials,
+batches, no fd leaks, interop with the standard socket module."""
+import array
+import errno
+import os
+import socket
+
+import pytest
+
+import unixsock
+
+KINDS = ["stream", "dgram", "seqpacket"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_message_roundtrip(kind):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        for data in (b"hello", b"", bytearray(b"x" * 1000)):
+            assert a.send_message(data) == len(data)
+            with b.recv_message() as m:
+                assert m.data == bytes(data)
+                assert m.fds == ()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_passed_fd_is_proved_by_content(kind):
+    a, b = unixsock.pair(kind)
+    r, w = os.pipe()
+    with a, b:
+        os.write(w, b"before ")
+        a.send_message(b"take this", [r])
+        os.close(r)
+        os.write(w, b"after")
+        os.close(w)
+        with b.recv_message() as m:
+            assert m.data == b"take this"
+            assert len(m.fds) == 1
+            assert os.read(m.fds[0], 100) == b"before after"
+            assert os.get_inheritable(m.fds[0]) is False  # close-on-exec
+
+
+def test_fds_accept_objects_with_fileno(tmp_path):
+    a, b = unixsock.pair("seqpacket")
+    f = open(tmp_path / "f.txt", "w+b")
+    f.write(b"file content")
+    f.flush()
+    with a, b, f:
+        a.send_message(b"file", [f])
+        with b.recv_message() as m:
+            fd = m.take_fd()
+        with os.fdopen(fd, "rb") as g:
+            g.seek(0)
+            assert g.read() == b"file content"
+
+
+def test_untaken_fds_are_closed_with_the_message():
+    import gc
+
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        before = len(os.listdir("/proc/self/fd"))
+        a.send_message(b"x", [0, 1, 2])
+        m = b.recv_message()
+        assert len(m.fds) == 3
+        assert len(os.listdir("/proc/self/fd")) == before + 3
+        del m
+        gc.collect()
+        assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_254_fds_is_e2big_before_sending():
+    a, b = unixsock.pair("dgram")
+    with a, b:
+        with pytest.raises(OSError) as e:
+            a.send_message(b"x", [0] * 254)
+        assert e.value.errno == errno.E2BIG
+        b.settimeout(0)
+        with pytest.raises(BlockingIOError):
+            b.recv(10)
+        a.send_message(b"x", [0] * 253)
+        with b.recv_message() as m:
+            assert len(m.fds) == 253
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("n", [2, 10, 253])
+def test_no_room_for_fds_closes_them_all(kind, n):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        a.send_message(b"x", [0] * n)
+        before = len(os.listdir("/proc/self/fd"))
+        with pytest.raises(OSError) as e:
+            b.recv_message(max_fds=n - 1)
+        assert e.value.errno == errno.ENOBUFS
+        assert len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_credentials(kind):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        a.send_message(b"who", creds=True)
+        with b.recv_message() as m:
+            assert m.creds == unixsock.Credentials(os.getpid(), os.geteuid(), os.getegid())
+
+
+def test_dgram_message_to_address_and_sender_address(abstract):
+    addr = abstract()
+    with unixsock.bind(addr) as srv, unixsock.bind() as cli:
+        cli.send_message(b"to you", address=addr)
+        with srv.recv_message() as m:
+            assert m.data == b"to you"
+            assert m.address == cli.local_address
+
+
+def test_recv_message_end_of_stream_is_none():
+    a, b = unixsock.pair("stream")
+    a.close()
+    with b:
+        assert b.recv_message() is None
+
+
+def test_oversize_frame_is_emsgsize():
+    a, b = unixsock.pair("stream")
+    with a, b:
+        b.max_message = 10
+        a.send_message(b"x" * 11)
+        with pytest.raises(OSError) as e:
+            b.recv_message()
+        assert e.value.errno == errno.EMSGSIZE
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_batch_roundtrip(kind):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        msgs = [f"message {i}".encode() for i in range(50)]
+        assert a.send_batch(msgs) == 50
+        got = []
+        while len(got) < 50:
+            batch = b.recv_batch(64, 100)
+            assert batch
+            got += [m.data for m in batch]
+        assert got == msgs
+
+
+def test_batch_with_fds_and_creds():
+    a, b = unixsock.pair("stream")
+    r, w = os.pipe()
+    os.write(w, b"piped")
+    with a, b:
+        a.send_batch([b"plain", (b"fd", [r]), (b"creds", (), True)])
+        os.close(r)
+        os.close(w)
+        got = []
+        while len(got) < 3:
+            got += b.recv_batch()
+        assert [m.data for m in got] == [b"plain", b"fd", b"creds"]
+        assert os.read(got[1].fds[0], 10) == b"piped"
+        assert got[2].creds.pid == os.getpid()
+        for m in got:
+            m.close()
+
+
+def test_batch_flags_truncated_datagrams():
+    a, b = unixsock.pair("dgram")
+    with a, b:
+        a.send(b"0123456789")
+        [m] = b.recv_batch(4, 4)
+        assert m.truncated and m.data == b"0123"
+
+
+def test_python_socket_send_fds_reaches_recv_message():
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    b = unixsock.adopt(y.detach())
+    r, w = os.pipe()
+    with x, b:
+        socket.send_fds(x, [b"from stdlib"], [r])
+        os.close(r)
+        os.write(w, b"stdlib pipe")
+        os.close(w)
+        with b.recv_message() as m:
+            assert m.data == b"from stdlib"
+            assert os.read(m.fds[0], 100) == b"stdlib pipe"
+
+
+def test_send_message_reaches_python_socket_recv_fds():
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    a = unixsock.adopt(x.detach())
+    r, w = os.pipe()
+    with a, y:
+        a.send_message(b"to stdlib", [r])
+        os.close(r)
+        os.write(w, b"ours")
+        os.close(w)
+        data, fds, flags, addr = socket.recv_fds(y, 100, 10)
+        assert data == b"to stdlib"
+        assert os.read(fds[0], 10) == b"ours"
+        for fd in fds:
+            os.close(fd)
