@@ -32,7 +32,17 @@ int lus_kind(lua_State *L, int n, const char *def);
 /* Push an address string (abstract names keep their NUL bytes). */
 void lus_push_address(lua_State *L, const char *name, size_t len);
 
+/* Push a received descriptor as a unixsock.fd object (closes when collected). */
+void lus_push_fd(lua_State *L, int fd);
+/* A descriptor argument: an integer, a unixsock.fd or a socket. */
+int lus_to_fd(lua_State *L, int idx);
+
 void lus_open_socket(lua_State *L);  /* registers the socket metatable */
+void lus_open_fd(lua_State *L);
+void lus_open_message(lua_State *L); /* adds message methods to sockets */
+/* these add their functions to the module table on top of the stack */
+void lus_open_identity(lua_State *L);
+void lus_open_poller(lua_State *L);
 void lus_open_signals(lua_State *L); /* adds catch_signals/signaled to the table on top */
 
 #endif

@@ -143,12 +143,18 @@ static const struct {
     {"EMSGSIZE", EMSGSIZE},     {"E2BIG", E2BIG},               {"EBADF", EBADF},
     {"ENOTSOCK", ENOTSOCK},     {"EAFNOSUPPORT", EAFNOSUPPORT}, {"ECONNRESET", ECONNRESET},
     {"EINTR", EINTR},           {"ENOTCONN", ENOTCONN},         {"EISCONN", EISCONN},
+    {"ENOBUFS", ENOBUFS},       {"EBADMSG", EBADMSG},           {"EMFILE", EMFILE},
+    {"ENOMEM", ENOMEM},         {"ENOTDIR", ENOTDIR},           {"ENOSYS", ENOSYS},
 };
 
 __attribute__((visibility("default"))) int luaopen_unixsock(lua_State *L) {
   lus_open_socket(L);
+  lus_open_fd(L);
+  lus_open_message(L);
   luaL_newlib(L, functions); /* M */
   lus_open_signals(L);
+  lus_open_identity(L);
+  lus_open_poller(L);
   lua_createtable(L, 0, (int)(sizeof(errnos) / sizeof(errnos[0]))); /* M, errno */
   for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
     lua_pushinteger(L, errnos[i].value);

@@ -1,0 +1,129 @@
+/* Received descriptors as objects: they close when collected unless taken, and
+ * can be read, written, or turned into a socket. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define LUS_FD "unixsock.fd"
+
+typedef struct {
+  int fd; /* -1 once closed or taken */
+} lus_fd;
+
+void lus_push_fd(lua_State *L, int fd) {
+  lus_fd *f = lua_newuserdatauv(L, sizeof(*f), 0);
+  f->fd = fd;
+  luaL_setmetatable(L, LUS_FD);
+}
+
+int lus_to_fd(lua_State *L, int idx) {
+  if (lua_isinteger(L, idx)) {
+    lua_Integer v = lua_tointeger(L, idx);
+    return v < 0 || v > 0x7fffffff ? -1 : (int)v;
+  }
+  lus_fd *f = luaL_testudata(L, idx, LUS_FD);
+  if (f != NULL)
+    return f->fd;
+  lus_socket *s = luaL_testudata(L, idx, LUS_SOCKET);
+  if (s != NULL && s->h != NULL)
+    return unixsock_fd(s->h);
+  return luaL_error(L, "expected a descriptor (integer, unixsock.fd or socket)");
+}
+
+static lus_fd *check_open(lua_State *L) {
+  lus_fd *f = luaL_checkudata(L, 1, LUS_FD);
+  if (f->fd < 0)
+    luaL_error(L, "attempt to use a closed or taken descriptor");
+  return f;
+}
+
+static int f_close(lua_State *L) {
+  lus_fd *f = luaL_checkudata(L, 1, LUS_FD);
+  if (f->fd >= 0) {
+    close(f->fd);
+    f->fd = -1;
+  }
+  return 0;
+}
+
+static int f_fileno(lua_State *L) {
+  lua_pushinteger(L, check_open(L)->fd);
+  return 1;
+}
+
+/* Hand the number over: the object no longer closes it. */
+static int f_take(lua_State *L) {
+  lus_fd *f = check_open(L);
+  lua_pushinteger(L, f->fd);
+  f->fd = -1;
+  return 1;
+}
+
+static int f_read(lua_State *L) {
+  lus_fd *f = check_open(L);
+  lua_Integer n = luaL_optinteger(L, 2, 65536);
+  luaL_argcheck(L, n >= 0, 2, "size must be >= 0");
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, (size_t)n);
+  ssize_t got;
+  do {
+    got = read(f->fd, p, (size_t)n);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0)
+    return lus_fail(L, -errno, "read", NULL, 0);
+  luaL_pushresultsize(&b, (size_t)got);
+  return 1;
+}
+
+static int f_write(lua_State *L) {
+  lus_fd *f = check_open(L);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  ssize_t n;
+  do {
+    n = write(f->fd, s, len);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return lus_fail(L, -errno, "write", NULL, 0);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* Turn a received AF_UNIX descriptor into a socket (the socket owns it now). */
+static int f_socket(lua_State *L) {
+  lus_fd *f = check_open(L);
+  lus_socket *s = lus_new(L);
+  int r = unixsock_adopt(f->fd, &s->h);
+  if (r < 0)
+    return lus_fail(L, r, "adopt", NULL, 0);
+  f->fd = -1;
+  return 1;
+}
+
+static int f_tostring(lua_State *L) {
+  lus_fd *f = luaL_checkudata(L, 1, LUS_FD);
+  if (f->fd < 0)
+    lua_pushliteral(L, "unixsock.fd (closed)");
+  else
+    lua_pushfstring(L, "unixsock.fd (%d)", f->fd);
+  return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"fileno", f_fileno}, {"take", f_take},     {"read", f_read}, {"write", f_write},
+    {"socket", f_socket}, {"close", f_close},   {NULL, NULL},
+};
+
+static const luaL_Reg metamethods[] = {
+    {"__gc", f_close}, {"__close", f_close}, {"__tostring", f_tostring}, {NULL, NULL},
+};
+
+void lus_open_fd(lua_State *L) {
+  luaL_newmetatable(L, LUS_FD); /* mt */
+  luaL_setfuncs(L, metamethods, 0);
+  luaL_newlibtable(L, methods); /* mt, methods */
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index"); /* mt */
+  lua_pop(L, 1);
+}

@@ -1,0 +1,221 @@
+/* Messages and batches: tables {data=, fds={unixsock.fd...}, creds={pid=,uid=,gid=},
+ * address=}. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define LUS_PENDING "unixsock.pending"
+
+/* Received messages live in a userdata until their fds are handed to objects,
+ * so a memory error on the way (a longjmp) still closes them, at collection. */
+typedef struct {
+  size_t n;
+  unixsock_message m[];
+} pending;
+
+static int pending_gc(lua_State *L) {
+  pending *p = luaL_checkudata(L, 1, LUS_PENDING);
+  for (size_t i = 0; i < p->n; i++)
+    unixsock_message_release(&p->m[i]);
+  p->n = 0;
+  return 0;
+}
+
+static unixsock_message *new_pending(lua_State *L, size_t n) {
+  pending *p = lua_newuserdatauv(L, sizeof(*p) + n * sizeof(unixsock_message), 0);
+  p->n = 0;
+  memset(p->m, 0, n * sizeof(unixsock_message));
+  luaL_setmetatable(L, LUS_PENDING);
+  p->n = n;
+  return p->m;
+}
+
+/* Fill m from (data, fds table, options table) at idx, idx+1, idx+2. */
+static void read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv) {
+  m->data = (void *)luaL_checklstring(L, idx, &m->len);
+  if (!lua_isnoneornil(L, idx + 1)) {
+    luaL_checktype(L, idx + 1, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, idx + 1);
+    if (n > UNIXSOCK_MAX_FDS) {
+      m->nfds = (size_t)n; /* the core says E2BIG before any syscall */
+    } else {
+      for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, idx + 1, i);
+        fdv[i - 1] = lus_to_fd(L, -1);
+        lua_pop(L, 1);
+      }
+      m->nfds = (size_t)n;
+    }
+    m->fds = fdv;
+  }
+  if (!lua_isnoneornil(L, idx + 2)) {
+    luaL_checktype(L, idx + 2, LUA_TTABLE);
+    if (lua_getfield(L, idx + 2, "creds") != LUA_TNIL && lua_toboolean(L, -1))
+      m->flags |= UNIXSOCK_MSG_CREDS;
+    lua_pop(L, 1);
+    if (lua_getfield(L, idx + 2, "address") != LUA_TNIL) {
+      size_t alen;
+      const char *a = luaL_checklstring(L, -1, &alen);
+      if (alen > sizeof(m->address))
+        luaL_error(L, "address too long");
+      memcpy(m->address, a, alen);
+      m->addrlen = alen;
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* Push a received message as a table; its fds become unixsock.fd objects. */
+static void push_message(lua_State *L, unixsock_message *m, size_t len) {
+  lua_createtable(L, 0, 5);
+  lua_pushlstring(L, m->data, len);
+  lua_setfield(L, -2, "data");
+  lua_createtable(L, (int)m->nfds, 0);
+  for (size_t i = 0; i < m->nfds; i++) {
+    lus_push_fd(L, m->fds[i]);
+    m->fds[i] = -1; /* the object owns it now */
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "fds");
+  if (m->flags & UNIXSOCK_MSG_CREDS) {
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, m->creds.pid);
+    lua_setfield(L, -2, "pid");
+    lua_pushinteger(L, m->creds.uid);
+    lua_setfield(L, -2, "uid");
+    lua_pushinteger(L, m->creds.gid);
+    lua_setfield(L, -2, "gid");
+    lua_setfield(L, -2, "creds");
+  }
+  lua_pushlstring(L, m->address, m->addrlen);
+  lua_setfield(L, -2, "address");
+  if (m->flags & UNIXSOCK_MSG_TRUNCATED) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "truncated");
+  }
+}
+
+/* sock:send_message(data [, fds [, {creds=true, address=...}]]) -> bytes */
+static int l_send_message(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  int fdv[UNIXSOCK_MAX_FDS];
+  unixsock_message m;
+  memset(&m, 0, sizeof(m));
+  read_outgoing(L, 2, &m, fdv);
+  ssize_t n = unixsock_send_message(s->h, &m);
+  if (n < 0)
+    return lus_fail(L, (int)n, "send_message", m.addrlen ? m.address : NULL, m.addrlen);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* sock:recv_message([max_fds]) -> message table | nil (end of stream) | nil, msg, errno */
+static int l_recv_message(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  lua_Integer max_fds = luaL_optinteger(L, 2, 0);
+  luaL_argcheck(L, max_fds >= 0, 2, "max_fds must be >= 0");
+  unixsock_message *m = new_pending(L, 1);
+  m->max_fds = (size_t)max_fds;
+  int r = unixsock_recv_message(s->h, m);
+  if (r < 0)
+    return lus_fail(L, r, "recv_message", NULL, 0);
+  if (r == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  push_message(L, m, m->len);
+  unixsock_message_release(m);
+  return 1;
+}
+
+/* sock:send_batch({ "data", {data=, fds=, creds=, address=}, ... }) -> count */
+static int l_send_batch(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, 2);
+  luaL_argcheck(L, n >= 0 && n <= 1024, 2, "at most 1024 messages per batch");
+  if (n == 0) {
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  unixsock_message *ms = lua_newuserdatauv(L, (size_t)n * sizeof(*ms), 0);
+  int *fdv = lua_newuserdatauv(L, (size_t)n * UNIXSOCK_MAX_FDS * sizeof(int), 0);
+  memset(ms, 0, (size_t)n * sizeof(*ms));
+  int base = lua_gettop(L);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_settop(L, base);
+    lua_geti(L, 2, i);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      ms[i - 1].data = (void *)lua_tolstring(L, -1, &ms[i - 1].len);
+      continue; /* the string stays alive in the argument table */
+    }
+    luaL_checktype(L, -1, LUA_TTABLE);
+    int t = lua_gettop(L);
+    lua_getfield(L, t, "data");
+    lua_getfield(L, t, "fds");
+    lua_pushvalue(L, t); /* the table doubles as the options table */
+    read_outgoing(L, t + 1, &ms[i - 1], fdv + (i - 1) * UNIXSOCK_MAX_FDS);
+  }
+  lua_settop(L, base);
+  int r = unixsock_send_batch(s->h, ms, (size_t)n);
+  if (r < 0)
+    return lus_fail(L, r, "send_batch", NULL, 0);
+  lua_pushinteger(L, r);
+  return 1;
+}
+
+/* sock:recv_batch([count [, size]]) -> array of message tables ({} at end) */
+static int l_recv_batch(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  lua_Integer count = luaL_optinteger(L, 2, 64);
+  lua_Integer size = luaL_optinteger(L, 3, 65536);
+  luaL_argcheck(L, count > 0 && count <= 1024, 2, "count must be 1..1024");
+  luaL_argcheck(L, size >= 0 && size <= (1 << 26), 3, "size out of range");
+  char *arena = lua_newuserdatauv(L, (size_t)(count * size) + 1, 0);
+  unixsock_message *ms = new_pending(L, (size_t)count);
+  for (lua_Integer i = 0; i < count; i++) {
+    ms[i].data = arena + i * size;
+    ms[i].len = (size_t)size;
+  }
+  int r = unixsock_recv_batch(s->h, ms, (size_t)count);
+  if (r < 0)
+    return lus_fail(L, r, "recv_batch", NULL, 0);
+  lua_createtable(L, r, 0);
+  for (int i = 0; i < r; i++) {
+    size_t len = ms[i].len > (size_t)size ? (size_t)size : ms[i].len;
+    push_message(L, &ms[i], len);
+    lua_rawseti(L, -2, i + 1);
+  }
+  for (int i = 0; i < r; i++)
+    unixsock_message_release(&ms[i]);
+  return 1;
+}
+
+static int l_max_message(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  lua_Integer v = luaL_checkinteger(L, 2);
+  int r = unixsock_set_max_message(s->h, v < 0 ? 0 : (size_t)v);
+  if (r < 0)
+    return lus_fail(L, r, "max_message", NULL, 0);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"send_message", l_send_message}, {"recv_message", l_recv_message},
+    {"send_batch", l_send_batch},     {"recv_batch", l_recv_batch},
+    {"max_message", l_max_message},   {NULL, NULL},
+};
+
+void lus_open_message(lua_State *L) {
+  luaL_newmetatable(L, LUS_PENDING);
+  lua_pushcfunction(L, pending_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_getmetatable(L, LUS_SOCKET); /* mt */
+  lua_getfield(L, -1, "__index");   /* mt, methods */
+  luaL_setfuncs(L, methods, 0);
+  lua_pop(L, 2);
+}

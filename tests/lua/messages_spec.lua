@@ -1,0 +1,188 @@
+local unixsock = require "unixsock"
+local h = require "helper"
+local E = unixsock.errno
+
+local function pipe_with(text)
+  -- a pipe made through the shell would not be ours; use a socketpair instead:
+  -- one end is passed, the other written to, and the content read back
+  local a, b = unixsock.pair("stream")
+  b:send(text)
+  return a, b
+end
+
+describe("messages", function()
+  for _, kind in ipairs({ "stream", "dgram", "seqpacket" }) do
+    it("round trip on " .. kind, h.no_leak(function()
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      assert.are.equal(5, a:send_message("hello"))
+      assert.are.equal(0, a:send_message(""))
+      local m = assert(b:recv_message())
+      assert.are.equal("hello", m.data)
+      assert.are.same({}, m.fds)
+      m = assert(b:recv_message())
+      assert.are.equal("", m.data)
+    end))
+
+    it("a passed fd is proved by content on " .. kind, h.no_leak(function()
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      local inner, writer = pipe_with("before ")
+      assert(a:send_message("take this", { inner }))
+      inner:close()
+      writer:send("after")
+      local m = assert(b:recv_message())
+      assert.are.equal("take this", m.data)
+      assert.are.equal(1, #m.fds)
+      local s <close> = assert(m.fds[1]:socket())
+      assert.are.equal("stream", s:kind())
+      local got = ""
+      while #got < 12 do got = got .. s:recv(100) end
+      assert.are.equal("before after", got)
+      writer:close()
+    end))
+
+    it("credentials on " .. kind, h.no_leak(function()
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      a:send_message("who", nil, { creds = true })
+      local m = assert(b:recv_message())
+      assert.are.equal(tonumber(h.pid()), m.creds.pid)
+      assert.is_number(m.creds.uid)
+    end))
+
+    it("batches on " .. kind, h.no_leak(function()
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      local out = {}
+      for i = 1, 30 do out[i] = "message " .. i end
+      out[31] = { data = "with creds", creds = true }
+      assert.are.equal(31, a:send_batch(out))
+      local got = {}
+      while #got < 31 do
+        local batch = assert(b:recv_batch(64, 100))
+        assert.truthy(#batch > 0)
+        for _, m in ipairs(batch) do got[#got + 1] = m end
+      end
+      for i = 1, 30 do assert.are.equal("message " .. i, got[i].data) end
+      assert.are.equal("with creds", got[31].data)
+      assert.are.equal(tonumber(h.pid()), got[31].creds.pid)
+    end))
+  end
+
+  it("fd objects close when collected unless taken", h.no_leak(function()
+    local a, b = unixsock.pair("seqpacket")
+    local x, y = unixsock.pair()
+    a:send_message("x", { x, y })
+    x:close()
+    y:close()
+    local m = assert(b:recv_message())
+    local n = m.fds[2]:take()
+    m = nil
+    collectgarbage()
+    collectgarbage()
+    -- the taken one is still open: adopt it to close it
+    local s = assert(unixsock.adopt(n))
+    s:close()
+    a:close()
+    b:close()
+  end))
+
+  it("254 fds is E2BIG before anything is sent", h.no_leak(function()
+    local a, b = unixsock.pair("dgram")
+    local fds = {}
+    for i = 1, 254 do fds[i] = a end
+    local n, msg, err = a:send_message("x", fds)
+    assert.are.equal(E.E2BIG, err)
+    b:settimeout(0)
+    local _, _, err2 = b:recv(10)
+    assert.are.equal(E.EAGAIN, err2)
+    a:close()
+    b:close()
+  end))
+
+  it("no room for fds closes them all", h.no_leak(function()
+    local a, b = unixsock.pair("seqpacket")
+    a:send_message("x", { a, a, a })
+    local m, msg, err = b:recv_message(2)
+    assert.is_nil(m)
+    assert.are.equal(E.ENOBUFS, err)
+    a:close()
+    b:close()
+  end))
+
+  it("end of stream is a single nil", h.no_leak(function()
+    local a, b = unixsock.pair("stream")
+    a:close()
+    local m, msg = b:recv_message()
+    assert.is_nil(m)
+    assert.is_nil(msg)
+    b:close()
+  end))
+
+  it("an oversize frame is EMSGSIZE", h.no_leak(function()
+    local a, b = unixsock.pair("stream")
+    b:max_message(4)
+    a:send_message("too long")
+    local m, msg, err = b:recv_message()
+    assert.are.equal(E.EMSGSIZE, err)
+    a:close()
+    b:close()
+  end))
+
+  it("dgram messages to an address carry the sender's address", h.no_leak(function()
+    local addr = h.abstract()
+    local srv <close> = assert(unixsock.bind(addr))
+    local cli <close> = assert(unixsock.bind())
+    assert(cli:send_message("to you", nil, { address = addr }))
+    local m = assert(srv:recv_message())
+    assert.are.equal(cli:local_address(), m.address)
+  end))
+end)
+
+describe("identity", function()
+  it("peer of a pair is this process", h.no_leak(function()
+    local a, b = unixsock.pair()
+    local p = assert(a:peer())
+    assert.are.equal(tonumber(h.pid()), p.pid)
+    assert.is_nil(p.pidfd)
+    p = assert(a:peer(true))
+    if p.pidfd then p.pidfd:close() end
+    a:close()
+    b:close()
+  end))
+
+  it("peer of a dgram socket is ENOTCONN", h.no_leak(function()
+    local d <close> = assert(unixsock.bind())
+    local p, msg, err = d:peer()
+    assert.are.equal(E.ENOTCONN, err)
+  end))
+
+  it("listen_fds is empty without a service manager", h.no_leak(function()
+    assert.are.same({}, unixsock.listen_fds())
+  end))
+end)
+
+describe("poller", function()
+  it("reports readiness with the value given", h.no_leak(function()
+    local p <close> = unixsock.poller()
+    local a, b = unixsock.pair()
+    assert(p:add(b, "r", "the b side"))
+    assert.are.same({}, p:wait(0))
+    a:send("x")
+    local ev = p:wait(1)
+    assert.are.equal(1, #ev)
+    assert.are.equal(b:fileno(), ev[1].fd)
+    assert.are.equal("the b side", ev[1].value)
+    assert.is_true(ev[1].readable)
+    a:close()
+    ev = p:wait(1)
+    assert.is_true(ev[1].hangup)
+    assert(p:remove(b))
+    b:close()
+  end))
+end)
