@@ -49,3 +49,22 @@ def test_installed_library_works_with_pkg_config_and_find_package(tmp_path, sock
     # the shared library links to the installed one, not the build tree
     ldd = run(["ldd", str(consumer / "echo_client")], env=runenv)
     assert str(libdir) in ldd
+
+
+def test_lua_module_requires_after_install(tmp_path):
+    prefix = tmp_path / "prefix"
+    run(["cmake", "--install", str(build_dir()), "--prefix", str(prefix)])
+    so = prefix / "lib" / "lua" / "5.4" / "unixsock.so"
+    assert so.exists()
+    env = dict(os.environ, LUA_CPATH=f"{so.parent}/?.so")
+    out = run(["lua5.4", "-e", 'local u = require "unixsock"; local a, b = u.pair(); a:send("ok"); io.write(b:recv())'], env=env)
+    assert out == "ok"
+
+
+def test_default_install_dir_is_on_lua_default_path():
+    """cmake --install with the default prefix (/usr/local) puts unixsock.so where
+    a plain `lua5.4 -e 'require "unixsock"'` looks."""
+    cache = (build_dir() / "CMakeCache.txt").read_text()
+    assert "UNIXSOCK_LUA_CMOD_DIR:STRING=lib/lua/5.4" in cache
+    cpath = run(["lua5.4", "-e", "io.write(package.cpath)"])
+    assert "/usr/local/lib/lua/5.4/?.so" in cpath.split(";")
