@@ -341,6 +341,10 @@ static void us_close(us_socket *sock) {
   unixsock_close(sock);
 }
 
+static us_status us_shutdown(us_socket *sock, int how) {
+  return sock == NULL ? -EBADF : unixsock_shutdown(sock, how);
+}
+
 static us_status us_detach(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_detach(sock);
 }

@@ -244,6 +244,17 @@ static int l_refused(lua_State *L) {
   return 1;
 }
 
+static int l_shutdown(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  static const char *const hows[] = {"r", "w", "rw", NULL};
+  int how = luaL_checkoption(L, 2, "w", hows) + 1;
+  int r = unixsock_shutdown(s->h, how);
+  if (r < 0)
+    return lus_fail(L, r, "shutdown", NULL, 0);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int l_detach(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   unixsock *h = s->h;
@@ -268,6 +279,7 @@ static const luaL_Reg methods[] = {
     {"recv_buffer", l_recv_buffer},
     {"refused", l_refused},
     {"detach", l_detach},
+    {"shutdown", l_shutdown},
     {"closed", l_closed},
     {"close", l_close},
     {NULL, NULL},

@@ -108,6 +108,10 @@ UNIXSOCK_EXTERN int unixsock_adopt(int fd, unixsock **ret_sock);
  * it is still the same inode).  NULL is a no-op. */
 UNIXSOCK_EXTERN void unixsock_close(unixsock *sock);
 
+/* Shut down one direction or both (the peer reads end of stream after WR). */
+enum { UNIXSOCK_SHUT_RD = 1, UNIXSOCK_SHUT_WR = 2, UNIXSOCK_SHUT_RDWR = 3 };
+UNIXSOCK_EXTERN int unixsock_shutdown(unixsock *sock, int how);
+
 /* Give up ownership: returns the fd and frees the handle without closing the fd or
  * unlinking anything. */
 UNIXSOCK_EXTERN int unixsock_detach(unixsock *sock);

@@ -189,6 +189,14 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
       return got;
     }
   }
+  if (s->kind == UNIXSOCK_SEQPACKET) {
+    /* an empty read from a peer that has gone is the end of the stream */
+    for (int i = 0; i < got; i++)
+      if (mm[i].msg_len == 0 && unixsock__platform_peer_gone(s->fd)) {
+        got = i;
+        break;
+      }
+  }
   for (int i = 0; i < got; i++) {
     unixsock_message *m = &msgs[i];
     struct unixsock__inbox in;

@@ -113,3 +113,12 @@ int unixsock_get_recv_buffer(const unixsock *sock) {
 unsigned long long unixsock_refused(const unixsock *sock) {
   return sock == NULL ? 0 : sock->refused;
 }
+
+int unixsock_shutdown(unixsock *sock, int how) {
+  static const int hows[] = {0, SHUT_RD, SHUT_WR, SHUT_RDWR};
+  if (sock == NULL || how < UNIXSOCK_SHUT_RD || how > UNIXSOCK_SHUT_RDWR)
+    return -EINVAL;
+  if (shutdown(sock->fd, hows[how]) < 0)
+    return -errno;
+  return 0;
+}

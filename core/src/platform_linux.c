@@ -2,6 +2,7 @@
  * here, so a BSD/macOS port replaces this one file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +25,13 @@ int unixsock__platform_peer_ids(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *r
   *ret_uid = cr.uid;
   *ret_gid = cr.gid;
   return 0;
+}
+
+/* A seqpacket read of 0 bytes is an empty message or the end: the end when the
+ * peer has shut down (the kernel offers nothing better to tell them apart). */
+bool unixsock__platform_peer_gone(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLRDHUP, .revents = 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
 }
 
 int unixsock__platform_set_cloexec(int fd) {

@@ -89,6 +89,11 @@ class Socket:
         if h is not None:
             _c.us_close(h)
 
+    def shutdown(self, how: str = "w") -> None:
+        """Shut down reading ("r"), writing ("w": the peer reads end of stream)
+        or both ("rw")."""
+        _c.us_shutdown(self._h, {"r": 1, "w": 2, "rw": 3}[how])
+
     def detach(self) -> int:
         """Give up ownership and return the fd; nothing is closed or unlinked."""
         h, self._h = self._h, None

@@ -262,3 +262,18 @@ TEST(test_bad_arguments_are_einval) {
   unixsock_close(a);
   unixsock_close(b);
 }
+
+TEST(test_shutdown_write_gives_the_peer_end_of_stream) {
+  unixsock *a, *b;
+  char buf[8];
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_EQ(unixsock_send(a, "last", 4), 4);
+  CHECK_OK(unixsock_shutdown(a, UNIXSOCK_SHUT_WR));
+  CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 4);
+  CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 0);
+  CHECK_EQ(unixsock_send(b, "back", 4), 4); /* the other direction still works */
+  CHECK_EQ(unixsock_recv(a, buf, sizeof(buf)), 4);
+  CHECK_ERR(unixsock_shutdown(a, 0), EINVAL);
+  unixsock_close(a);
+  unixsock_close(b);
+}

@@ -325,3 +325,24 @@ TEST(test_recv_message_timeout_and_eof) {
   CHECK_OK(unixsock_settimeout(b, -1));
   unixsock_close(b);
 }
+
+TEST(test_seqpacket_end_of_stream_is_zero_and_empty_message_is_a_message) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  unixsock_message m = {0};
+  m.data = "";
+  m.len = 0;
+  CHECK_EQ(unixsock_send_message(a, &m), 0);
+  unixsock_message in = {0};
+  CHECK_EQ(unixsock_recv_message(b, &in), 1); /* a live peer's empty message */
+  CHECK_EQ(in.len, 0);
+  unixsock_message_release(&in);
+  unixsock_close(a);
+  CHECK_EQ(unixsock_recv_message(b, &in), 0);
+  char buf[4];
+  unixsock_message slot = {0};
+  slot.data = buf;
+  slot.len = sizeof(buf);
+  CHECK_EQ(unixsock_recv_batch(b, &slot, 1), 0);
+  unixsock_close(b);
+}

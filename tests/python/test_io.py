@@ -210,3 +210,14 @@ def test_connect_to_full_backlog_times_out(abstract):
         finally:
             for c in clients:
                 c.close()
+
+
+def test_shutdown_write_gives_the_peer_end_of_stream():
+    a, b = unixsock.pair()
+    with a, b:
+        a.send(b"last")
+        a.shutdown("w")
+        assert b.recv(10) == b"last"
+        assert b.recv(10) == b""
+        b.send(b"back")
+        assert a.recv(10) == b"back"

@@ -1,0 +1,50 @@
+/* The unixsock command-line tool: shared declarations.  Written on the public
+ * C API only (unixsock.h). */
+#ifndef UNIXSOCK_CLI_H
+#define UNIXSOCK_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "unixsock.h"
+
+/* Exit codes (documented in docs/unixsock.1). */
+enum {
+  EXIT_OK = 0,
+  EXIT_FAIL = 1,      /* an operation failed */
+  EXIT_USAGE = 2,     /* bad command line */
+  EXIT_MISSING = 3,   /* probe: nothing at the path */
+  EXIT_NOT_SOCKET = 4,/* probe: a file that is not a socket */
+  EXIT_STALE = 5,     /* probe: a socket file nobody answers on */
+  EXIT_DENIED = 6     /* probe: not allowed to connect */
+};
+
+struct cli_options {
+  const char *address;
+  int kind;
+  int mode;              /* -1: default */
+  bool echo;
+  const char *prefix;    /* echo prefix, "Hi, " by default */
+  bool show_peer;
+  bool recv_fds;
+  bool cred;
+  const char *send_fd;   /* file to pass with the first message */
+  bool messages;         /* use send_message/recv_message (framed on stream) */
+  int timeout_ms;        /* connect timeout */
+};
+
+/* Print "unixsock: <op> <address>: <strerror> (<ERRNAME>)" to stderr. */
+void cli_error(const char *op, const char *address, int result);
+
+int cli_listen(const struct cli_options *o);
+int cli_connect(const struct cli_options *o);
+int cli_probe(const struct cli_options *o);
+
+/* Relay stdin <-> sock until either side ends. */
+int cli_relay(unixsock *sock, const struct cli_options *o, const char *reply_to,
+              size_t reply_len);
+/* Report what arrived beside a message (peer creds, fds) as the options ask. */
+void cli_report(const unixsock_message *m, const struct cli_options *o);
+void cli_show_peer(unixsock *sock);
+
+#endif

@@ -1,0 +1,138 @@
+/* unixsock — a command-line tool for Unix domain sockets, like nc -U or socat
+ * but with seqpacket, credentials and descriptor passing built in. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: unixsock listen  ADDRESS [options]   accept, then relay stdin <-> socket\n"
+    "       unixsock connect ADDRESS [options]   connect, then relay stdin <-> socket\n"
+    "       unixsock probe   ADDRESS             is a server listening there?\n"
+    "\n"
+    "ADDRESS is a path, @name (abstract namespace) or, for dgram connect, a path/@name.\n"
+    "\n"
+    "options:\n"
+    "  -k, --kind KIND      stream (default), dgram or seqpacket\n"
+    "  -e, --echo[=PREFIX]  listen: answer every message with PREFIX+message\n"
+    "                       (default prefix \"Hi, \"), serving many clients\n"
+    "  -m, --mode MODE      listen: the socket file's permission bits (octal)\n"
+    "  -p, --show-peer      print each peer's pid, uid, gid, groups to stderr\n"
+    "      --send-fd FILE   pass FILE (opened read-only) with the first message\n"
+    "      --recv-fds       print what arrives through received descriptors\n"
+    "      --cred           attach our credentials to every message; print the\n"
+    "                       credentials that arrive\n"
+    "      --messages       framed messages on a stream (implied by the 3 above)\n"
+    "  -t, --timeout SECS   connect timeout (default 5)\n"
+    "  -h, --help           this text;  -V, --version\n"
+    "\n"
+    "On dgram and seqpacket every line of stdin is one message, and every message\n"
+    "received is printed on its own line.  Exit status: 0 ok, 1 failure, 2 usage,\n"
+    "probe: 3 nothing there, 4 not a socket, 5 stale socket file, 6 permission denied.\n";
+
+void cli_error(const char *op, const char *address, int result) {
+  if (address != NULL)
+    fprintf(stderr, "unixsock: %s %s: %s (%s)\n", op, address, unixsock_strerror(result),
+            unixsock_errname(result));
+  else
+    fprintf(stderr, "unixsock: %s: %s (%s)\n", op, unixsock_strerror(result),
+            unixsock_errname(result));
+}
+
+int main(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"kind", required_argument, NULL, 'k'},  {"echo", optional_argument, NULL, 'e'},
+      {"mode", required_argument, NULL, 'm'},  {"show-peer", no_argument, NULL, 'p'},
+      {"send-fd", required_argument, NULL, 1}, {"recv-fds", no_argument, NULL, 2},
+      {"cred", no_argument, NULL, 3},          {"messages", no_argument, NULL, 4},
+      {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
+  struct cli_options o = {.kind = UNIXSOCK_STREAM, .mode = -1, .prefix = "Hi, ",
+                          .timeout_ms = 5000};
+  int c;
+  signal(SIGPIPE, SIG_IGN); /* stdout may be a closed pipe; sockets never raise it */
+  while ((c = getopt_long(argc, argv, "+k:e::m:pt:hV", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'k':
+      o.kind = unixsock_kind_parse(optarg);
+      if (o.kind < 0) {
+        fprintf(stderr, "unixsock: unknown kind '%s' (stream, dgram, seqpacket)\n", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'e':
+      o.echo = true;
+      if (optarg != NULL)
+        o.prefix = optarg;
+      break;
+    case 'm': {
+      char *end;
+      long m = strtol(optarg, &end, 8);
+      if (*end != '\0' || m < 0 || m > 07777) {
+        fprintf(stderr, "unixsock: bad mode '%s' (octal, like 0660)\n", optarg);
+        return EXIT_USAGE;
+      }
+      o.mode = (int)m;
+      break;
+    }
+    case 'p':
+      o.show_peer = true;
+      break;
+    case 1:
+      o.send_fd = optarg;
+      o.messages = true;
+      break;
+    case 2:
+      o.recv_fds = true;
+      o.messages = true;
+      break;
+    case 3:
+      o.cred = true;
+      o.messages = true;
+      break;
+    case 4:
+      o.messages = true;
+      break;
+    case 't': {
+      char *end;
+      double t = strtod(optarg, &end);
+      if (*end != '\0' || t < 0) {
+        fprintf(stderr, "unixsock: bad timeout '%s'\n", optarg);
+        return EXIT_USAGE;
+      }
+      o.timeout_ms = (int)(t * 1000);
+      break;
+    }
+    case 'h':
+      fputs(usage, stdout);
+      return EXIT_OK;
+    case 'V':
+      printf("unixsock %d.%d.%d\n", UNIXSOCK_VERSION_MAJOR, UNIXSOCK_VERSION_MINOR,
+             UNIXSOCK_VERSION_PATCH);
+      return EXIT_OK;
+    default:
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+  }
+  if (argc - optind != 2) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[optind];
+  o.address = argv[optind + 1];
+  /* options after the address are allowed too */
+  if (strcmp(cmd, "listen") == 0)
+    return cli_listen(&o);
+  if (strcmp(cmd, "connect") == 0)
+    return cli_connect(&o);
+  if (strcmp(cmd, "probe") == 0)
+    return cli_probe(&o);
+  fprintf(stderr, "unixsock: unknown command '%s'\n", cmd);
+  fputs(usage, stderr);
+  return EXIT_USAGE;
+}
