@@ -41,8 +41,9 @@ int cli_connect(const struct cli_options *o);
 int cli_probe(const struct cli_options *o);
 
 /* Relay stdin <-> sock until either side ends. */
-int cli_relay(unixsock *sock, const struct cli_options *o, const char *reply_to,
-              size_t reply_len);
+int cli_relay(unixsock *sock, const struct cli_options *o);
+/* Open --send-fd's file read-only; -1 (after saying why) when it cannot be. */
+int cli_open_send_fd(const struct cli_options *o);
 /* Report what arrived beside a message (peer creds, fds) as the options ask. */
 void cli_report(const unixsock_message *m, const struct cli_options *o);
 void cli_show_peer(unixsock *sock);

@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
                           .timeout_ms = 5000};
   int c;
   signal(SIGPIPE, SIG_IGN); /* stdout may be a closed pipe; sockets never raise it */
-  while ((c = getopt_long(argc, argv, "+k:e::m:pt:hV", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "k:e::m:pt:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 'k':
       o.kind = unixsock_kind_parse(optarg);

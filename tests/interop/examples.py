@@ -29,7 +29,14 @@ def _lua(kind, role):
     return lambda path: ["lua5.4", str(script), path, kind]
 
 
-LANGUAGES = {"C": _c, "Python": _python, "Lua": _lua}
+def _cli(kind, role):
+    tool = str(build_dir() / "cli" / "unixsock")
+    if role == "server":
+        return lambda path: [tool, "listen", path, "-k", kind, "--echo"]
+    return lambda path: [tool, "connect", path, "-k", kind]
+
+
+LANGUAGES = {"C": _c, "Python": _python, "Lua": _lua, "CLI": _cli}
 
 
 def lua_env():

@@ -1,0 +1,98 @@
+/* unixsock probe ADDRESS: is anyone listening there, of which kind, and what is
+ * the file (owner, mode, stale, not a socket)?  The exit status says it too. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+static void describe_file(const char *path, const struct stat *st) {
+  struct passwd *pw = getpwuid(st->st_uid);
+  struct group *gr = getgrgid(st->st_gid);
+  char u[32], g[32];
+  snprintf(u, sizeof(u), "%u", (unsigned)st->st_uid);
+  snprintf(g, sizeof(g), "%u", (unsigned)st->st_gid);
+  printf("%s: owner %s:%s mode %04o\n", path, pw ? pw->pw_name : u, gr ? gr->gr_name : g,
+         (unsigned)(st->st_mode & 07777));
+}
+
+static const char *file_type(mode_t m) {
+  if (S_ISREG(m))
+    return "a regular file";
+  if (S_ISDIR(m))
+    return "a directory";
+  if (S_ISFIFO(m))
+    return "a fifo";
+  if (S_ISLNK(m))
+    return "a symbolic link";
+  if (S_ISCHR(m) || S_ISBLK(m))
+    return "a device";
+  return "not a socket";
+}
+
+int cli_probe(const struct cli_options *o) {
+  const char *a = o->address;
+  size_t alen = strlen(a);
+  if (a[0] != '@') {
+    struct stat st;
+    if (stat(a, &st) < 0) { /* follows symlinks: a link to a socket is usable */
+      int err = errno;
+      if (err == ENOENT) {
+        printf("%s: nothing there\n", a);
+        return EXIT_MISSING;
+      }
+      cli_error("stat", a, -err);
+      return err == EACCES ? EXIT_DENIED : EXIT_FAIL;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+      printf("%s: %s, not a socket\n", a, file_type(st.st_mode));
+      return EXIT_NOT_SOCKET;
+    }
+    describe_file(a, &st);
+  }
+  /* Try each kind: the wrong one answers EPROTOTYPE, nobody answers ECONNREFUSED. */
+  static const int kinds[] = {UNIXSOCK_STREAM, UNIXSOCK_SEQPACKET, UNIXSOCK_DGRAM};
+  int last = 0;
+  for (size_t i = 0; i < 3; i++) {
+    unixsock *s;
+    int r = unixsock_connect(a, alen, kinds[i], 1000, &s);
+    if (r == 0) {
+      printf("%s: listening (%s)\n", a, unixsock_kind_name(kinds[i]));
+      if (kinds[i] != UNIXSOCK_DGRAM) {
+        unixsock_peer_info p;
+        if (unixsock_peer(s, 0, &p) == 0)
+          printf("%s: server pid %d uid %u gid %u\n", a, (int)p.pid, (unsigned)p.uid,
+                 (unsigned)p.gid);
+      }
+      unixsock_close(s);
+      return EXIT_OK;
+    }
+    if (r == -EAGAIN || r == -ETIMEDOUT) {
+      printf("%s: listening (%s), backlog full\n", a, unixsock_kind_name(kinds[i]));
+      return EXIT_OK;
+    }
+    if (r == -EACCES || r == -EPERM) {
+      printf("%s: permission denied\n", a);
+      return EXIT_DENIED;
+    }
+    last = r;
+    /* the wrong kind: a path answers EPROTOTYPE; an abstract name is looked up
+     * by kind too, so there it is ECONNREFUSED */
+    if (r != -EPROTOTYPE && !(r == -ECONNREFUSED && a[0] == '@'))
+      break;
+  }
+  if (last == -ECONNREFUSED && a[0] != '@') {
+    printf("%s: stale socket file (nobody answers)\n", a);
+    return EXIT_STALE;
+  }
+  if (last == -ENOENT || last == -ECONNREFUSED) { /* an abstract name nobody holds */
+    printf("%s: nothing there\n", a);
+    return EXIT_MISSING;
+  }
+  cli_error("connect", a, last);
+  return EXIT_FAIL;
+}

@@ -1,0 +1,231 @@
+"""The unixsock command-line tool: relay, echo, probe, peer, fds, creds, errors."""
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+import unixsock
+from conftest import build_dir
+
+TOOL = str(build_dir() / "cli" / "unixsock")
+
+
+def run(*args, input=None, timeout=20, **kw):
+    return subprocess.run([TOOL, *args], input=input, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def start(*args, **kw):
+    return subprocess.Popen([TOOL, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def wait_for(path):
+    for _ in range(500):
+        if os.path.exists(path):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"nothing appeared at {path}")
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=10)
+
+
+def test_help_and_version():
+    r = run("--help")
+    assert r.returncode == 0 and "usage: unixsock listen" in r.stdout
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("unixsock 0.")
+
+
+@pytest.mark.parametrize("args", [[], ["listen"], ["frobnicate", "x"], ["connect", "x", "-k", "raw"], ["listen", "x", "--mode", "999"]])
+def test_usage_errors_exit_2(args):
+    r = run(*args)
+    assert r.returncode == 2
+    assert r.stderr
+
+
+def test_connect_error_names_operation_address_and_errno(sockdir):
+    p = str(sockdir / "nope.sock")
+    r = run("connect", p, input="")
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"unixsock: connect {p}: No such file or directory (ENOENT)"
+
+
+@pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
+def test_echo_server_serves_many_clients(sockdir, kind):
+    p = str(sockdir / "echo.sock")
+    srv = start("listen", p, "-k", kind, "--echo=Re: ")
+    try:
+        wait_for(p)
+        for i in range(3):
+            r = run("connect", p, "-k", kind, input=f"a{i}\nb{i}\n")
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == f"Re: a{i}\nRe: b{i}\n"
+    finally:
+        out, err = stop(srv)
+    assert srv.returncode == 0, err
+    assert not os.path.exists(p)  # SIGTERM: closed and removed
+
+
+def test_stream_echo_serves_clients_at_the_same_time(abstract):
+    addr = abstract()
+    srv = start("listen", addr, "--echo")
+    try:
+        time.sleep(0.2)
+        a = unixsock.connect(addr, timeout=5)
+        b = unixsock.connect(addr, timeout=5)
+        with a, b:
+            b.send(b"second\n")
+            a.send(b"first\n")
+            b.settimeout(5)
+            a.settimeout(5)
+            assert b.recv(100) == b"Hi, second\n"
+            assert a.recv(100) == b"Hi, first\n"
+    finally:
+        stop(srv)
+
+
+def test_listen_relays_one_connection_both_ways(sockdir):
+    p = str(sockdir / "relay.sock")
+    srv = subprocess.Popen([TOOL, "listen", p], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    try:
+        wait_for(p)
+        with unixsock.connect(p, timeout=5) as c:
+            c.send(b"to the tool\n")
+            srv.stdin.write(b"from the tool\n")
+            srv.stdin.close()
+            c.settimeout(5)
+            got = b""
+            while True:
+                d = c.recv(100)
+                if not d:
+                    break
+                got += d
+            assert got == b"from the tool\n"
+        assert srv.wait(timeout=10) == 0
+        assert srv.stdout.read() == b"to the tool\n"
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+        srv.stdout.close()
+        srv.stderr.close()
+
+
+def test_mode_option(sockdir):
+    p = str(sockdir / "mode.sock")
+    srv = start("listen", p, "--mode", "0600", "--echo")
+    try:
+        wait_for(p)
+        assert stat.S_IMODE(os.lstat(p).st_mode) == 0o600
+    finally:
+        stop(srv)
+
+
+def test_show_peer_prints_credentials(abstract):
+    addr = abstract()
+    srv = start("listen", addr, "-k", "seqpacket", "--echo", "--show-peer")
+    try:
+        time.sleep(0.2)
+        r = run("connect", addr, "-k", "seqpacket", "--show-peer", input="x\n")
+        assert r.returncode == 0
+        assert f"peer: pid={srv.pid} uid={os.geteuid()} gid={os.getegid()}" in r.stderr
+    finally:
+        out, err = stop(srv)
+    assert f"uid={os.geteuid()}" in err and "peer: pid=" in err
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket", "dgram"])
+def test_send_fd_and_recv_fds_show_the_content(tmp_path, abstract, kind):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("passed by descriptor\n")
+    addr = abstract()
+    srv = start("listen", addr, "-k", kind, "--recv-fds", "--cred")
+    try:
+        time.sleep(0.2)
+        r = run("connect", addr, "-k", kind, "--send-fd", str(secret), "--cred", input="hello\n")
+        assert r.returncode == 0, r.stderr
+        time.sleep(0.3)
+    finally:
+        out, err = stop(srv)
+    assert "hello" in out.splitlines()
+    assert "fd 1 of 1: passed by descriptor" in err
+    assert "creds: pid=" in err
+
+
+def test_send_fd_missing_file_is_a_clear_error(abstract):
+    addr = abstract()
+    srv = start("listen", addr, "--echo")
+    try:
+        time.sleep(0.2)
+        r = run("connect", addr, "--send-fd", "/nonexistent/file", input="x\n")
+        assert r.returncode == 1
+        assert "open /nonexistent/file: No such file or directory (ENOENT)" in r.stderr
+    finally:
+        stop(srv)
+
+
+def test_listen_refuses_regular_file_and_keeps_it(sockdir):
+    p = sockdir / "precious.txt"
+    p.write_text("keep me")
+    r = run("listen", str(p), input="")
+    assert r.returncode == 1
+    assert "(EEXIST)" in r.stderr
+    assert p.read_text() == "keep me"
+
+
+class TestProbe:
+    @pytest.mark.parametrize("kind", ["stream", "seqpacket", "dgram"])
+    def test_listening(self, sockdir, kind):
+        p = str(sockdir / "probe.sock")
+        s = unixsock.bind(p) if kind == "dgram" else unixsock.listen(p, kind, mode=0o640)
+        with s:
+            r = run("probe", p)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"listening ({kind})" in r.stdout
+        assert "owner " in r.stdout
+        if kind != "dgram":
+            assert f"server pid {os.getpid()}" in r.stdout
+            assert "mode 0640" in r.stdout
+
+    def test_abstract(self, abstract):
+        addr = abstract()
+        with unixsock.listen(addr, "seqpacket"):
+            r = run("probe", addr)
+        assert r.returncode == 0 and "listening (seqpacket)" in r.stdout
+        r = run("probe", addr)
+        assert r.returncode == 3
+
+    def test_stale(self, sockdir):
+        p = str(sockdir / "stale.sock")
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(p)
+        s.close()
+        r = run("probe", p)
+        assert r.returncode == 5 and "stale" in r.stdout
+
+    def test_missing(self, sockdir):
+        r = run("probe", str(sockdir / "none.sock"))
+        assert r.returncode == 3 and "nothing there" in r.stdout
+
+    def test_not_a_socket(self, sockdir):
+        (sockdir / "file").write_text("x")
+        r = run("probe", str(sockdir / "file"))
+        assert r.returncode == 4 and "regular file" in r.stdout
+
+    @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another uid")
+    def test_permission_denied(self, sockdir):
+        p = str(sockdir / "private.sock")
+        with unixsock.listen(p, mode=0o600):
+            r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TOOL, "probe", p],
+                               capture_output=True, text=True, timeout=20)
+        assert r.returncode == 6, r.stdout + r.stderr
+        assert "permission denied" in r.stdout
