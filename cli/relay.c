@@ -120,10 +120,13 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
   for (;;) {
     if (!stdin_open && !sock_open)
       break;
-    struct pollfd p[2] = {{.fd = sock_open ? unixsock_fd(sock) : -1, .events = POLLIN},
-                          {.fd = stdin_open ? 0 : -1, .events = POLLIN}};
+    struct pollfd p[3] = {{.fd = sock_open ? unixsock_fd(sock) : -1, .events = POLLIN},
+                          {.fd = stdin_open ? 0 : -1, .events = POLLIN},
+                          {.fd = cli_signal_fd(), .events = POLLIN}};
     int timeout = (!stdin_open && o->kind == UNIXSOCK_DGRAM) ? LINGER_MS : -1;
-    int n = poll(p, 2, timeout);
+    int n = poll(p, 3, timeout);
+    if (n > 0 && p[2].revents)
+      break; /* SIGINT/SIGTERM */
     if (n < 0) {
       if (errno == EINTR)
         break; /* SIGINT/SIGTERM */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,36 @@
 #include "cli.h"
 
 static volatile sig_atomic_t stopping;
+static int signal_pipe[2] = {-1, -1};
 
+/* A signal that lands between two syscalls would be missed by an EINTR check
+ * alone, so the handler also writes to a pipe that every wait watches. */
 static void on_signal(int sig) {
   (void)sig;
   stopping = 1;
+  int saved = errno;
+  if (signal_pipe[1] >= 0 && write(signal_pipe[1], "x", 1) < 0) {
+  }
+  errno = saved;
+}
+
+int cli_signal_fd(void) {
+  return signal_pipe[0];
+}
+
+int cli_wait_readable(int fd) {
+  for (;;) {
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = signal_pipe[0], .events = POLLIN}};
+    if (stopping)
+      return -EINTR;
+    int n = poll(p, 2, -1);
+    if (n < 0 && errno != EINTR)
+      return -errno;
+    if (stopping || (n > 0 && p[1].revents))
+      return -EINTR;
+    if (n > 0 && p[0].revents)
+      return 0;
+  }
 }
 
 static int stop_requested(void *arg) {
@@ -25,6 +52,8 @@ static int stop_requested(void *arg) {
 /* SIGINT/SIGTERM end blocking calls (EINTR), so listeners close and remove their
  * files on the way out. */
 static void catch_signals(void) {
+  if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    signal_pipe[0] = signal_pipe[1] = -1;
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_signal;
@@ -156,8 +185,11 @@ struct conn {
 static int echo_server(unixsock *listener, const struct cli_options *o) {
   if (o->kind == UNIXSOCK_DGRAM) {
     size_t have = 0;
+    unixsock_settimeout(listener, 0);
     for (;;) {
-      int r = echo_conn(listener, o, NULL, &have, 0);
+      int r = cli_wait_readable(unixsock_fd(listener));
+      if (r == 0)
+        r = echo_conn(listener, o, NULL, &have, 0);
       if (r == -EINTR)
         return EXIT_OK;
       if (r < 0 && r != -EMSGSIZE && r != -ENOBUFS) {
@@ -172,8 +204,11 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
     cli_error("poller", NULL, r);
     return EXIT_FAIL;
   }
+  static int stop_marker;
   unixsock_settimeout(listener, 0);
   unixsock_poller_set(p, unixsock_fd(listener), UNIXSOCK_READABLE, NULL);
+  if (cli_signal_fd() >= 0)
+    unixsock_poller_set(p, cli_signal_fd(), UNIXSOCK_READABLE, &stop_marker);
   int status = EXIT_OK;
   for (;;) {
     unixsock_event ev[64];
@@ -185,7 +220,11 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
       status = EXIT_FAIL;
       break;
     }
+    if (stopping)
+      break;
     for (int i = 0; i < n; i++) {
+      if (ev[i].data == &stop_marker)
+        continue; /* stopping is set: the loop ends */
       if (ev[i].data == NULL) { /* the listener */
         unixsock *c;
         while (unixsock_accept(listener, &c) == 0) {
@@ -234,7 +273,12 @@ int cli_listen(const struct cli_options *o) {
     status = cli_relay(s, o);
   } else {
     unixsock *c;
-    r = unixsock_accept(s, &c);
+    unixsock_settimeout(s, 0);
+    do {
+      r = cli_wait_readable(unixsock_fd(s));
+      if (r == 0)
+        r = unixsock_accept(s, &c);
+    } while (r == -EAGAIN);
     if (r < 0) {
       if (r != -EINTR)
         cli_error("accept", o->address, r);

@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
     unixsock *conn;
     if (unixsock_accept(listener, &conn) < 0)
       break;
-    for (;;) {
+    while (!stopping) {
       ssize_t n = unixsock_recv(conn, buf, sizeof(buf));
       if (n <= 0) {
         if (n == 0)

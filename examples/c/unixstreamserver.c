@@ -22,7 +22,7 @@ static int fail(const char *what, const char *addr, int r) {
 static void serve(unixsock *conn) {
   char buf[4096];
   size_t have = 0;
-  for (;;) {
+  while (!stopping) {
     ssize_t n = unixsock_recv(conn, buf + have, sizeof(buf) - have);
     if (n <= 0) {
       if (n == 0)

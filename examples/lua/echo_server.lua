@@ -15,7 +15,7 @@ unixsock.catch_signals("INT", "TERM")
 
 local function serve_stream(conn)
   local pending = ""
-  while true do
+  while not unixsock.signaled() do
     local data, err = conn:recv(4096)
     if not data then return end
     if data == "" then print("client quit") return end
@@ -31,7 +31,7 @@ local function serve_stream(conn)
 end
 
 local function serve_packets(conn)
-  while true do
+  while not unixsock.signaled() do
     local data = conn:recv(65536)
     if not data then return end
     if data == "" then print("client quit") return end
@@ -43,7 +43,7 @@ end
 if kind == "dgram" then
   local sock <close>, err = unixsock.bind(path)
   if not sock then io.stderr:write("echo_server: ", err, "\n") os.exit(1) end
-  while true do
+  while not unixsock.signaled() do
     local data, sender = sock:recvfrom(65536)
     if not data then break end -- a signal: leave, closing the socket
     print("Receive: " .. data)
@@ -53,7 +53,7 @@ if kind == "dgram" then
 else
   local listener <close>, err = unixsock.listen(path, kind)
   if not listener then io.stderr:write("echo_server: ", err, "\n") os.exit(1) end
-  while true do
+  while not unixsock.signaled() do
     local conn <close> = listener:accept()
     if not conn then break end
     if kind == "stream" then serve_stream(conn) else serve_packets(conn) end
