@@ -24,6 +24,8 @@ need lua-busted test -f /usr/bin/busted
 need lua-socket lua5.4 -e 'require "socket.unix"'
 need socat command -v socat
 need git command -v git
+need golang-go command -v go          # Go's net package is a real peer in the interop tests
+need strace command -v strace
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

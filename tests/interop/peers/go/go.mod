@@ -1,0 +1,3 @@
+module unixsock/peer
+
+go 1.19
