@@ -18,6 +18,10 @@ int main(int argc, char **argv) {
             unixsock_errname(r));
     return 1;
   }
+  unixsock_peer_info who;
+  if (unixsock_peer(conn, 0, &who) == 0)
+    fprintf(stderr, "server: pid=%d uid=%u gid=%u\n", (int)who.pid, (unsigned)who.uid,
+            (unsigned)who.gid);
   char line[4096], reply[65540];
   while (fgets(line, sizeof(line), stdin) != NULL) {
     size_t len = strcspn(line, "\n");

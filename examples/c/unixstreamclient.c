@@ -20,6 +20,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   unixsock_settimeout(conn, -1);
+  unixsock_peer_info who;
+  if (unixsock_peer(conn, 0, &who) == 0)
+    fprintf(stderr, "server: pid=%d uid=%u gid=%u\n", (int)who.pid, (unsigned)who.uid,
+            (unsigned)who.gid);
   char line[4096], reply[4200];
   size_t have = 0;
   while (fgets(line, sizeof(line), stdin) != NULL) {

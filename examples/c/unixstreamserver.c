@@ -9,6 +9,13 @@
 
 #include "unixsock.h"
 
+/* Who connected, as the kernel vouches for it. */
+static void show_peer(unixsock *conn) {
+  unixsock_peer_info p;
+  if (unixsock_peer(conn, 0, &p) == 0)
+    printf("peer: pid=%d uid=%u gid=%u\n", (int)p.pid, (unsigned)p.uid, (unsigned)p.gid);
+}
+
 static volatile sig_atomic_t stopping;
 static void on_signal(int sig) { (void)sig; stopping = 1; }
 static int stop_requested(void *arg) { (void)arg; return stopping; }
@@ -70,6 +77,7 @@ int main(int argc, char **argv) {
         fail("accept", argv[1], r);
       break;
     }
+    show_peer(conn);
     serve(conn);
     unixsock_close(conn);
   }

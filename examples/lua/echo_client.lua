@@ -15,6 +15,10 @@ if not conn then
   os.exit(1)
 end
 conn:settimeout(10)
+if kind ~= "dgram" then
+  local p = conn:peer()
+  if p then io.stderr:write(string.format("server: pid=%d uid=%d gid=%d\n", p.pid, p.uid, p.gid)) end
+end
 
 local function fail(msg)
   io.stderr:write("echo_client: ", msg, "\n")

@@ -56,6 +56,8 @@ else
   while not unixsock.signaled() do
     local conn <close> = listener:accept()
     if not conn then break end
+    local p = conn:peer()
+    if p then print(string.format("peer: pid=%d uid=%d gid=%d", p.pid, p.uid, p.gid)) end
     if kind == "stream" then serve_stream(conn) else serve_packets(conn) end
   end
 end

@@ -17,6 +17,9 @@ def main():
     try:
         with unixsock.connect(path, kind, timeout=5) as conn:
             conn.settimeout(10)
+            if kind != "dgram":
+                p = conn.peer()
+                print(f"server: pid={p.pid} uid={p.uid} gid={p.gid}", file=sys.stderr)
             pending = b""
             for line in sys.stdin.buffer:
                 line = line.rstrip(b"\n")

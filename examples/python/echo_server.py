@@ -55,6 +55,8 @@ def main():
             with unixsock.listen(path, kind) as listener:
                 while True:
                     with listener.accept() as conn:
+                        p = conn.peer()
+                        print(f"peer: pid={p.pid} uid={p.uid} gid={p.gid}", flush=True)
                         (serve_stream if kind == "stream" else serve_packets)(conn)
     except OSError as e:
         sys.exit(f"echo_server: {e}")
