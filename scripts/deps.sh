@@ -26,6 +26,7 @@ need socat command -v socat
 need git command -v git
 need golang-go command -v go          # Go's net package is a real peer in the interop tests
 need strace command -v strace
+need valgrind command -v valgrind  # instructions per round trip (benchmarks)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,105 @@
+"""The measured end in Python: unixsock ("us") or the standard socket module
+("std").  Prints one number, like bench/c/client.c.
+  client.py rtt us|std KIND ADDRESS SIZE N     ns per round trip
+  client.py rate us|std|batch KIND ADDRESS N   64-byte messages per second
+  client.py fds us|std KIND ADDRESS N          messages with one fd per second
+  client.py bulk us|std ADDRESS TOTAL CHUNK    MiB/s received with recv_into"""
+import os
+import socket
+import sys
+import time
+
+import unixsock
+
+TYPES = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM, "seqpacket": socket.SOCK_SEQPACKET}
+
+
+def std_connect(kind, addr):
+    s = socket.socket(socket.AF_UNIX, TYPES[kind])
+    if kind == "dgram":
+        s.bind("")
+    s.connect("\0" + addr[1:])
+    return s
+
+
+def connect(how, kind, addr):
+    if how == "std":
+        return std_connect(kind, addr)
+    return unixsock.connect(addr, kind, timeout=5)
+
+
+def rtt(how, kind, addr, size, n):
+    s = connect(how, kind, addr)
+    if how == "us":
+        s.settimeout(None)
+    buf = bytes(size)
+    send, recv = s.send, s.recv
+    stream = kind == "stream"
+    t0 = time.perf_counter()
+    for _ in range(n):
+        send(buf)
+        got = len(recv(size))
+        while stream and got < size:
+            got += len(recv(size - got))
+    print(round((time.perf_counter() - t0) / n * 1e9))
+
+
+def rate(how, kind, addr, n):
+    s = connect("std" if how == "std" else "us", kind, addr)
+    buf = bytes(64)
+    t0 = time.perf_counter()
+    if how == "batch":
+        batch = [buf] * 64
+        sent = 0
+        while sent < n:
+            sent += s.send_batch(batch if n - sent >= 64 else batch[: n - sent])
+    else:
+        send = s.sendall if how == "std" and kind == "stream" else s.send
+        for _ in range(n):
+            send(buf)
+    s.recv(1)
+    print(round(n / (time.perf_counter() - t0)))
+
+
+def fds(how, kind, addr, n):
+    s = connect(how, kind, addr)
+    fd = os.open("/dev/null", os.O_RDONLY)
+    t0 = time.perf_counter()
+    if how == "std":
+        for _ in range(n):
+            socket.send_fds(s, [b"x"], [fd])
+    else:
+        send_message = s.send_message
+        lst = [fd]
+        for _ in range(n):
+            send_message(b"x", lst)
+    s.recv(1)
+    print(round(n / (time.perf_counter() - t0)))
+
+
+def bulk(how, addr, total, chunk):
+    s = connect(how, "stream", addr)
+    buf = bytearray(chunk)
+    recv_into = s.recv_into
+    got = 0
+    t0 = time.perf_counter()
+    while got < total:
+        got += recv_into(buf)
+    s.send(b"k")
+    print(round(total / (time.perf_counter() - t0) / 1048576))
+
+
+def main():
+    what, how = sys.argv[1], sys.argv[2]
+    if what == "rtt":
+        rtt(how, sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+    elif what == "rate":
+        rate(how, sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif what == "fds":
+        fds(how, sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif what == "bulk":
+        bulk(how, sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+
+
+if __name__ == "__main__":
+    main()

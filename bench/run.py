@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Runs every benchmark and prints one table per metric, each row with its ratio
+to the raw C loop measured in the same run (this machine is shared and noisy:
+absolute numbers drift, ratios taken side by side hold).
+
+    bash scripts/bench.sh              # build, run everything, print the tables
+    bash scripts/bench.sh --write-docs # ... and rewrite docs/benchmarks.md
+    python bench/run.py --smoke        # tiny counts: proves every benchmark runs
+
+Latency runs pin both ends to one CPU (taskset -c 0): a cross-CPU wake-up costs
+~70 us on this VM and would drown what is measured.  The busy-polling variant puts
+the two ends on two CPUs."""
+import argparse
+import datetime
+import os
+import pathlib
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = pathlib.Path(os.environ.get("UNIXSOCK_BUILD_DIR", ROOT / "build" / "cmake")).resolve()
+PEER = str(BUILD / "bench" / "c" / "bench_peer")
+CCLIENT = str(BUILD / "bench" / "c" / "bench_client")
+PYCLIENT = [sys.executable, str(ROOT / "bench" / "python" / "client.py")]
+LUACLIENT = ["lua5.4", str(ROOT / "bench" / "lua" / "client.lua")]
+ENV = dict(os.environ, LUA_CPATH=f"{BUILD / 'lua'}/?.so;;")
+HAVE_TASKSET = shutil.which("taskset") is not None
+
+
+class Bench:
+    def __init__(self, smoke: bool, repeats: int):
+        self.smoke = smoke
+        self.repeats = repeats
+        self.counter = 0
+        self.tmp = tempfile.mkdtemp(prefix="unixsock-bench-")
+
+    def addr(self, path=False):
+        self.counter += 1
+        if path:
+            return f"{self.tmp}/b{self.counter}.sock"
+        return f"@unixsock-bench-{os.getpid()}-{self.counter}"
+
+    def pin(self, cpu):
+        return ["taskset", "-c", str(cpu)] if HAVE_TASKSET and cpu is not None else []
+
+    def once(self, peer_args, client_cmd, peer_cpu=0, client_cpu=0):
+        peer = subprocess.Popen(self.pin(peer_cpu) + [PEER, *peer_args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            line = peer.stdout.readline()
+            if line.strip() != "ready":
+                raise RuntimeError(f"peer {peer_args} did not start: {peer.stderr.read()}")
+            r = subprocess.run(self.pin(client_cpu) + client_cmd, capture_output=True, text=True,
+                               timeout=600, env=ENV)
+            if r.returncode != 0:
+                raise RuntimeError(f"{' '.join(client_cmd)} failed: {r.stderr.strip()}")
+            return float(r.stdout.split()[0])
+        finally:
+            peer.kill()
+            peer.communicate()
+
+    def measure(self, peer_args_fn, client_fn, path=False, peer_cpu=0, client_cpu=0):
+        """Median of `repeats` runs; peer_args_fn/client_fn take the address."""
+        vals = []
+        for _ in range(self.repeats):
+            a = self.addr(path)
+            vals.append(self.once(peer_args_fn(a), client_fn(a), peer_cpu, client_cpu))
+        return statistics.median(vals)
+
+
+def table(title, unit, rows, lower_is_better):
+    """rows: list of (name, value); the first row named 'raw C' is the floor."""
+    base = next((v for n, v in rows if n.startswith("raw C")), None)
+    out = [f"\n### {title}\n", f"| | {unit} | × raw C |", "|---|---:|---:|"]
+    for name, v in rows:
+        ratio = f"{v / base:.2f}" if base else "–"
+        out.append(f"| {name} | {v:,.0f} | {ratio} |")
+    out.append(f"\n({'lower' if lower_is_better else 'higher'} is better)")
+    text = "\n".join(out)
+    print(text, flush=True)
+    return text
+
+
+def run_all(b: Bench):
+    n_rtt = 2000 if b.smoke else 100000
+    n_rtt_py = 1000 if b.smoke else 50000
+    n_rate = 6400 if b.smoke else 640000
+    n_fds = 2000 if b.smoke else 100000
+    sections = []
+
+    # 1. round-trip latency, both ends on CPU 0
+    for size in (64, 4096):
+        for kind in ("stream", "dgram", "seqpacket"):
+            rows = []
+            echo = lambda a, k=kind: ["echo", k, a]
+            rows.append(("raw C", b.measure(echo, lambda a: [CCLIENT, "rtt", "raw", kind, a, str(size), str(n_rtt)])))
+            rows.append(("unixsock C", b.measure(echo, lambda a: [CCLIENT, "rtt", "us", kind, a, str(size), str(n_rtt)])))
+            rows.append(("unixsock Python", b.measure(echo, lambda a: [*PYCLIENT, "rtt", "us", kind, a, str(size), str(n_rtt_py)])))
+            rows.append(("Python socket", b.measure(echo, lambda a: [*PYCLIENT, "rtt", "std", kind, a, str(size), str(n_rtt_py)])))
+            rows.append(("unixsock Lua", b.measure(echo, lambda a: [*LUACLIENT, "rtt", "us", kind, a, str(size), str(n_rtt_py)])))
+            if kind != "seqpacket":
+                rows.append(("luasocket", b.measure(echo, lambda a: [*LUACLIENT, "rtt", "luasocket", kind, a, str(size), str(n_rtt_py)], path=True)))
+            if kind == "stream":
+                port = str(20000 + os.getpid() % 20000)
+                rows.append(("TCP loopback (NODELAY), raw C", b.measure(lambda a: ["tcp-echo", port], lambda a: [CCLIENT, "tcp", port, str(size), str(n_rtt)])))
+            sections.append(table(f"Round trip, {kind}, {size} B, one CPU", "ns", rows, True))
+    for kind in ("stream", "seqpacket"):
+        echo = lambda a, k=kind: ["echo", k, a]
+        rows = [
+            ("raw C, busy-polling", b.measure(echo, lambda a: [CCLIENT, "spin", "raw", kind, a, "64", str(n_rtt)], peer_cpu=1)),
+            ("unixsock C, busy-polling (timeout 0)", b.measure(echo, lambda a: [CCLIENT, "spin", "us", kind, a, "64", str(n_rtt)], peer_cpu=1)),
+        ]
+        sections.append(table(f"Round trip, {kind}, 64 B, two CPUs, client busy-polling", "ns", rows, True))
+
+    # 2. one-way message rate, 64 B, both ends on CPU 0
+    for kind in ("dgram", "seqpacket", "stream"):
+        total = lambda framed: str(n_rate * (72 if framed else 64)) if kind == "stream" else str(n_rate)
+        sink = lambda a, framed=False: ["sink", kind, a, total(framed)]
+        rows = [
+            ("raw C send", b.measure(sink, lambda a: [CCLIENT, "rate", "raw", kind, a, str(n_rate)])),
+            ("unixsock C send", b.measure(sink, lambda a: [CCLIENT, "rate", "us", kind, a, str(n_rate)])),
+            ("unixsock C send_batch (64)" + (", framed" if kind == "stream" else ""),
+             b.measure(lambda a: sink(a, True), lambda a: [CCLIENT, "rate", "batch", kind, a, str(n_rate)])),
+            ("Python socket send", b.measure(sink, lambda a: [*PYCLIENT, "rate", "std", kind, a, str(n_rate)])),
+            ("unixsock Python send", b.measure(sink, lambda a: [*PYCLIENT, "rate", "us", kind, a, str(n_rate)])),
+            ("unixsock Python send_batch (64)" + (", framed" if kind == "stream" else ""),
+             b.measure(lambda a: sink(a, True), lambda a: [*PYCLIENT, "rate", "batch", kind, a, str(n_rate)])),
+            ("unixsock Lua send", b.measure(sink, lambda a: [*LUACLIENT, "rate", "us", kind, a, str(n_rate)])),
+            ("unixsock Lua send_batch (64)" + (", framed" if kind == "stream" else ""),
+             b.measure(lambda a: sink(a, True), lambda a: [*LUACLIENT, "rate", "batch", kind, a, str(n_rate)])),
+        ]
+        rows[0] = ("raw C send", rows[0][1])
+        sections.append(table(f"One-way message rate, {kind}, 64 B, one CPU", "messages/s", rows, False))
+
+    # 3. bulk stream throughput: the client receives what a raw C source writes
+    total = 64 << 20 if b.smoke else 2 << 30
+    for chunk in (64 << 10, 1 << 20):
+        for rcvbuf in (0, 4 << 20):
+            src = lambda a: ["source", a, str(total), str(chunk)]
+            rows = [
+                ("raw C recv", b.measure(src, lambda a: [CCLIENT, "bulk", "raw", a, str(total), str(chunk), str(rcvbuf)], peer_cpu=1)),
+                ("unixsock C recv", b.measure(src, lambda a: [CCLIENT, "bulk", "us", a, str(total), str(chunk), str(rcvbuf)], peer_cpu=1)),
+                ("Python socket recv_into", b.measure(src, lambda a: [*PYCLIENT, "bulk", "std", a, str(total), str(chunk)], peer_cpu=1)),
+                ("unixsock Python recv_into", b.measure(src, lambda a: [*PYCLIENT, "bulk", "us", a, str(total), str(chunk)], peer_cpu=1)),
+            ]
+            if rcvbuf == 0:
+                port = str(20000 + (os.getpid() + chunk) % 20000)
+                rows.append(("TCP loopback, raw C", b.measure(lambda a: ["tcp-echo", port], lambda a: [CCLIENT, "tcpbulk", port, str(total // 4), str(chunk)], peer_cpu=1)))
+            label = "default buffers" if rcvbuf == 0 else "SO_RCVBUF 4 MiB (C rows)"
+            sections.append(table(f"Bulk stream, {chunk >> 10} KiB writes, {label}, two CPUs", "MiB/s", rows, False))
+
+    # 4. fd passing rate, 1 fd per message
+    for kind in ("seqpacket", "dgram"):
+        sink = lambda a, k=kind: ["sink", k, a, str(n_fds)]
+        rows = [
+            ("raw C sendmsg", b.measure(sink, lambda a: [CCLIENT, "fds", "raw", kind, a, str(n_fds)])),
+            ("unixsock C send_message", b.measure(sink, lambda a: [CCLIENT, "fds", "us", kind, a, str(n_fds)])),
+            ("Python socket.send_fds", b.measure(sink, lambda a: [*PYCLIENT, "fds", "std", kind, a, str(n_fds)])),
+            ("unixsock Python send_message", b.measure(sink, lambda a: [*PYCLIENT, "fds", "us", kind, a, str(n_fds)])),
+            ("unixsock Lua send_message", b.measure(sink, lambda a: [*LUACLIENT, "fds", "us", kind, a, str(n_fds)])),
+        ]
+        sections.append(table(f"fd passing, {kind}, one fd per message, one CPU", "messages/s", rows, False))
+
+    # 5. user-space instructions per round trip (callgrind: noise-free)
+    if shutil.which("valgrind"):
+        sections.append(instructions(b))
+
+    # 6. scale: many clients on one poller thread
+    rows = []
+    for n in ((100, 1000) if b.smoke else (1000, 10000)):
+        r = subprocess.run([CCLIENT, "scale", str(n)], capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError(f"scale {n}: {r.stderr}")
+        secs, errors, kb = r.stdout.split()
+        rows.append(f"| {n:,} | {float(secs):.3f} | {errors} | {float(kb):.1f} |")
+    text = "\n".join(["\n### Concurrent echo clients on one poller thread (C)\n",
+                      "| clients | seconds | errors | KiB per connection (RSS) |", "|---:|---:|---:|---:|", *rows])
+    print(text, flush=True)
+    sections.append(text)
+    return sections
+
+
+def instructions(b: Bench):
+    """Instructions per round trip = (I(2N) - I(N)) / N, which cancels start-up."""
+    n1, n2 = (200, 400) if b.smoke else (2000, 4000)
+    clients = [
+        ("unixsock C", lambda a, n: [CCLIENT, "rtt", "us", "stream", a, "64", str(n)]),
+        ("raw C", lambda a, n: [CCLIENT, "rtt", "raw", "stream", a, "64", str(n)]),
+        ("unixsock Python", lambda a, n: [*PYCLIENT, "rtt", "us", "stream", a, "64", str(n)]),
+        ("Python socket", lambda a, n: [*PYCLIENT, "rtt", "std", "stream", a, "64", str(n)]),
+        ("unixsock Lua", lambda a, n: [*LUACLIENT, "rtt", "us", "stream", a, "64", str(n)]),
+        ("luasocket", lambda a, n: [*LUACLIENT, "rtt", "luasocket", "stream", a, "64", str(n)]),
+    ]
+    rows = []
+    for name, fn in clients:
+        counts = []
+        for n in (n1, n2):
+            a = b.addr(path=name == "luasocket")
+            out = pathlib.Path(b.tmp) / f"cg.{b.counter}"
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *fn(a, n)]
+            b.once(["echo", "stream", a], cmd, None, None)
+            summary = re.search(r"^summary: (\d+)", out.read_text(), re.M)
+            counts.append(int(summary.group(1)))
+        rows.append((name, (counts[1] - counts[0]) / (n2 - n1)))
+    rows.sort(key=lambda r: r[0] != "raw C")
+    return table("User-space instructions per round trip (callgrind), stream, 64 B", "instructions", rows, True)
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except StopIteration:
+        pass
+    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), "
+            f"Python {platform.python_version()}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny counts: check that everything runs")
+    ap.add_argument("--repeats", type=int, default=None, help="runs per cell (median); default 3, smoke 1")
+    ap.add_argument("--write-docs", action="store_true", help="rewrite docs/benchmarks.md")
+    args = ap.parse_args()
+    b = Bench(args.smoke, args.repeats or (1 if args.smoke else 3))
+    print(f"# unixsock benchmarks — {machine()}", flush=True)
+    try:
+        sections = run_all(b)
+    finally:
+        shutil.rmtree(b.tmp, ignore_errors=True)
+    if args.write_docs:
+        head = (ROOT / "bench" / "README.md").read_text()
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        (ROOT / "docs" / "benchmarks.md").write_text(
+            head + f"\n## Latest run\n\n{stamp} on {machine()}, medians of {b.repeats} runs.\n"
+            + "\n".join(sections) + "\n")
+
+
+if __name__ == "__main__":
+    main()
