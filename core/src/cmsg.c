@@ -54,9 +54,16 @@ void unixsock__close_fds(int *fds, size_t n) {
 }
 
 int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in) {
-  bool overflow = false;
+  bool overflow = false, malformed = false;
+  const char *end = (const char *)mh->msg_control + mh->msg_controllen;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL;
        c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+    /* The kernel never sends these, but a length that points outside the
+     * buffer (or below a header) must not be followed: stop, and say so. */
+    if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > (size_t)(end - (const char *)c)) {
+      malformed = true;
+      break;
+    }
     if (c->cmsg_level != SOL_SOCKET)
       continue;
     if (c->cmsg_type == SCM_RIGHTS) {
@@ -84,10 +91,10 @@ int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in) {
       }
     }
   }
-  if (overflow || (mh->msg_flags & MSG_CTRUNC)) {
+  if (overflow || malformed || (mh->msg_flags & MSG_CTRUNC)) {
     unixsock__close_fds(in->fds, in->nfds);
     in->nfds = 0;
-    return -ENOBUFS;
+    return malformed ? -EBADMSG : -ENOBUFS;
   }
   return 0;
 }

@@ -99,7 +99,8 @@ void unixsock__unlink_file(unixsock *sock);
 int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const int *fds,
                          size_t nfds, bool creds);
 /* Move received fds and credentials into in.  Fds beyond in->max_fds, or a
- * truncation by the kernel, close every fd in `in` and give -ENOBUFS. */
+ * truncation by the kernel, close every fd in `in` and give -ENOBUFS; control
+ * data whose lengths do not add up closes them too and gives -EBADMSG. */
 int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in);
 void unixsock__close_fds(int *fds, size_t n);
 

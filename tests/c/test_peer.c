@@ -35,6 +35,7 @@ static int connect_and_hold(void *arg) {
     return 1;
   char b;
   unixsock_recv(s, &b, 1); /* until the parent is done */
+  unixsock_close(s);
   return 0;
 }
 
@@ -62,8 +63,9 @@ TEST(test_peer_across_fork_as_another_uid_and_groups) {
   CHECK_EQ(p.ngroups, 2);
   CHECK(p.groups[0] == 4242 || p.groups[1] == 4242);
   if (p.pidfd >= 0) {
-    /* the pidfd names the child: signal 0 through it works */
-    CHECK(syscall(SYS_pidfd_send_signal, p.pidfd, 0, NULL, 0) == 0);
+    /* the pidfd names the child: signal 0 through it works (ENOSYS only where
+     * the syscall is emulated, as under valgrind) */
+    CHECK(syscall(SYS_pidfd_send_signal, p.pidfd, 0, NULL, 0) == 0 || errno == ENOSYS);
     close(p.pidfd);
   }
   unixsock_close(s); /* the child's recv sees the end and it exits */
