@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -341,21 +342,29 @@ static long rss_kb(void) {
 }
 
 static void scale(long n) {
-  struct rlimit rl = {(rlim_t)(2 * n + 64), (rlim_t)(2 * n + 64)};
-  if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-    die("setrlimit RLIMIT_NOFILE", errno);
+  /* the server runs in a child process: each side needs one fd per client */
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < (rlim_t)(n + 64))
+    die("RLIMIT_NOFILE hard limit too low for that many clients", EMFILE);
   char addr[64];
   snprintf(addr, sizeof(addr), "@unixsock-bench-scale-%d", (int)getpid());
   unixsock_options o = UNIXSOCK_OPTIONS_INIT;
-  o.backlog = 4096;
+  o.backlog = 65535;
   unixsock *l;
   int r = unixsock_listen(addr, strlen(addr), UNIXSOCK_STREAM, &o, &l);
   if (r < 0)
     die("listen", r);
+  pid_t child = fork();
+  if (child == 0) {
+    struct server_arg a = {l, n};
+    serve_all(&a);
+    _exit(0);
+  }
+  unixsock_close(l);
   long before = rss_kb();
-  struct server_arg a = {l, n};
-  pthread_t t;
-  pthread_create(&t, NULL, serve_all, &a);
   unixsock **cs = calloc((size_t)n, sizeof(*cs));
   long errors = 0;
   double t0 = now();
@@ -386,8 +395,11 @@ static void scale(long n) {
     unixsock_close(cs[i]);
   }
   double dt = now() - t0;
-  pthread_join(t, NULL);
-  unixsock_close(l);
+  int status;
+  waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    errors++;
+  /* client side memory per connection (the handle and its bookkeeping) */
   printf("%.3f %ld %.1f\n", dt, errors, (double)(during - before) / (double)n);
 }
 
