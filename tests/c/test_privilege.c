@@ -15,6 +15,7 @@ static int forge(void *arg) {
     char b[CMSG_SPACE(sizeof(uc))];
   } cb;
   char byte = 'f';
+  memset(&cb, 0, sizeof(cb));
   struct iovec iov = {&byte, 1};
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b,
                       .msg_controllen = sizeof(cb.b)};
