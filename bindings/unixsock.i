@@ -48,6 +48,18 @@ static void us_raise(long r, const char *op, const char *name, size_t namelen) {
   Py_DECREF(exc);
 }
 
+static void us_capsule_free(PyObject *capsule) {
+  unixsock_close((unixsock *)PyCapsule_GetPointer(capsule, "unixsock"));
+}
+
+/* A capsule that owns the handle (closes it if even the capsule fails). */
+static PyObject *us_wrap(unixsock *sock) {
+  PyObject *c = PyCapsule_New(sock, "unixsock", us_capsule_free);
+  if (c == NULL)
+    unixsock_close(sock);
+  return c;
+}
+
 /* The core retries EINTR; this hook lets Python's signal handlers run on each one
  * and ends the call when a handler raised (KeyboardInterrupt). */
 static int us_check_signals(void *arg) {
@@ -104,11 +116,18 @@ typedef struct unixsock us_socket;
 
 /* ---- arguments ---- */
 
-/* The opaque handle; None (a closed socket) arrives as NULL and fails EBADF. */
+/* The opaque handle travels as a capsule that owns it: the capsule's destructor
+ * closes and frees the socket, so a handle can never dangle.  An explicit close
+ * only releases the fd (unixsock_release), and every later call on the handle is
+ * EBADF.  None (a closed Python Socket) arrives as NULL and is EBADF too. */
 %typemap(in) us_socket * {
   if ($input == Py_None) {
     $1 = NULL;
-  } else if (SWIG_ConvertPtr($input, (void **)&$1, $descriptor(us_socket *), 0) < 0) {
+  } else if (PyCapsule_CheckExact($input)) {
+    $1 = (us_socket *)PyCapsule_GetPointer($input, "unixsock");
+    if ($1 == NULL)
+      SWIG_fail;
+  } else {
     SWIG_exception_fail(SWIG_TypeError, "expected a unixsock handle");
   }
 }
@@ -119,20 +138,25 @@ typedef struct unixsock us_socket;
 }
 %typemap(argout) us_socket **ret {
   Py_DECREF($result);
-  $result = SWIG_NewPointerObj(*$1, $descriptor(us_socket *), 0);
+  $result = us_wrap(*$1);
+  if ($result == NULL)
+    SWIG_fail;
 }
 
-/* A second handle (pair). */
-%typemap(in, numinputs=0) us_socket **ret2 (us_socket *tmp = NULL) {
-  $1 = &tmp;
+/* Two handles (pair): one typemap for both, so neither is wrapped twice. */
+%typemap(in, numinputs=0) (us_socket **ret_a, us_socket **ret_b) (us_socket *a = NULL, us_socket *b = NULL) {
+  $1 = &a;
+  $2 = &b;
 }
-%typemap(argout) us_socket **ret2 {
-  PyObject *second = SWIG_NewPointerObj(*$1, $descriptor(us_socket *), 0);
-  PyObject *first = SWIG_NewPointerObj(*arg2, $descriptor(us_socket *), 0);
+%typemap(argout) (us_socket **ret_a, us_socket **ret_b) {
+  PyObject *first = us_wrap(*$1);
+  PyObject *second = us_wrap(*$2);
   Py_DECREF($result);
-  $result = PyTuple_Pack(2, first, second);
-  Py_DECREF(first);
-  Py_DECREF(second);
+  $result = (first && second) ? PyTuple_Pack(2, first, second) : NULL;
+  Py_XDECREF(first);
+  Py_XDECREF(second);
+  if ($result == NULL)
+    SWIG_fail;
 }
 
 /* Addresses: str (encoded like os.fsencode) or any bytes-like object. */
@@ -312,6 +336,22 @@ static long us_address_of(us_socket *sock, us_address_fn fn, PyObject **ret_obj)
 
 %}
 
+%{
+static us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes) {
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  if (nbytes > 0 && (size_t)nbytes < wlen)
+    wlen = (size_t)nbytes;
+  US_BLOCKING(sock, unixsock_recv(sock, wbuf, wlen), r);
+  return r;
+}
+
+%}
+
+/* nbytes is optional, as in socket.recv_into */
+us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes = 0);
+
 %inline %{
 static us_status_at us_connect(const char *name, size_t namelen, int kind, int timeout_ms,
                                us_socket **ret) {
@@ -321,8 +361,8 @@ static us_status_at us_connect(const char *name, size_t namelen, int kind, int t
   return r;
 }
 
-static us_status us_pair(int kind, us_socket **ret, us_socket **ret2) {
-  return unixsock_pair(kind, ret, ret2);
+static us_status us_pair(int kind, us_socket **ret_a, us_socket **ret_b) {
+  return unixsock_pair(kind, ret_a, ret_b);
 }
 
 static us_status us_adopt(int fd, us_socket **ret) {
@@ -338,7 +378,8 @@ static us_status us_accept(us_socket *sock, us_socket **ret) {
 }
 
 static void us_close(us_socket *sock) {
-  unixsock_close(sock);
+  if (sock != NULL)
+    (void)unixsock_release(sock, UNIXSOCK_RELEASE_CLOSE); /* the capsule frees it */
 }
 
 static us_status us_shutdown(us_socket *sock, int how) {
@@ -346,7 +387,7 @@ static us_status us_shutdown(us_socket *sock, int how) {
 }
 
 static us_status us_detach(us_socket *sock) {
-  return sock == NULL ? -EBADF : unixsock_detach(sock);
+  return sock == NULL ? -EBADF : unixsock_release(sock, 0);
 }
 
 static us_status us_send(us_socket *sock, const void *buf, size_t len) {
@@ -354,16 +395,6 @@ static us_status us_send(us_socket *sock, const void *buf, size_t len) {
   if (sock == NULL)
     return -EBADF;
   US_BLOCKING(sock, unixsock_send(sock, buf, len), r);
-  return r;
-}
-
-static us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes) {
-  long r;
-  if (sock == NULL)
-    return -EBADF;
-  if (nbytes > 0 && (size_t)nbytes < wlen)
-    wlen = (size_t)nbytes;
-  US_BLOCKING(sock, unixsock_recv(sock, wbuf, wlen), r);
   return r;
 }
 
@@ -741,8 +772,7 @@ static us_status us_listen_fds(int unset, PyObject **ret_obj) {
     n = 64;
   PyObject *list = PyList_New(n);
   for (long i = 0; list != NULL && i < n; i++) {
-    PyObject *h = got[i].sock ? SWIG_NewPointerObj(got[i].sock, SWIGTYPE_p_unixsock, 0)
-                              : (Py_INCREF(Py_None), Py_None);
+    PyObject *h = got[i].sock ? us_wrap(got[i].sock) : (Py_INCREF(Py_None), Py_None);
     PyList_SET_ITEM(list, i, Py_BuildValue("(iyNi)", got[i].fd, got[i].name, h, -got[i].error));
   }
   if (list == NULL)

@@ -108,6 +108,14 @@ UNIXSOCK_EXTERN int unixsock_adopt(int fd, unixsock **ret_sock);
  * it is still the same inode).  NULL is a no-op. */
 UNIXSOCK_EXTERN void unixsock_close(unixsock *sock);
 
+/* Let go of the descriptor but keep the handle, for bindings whose objects can
+ * outlive an explicit close: with UNIXSOCK_RELEASE_CLOSE the fd is closed (and a
+ * listener's file cleaned up, as unixsock_close does) and 0 is returned; without
+ * it the fd is handed to the caller untouched and returned (as unixsock_detach).
+ * Later calls on the handle fail with -EBADF; unixsock_close() frees it. */
+enum { UNIXSOCK_RELEASE_CLOSE = 1u << 0 };
+UNIXSOCK_EXTERN int unixsock_release(unixsock *sock, unsigned int flags);
+
 /* Shut down one direction or both (the peer reads end of stream after WR). */
 enum { UNIXSOCK_SHUT_RD = 1, UNIXSOCK_SHUT_WR = 2, UNIXSOCK_SHUT_RDWR = 3 };
 UNIXSOCK_EXTERN int unixsock_shutdown(unixsock *sock, int how);

@@ -366,20 +366,36 @@ static void free_handle(unixsock *s) {
   free(s);
 }
 
+int unixsock_release(unixsock *sock, unsigned int flags) {
+  if (sock == NULL || (flags & ~(unsigned int)UNIXSOCK_RELEASE_CLOSE))
+    return -EINVAL;
+  int fd = sock->fd;
+  if (fd < 0)
+    return -EBADF;
+  unixsock__frame_free(sock);
+  if (!(flags & UNIXSOCK_RELEASE_CLOSE)) {
+    sock->flags &= ~(unsigned int)UNIXSOCK__OWNS_FILE; /* the new owner decides */
+    sock->fd = -1;
+    return fd;
+  }
+  if (sock->flags & UNIXSOCK__OWNS_FILE)
+    unixsock__unlink_file(sock);
+  close(fd); /* never retried: Linux frees the fd even on EINTR */
+  sock->fd = -1;
+  return 0;
+}
+
 void unixsock_close(unixsock *sock) {
   if (sock == NULL)
     return;
-  if (sock->flags & UNIXSOCK__OWNS_FILE)
-    unixsock__unlink_file(sock);
-  if (sock->fd >= 0)
-    close(sock->fd); /* never retried: Linux frees the fd even on EINTR */
+  (void)unixsock_release(sock, UNIXSOCK_RELEASE_CLOSE);
   free_handle(sock);
 }
 
 int unixsock_detach(unixsock *sock) {
   if (sock == NULL)
     return -EINVAL;
-  int fd = sock->fd;
+  int fd = unixsock_release(sock, 0);
   free_handle(sock);
   return fd;
 }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from functools import partial
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import capi as _capi_module
@@ -73,12 +74,21 @@ def _address(raw: bytes) -> str:
 
 
 class Socket:
-    """One AF_UNIX socket.  Use it as a context manager, or call close()."""
+    """One AF_UNIX socket.  Use it as a context manager, or call close().
 
-    __slots__ = ("_h", "__weakref__")
+    A socket that is collected without close() is closed then (its handle owns
+    the fd), so none leaks."""
+
+    __slots__ = ("_h", "__dict__", "__weakref__")
 
     def __init__(self, handle) -> None:
         self._h = handle
+        # The hot calls go straight to the extension, without a Python frame: the
+        # instance attributes shadow the documented methods below.  After close()
+        # they answer EBADF, as the methods do.
+        self.send = partial(_c.us_send, handle)
+        self.recv = partial(_c.us_recv, handle)
+        self.recv_into = partial(_c.us_recv_into, handle)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -104,10 +114,6 @@ class Socket:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.close()
 
     @property
     def closed(self) -> bool:
@@ -187,14 +193,16 @@ class Socket:
         BrokenPipeError; SIGPIPE never fires."""
         return _c.us_send(self._h, data)
 
-    sendall = send
+    def sendall(self, data: Buffer) -> int:
+        """The same as send(): a stream send always writes everything."""
+        return _c.us_send(self._h, data)
 
     def recv(self, size: int) -> bytes:
         """Receive up to size bytes; b"" at end of stream.  A datagram or
         seqpacket message longer than size raises OSError(EMSGSIZE)."""
         return _c.us_recv(self._h, size)
 
-    def recv_into(self, buffer, nbytes: int = 0) -> int:
+    def recv_into(self, buffer, nbytes: int = 0) -> int:  # noqa: F811 (see __init__)
         """Receive into a writable buffer without a copy; returns the count."""
         return _c.us_recv_into(self._h, buffer, nbytes)
 

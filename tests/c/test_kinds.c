@@ -127,3 +127,29 @@ TEST(test_strerror_and_errname_name_the_errno) {
   CHECK(unixsock_strerror(-99999) != NULL);
   CHECK(unixsock_errname(-99999) != NULL);
 }
+
+TEST(test_release_keeps_the_handle_and_later_calls_are_ebadf) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_release(a, UNIXSOCK_RELEASE_CLOSE));
+  CHECK_ERR(unixsock_send(a, "x", 1), EBADF);
+  CHECK_ERR(unixsock_release(a, UNIXSOCK_RELEASE_CLOSE), EBADF);
+  char c;
+  CHECK_EQ(unixsock_recv(b, &c, 1), 0); /* really closed */
+  unixsock_close(a);
+  int fd = unixsock_release(b, 0);
+  CHECK(fd >= 0);
+  CHECK_ERR(unixsock_recv(b, &c, 1), EBADF);
+  unixsock_close(b); /* frees the handle, leaves the fd */
+  CHECK(close(fd) == 0);
+  CHECK_ERR(unixsock_release(NULL, 0), EINVAL);
+}
+
+TEST(test_released_listener_cleans_up_its_file) {
+  const char *p = check_path("released.sock");
+  unixsock *l;
+  CHECK_OK(unixsock_listen(p, strlen(p), UNIXSOCK_STREAM, NULL, &l));
+  CHECK_OK(unixsock_release(l, UNIXSOCK_RELEASE_CLOSE));
+  CHECK(access(p, F_OK) < 0);
+  unixsock_close(l);
+}

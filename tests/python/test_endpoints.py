@@ -131,3 +131,18 @@ def test_repr_shows_kind_address_fd(abstract):
         r = repr(l)
         assert "seqpacket" in r and addr in r and f"fd={l.fileno()}" in r
     assert "closed" in repr(l)
+
+
+def test_both_ends_of_a_pair_stay_open_after_collection():
+    """Regression: the first handle of pair() was wrapped twice, and the throwaway
+    wrapper closed it (found by the asyncio test hanging)."""
+    import gc
+
+    a, b = unixsock.pair()
+    gc.collect()
+    with a, b:
+        assert a.fileno() != b.fileno()
+        for s in (a, b):
+            assert os.readlink(f"/proc/self/fd/{s.fileno()}").startswith("socket:")
+        a.send(b"still open")
+        assert b.recv(100) == b"still open"
