@@ -9,6 +9,17 @@
 
 enum { CHUNK = 32 }; /* messages per sendmmsg/recvmmsg; bounds the stack used */
 
+/* A receive slot about to be filled: its inbox ready, its outputs cleared.
+ * Returns the slot's capacity (len on entry). */
+static size_t start_slot(unixsock_message *m, struct unixsock__inbox *in) {
+  unixsock__inbox_init(in, m->max_fds);
+  m->fds = NULL;
+  m->nfds = 0;
+  m->flags = 0;
+  m->addrlen = 0;
+  return m->len;
+}
+
 static int check_batch(unixsock *s, const unixsock_message *msgs, size_t count) {
   if (s == NULL || (msgs == NULL && count > 0))
     return -EINVAL;
@@ -200,14 +211,7 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
   for (int i = 0; i < got; i++) {
     unixsock_message *m = &msgs[i];
     struct unixsock__inbox in;
-    in.nfds = 0;
-    in.max_fds = m->max_fds ? m->max_fds : UNIXSOCK_MAX_FDS;
-    in.has_creds = false;
-    size_t cap = m->len;
-    m->fds = NULL;
-    m->nfds = 0;
-    m->flags = 0;
-    m->addrlen = 0;
+    size_t cap = start_slot(m, &in);
     m->len = mm[i].msg_len;
     if (m->len > cap)
       m->flags |= UNIXSOCK_MSG_TRUNCATED;
@@ -233,14 +237,7 @@ static int recv_admitted(unixsock *s, unixsock_message *msgs, size_t count) {
   while (got < count) {
     unixsock_message *m = &msgs[got];
     struct unixsock__inbox in;
-    in.nfds = 0;
-    in.max_fds = m->max_fds ? m->max_fds : UNIXSOCK_MAX_FDS;
-    in.has_creds = false;
-    size_t cap = m->len;
-    m->fds = NULL;
-    m->nfds = 0;
-    m->flags = 0;
-    m->addrlen = 0;
+    size_t cap = start_slot(m, &in);
     ssize_t n = unixsock__recv_packet(s, m->data, cap, &in, m, &deadline, 0);
     if (n < 0 && n != -ENOBUFS) {
       m->len = cap;

@@ -45,6 +45,12 @@ int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const i
   return 0;
 }
 
+void unixsock__inbox_init(struct unixsock__inbox *in, size_t max_fds) {
+  in->nfds = 0;
+  in->max_fds = max_fds ? max_fds : UNIXSOCK_MAX_FDS;
+  in->has_creds = false;
+}
+
 void unixsock__close_fds(int *fds, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (fds[i] >= 0) {

@@ -103,6 +103,8 @@ int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const i
  * data whose lengths do not add up closes them too and gives -EBADMSG. */
 int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in);
 void unixsock__close_fds(int *fds, size_t n);
+/* An empty inbox that accepts up to max_fds descriptors (0 = UNIXSOCK_MAX_FDS). */
+void unixsock__inbox_init(struct unixsock__inbox *in, size_t max_fds);
 
 /* ---- message.c / frame.c ---- */
 

@@ -58,9 +58,7 @@ static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,
   for (;;) {
     struct unixsock__inbox in;
     unixsock_message m;
-    in.nfds = 0;
-    in.max_fds = UNIXSOCK_MAX_FDS;
-    in.has_creds = false;
+    unixsock__inbox_init(&in, 0);
     m.addrlen = 0;
     ssize_t n = unixsock__recv_packet(s, buf, len, &in, &m, &deadline, 0);
     if (n < 0)

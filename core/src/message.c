@@ -159,9 +159,7 @@ int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
   }
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   struct unixsock__inbox in;
-  in.nfds = 0;
-  in.max_fds = max_fds;
-  in.has_creds = false;
+  unixsock__inbox_init(&in, max_fds);
 again:;
   ssize_t size = next_size(sock, &deadline);
   if (size < 0)

@@ -14,7 +14,7 @@ import pytest
 import unixsock
 from conftest import build_dir
 from examples import LANGUAGES, command, lua_env
-from test_echo_examples import stop
+from test_echo_examples import stop, wait_for
 
 HERE = pathlib.Path(__file__).parent
 LINES = ["g1", "g2", "g3"]
@@ -30,16 +30,6 @@ def go_peer():
     assert r.returncode == 0, r.stderr
     yield str(out)
     shutil.rmtree(out.parent, ignore_errors=True)
-
-
-def wait_for(path, proc):
-    for _ in range(1000):
-        if os.path.exists(path):
-            return
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.communicate()}")
-        time.sleep(0.01)
-    raise AssertionError(f"server never created {path}")
 
 
 def serve(cmd, path):
