@@ -1,0 +1,40 @@
+"""The Python package as users get it: a wheel with the generated SWIG module,
+built without build isolation (the offline path), installed into a fresh venv,
+imported from another directory, and uninstalled without a trace."""
+import os
+import subprocess
+import sys
+import zipfile
+
+from conftest import ROOT
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
+    assert r.returncode == 0, f"{cmd}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r.stdout
+
+
+def test_wheel_install_import_uninstall(tmp_path):
+    wheels = tmp_path / "wheels"
+    run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(wheels), str(ROOT)])
+    [wheel] = list(wheels.glob("unixsock-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "unixsock/capi.py" in names  # SWIG's generated module reached the wheel
+    assert "unixsock/py.typed" in names
+    assert any(n.startswith("unixsock/_capi") and n.endswith(".so") for n in names)
+
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", str(venv)])
+    py = str(venv / "bin" / "python")
+    run([py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = run([py, "-c", "import unixsock; a, b = unixsock.pair(); a.send(b'ok'); print(b.recv(9).decode(), unixsock.__file__)"],
+              cwd=elsewhere)
+    word, path = out.split()
+    assert word == "ok" and str(venv) in path  # the installed copy, not the source tree
+    site = run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
+    run([py, "-m", "pip", "uninstall", "-y", "-q", "unixsock"])
+    left = [n for n in os.listdir(site) if n.lower().startswith("unixsock")]
+    assert left == []
