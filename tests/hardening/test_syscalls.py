@@ -1,0 +1,46 @@
+"""The fast path is one syscall per send/recv when the kernel is ready (no poll
+before every call), and the whole project builds warning-free with clang too."""
+import os
+import re
+import subprocess
+
+from builds import cmake_build
+from conftest import build_dir
+
+
+def strace_counts(cmd):
+    r = subprocess.run(["strace", "-f", "-qq", "-c", "-U", "name,calls", *cmd], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    counts = {}
+    for line in r.stderr.splitlines():
+        m = re.match(r"\s*(\w+)\s+(\d+)\s*$", line)
+        if m:
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def test_round_trips_cost_one_send_and_one_recv_each(sockdir):
+    n = 2000
+    addr = f"@unixsock-syscalls-{os.getpid()}"
+    peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), "echo", "seqpacket", addr],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout.readline().strip() == "ready"
+        counts = strace_counts([str(build_dir() / "bench" / "c" / "bench_client"), "rtt", "us", "seqpacket", addr,
+                                "64", str(n)])
+    finally:
+        peer.kill()
+        peer.communicate()
+    sends = counts.get("sendto", 0) + counts.get("send", 0) + counts.get("sendmsg", 0)
+    recvs = counts.get("recvfrom", 0) + counts.get("recv", 0) + counts.get("recvmsg", 0)
+    polls = counts.get("poll", 0) + counts.get("ppoll", 0)
+    assert n <= sends <= n + 10 and n <= recvs <= n + 10, counts
+    assert polls == 0, counts
+
+
+def test_project_builds_warning_free_with_clang():
+    # -Werror is on by default: any warning fails this build
+    out = cmake_build("clang", "-DCMAKE_C_COMPILER=clang", "-DUNIXSOCK_BUILD_BENCH=OFF")
+    assert (out / "libunixsock.so").exists() and (out / "lua" / "unixsock.so").exists()
+    assert (out / "cli" / "unixsock").exists()
