@@ -625,7 +625,8 @@ static us_status us_recv_message(us_socket *sock, long max_fds, PyObject **ret_o
   return *ret_obj != NULL ? 1 : -ENOMEM;
 }
 
-/* messages: a list of (data, fds, creds, address) tuples */
+/* messages: bytes-like objects, (data, fds[, creds[, address]]) tuples, or
+ * received Message objects (their data, fds and whether they had credentials) */
 static us_status us_send_batch(us_socket *sock, PyObject *messages) {
   long r = 0;
   if (sock == NULL)
@@ -644,10 +645,37 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
   }
   for (Py_ssize_t i = 0; i < n; i++) {
     PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
-    PyObject *data, *fds, *addr;
-    int creds;
-    if (!PyArg_ParseTuple(t, "OOpO", &data, &fds, &creds, &addr) ||
-        PyObject_GetBuffer(data, &views[i], PyBUF_SIMPLE) < 0) {
+    PyObject *data = t, *fds = Py_None, *addr = Py_None, *message_creds = NULL;
+    int creds = 0;
+    if (PyUnicode_Check(t)) {
+      PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+      r = -EINVAL;
+      goto out;
+    }
+    if (PyTuple_Check(t)) { /* (data, fds[, creds[, address]]) */
+      if (!PyArg_ParseTuple(t, "OO|pO", &data, &fds, &creds, &addr)) {
+        r = -EINVAL;
+        goto out;
+      }
+    } else if (!PyObject_CheckBuffer(t)) { /* a received Message, sent on */
+      data = PyObject_GetAttrString(t, "data");
+      fds = data ? PyObject_GetAttrString(t, "_fds") : NULL;
+      message_creds = fds ? PyObject_GetAttrString(t, "creds") : NULL;
+      Py_XDECREF(data); /* the message keeps them alive */
+      Py_XDECREF(fds);
+      if (message_creds == NULL) {
+        r = -EINVAL;
+        goto out;
+      }
+      creds = message_creds != Py_None;
+      Py_DECREF(message_creds);
+    }
+    if (PyUnicode_Check(data)) {
+      PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+      r = -EINVAL;
+      goto out;
+    }
+    if (PyObject_GetBuffer(data, &views[i], PyBUF_SIMPLE) < 0) {
       r = -EINVAL;
       goto out;
     }

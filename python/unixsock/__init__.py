@@ -242,15 +242,7 @@ class Socket:
         fds, creds)`` (fds borrowed, as in send_message), or a received Message
         (sent on as it is: its fds borrowed, its credentials re-attached as ours
         if it had any).  Returns how many were sent."""
-        items = []
-        for m in messages:
-            if isinstance(m, Message):
-                items.append((m.data, m._fds, m.creds is not None, None))
-            elif isinstance(m, tuple):
-                data, fds, *rest = m
-                items.append((data, list(fds), bool(rest and rest[0]), None))
-            else:
-                items.append((m, (), False, None))
+        items = messages if isinstance(messages, (list, tuple)) else list(messages)
         return _c.us_send_batch(self._h, items)
 
     def recv_batch(self, count: int = 64, size: int = 65536, max_fds: int = MAX_FDS) -> List[Message]:

@@ -199,3 +199,25 @@ def test_send_message_reaches_python_socket_recv_fds():
         assert os.read(fds[0], 10) == b"ours"
         for fd in fds:
             os.close(fd)
+
+
+def test_send_batch_takes_bytes_tuples_and_received_messages():
+    a, b = unixsock.pair("seqpacket")
+    r, w = os.pipe()
+    os.write(w, b"relayed")
+    os.close(w)
+    with a, b:
+        a.send_message(b"to relay", [r], creds=True)
+        os.close(r)
+        with b.recv_message() as m:
+            assert b.send_batch([m, b"plain", (b"tuple", [])]) == 3
+        got = []
+        while len(got) < 3:
+            got += a.recv_batch()
+        assert [g.data for g in got] == [b"to relay", b"plain", b"tuple"]
+        assert os.read(got[0].fds[0], 10) == b"relayed"  # the fd went on with it
+        assert got[0].creds.pid == os.getpid()
+        for g in got:
+            g.close()
+        with pytest.raises(TypeError):
+            a.send_batch(["text"])
