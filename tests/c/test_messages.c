@@ -146,13 +146,15 @@ static void no_room(int kind, size_t nfds) {
   in.max_fds = nfds - 1;
   CHECK_ERR(unixsock_recv_message(b, &in), ENOBUFS);
   CHECK_EQ(check_count_fds(), before);
-  /* packets go on with the next message; a stream cannot deliver that frame */
+  /* packets go on with the next message; a stream cannot deliver that frame,
+   * so it is shut for reading and the sender learns it (EPIPE) */
   m.nfds = 0;
-  CHECK_EQ(unixsock_send_message(a, &m), 1);
   unixsock_message next = {0};
   if (kind == UNIXSOCK_STREAM) {
+    CHECK_ERR(unixsock_send_message(a, &m), EPIPE);
     CHECK_ERR(unixsock_recv_message(b, &next), ENOBUFS);
   } else {
+    CHECK_EQ(unixsock_send_message(a, &m), 1);
     CHECK_EQ(unixsock_recv_message(b, &next), 1);
     CHECK_EQ(next.len, 1);
     unixsock_message_release(&next);
