@@ -131,8 +131,10 @@ class Socket:
     # -- identity and control ---------------------------------------------
 
     def fileno(self) -> int:
-        """The fd, for select/poll/asyncio; the socket still owns it."""
-        return _c.us_fd(self._h)
+        """The fd, for select/poll/asyncio; the socket still owns it.  -1 once
+        closed, as with the socket module."""
+        h = self._h
+        return -1 if h is None else _c.us_fd(h)
 
     @property
     def kind(self) -> str:

@@ -72,6 +72,7 @@ def test_closed_socket_raises_ebadf_and_close_is_idempotent():
     a.close()
     a.close()
     assert a.closed
+    assert a.fileno() == -1  # as socket.socket does
     with pytest.raises(OSError) as e:
         a.send(b"x")
     assert e.value.errno == errno.EBADF
