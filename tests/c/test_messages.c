@@ -126,10 +126,9 @@ TEST(test_253_fds_in_one_message_and_254_is_e2big) {
   }
 }
 
-/* More fds than the receiver accepts: all that arrived are closed, clear error. */
-static void no_room(int kind, size_t nfds) {
-  unixsock *a, *b;
-  CHECK_OK(unixsock_pair(kind, &a, &b));
+/* A pair of `kind` with one message in flight carrying nfds copies of /dev/null. */
+static void pair_with_fds_in_flight(int kind, size_t nfds, unixsock **ret_a, unixsock **ret_b) {
+  CHECK_OK(unixsock_pair(kind, ret_a, ret_b));
   int fds[253];
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (size_t i = 0; i < nfds; i++)
@@ -139,8 +138,14 @@ static void no_room(int kind, size_t nfds) {
   m.len = 1;
   m.fds = fds;
   m.nfds = nfds;
-  CHECK_EQ(unixsock_send_message(a, &m), 1);
+  CHECK_EQ(unixsock_send_message(*ret_a, &m), 1);
   close(devnull);
+}
+
+/* More fds than the receiver accepts: all that arrived are closed, clear error. */
+static void no_room(int kind, size_t nfds) {
+  unixsock *a, *b;
+  pair_with_fds_in_flight(kind, nfds, &a, &b);
   int before = check_count_fds();
   unixsock_message in = {0};
   in.max_fds = nfds - 1;
@@ -148,7 +153,9 @@ static void no_room(int kind, size_t nfds) {
   CHECK_EQ(check_count_fds(), before);
   /* packets go on with the next message; a stream cannot deliver that frame,
    * so it is shut for reading and the sender learns it (EPIPE) */
-  m.nfds = 0;
+  unixsock_message m = {0};
+  m.data = "x";
+  m.len = 1;
   unixsock_message next = {0};
   if (kind == UNIXSOCK_STREAM) {
     CHECK_ERR(unixsock_send_message(a, &m), EPIPE);
@@ -174,18 +181,7 @@ TEST(test_no_room_for_fds_closes_every_one) {
  * them all. */
 static void ctrunc_under_fd_limit(int kind, size_t nfds) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(kind, &a, &b));
-  int fds[253];
-  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  for (size_t i = 0; i < nfds; i++)
-    fds[i] = devnull;
-  unixsock_message m = {0};
-  m.data = "x";
-  m.len = 1;
-  m.fds = fds;
-  m.nfds = nfds;
-  CHECK_EQ(unixsock_send_message(a, &m), 1);
-  close(devnull);
+  pair_with_fds_in_flight(kind, nfds, &a, &b);
   int before = check_count_fds();
   struct rlimit old, low;
   getrlimit(RLIMIT_NOFILE, &old);
