@@ -227,8 +227,9 @@ class Socket:
         on dgram and seqpacket it is one datagram/packet.  ``address`` sends a
         datagram to that address.  More than MAX_FDS descriptors raises
         OSError(E2BIG) before anything is sent."""
-        return _c.us_send_message(self._h, data, list(fds), bool(creds),
-                                  b"" if address is None else address)
+        if type(fds) not in (list, tuple):  # the extension takes sequences as they are
+            fds = list(fds)
+        return _c.us_send_message(self._h, data, fds, creds, b"" if address is None else address)
 
     def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
         """Receive one whole message (never truncated), or None at end of stream.
