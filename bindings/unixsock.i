@@ -48,15 +48,23 @@ static void us_raise(long r, const char *op, const char *name, size_t namelen) {
   Py_DECREF(exc);
 }
 
+/* Capsules carry no name (PyCapsule_GetPointer would strcmp it on every call);
+ * their context points at this tag instead, which no other capsule can have. */
+static const char us_capsule_tag[] = "unixsock";
+
 static void us_capsule_free(PyObject *capsule) {
-  unixsock_close((unixsock *)PyCapsule_GetPointer(capsule, "unixsock"));
+  unixsock_close((unixsock *)PyCapsule_GetPointer(capsule, NULL));
 }
 
 /* A capsule that owns the handle (closes it if even the capsule fails). */
 static PyObject *us_wrap(unixsock *sock) {
-  PyObject *c = PyCapsule_New(sock, "unixsock", us_capsule_free);
-  if (c == NULL)
-    unixsock_close(sock);
+  PyObject *c = PyCapsule_New(sock, NULL, us_capsule_free);
+  if (c == NULL || PyCapsule_SetContext(c, (void *)us_capsule_tag) < 0) {
+    if (c == NULL)
+      unixsock_close(sock);
+    Py_XDECREF(c);
+    return NULL;
+  }
   return c;
 }
 
@@ -123,8 +131,8 @@ typedef struct unixsock us_socket;
 %typemap(in) us_socket * {
   if ($input == Py_None) {
     $1 = NULL;
-  } else if (PyCapsule_CheckExact($input)) {
-    $1 = (us_socket *)PyCapsule_GetPointer($input, "unixsock");
+  } else if (PyCapsule_CheckExact($input) && PyCapsule_GetContext($input) == us_capsule_tag) {
+    $1 = (us_socket *)PyCapsule_GetPointer($input, NULL);
     if ($1 == NULL)
       SWIG_fail;
   } else {
@@ -390,12 +398,22 @@ static us_status us_detach(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_release(sock, 0);
 }
 
+/* Try first with the GIL held: a send the kernel takes at once (the common case)
+ * costs no GIL hand-over; only the rest, if it must wait, releases it. */
 static us_status us_send(us_socket *sock, const void *buf, size_t len) {
   long r;
   if (sock == NULL)
     return -EBADF;
-  US_BLOCKING(sock, unixsock_send(sock, buf, len), r);
-  return r;
+  if (unixsock_gettimeout(sock) == 0)
+    return unixsock_send(sock, buf, len);
+  long done = unixsock_try_send(sock, buf, len);
+  if (done == (long)len || (done < 0 && done != -EAGAIN))
+    return done;
+  if (done < 0 || unixsock_kind(sock) != UNIXSOCK_STREAM)
+    done = 0; /* a message goes whole or not at all */
+  Py_BEGIN_ALLOW_THREADS r = unixsock_send(sock, (const char *)buf + done, len - (size_t)done);
+  Py_END_ALLOW_THREADS
+  return r < 0 ? r : done + r;
 }
 
 static us_status us_recv(us_socket *sock, long size, PyObject **ret_obj) {

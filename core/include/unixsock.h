@@ -131,6 +131,12 @@ UNIXSOCK_EXTERN int unixsock_detach(unixsock *sock);
  * number of bytes sent.  Never raises SIGPIPE: a closed peer is -EPIPE. */
 UNIXSOCK_EXTERN ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len);
 
+/* One send that never waits, whatever the timeout: the bytes the kernel took now
+ * (on a stream possibly fewer than len), or -EAGAIN.  For callers that want to
+ * know whether a send would block before paying for blocking (a binding that
+ * releases an interpreter lock only when it must). */
+UNIXSOCK_EXTERN ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_t len);
+
 /* Receive up to len bytes.  Returns the count, 0 at end of stream.  On dgram and
  * seqpacket a message longer than len is -EMSGSIZE (and is consumed): it is never
  * silently truncated. */

@@ -50,6 +50,18 @@ ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
   }
 }
 
+ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_t len) {
+  if (sock == NULL || (buf == NULL && len > 0))
+    return -EINVAL;
+  for (;;) {
+    ssize_t n = send(sock->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0)
+      return n;
+    if (errno != EINTR)
+      return -errno;
+  }
+}
+
 /* A dgram endpoint with an allow-list reads credentials with every datagram and
  * drops those of peers it does not admit. */
 static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,

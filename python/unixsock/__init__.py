@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from functools import partial
+from types import MethodType
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import capi as _capi_module
@@ -86,9 +86,9 @@ class Socket:
         # The hot calls go straight to the extension, without a Python frame: the
         # instance attributes shadow the documented methods below.  After close()
         # they answer EBADF, as the methods do.
-        self.send = partial(_c.us_send, handle)
-        self.recv = partial(_c.us_recv, handle)
-        self.recv_into = partial(_c.us_recv_into, handle)
+        self.send = MethodType(_c.us_send, handle)
+        self.recv = MethodType(_c.us_recv, handle)
+        self.recv_into = MethodType(_c.us_recv_into, handle)
 
     # -- lifecycle ---------------------------------------------------------
 

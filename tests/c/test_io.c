@@ -277,3 +277,17 @@ TEST(test_shutdown_write_gives_the_peer_end_of_stream) {
   unixsock_close(a);
   unixsock_close(b);
 }
+
+TEST(test_try_send_never_waits) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_settimeout(a, -1)); /* even on a blocking socket */
+  CHECK_EQ(unixsock_try_send(a, "now", 3), 3);
+  static char big[1 << 22];
+  ssize_t n = unixsock_try_send(a, big, sizeof(big));
+  CHECK(n > 0 && n < (ssize_t)sizeof(big)); /* a stream takes what fits */
+  CHECK_ERR(unixsock_try_send(a, big, sizeof(big)), EAGAIN);
+  unixsock_close(b);
+  CHECK_ERR(unixsock_try_send(a, "x", 1), EPIPE);
+  unixsock_close(a);
+}
