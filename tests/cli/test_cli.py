@@ -32,6 +32,16 @@ def wait_for(path):
     raise AssertionError(f"nothing appeared at {path}")
 
 
+def wait_for_abstract(name):
+    """An abstract name has no file to wait for: look for it in /proc/net/unix."""
+    for _ in range(500):
+        with open("/proc/net/unix") as f:
+            if any(line.rstrip().endswith(" " + name) for line in f):
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"nobody bound {name}")
+
+
 def stop(proc):
     proc.send_signal(signal.SIGTERM)
     return proc.communicate(timeout=10)
@@ -78,7 +88,7 @@ def test_stream_echo_serves_clients_at_the_same_time(abstract):
     addr = abstract()
     srv = start("listen", addr, "--echo")
     try:
-        time.sleep(0.2)
+        wait_for_abstract(addr)
         a = unixsock.connect(addr, timeout=5)
         b = unixsock.connect(addr, timeout=5)
         with a, b:
@@ -134,7 +144,7 @@ def test_show_peer_prints_credentials(abstract):
     addr = abstract()
     srv = start("listen", addr, "-k", "seqpacket", "--echo", "--show-peer")
     try:
-        time.sleep(0.2)
+        wait_for_abstract(addr)
         r = run("connect", addr, "-k", "seqpacket", "--show-peer", input="x\n")
         assert r.returncode == 0
         assert f"peer: pid={srv.pid} uid={os.geteuid()} gid={os.getegid()}" in r.stderr
@@ -150,7 +160,7 @@ def test_send_fd_and_recv_fds_show_the_content(tmp_path, abstract, kind):
     addr = abstract()
     srv = start("listen", addr, "-k", kind, "--recv-fds", "--cred")
     try:
-        time.sleep(0.2)
+        wait_for_abstract(addr)
         r = run("connect", addr, "-k", kind, "--send-fd", str(secret), "--cred", input="hello\n")
         assert r.returncode == 0, r.stderr
         time.sleep(0.3)
@@ -165,7 +175,7 @@ def test_send_fd_missing_file_is_a_clear_error(abstract):
     addr = abstract()
     srv = start("listen", addr, "--echo")
     try:
-        time.sleep(0.2)
+        wait_for_abstract(addr)
         r = run("connect", addr, "--send-fd", "/nonexistent/file", input="x\n")
         assert r.returncode == 1
         assert "open /nonexistent/file: No such file or directory (ENOENT)" in r.stderr
