@@ -147,8 +147,6 @@ static void wait_ack_raw(int fd) {
 
 static void rate(const char *how, const char *kind, const char *addr, long n) {
   char buf[64] = {0};
-  int stream = kind_of(kind) == UNIXSOCK_STREAM;
-  (void)stream;
   double t0;
   if (strcmp(how, "raw") == 0) {
     int fd = raw_connect(kind, addr);

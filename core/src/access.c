@@ -13,7 +13,3 @@ bool unixsock__admitted(const unixsock *s, uid_t uid, gid_t gid) {
       return true;
   return false;
 }
-
-bool unixsock__has_allow_list(const unixsock *s) {
-  return s->allow_uids_count != 0 || s->allow_gids_count != 0;
-}

@@ -130,7 +130,10 @@ ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsoc
 
 /* ---- access.c ---- */
 
-bool unixsock__has_allow_list(const unixsock *s);
+/* Inline: it sits on every dgram recv. */
+static inline bool unixsock__has_allow_list(const unixsock *s) {
+  return s->allow_uids_count != 0 || s->allow_gids_count != 0;
+}
 bool unixsock__admitted(const unixsock *s, uid_t uid, gid_t gid);
 
 /* ---- wait.c ---- */
