@@ -37,6 +37,7 @@ class Bench:
         self.smoke = smoke
         self.repeats = repeats
         self.counter = 0
+        self.peer_cpu = 0
         self.tmp = tempfile.mkdtemp(prefix="unixsock-bench-")
 
     def addr(self, path=False):
@@ -46,7 +47,8 @@ class Bench:
         return f"@unixsock-bench-{os.getpid()}-{self.counter}"
 
     def pin(self, cpu):
-        return ["taskset", "-c", str(cpu)] if HAVE_TASKSET and cpu is not None else []
+        usable = cpu is not None and cpu < (os.cpu_count() or 1)
+        return ["taskset", "-c", str(cpu)] if HAVE_TASKSET and usable else []
 
     def once(self, peer_args, client_cmd, peer_cpu=0, client_cpu=0):
         peer = subprocess.Popen(self.pin(peer_cpu) + [PEER, *peer_args], stdout=subprocess.PIPE,
@@ -64,8 +66,10 @@ class Bench:
             peer.kill()
             peer.communicate()
 
-    def measure(self, peer_args_fn, client_fn, path=False, peer_cpu=0, client_cpu=0):
-        """Median of `repeats` runs; peer_args_fn/client_fn take the address."""
+    def measure(self, peer_args_fn, client_fn, path=False, peer_cpu=None, client_cpu=0):
+        """Median of `repeats` runs; peer_args_fn/client_fn take the address.  The
+        peer runs on peer_cpu, by default self.peer_cpu (CPU 0, the client's)."""
+        peer_cpu = self.peer_cpu if peer_cpu is None else peer_cpu
         vals = []
         for _ in range(self.repeats):
             a = self.addr(path)
@@ -117,10 +121,13 @@ def run_all(b: Bench):
         ]
         sections.append(table(f"Round trip, {kind}, 64 B, two CPUs, client busy-polling", "ns", rows, True))
 
-    # 2. one-way message rate, 64 B, both ends on CPU 0
-    for kind in ("dgram", "seqpacket", "stream"):
+    # 2. one-way message rate, 64 B: both ends on CPU 0 (sender and receiver share
+    # the CPU, so both costs count), then the sink busy-polling on CPU 1 (the
+    # sender is the bound, so what the sender saves shows whole)
+    for kind, mode in [(k, m) for m in ("sink", "spin-sink") for k in ("dgram", "seqpacket", "stream")]:
         total = lambda framed: str(n_rate * (72 if framed else 64)) if kind == "stream" else str(n_rate)
-        sink = lambda a, framed=False: ["sink", kind, a, total(framed)]
+        sink = lambda a, framed=False: [mode, kind, a, total(framed)]
+        b.peer_cpu = 1 if mode == "spin-sink" else 0
         rows = [
             ("raw C send", b.measure(sink, lambda a: [CCLIENT, "rate", "raw", kind, a, str(n_rate)])),
             ("unixsock C send", b.measure(sink, lambda a: [CCLIENT, "rate", "us", kind, a, str(n_rate)])),
@@ -134,8 +141,9 @@ def run_all(b: Bench):
             ("unixsock Lua send_batch (64)" + (", framed" if kind == "stream" else ""),
              b.measure(lambda a: sink(a, True), lambda a: [*LUACLIENT, "rate", "batch", kind, a, str(n_rate)])),
         ]
-        rows[0] = ("raw C send", rows[0][1])
-        sections.append(table(f"One-way message rate, {kind}, 64 B, one CPU", "messages/s", rows, False))
+        b.peer_cpu = 0
+        where = "one CPU" if mode == "sink" else "two CPUs, sink busy-polling"
+        sections.append(table(f"One-way message rate, {kind}, 64 B, {where}", "messages/s", rows, False))
 
     # 3. bulk stream throughput: the client receives what a raw C source writes
     total = 64 << 20 if b.smoke else 2 << 30
@@ -163,6 +171,9 @@ def run_all(b: Bench):
             ("Python socket.send_fds", b.measure(sink, lambda a: [*PYCLIENT, "fds", "std", kind, a, str(n_fds)])),
             ("unixsock Python send_message", b.measure(sink, lambda a: [*PYCLIENT, "fds", "us", kind, a, str(n_fds)])),
             ("unixsock Lua send_message", b.measure(sink, lambda a: [*LUACLIENT, "fds", "us", kind, a, str(n_fds)])),
+            ("unixsock C send_batch (64)", b.measure(sink, lambda a: [CCLIENT, "fds", "batch", kind, a, str(n_fds)])),
+            ("unixsock Python send_batch (64)", b.measure(sink, lambda a: [*PYCLIENT, "fds", "batch", kind, a, str(n_fds)])),
+            ("unixsock Lua send_batch (64)", b.measure(sink, lambda a: [*LUACLIENT, "fds", "batch", kind, a, str(n_fds)])),
         ]
         sections.append(table(f"fd passing, {kind}, one fd per message, one CPU", "messages/s", rows, False))
 

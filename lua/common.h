@@ -14,8 +14,10 @@
 #define LUS_SOCKET "unixsock.socket"
 
 typedef struct {
-  unixsock *h; /* NULL once closed */
+  unixsock *h;     /* NULL once closed */
+  const void *tag; /* lus_socket_tag: identifies the userdata (see lus_test) */
 } lus_socket;
+extern const char lus_socket_tag;
 
 /* Push nil, "<op> <address>: <strerror>", errno and return 3.  address may be
  * NULL (then only the operation is named). */
@@ -25,10 +27,23 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
 lus_socket *lus_new(lua_State *L);
 /* Argument n as an open socket (raises if it is not a socket or is closed). */
 lus_socket *lus_check(lua_State *L, int n);
+/* Argument n as a socket (open or closed), or NULL if it is something else. */
+lus_socket *lus_test(lua_State *L, int n);
 /* Seconds (a number) or nil -> milliseconds for the core (-1 = block). */
 int lus_timeout_ms(lua_State *L, int n);
 /* A kind name (default "stream") -> UNIXSOCK_*; raises on an unknown name. */
 int lus_kind(lua_State *L, int n, const char *def);
+/* A receive into a buffer of size bytes: the count, or a negative errno. */
+typedef ssize_t (*lus_recv_fn)(void *arg, void *buf, size_t size);
+/* Call fn with a buffer of size bytes and push what it received as a string
+ * (nothing is pushed when it fails).  Returns fn's result.  The buffer is kept in
+ * the running C function's upvalue `upvalue` (registered as nil).  See recvbuf.c. */
+ssize_t lus_recv_string(lua_State *L, int upvalue, size_t size, lus_recv_fn fn, void *arg);
+/* A buffer of size bytes, the running C function's own (kept in its upvalue
+ * `upvalue`, registered as nil), held until the function returns or raises: a
+ * to-be-closed value is pushed for that.  NULL (nothing pushed) when size is
+ * over 1 MiB or the buffer is in use; the caller then allocates one itself. */
+void *lus_scratch(lua_State *L, int upvalue, size_t size);
 /* Push an address string (abstract names keep their NUL bytes). */
 void lus_push_address(lua_State *L, const char *name, size_t len);
 

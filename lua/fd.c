@@ -25,7 +25,7 @@ int lus_to_fd(lua_State *L, int idx) {
   lus_fd *f = luaL_testudata(L, idx, LUS_FD);
   if (f != NULL)
     return f->fd;
-  lus_socket *s = luaL_testudata(L, idx, LUS_SOCKET);
+  lus_socket *s = lus_test(L, idx);
   if (s != NULL && s->h != NULL)
     return unixsock_fd(s->h);
   return luaL_error(L, "expected a descriptor (integer, unixsock.fd or socket)");
@@ -60,20 +60,20 @@ static int f_take(lua_State *L) {
   return 1;
 }
 
+static ssize_t read_into(void *arg, void *buf, size_t size) {
+  ssize_t got;
+  do {
+    got = read(*(int *)arg, buf, size);
+  } while (got < 0 && errno == EINTR);
+  return got < 0 ? -errno : got;
+}
+
 static int f_read(lua_State *L) {
   lus_fd *f = check_open(L);
   lua_Integer n = luaL_optinteger(L, 2, 65536);
   luaL_argcheck(L, n >= 0, 2, "size must be >= 0");
-  luaL_Buffer b;
-  char *p = luaL_buffinitsize(L, &b, (size_t)n);
-  ssize_t got;
-  do {
-    got = read(f->fd, p, (size_t)n);
-  } while (got < 0 && errno == EINTR);
-  if (got < 0)
-    return lus_fail(L, -errno, "read", NULL, 0);
-  luaL_pushresultsize(&b, (size_t)got);
-  return 1;
+  ssize_t got = lus_recv_string(L, lua_upvalueindex(1), (size_t)n, read_into, &f->fd);
+  return got < 0 ? lus_fail(L, (int)got, "read", NULL, 0) : 1;
 }
 
 static int f_write(lua_State *L) {
@@ -123,7 +123,8 @@ void lus_open_fd(lua_State *L) {
   luaL_newmetatable(L, LUS_FD); /* mt */
   luaL_setfuncs(L, metamethods, 0);
   luaL_newlibtable(L, methods); /* mt, methods */
-  luaL_setfuncs(L, methods, 0);
+  lua_pushnil(L);                /* upvalue 1: read's buffer (recvbuf.c) */
+  luaL_setfuncs(L, methods, 1);
   lua_setfield(L, -2, "__index"); /* mt */
   lua_pop(L, 1);
 }

@@ -140,8 +140,13 @@ static int l_send_batch(lua_State *L) {
     lua_pushinteger(L, 0);
     return 1;
   }
-  unixsock_message *ms = lua_newuserdatauv(L, (size_t)n * sizeof(*ms), 0);
-  int *fdv = lua_newuserdatauv(L, (size_t)n * UNIXSOCK_MAX_FDS * sizeof(int), 0);
+  /* n records and room for each one's fds: 77 KiB for 64 messages, reused, as a
+   * new userdata per call would make the collector work through it every time */
+  size_t need = (size_t)n * (sizeof(unixsock_message) + UNIXSOCK_MAX_FDS * sizeof(int));
+  unixsock_message *ms = lus_scratch(L, lua_upvalueindex(1), need);
+  if (ms == NULL)
+    ms = lua_newuserdatauv(L, need, 0);
+  int *fdv = (int *)(ms + n);
   memset(ms, 0, (size_t)n * sizeof(*ms));
   int base = lua_gettop(L);
   for (lua_Integer i = 1; i <= n; i++) {
@@ -216,6 +221,7 @@ void lus_open_message(lua_State *L) {
   lua_pop(L, 1);
   luaL_getmetatable(L, LUS_SOCKET); /* mt */
   lua_getfield(L, -1, "__index");   /* mt, methods */
-  luaL_setfuncs(L, methods, 0);
+  lua_pushnil(L);                   /* upvalue 1: send_batch's buffer (recvbuf.c) */
+  luaL_setfuncs(L, methods, 1);
   lua_pop(L, 2);
 }

@@ -26,15 +26,31 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
   return 3;
 }
 
+const char lus_socket_tag = 0; /* its address marks this module's sockets */
+
 lus_socket *lus_new(lua_State *L) {
   lus_socket *s = lua_newuserdatauv(L, sizeof(*s), 0);
   s->h = NULL;
+  s->tag = &lus_socket_tag;
   luaL_setmetatable(L, LUS_SOCKET);
   return s;
 }
 
+/* By the tag in the userdata, not its metatable: on every method call a
+ * metatable lookup (by name or by key) cost as much as the rest of the call.
+ * Only C code could forge the tag; Lua code cannot write into a userdata. */
+lus_socket *lus_test(lua_State *L, int n) {
+  lus_socket *s = lua_touserdata(L, n);
+  if (s == NULL || lua_type(L, n) != LUA_TUSERDATA || lua_rawlen(L, n) != sizeof(*s) ||
+      s->tag != &lus_socket_tag)
+    return NULL;
+  return s;
+}
+
 lus_socket *lus_check(lua_State *L, int n) {
-  lus_socket *s = luaL_checkudata(L, n, LUS_SOCKET);
+  lus_socket *s = lus_test(L, n);
+  if (s == NULL)
+    luaL_typeerror(L, n, LUS_SOCKET);
   if (s->h == NULL)
     luaL_error(L, "attempt to use a closed socket");
   return s;
@@ -173,17 +189,16 @@ static int l_send(lua_State *L) {
   return 1;
 }
 
+static ssize_t recv_into(void *arg, void *buf, size_t size) {
+  return unixsock_recv(arg, buf, size);
+}
+
 static int l_recv(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   lua_Integer size = luaL_optinteger(L, 2, 65536);
   luaL_argcheck(L, size >= 0, 2, "size must be >= 0");
-  luaL_Buffer b;
-  char *p = luaL_buffinitsize(L, &b, (size_t)size);
-  ssize_t n = unixsock_recv(s->h, p, (size_t)size);
-  if (n < 0)
-    return lus_fail(L, (int)n, "recv", NULL, 0);
-  luaL_pushresultsize(&b, (size_t)n);
-  return 1;
+  ssize_t n = lus_recv_string(L, lua_upvalueindex(1), (size_t)size, recv_into, s->h);
+  return n < 0 ? lus_fail(L, (int)n, "recv", NULL, 0) : 1;
 }
 
 static int l_sendto(lua_State *L) {
@@ -198,19 +213,26 @@ static int l_sendto(lua_State *L) {
   return 1;
 }
 
+struct recvfrom_args {
+  unixsock *h;
+  char from[UNIXSOCK_ADDRESS_MAX];
+  size_t fromlen;
+};
+
+static ssize_t recvfrom_into(void *arg, void *buf, size_t size) {
+  struct recvfrom_args *a = arg;
+  return unixsock_recvfrom(a->h, buf, size, a->from, &a->fromlen);
+}
+
 static int l_recvfrom(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   lua_Integer size = luaL_optinteger(L, 2, 65536);
   luaL_argcheck(L, size >= 0, 2, "size must be >= 0");
-  char from[UNIXSOCK_ADDRESS_MAX];
-  size_t fromlen = sizeof(from);
-  luaL_Buffer b;
-  char *p = luaL_buffinitsize(L, &b, (size_t)size);
-  ssize_t n = unixsock_recvfrom(s->h, p, (size_t)size, from, &fromlen);
+  struct recvfrom_args a = {.h = s->h, .fromlen = sizeof(a.from)};
+  ssize_t n = lus_recv_string(L, lua_upvalueindex(1), (size_t)size, recvfrom_into, &a);
   if (n < 0)
     return lus_fail(L, (int)n, "recvfrom", NULL, 0);
-  luaL_pushresultsize(&b, (size_t)n);
-  lus_push_address(L, from, fromlen);
+  lus_push_address(L, a.from, a.fromlen);
   return 2;
 }
 
@@ -297,7 +319,8 @@ void lus_open_socket(lua_State *L) {
   luaL_newmetatable(L, LUS_SOCKET); /* mt */
   luaL_setfuncs(L, metamethods, 0);
   luaL_newlibtable(L, methods); /* mt, methods */
-  luaL_setfuncs(L, methods, 0);
+  lua_pushnil(L); /* upvalue 1: recv's buffer (recvbuf.c) */
+  luaL_setfuncs(L, methods, 1);
   lua_setfield(L, -2, "__index"); /* mt */
   lua_pop(L, 1);
 }

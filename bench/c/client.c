@@ -4,7 +4,7 @@
  *   client spin raw|us KIND ADDRESS SIZE N         the same, busy-polling
  *   client tcp PORT SIZE N                         ns per TCP loopback round trip
  *   client rate raw|us|batch KIND ADDRESS N        64-byte messages per second
- *   client fds raw|us KIND ADDRESS N               messages with one fd per second
+ *   client fds raw|us|batch KIND ADDRESS N         messages with one fd per second
  *   client bulk raw|us ADDRESS TOTAL CHUNK BUF     MiB/s received (BUF: rcvbuf, 0 = default)
  *   client tcpbulk PORT TOTAL CHUNK                MiB/s received over TCP
  *   client scale N                                 N echo clients on one poller thread */
@@ -184,7 +184,8 @@ static void rate(const char *how, const char *kind, const char *addr, long n) {
   printf("%.0f\n", (double)n / (now() - t0));
 }
 
-static void fds(int use, const char *kind, const char *addr, long n) {
+static void fds(const char *how, const char *kind, const char *addr, long n) {
+  int use = strcmp(how, "raw") != 0;
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   char byte = 'x';
   double t0;
@@ -216,9 +217,23 @@ static void fds(int use, const char *kind, const char *addr, long n) {
     m.fds = &devnull;
     m.nfds = 1;
     t0 = now();
-    for (long i = 0; i < n; i++)
-      if (unixsock_send_message(s, &m) != 1)
-        die("send_message", 0);
+    if (strcmp(how, "batch") == 0) { /* 64 messages, one fd each, per call */
+      enum { B = 64 };
+      unixsock_message ms[B];
+      for (int i = 0; i < B; i++)
+        ms[i] = m;
+      for (long i = 0; i < n;) {
+        size_t k = (size_t)(n - i) < B ? (size_t)(n - i) : B;
+        int r = unixsock_send_batch(s, ms, k);
+        if (r <= 0)
+          die("send_batch", r);
+        i += r;
+      }
+    } else {
+      for (long i = 0; i < n; i++)
+        if (unixsock_send_message(s, &m) != 1)
+          die("send_message", 0);
+    }
     char c;
     unixsock_recv(s, &c, 1);
   }
@@ -410,7 +425,7 @@ int main(int argc, char **argv) {
   else if (argc == 6 && strcmp(argv[1], "rate") == 0)
     rate(argv[2], argv[3], argv[4], atol(argv[5]));
   else if (argc == 6 && strcmp(argv[1], "fds") == 0)
-    fds(strcmp(argv[2], "us") == 0, argv[3], argv[4], atol(argv[5]));
+    fds(argv[2], argv[3], argv[4], atol(argv[5]));
   else if (argc == 7 && strcmp(argv[1], "bulk") == 0)
     bulk(strcmp(argv[2], "us") == 0, argv[3], atoll(argv[4]), (size_t)atol(argv[5]),
          atoi(argv[6]));

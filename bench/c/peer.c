@@ -3,6 +3,7 @@
  *   peer echo KIND ADDRESS    answer every message (stream: every read) as it is
  *   peer sink KIND ADDRESS N  swallow N bytes (stream) or N messages, closing any
  *                             fds that arrive, then answer one byte
+ *   peer spin-sink KIND ADDRESS N  the same, busy-polling (give it a CPU of its own)
  *   peer source ADDRESS BYTES CHUNK   (stream) write BYTES in CHUNK-sized writes
  *   peer tcp-echo PORT        TCP echo with TCP_NODELAY, for the loopback row
  * ADDRESS is @name (abstract), or a scratch path (replaced without asking).  It prints "ready" once listening. */
@@ -92,8 +93,11 @@ static void echo(int type, const char *addr) {
   }
 }
 
-static void sink(int type, const char *addr, long long want) {
+/* spin: drain with non-blocking calls in a busy loop (on its own CPU), so that the
+ * sender never pays for waking the sink and the sender's own cost is what shows. */
+static void sink(int type, const char *addr, long long want, int spin) {
   int fd = serve_one(type, addr);
+  int nowait = spin ? MSG_DONTWAIT : 0;
   enum { B = 64 };
   static char bufs[B][65536];
   static char ctl[B][1024];
@@ -111,7 +115,9 @@ static void sink(int type, const char *addr, long long want) {
       mh.msg_iovlen = 1;
       mh.msg_control = ctl[0];
       mh.msg_controllen = sizeof(ctl);
-      ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+      ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | nowait);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        continue;
       if (n <= 0)
         break;
       for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
@@ -134,9 +140,9 @@ static void sink(int type, const char *addr, long long want) {
         mm[i].msg_hdr.msg_namelen = sizeof(from);
       }
     }
-    int n = recvmmsg(fd, mm, B, MSG_CMSG_CLOEXEC | MSG_WAITFORONE, NULL);
+    int n = recvmmsg(fd, mm, B, MSG_CMSG_CLOEXEC | (spin ? MSG_DONTWAIT : MSG_WAITFORONE), NULL);
     if (n <= 0) {
-      if (n < 0 && errno == EINTR)
+      if (n < 0 && (errno == EINTR || errno == EAGAIN))
         continue;
       break;
     }
@@ -199,7 +205,9 @@ int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "echo") == 0)
     echo(kind_type(argv[2]), argv[3]);
   else if (argc == 5 && strcmp(argv[1], "sink") == 0)
-    sink(kind_type(argv[2]), argv[3], atoll(argv[4]));
+    sink(kind_type(argv[2]), argv[3], atoll(argv[4]), 0);
+  else if (argc == 5 && strcmp(argv[1], "spin-sink") == 0)
+    sink(kind_type(argv[2]), argv[3], atoll(argv[4]), 1);
   else if (argc == 5 && strcmp(argv[1], "source") == 0)
     source(argv[2], atoll(argv[3]), (size_t)atoll(argv[4]));
   else if (argc == 3 && strcmp(argv[1], "tcp-echo") == 0)

@@ -2,7 +2,7 @@
 -- Prints one number, like bench/c/client.c.
 --   client.lua rtt us|luasocket KIND ADDRESS SIZE N   ns per round trip
 --   client.lua rate us|batch KIND ADDRESS N            64-byte messages per second
---   client.lua fds us KIND ADDRESS N                   messages with one fd per second
+--   client.lua fds us|batch KIND ADDRESS N             messages with one fd per second
 local what, how, kind, addr = arg[1], arg[2], arg[3], arg[4]
 local clock = os.clock -- CPU time would mislead across processes: use wall time
 local function now()
@@ -36,7 +36,7 @@ if what == "rtt" then
   end
   local u = require "unixsock"
   local s = assert(u.connect(addr, kind, 5))
-  s:settimeout(nil)
+  s:settimeout(nil) -- blocking, like the C clients
   local stream = kind == "stream"
   local t0 = now()
   for _ = 1, n do
@@ -49,6 +49,7 @@ elseif what == "rate" then
   local n = tonumber(arg[5])
   local u = require "unixsock"
   local s = assert(u.connect(addr, kind, 5))
+  s:settimeout(nil) -- blocking, like the C clients
   local buf = string.rep("\0", 64)
   local t0 = now()
   if how == "batch" then
@@ -65,10 +66,21 @@ elseif what == "fds" then
   local n = tonumber(arg[5])
   local u = require "unixsock"
   local s = assert(u.connect(addr, kind, 5))
+  s:settimeout(nil) -- blocking, like the C clients
   local a, b = u.pair()
   local fds = { a }
   local t0 = now()
-  for _ = 1, n do s:send_message("x", fds) end
+  if how == "batch" then
+    local batch = {}
+    for i = 1, 64 do batch[i] = { data = "x", fds = fds } end
+    local sent = 0
+    while sent < n do
+      if n - sent < 64 then batch = table.move(batch, 1, n - sent, 1, {}) end
+      sent = sent + assert(s:send_batch(batch))
+    end
+  else
+    for _ = 1, n do s:send_message("x", fds) end
+  end
   s:recv(1)
   print(math.floor(n / (now() - t0)))
 end

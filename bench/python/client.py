@@ -2,7 +2,7 @@
 ("std").  Prints one number, like bench/c/client.c.
   client.py rtt us|std KIND ADDRESS SIZE N     ns per round trip
   client.py rate us|std|batch KIND ADDRESS N   64-byte messages per second
-  client.py fds us|std KIND ADDRESS N          messages with one fd per second
+  client.py fds us|std|batch KIND ADDRESS N    messages with one fd per second
   client.py bulk us|std ADDRESS TOTAL CHUNK    MiB/s received with recv_into"""
 import os
 import socket
@@ -23,15 +23,16 @@ def std_connect(kind, addr):
 
 
 def connect(how, kind, addr):
+    """Blocking, like the socket module's rows and the C clients."""
     if how == "std":
         return std_connect(kind, addr)
-    return unixsock.connect(addr, kind, timeout=5)
+    s = unixsock.connect(addr, kind, timeout=5)
+    s.settimeout(None)
+    return s
 
 
 def rtt(how, kind, addr, size, n):
     s = connect(how, kind, addr)
-    if how == "us":
-        s.settimeout(None)
     buf = bytes(size)
     send, recv = s.send, s.recv
     stream = kind == "stream"
@@ -68,6 +69,11 @@ def fds(how, kind, addr, n):
     if how == "std":
         for _ in range(n):
             socket.send_fds(s, [b"x"], [fd])
+    elif how == "batch":
+        batch = [(b"x", [fd])] * 64
+        sent = 0
+        while sent < n:
+            sent += s.send_batch(batch if n - sent >= 64 else batch[: n - sent])
     else:
         send_message = s.send_message
         lst = [fd]

@@ -142,6 +142,11 @@ UNIXSOCK_EXTERN ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_
  * silently truncated. */
 UNIXSOCK_EXTERN ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len);
 
+/* One recv that never waits, whatever the timeout: what unixsock_recv would
+ * return if the data is there now, else -EAGAIN.  The counterpart of
+ * unixsock_try_send, for the same callers. */
+UNIXSOCK_EXTERN ssize_t unixsock_try_recv(unixsock *sock, void *buf, size_t len);
+
 /* Send one datagram to an address (dgram). */
 UNIXSOCK_EXTERN ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t len,
                                         const char *name, size_t namelen);
@@ -219,8 +224,9 @@ UNIXSOCK_EXTERN void unixsock_message_release(unixsock_message *msg);
 UNIXSOCK_EXTERN int unixsock_set_max_message(unixsock *sock, size_t bytes);
 
 /* Send up to count messages in one call (sendmmsg on dgram and seqpacket; one
- * writev of many frames on a stream).  Returns how many were sent (all of them on
- * a stream), or -errno if none was. */
+ * writev of many frames on a stream).  Returns how many were sent, or -errno if
+ * none was.  All are sent unless the timeout ran out, a message failed (its error
+ * is returned by the next call) or, with timeout 0, the queue was full. */
 UNIXSOCK_EXTERN int unixsock_send_batch(unixsock *sock, const unixsock_message *msgs,
                                         size_t count);
 

@@ -116,7 +116,7 @@ static int send_packets(unixsock *s, const unixsock_message *msgs, size_t count)
       got = sendmmsg(s->fd, mm, (unsigned int)n, flags);
       if (got >= 0)
         break;
-      got = sent > 0 && errno == EAGAIN ? -EAGAIN : unixsock__retry(s, -errno, POLLOUT, &deadline);
+      got = unixsock__retry(s, -errno, POLLOUT, &deadline);
       if (got < 0)
         break;
     }
@@ -125,7 +125,10 @@ static int send_packets(unixsock *s, const unixsock_message *msgs, size_t count)
     if (got < 0)
       return sent > 0 ? (int)sent : got;
     sent += (size_t)got;
-    if ((size_t)got < n)
+    /* Fewer went: the queue is full (or the next one fails, which the next
+     * sendmmsg reports).  With a timeout, wait for room as a blocking socket's
+     * sendmmsg would, and go on with the rest; with timeout 0, stop here. */
+    if ((size_t)got < n && s->timeout_ms == 0)
       break;
   }
   return (int)sent;

@@ -149,6 +149,7 @@ int unixsock__wait(int fd, short events, long long deadline);
 /* ---- io.c ---- */
 
 #define UNIXSOCK__NO_DEADLINE_YET (-2LL)
+#define UNIXSOCK__NEVER_WAIT (-3LL) /* a deadline that has always passed: -EAGAIN */
 /* After a syscall failed with err: 0 = try it again (EINTR, or ready after a wait),
  * < 0 = give up with that result.  The deadline is computed on the first wait, so
  * the fast path never reads the clock. */

@@ -12,7 +12,7 @@ int unixsock__retry(const unixsock *s, int err, short events, long long *io_dead
     return unixsock__interrupted();
   if (err != -EAGAIN)
     return err;
-  if (s->timeout_ms == 0)
+  if (s->timeout_ms == 0 || *io_deadline == UNIXSOCK__NEVER_WAIT)
     return -EAGAIN;
   if (*io_deadline == UNIXSOCK__NO_DEADLINE_YET)
     *io_deadline = unixsock__deadline(s->timeout_ms);
@@ -63,16 +63,16 @@ ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_t len) {
 }
 
 /* A dgram endpoint with an allow-list reads credentials with every datagram and
- * drops those of peers it does not admit. */
+ * drops those of peers it does not admit.  now: never wait. */
 static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,
-                             size_t *io_namelen) {
-  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+                             size_t *io_namelen, bool now) {
+  long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
   for (;;) {
     struct unixsock__inbox in;
     unixsock_message m;
     unixsock__inbox_init(&in, 0);
     m.addrlen = 0;
-    ssize_t n = unixsock__recv_packet(s, buf, len, &in, &m, &deadline, 0);
+    ssize_t n = unixsock__recv_packet(s, buf, len, &in, &m, &deadline, now ? MSG_DONTWAIT : 0);
     if (n < 0)
       return n;
     unixsock__close_fds(in.fds, in.nfds); /* plain recv hands out no descriptors */
@@ -91,14 +91,15 @@ static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,
   }
 }
 
-ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len) {
+/* recv, and with now set, the same without ever waiting. */
+static ssize_t recv_bytes(unixsock *sock, void *buf, size_t len, bool now) {
   if (sock == NULL || (buf == NULL && len > 0))
     return -EINVAL;
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
-    return recv_admitted(sock, buf, len, NULL, NULL);
+    return recv_admitted(sock, buf, len, NULL, NULL, now);
   int message = sock->kind != UNIXSOCK_STREAM;
-  int flags = dontwait(sock) | (message ? MSG_TRUNC : 0);
-  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  int flags = (now ? MSG_DONTWAIT : dontwait(sock)) | (message ? MSG_TRUNC : 0);
+  long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
   for (;;) {
     ssize_t n = recv(sock->fd, buf, len, flags);
     if (n >= 0)
@@ -107,6 +108,14 @@ ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len) {
     if (r < 0)
       return r;
   }
+}
+
+ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len) {
+  return recv_bytes(sock, buf, len, false);
+}
+
+ssize_t unixsock_try_recv(unixsock *sock, void *buf, size_t len) {
+  return recv_bytes(sock, buf, len, true);
 }
 
 ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t len, const char *name,
@@ -137,7 +146,7 @@ ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len, char *ret_name,
   if (sock == NULL || (buf == NULL && len > 0) || (ret_name != NULL && io_namelen == NULL))
     return -EINVAL;
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
-    return recv_admitted(sock, buf, len, ret_name, io_namelen);
+    return recv_admitted(sock, buf, len, ret_name, io_namelen, false);
   int message = sock->kind != UNIXSOCK_STREAM;
   int flags = dontwait(sock) | (message ? MSG_TRUNC : 0);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;

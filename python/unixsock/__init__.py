@@ -25,6 +25,7 @@ from . import capi as _capi_module
 from ._message import Credentials, Message, Peer, _message
 
 _c = _capi_module._capi  # the extension itself: one call per operation, no shim frame
+_send_message = _c.us_send_message
 
 __all__ = [
     "Socket",
@@ -227,9 +228,8 @@ class Socket:
         on dgram and seqpacket it is one datagram/packet.  ``address`` sends a
         datagram to that address.  More than MAX_FDS descriptors raises
         OSError(E2BIG) before anything is sent."""
-        if type(fds) not in (list, tuple):  # the extension takes sequences as they are
-            fds = list(fds)
-        return _c.us_send_message(self._h, data, fds, creds, b"" if address is None else address)
+        # the extension takes any iterable of fds; "" and None both mean no address
+        return _send_message(self._h, data, fds, creds, address or b"")
 
     def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
         """Receive one whole message (never truncated), or None at end of stream.
@@ -244,7 +244,9 @@ class Socket:
         stream).  Each item is bytes-like, a tuple ``(data, fds)`` or ``(data,
         fds, creds)`` (fds borrowed, as in send_message), or a received Message
         (sent on as it is: its fds borrowed, its credentials re-attached as ours
-        if it had any).  Returns how many were sent."""
+        if it had any).  Returns how many were sent: all of them, unless the
+        timeout ran out, one failed (the next call raises its error) or, with
+        timeout 0, the queue was full."""
         items = messages if isinstance(messages, (list, tuple)) else list(messages)
         return _c.us_send_batch(self._h, items)
 

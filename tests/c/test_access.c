@@ -77,6 +77,13 @@ TEST(test_dgram_allow_list_drops_other_uids_messages) {
   CHECK_EQ(m.len, 10);
   unixsock_message_release(&m);
   CHECK_EQ(unixsock_refused(srv), 2);
+  /* try_recv drops refused datagrams too, and then does not wait for another */
+  CHECK_OK(unixsock_settimeout(srv, -1));
+  CHECK_EQ(check_as_user(65534, send_as, (void *)addr), 0);
+  CHECK_ERR(unixsock_try_recv(srv, buf, sizeof(buf)), EAGAIN);
+  CHECK_EQ(unixsock_send(me, "third", 5), 5);
+  CHECK_EQ(unixsock_try_recv(srv, buf, sizeof(buf)), 5);
+  CHECK_EQ(unixsock_refused(srv), 3);
   unixsock_close(me);
   unixsock_close(srv);
 }

@@ -1,5 +1,6 @@
 /* Batches: many messages per call, with fds and credentials, on every kind. */
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -164,4 +165,52 @@ TEST(test_send_batch_refuses_too_many_fds_before_sending) {
   CHECK_ERR(unixsock_recv(b, buf, sizeof(buf)), EAGAIN); /* nothing was sent */
   unixsock_close(a);
   unixsock_close(b);
+}
+
+/* A datagram queue holds only net.unix.max_dgram_qlen messages (10 by default)
+ * from senders the receiver is not connected to; a batch larger than that fills
+ * it part way through. */
+static int drain_later(unixsock *srv, int count) {
+  usleep(100 * 1000);
+  char buf[16];
+  for (int i = 0; i < count; i++) {
+    char want[16];
+    snprintf(want, sizeof(want), "m%d", i);
+    ssize_t n = unixsock_recv(srv, buf, sizeof(buf));
+    if (n != (ssize_t)strlen(want) || memcmp(buf, want, (size_t)n) != 0)
+      return 1;
+  }
+  return 0;
+}
+
+TEST(test_send_batch_with_a_timeout_waits_for_room_for_the_rest) {
+  enum { N = 64 };
+  const char *addr = check_abstract("batch-room");
+  unixsock *srv, *cli;
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, NULL, &srv));
+  CHECK_OK(unixsock_connect(addr, strlen(addr), UNIXSOCK_DGRAM, 5000, &cli));
+  CHECK_OK(unixsock_settimeout(srv, 5000));
+  unixsock_message out[N];
+  char texts[N][16];
+  memset(out, 0, sizeof(out));
+  for (int i = 0; i < N; i++) {
+    snprintf(texts[i], sizeof(texts[i]), "m%d", i);
+    out[i].data = texts[i];
+    out[i].len = strlen(texts[i]);
+  }
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(drain_later(srv, N));
+  CHECK_EQ(unixsock_send_batch(cli, out, N), N); /* all of them, in order */
+  int status;
+  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  /* timeout 0: what fits, then the count (never -EAGAIN once some went) */
+  CHECK_OK(unixsock_settimeout(cli, 0));
+  int sent = unixsock_send_batch(cli, out, N);
+  CHECK(sent > 0 && sent < N);
+  CHECK_ERR(unixsock_send_batch(cli, out, N), EAGAIN);
+  unixsock_close(cli);
+  unixsock_close(srv);
 }

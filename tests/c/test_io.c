@@ -291,3 +291,20 @@ TEST(test_try_send_never_waits) {
   CHECK_ERR(unixsock_try_send(a, "x", 1), EPIPE);
   unixsock_close(a);
 }
+
+TEST(test_try_recv_never_waits) {
+  unixsock *a, *b;
+  char buf[8];
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  CHECK_OK(unixsock_settimeout(b, -1)); /* even on a blocking socket */
+  CHECK_ERR(unixsock_try_recv(b, buf, sizeof(buf)), EAGAIN);
+  CHECK_EQ(unixsock_send(a, "now", 3), 3);
+  CHECK_EQ(unixsock_try_recv(b, buf, sizeof(buf)), 3);
+  CHECK(memcmp(buf, "now", 3) == 0);
+  CHECK_EQ(unixsock_send(a, "too long!", 9), 9);
+  CHECK_ERR(unixsock_try_recv(b, buf, sizeof(buf)), EMSGSIZE); /* as recv: never cut */
+  CHECK_ERR(unixsock_try_recv(NULL, buf, sizeof(buf)), EINVAL);
+  unixsock_close(a);
+  CHECK_EQ(unixsock_try_recv(b, buf, sizeof(buf)), 0); /* end of stream */
+  unixsock_close(b);
+}

@@ -110,4 +110,64 @@ describe("bytes", function()
     a:close()
     b:close()
   end))
+
+  it("recv and recvfrom keep each message whole and apart, whatever the sizes", h.no_leak(function()
+    -- one receive buffer is reused and grown; a size beyond it takes another path
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    local sizes = { 1, 64, 4096, 5000, 70000, 3, 100000 }
+    for i, n in ipairs(sizes) do
+      local msg = string.rep(string.char(64 + i), n)
+      assert.are.equal(n, a:send(msg))
+      local cap = ({ n, 65536, 1 << 21, n + 1 })[i % 4 + 1]
+      if cap < n then cap = n end
+      assert.are.equal(msg, b:recv(cap))
+    end
+    b:settimeout(0)
+    local data, _, err = b:recv(1 << 21) -- a failure leaves nothing behind
+    assert.is_nil(data)
+    assert.are.equal(E.EAGAIN, err)
+    a:send("after")
+    assert.are.equal("after", b:recv(10))
+    local addr = h.abstract()
+    local srv <close> = assert(unixsock.bind(addr))
+    local cli <close> = assert(unixsock.bind(""))
+    for i, n in ipairs({ 10, 9000, 2 }) do
+      cli:sendto(string.rep(tostring(i), n), addr)
+      local got, from = srv:recvfrom(n < 100 and 100 or 1 << 21)
+      assert.are.equal(string.rep(tostring(i), n), got)
+      assert.are.equal(cli:local_address(), from)
+    end
+  end))
+
+  it("socket methods refuse anything that is not a socket", h.no_leak(function()
+    local a, b = unixsock.pair()
+    local _a <close> = a
+    local _b <close> = b
+    for _, other in ipairs({ io.stdout, {}, "s", 1 }) do
+      local ok, err = pcall(a.recv, other, 10)
+      assert.is_false(ok)
+      assert.matches("unixsock.socket expected", err)
+      ok, err = pcall(a.send, other, "x")
+      assert.is_false(ok)
+      assert.matches("unixsock.socket expected", err)
+    end
+  end))
+
+  it("a received descriptor reads and writes", h.no_leak(function()
+    local a, b = unixsock.pair("seqpacket")
+    local c, d = unixsock.pair()
+    local _a <close> = a
+    local _b <close> = b
+    local _d <close> = d
+    assert(a:send_message("x", { c }))
+    c:close()
+    local m = assert(b:recv_message())
+    local f <close> = m.fds[1]
+    d:send(string.rep("r", 5000))
+    assert.are.equal(string.rep("r", 5000), f:read(8192))
+    assert.are.equal(4, f:write("back"))
+    assert.are.equal("back", d:recv(10))
+  end))
 end)

@@ -74,6 +74,35 @@ describe("messages", function()
     end))
   end
 
+  it("send_batch recovers from a bad item and keeps batches of every size apart", h.no_leak(function()
+    -- its buffer is reused from call to call: a call that raised must free it
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    local x, y = unixsock.pair()
+    local _y <close> = y
+    assert.has_error(function() a:send_batch({ "ok", 42 }) end)
+    assert.has_error(function() a:send_batch({ { data = "x", fds = { "not an fd" } } }) end)
+    b:settimeout(0)
+    local _, _, err = b:recv_batch(64, 100)
+    assert.are.equal(unixsock.errno.EAGAIN, err) -- nothing went
+    b:settimeout(5)
+    a:settimeout(5)
+    for _, size in ipairs({ 1, 64, 5, 100 }) do -- growing past the first buffer
+      local out = {}
+      for i = 1, size do out[i] = { data = size .. ":" .. i, fds = i == size and { x } or nil } end
+      assert.are.equal(size, a:send_batch(out))
+      local got = {}
+      while #got < size do
+        for _, m in ipairs(assert(b:recv_batch(64, 100))) do got[#got + 1] = m end
+      end
+      for i = 1, size do assert.are.equal(size .. ":" .. i, got[i].data) end
+      assert.are.equal(1, #got[size].fds)
+      for _, m in ipairs(got) do for _, f in ipairs(m.fds) do f:close() end end
+    end
+    x:close()
+  end))
+
   it("fd objects close when collected unless taken", h.no_leak(function()
     local a, b = unixsock.pair("seqpacket")
     local x, y = unixsock.pair()

@@ -105,17 +105,24 @@ def test_small_timeout_is_not_rounded_to_nonblocking():
         assert b.gettimeout() > 0
 
 
-def test_message_longer_than_buffer_is_emsgsize():
+@pytest.mark.parametrize("timeout", [None, 1.0, 0])
+def test_message_longer_than_buffer_is_emsgsize(timeout):
     a, b = unixsock.pair("dgram")
     with a, b:
+        b.settimeout(timeout)
         a.send(b"too long")
         with pytest.raises(OSError) as e:
             b.recv(4)
         assert e.value.errno == errno.EMSGSIZE
+        a.send(b"next")
+        assert b.recv(4) == b"next"  # the long one was consumed, not left in the way
 
 
-def test_blocking_recv_releases_the_gil():
-    a, b = unixsock.pair()
+@pytest.mark.parametrize("call", ["recv", "recv_into"])
+@pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
+def test_blocking_recv_releases_the_gil(kind, call):
+    # packets are first tried with the GIL held: the GIL must still go when they wait
+    a, b = unixsock.pair(kind)
     ticks = []
     stop = threading.Event()
 
@@ -132,7 +139,11 @@ def test_blocking_recv_releases_the_gil():
     for t in threads:
         t.start()
     try:
-        assert b.recv(10) == b"late"
+        if call == "recv":
+            assert b.recv(10) == b"late"
+        else:
+            buf = bytearray(10)
+            assert b.recv_into(buf) == 4 and buf[:4] == b"late"
     finally:
         stop.set()
         for t in threads:

@@ -1,0 +1,87 @@
+/* Scratch buffers for the functions that need one per call, kept in an upvalue
+ * of each and reused.  Received bytes as a Lua string.  Lua cannot hand out a string to fill, so every
+ * receive copies once; this keeps it to that one copy.  A luaL_Buffer of more
+ * than LUAL_BUFFERSIZE would allocate a box, copy into the string and free the
+ * box on every call (two thirds of a 4 KiB recv's instructions), so instead the
+ * receiving function keeps a buffer in an upvalue and reuses it (an upvalue,
+ * because a registry lookup costs as much as the rest of the call).
+ *
+ * The buffer is taken with an atomic flag, not just used: a host built with
+ * lua_lock runs other threads' Lua while a C function blocks, and such a thread
+ * may receive with the same function meanwhile.  It then gets a luaL_Buffer. */
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "common.h"
+
+enum {
+  RECVBUF_MIN = 4096,   /* first size kept */
+  RECVBUF_MAX = 1 << 20 /* larger receives are rare; they get their own buffer */
+};
+
+typedef struct {
+  atomic_flag busy;
+  size_t cap;
+  _Alignas(max_align_t) char data[]; /* send_batch keeps records in it */
+} recvbuf;
+
+static int release(lua_State *L) {
+  recvbuf *b = lua_touserdata(L, 1);
+  atomic_flag_clear(&b->busy);
+  return 0;
+}
+
+/* The function's buffer, taken; or NULL when it is in use or size is too large. */
+static recvbuf *take(lua_State *L, int upvalue, size_t size) {
+  if (size > RECVBUF_MAX)
+    return NULL;
+  recvbuf *b = lua_touserdata(L, upvalue);
+  if (b != NULL && b->cap >= size)
+    return atomic_flag_test_and_set(&b->busy) ? NULL : b;
+  if (b != NULL && atomic_flag_test_and_set(&b->busy))
+    return NULL; /* too small, and another thread is using it */
+  /* none yet, or too small: a larger one replaces it */
+  size_t cap = RECVBUF_MIN;
+  while (cap < size)
+    cap *= 2;
+  b = lua_newuserdatauv(L, sizeof(*b) + cap, 0);
+  if (luaL_newmetatable(L, "unixsock.scratch")) {
+    lua_pushcfunction(L, release);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  atomic_flag_clear(&b->busy);
+  (void)atomic_flag_test_and_set(&b->busy);
+  b->cap = cap;
+  lua_replace(L, upvalue);
+  return b;
+}
+
+ssize_t lus_recv_string(lua_State *L, int upvalue, size_t size, lus_recv_fn fn, void *arg) {
+  recvbuf *b = take(L, upvalue, size);
+  if (b != NULL) {
+    ssize_t n = fn(arg, b->data, size);
+    /* Released only after the copy.  If the copy raises (out of memory) the
+     * buffer stays taken, and later receives take the luaL_Buffer path. */
+    if (n >= 0)
+      lua_pushlstring(L, b->data, (size_t)n);
+    atomic_flag_clear(&b->busy);
+    return n;
+  }
+  luaL_Buffer lb;
+  char *p = luaL_buffinitsize(L, &lb, size);
+  ssize_t n = fn(arg, p, size);
+  luaL_pushresultsize(&lb, n >= 0 ? (size_t)n : 0);
+  if (n < 0)
+    lua_pop(L, 1);
+  return n;
+}
+
+void *lus_scratch(lua_State *L, int upvalue, size_t size) {
+  recvbuf *b = take(L, upvalue, size);
+  if (b == NULL)
+    return NULL;
+  lua_pushvalue(L, upvalue);
+  lua_toclose(L, -1); /* released however the function ends, raising included */
+  return b->data;
+}
