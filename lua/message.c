@@ -178,7 +178,10 @@ static int l_recv_batch(lua_State *L) {
   lua_Integer size = luaL_optinteger(L, 3, 65536);
   luaL_argcheck(L, count > 0 && count <= 1024, 2, "count must be 1..1024");
   luaL_argcheck(L, size >= 0 && size <= (1 << 26), 3, "size out of range");
-  char *arena = lua_newuserdatauv(L, (size_t)(count * size) + 1, 0);
+  size_t need = (size_t)(count * size) + 1;
+  char *arena = lus_scratch(L, lua_upvalueindex(1), need); /* as in send_batch */
+  if (arena == NULL)
+    arena = lua_newuserdatauv(L, need, 0);
   unixsock_message *ms = new_pending(L, (size_t)count);
   for (lua_Integer i = 0; i < count; i++) {
     ms[i].data = arena + i * size;
@@ -221,7 +224,7 @@ void lus_open_message(lua_State *L) {
   lua_pop(L, 1);
   luaL_getmetatable(L, LUS_SOCKET); /* mt */
   lua_getfield(L, -1, "__index");   /* mt, methods */
-  lua_pushnil(L);                   /* upvalue 1: send_batch's buffer (recvbuf.c) */
+  lua_pushnil(L); /* upvalue 1: send_batch's or recv_batch's buffer (recvbuf.c) */
   luaL_setfuncs(L, methods, 1);
   lua_pop(L, 2);
 }
