@@ -21,7 +21,7 @@ build = {
         "core/src/platform_linux.c", "core/src/poller.c", "core/src/socket.c",
         "core/src/socketfile.c", "core/src/wait.c",
         "lua/fd.c", "lua/identity.c", "lua/message.c", "lua/module.c", "lua/poller.c",
-        "lua/recvbuf.c", "lua/signals.c", "lua/socket.c",
+        "lua/scratch.c", "lua/signals.c", "lua/socket.c",
       },
       incdirs = { "core/include", "core/src", "lua" },
       defines = { "_GNU_SOURCE" },

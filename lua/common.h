@@ -37,7 +37,7 @@ int lus_kind(lua_State *L, int n, const char *def);
 typedef ssize_t (*lus_recv_fn)(void *arg, void *buf, size_t size);
 /* Call fn with a buffer of size bytes and push what it received as a string
  * (nothing is pushed when it fails).  Returns fn's result.  The buffer is kept in
- * the running C function's upvalue `upvalue` (registered as nil).  See recvbuf.c. */
+ * the running C function's upvalue `upvalue` (registered as nil).  See scratch.c. */
 ssize_t lus_recv_string(lua_State *L, int upvalue, size_t size, lus_recv_fn fn, void *arg);
 /* A buffer of size bytes, the running C function's own (kept in its upvalue
  * `upvalue`, registered as nil), held until the function returns or raises: a

@@ -123,7 +123,7 @@ void lus_open_fd(lua_State *L) {
   luaL_newmetatable(L, LUS_FD); /* mt */
   luaL_setfuncs(L, metamethods, 0);
   luaL_newlibtable(L, methods); /* mt, methods */
-  lua_pushnil(L);                /* upvalue 1: read's buffer (recvbuf.c) */
+  lua_pushnil(L);                /* upvalue 1: read's buffer (scratch.c) */
   luaL_setfuncs(L, methods, 1);
   lua_setfield(L, -2, "__index"); /* mt */
   lua_pop(L, 1);

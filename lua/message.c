@@ -224,7 +224,7 @@ void lus_open_message(lua_State *L) {
   lua_pop(L, 1);
   luaL_getmetatable(L, LUS_SOCKET); /* mt */
   lua_getfield(L, -1, "__index");   /* mt, methods */
-  lua_pushnil(L); /* upvalue 1: send_batch's or recv_batch's buffer (recvbuf.c) */
+  lua_pushnil(L); /* upvalue 1: send_batch's or recv_batch's buffer (scratch.c) */
   luaL_setfuncs(L, methods, 1);
   lua_pop(L, 2);
 }

@@ -1,47 +1,46 @@
-/* Scratch buffers for the functions that need one per call, kept in an upvalue
- * of each and reused.  Received bytes as a Lua string.  Lua cannot hand out a string to fill, so every
- * receive copies once; this keeps it to that one copy.  A luaL_Buffer of more
- * than LUAL_BUFFERSIZE would allocate a box, copy into the string and free the
- * box on every call (two thirds of a 4 KiB recv's instructions), so instead the
- * receiving function keeps a buffer in an upvalue and reuses it (an upvalue,
- * because a registry lookup costs as much as the rest of the call).
+/* Scratch buffers: a function that needs a buffer on every call (recv, read,
+ * send_batch, recv_batch) keeps one in its upvalue 1 and reuses it.  A new
+ * userdata per call would make the collector work through it each time, and a
+ * luaL_Buffer of more than LUAL_BUFFERSIZE allocates a box, copies into the string
+ * and frees the box (two thirds of a 4 KiB recv's instructions).  An upvalue,
+ * because a registry lookup costs as much as the rest of the call.
  *
- * The buffer is taken with an atomic flag, not just used: a host built with
- * lua_lock runs other threads' Lua while a C function blocks, and such a thread
- * may receive with the same function meanwhile.  It then gets a luaL_Buffer. */
+ * A buffer is taken with an atomic flag, not just used: a host built with lua_lock
+ * runs other threads' Lua while a C function blocks, and such a thread may call
+ * the same function meanwhile.  It then gets a buffer of its own. */
 #include <stdatomic.h>
 #include <stddef.h>
 
 #include "common.h"
 
 enum {
-  RECVBUF_MIN = 4096,   /* first size kept */
-  RECVBUF_MAX = 1 << 20 /* larger receives are rare; they get their own buffer */
+  SCRATCH_MIN = 4096,   /* first size kept */
+  SCRATCH_MAX = 1 << 20 /* larger requests are rare; they get their own buffer */
 };
 
 typedef struct {
   atomic_flag busy;
   size_t cap;
   _Alignas(max_align_t) char data[]; /* send_batch keeps records in it */
-} recvbuf;
+} scratch;
 
 static int release(lua_State *L) {
-  recvbuf *b = lua_touserdata(L, 1);
+  scratch *b = lua_touserdata(L, 1);
   atomic_flag_clear(&b->busy);
   return 0;
 }
 
 /* The function's buffer, taken; or NULL when it is in use or size is too large. */
-static recvbuf *take(lua_State *L, int upvalue, size_t size) {
-  if (size > RECVBUF_MAX)
+static scratch *take(lua_State *L, int upvalue, size_t size) {
+  if (size > SCRATCH_MAX)
     return NULL;
-  recvbuf *b = lua_touserdata(L, upvalue);
+  scratch *b = lua_touserdata(L, upvalue);
   if (b != NULL && b->cap >= size)
     return atomic_flag_test_and_set(&b->busy) ? NULL : b;
   if (b != NULL && atomic_flag_test_and_set(&b->busy))
     return NULL; /* too small, and another thread is using it */
   /* none yet, or too small: a larger one replaces it */
-  size_t cap = RECVBUF_MIN;
+  size_t cap = SCRATCH_MIN;
   while (cap < size)
     cap *= 2;
   b = lua_newuserdatauv(L, sizeof(*b) + cap, 0);
@@ -58,7 +57,7 @@ static recvbuf *take(lua_State *L, int upvalue, size_t size) {
 }
 
 ssize_t lus_recv_string(lua_State *L, int upvalue, size_t size, lus_recv_fn fn, void *arg) {
-  recvbuf *b = take(L, upvalue, size);
+  scratch *b = take(L, upvalue, size);
   if (b != NULL) {
     ssize_t n = fn(arg, b->data, size);
     /* Released only after the copy.  If the copy raises (out of memory) the
@@ -78,7 +77,7 @@ ssize_t lus_recv_string(lua_State *L, int upvalue, size_t size, lus_recv_fn fn, 
 }
 
 void *lus_scratch(lua_State *L, int upvalue, size_t size) {
-  recvbuf *b = take(L, upvalue, size);
+  scratch *b = take(L, upvalue, size);
   if (b == NULL)
     return NULL;
   lua_pushvalue(L, upvalue);
