@@ -12,24 +12,31 @@
  * so a memory error on the way (a longjmp) still closes them, at collection. */
 typedef struct {
   size_t n;
+  char *arena; /* malloc'd receive space, if any: freed with the messages */
   unixsock_message m[];
 } pending;
 
-static int pending_gc(lua_State *L) {
-  pending *p = luaL_checkudata(L, 1, LUS_PENDING);
+static void pending_release(pending *p) {
   for (size_t i = 0; i < p->n; i++)
     unixsock_message_release(&p->m[i]);
   p->n = 0;
+  free(p->arena);
+  p->arena = NULL;
+}
+
+static int pending_gc(lua_State *L) {
+  pending_release(luaL_checkudata(L, 1, LUS_PENDING));
   return 0;
 }
 
-static unixsock_message *new_pending(lua_State *L, size_t n) {
+static pending *new_pending(lua_State *L, size_t n) {
   pending *p = lua_newuserdatauv(L, sizeof(*p) + n * sizeof(unixsock_message), 0);
   p->n = 0;
+  p->arena = NULL;
   memset(p->m, 0, n * sizeof(unixsock_message));
   luaL_setmetatable(L, LUS_PENDING);
   p->n = n;
-  return p->m;
+  return p;
 }
 
 /* Fill m from (data, fds table, options table) at idx, idx+1, idx+2. */
@@ -116,7 +123,7 @@ static int l_recv_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   lua_Integer max_fds = luaL_optinteger(L, 2, 0);
   luaL_argcheck(L, max_fds >= 0, 2, "max_fds must be >= 0");
-  unixsock_message *m = new_pending(L, 1);
+  unixsock_message *m = new_pending(L, 1)->m;
   m->max_fds = (size_t)max_fds;
   int r = unixsock_recv_message(s->h, m);
   if (r < 0)
@@ -178,26 +185,31 @@ static int l_recv_batch(lua_State *L) {
   lua_Integer size = luaL_optinteger(L, 3, 65536);
   luaL_argcheck(L, count > 0 && count <= 1024, 2, "count must be 1..1024");
   luaL_argcheck(L, size >= 0 && size <= (1 << 26), 3, "size out of range");
+  /* count slots of size bytes: the function's reused buffer (as in send_batch)
+   * when it fits, else malloc'd and freed at the end, not a userdata, whose
+   * megabytes the collector would work through on every call */
   size_t need = (size_t)(count * size) + 1;
-  char *arena = lus_scratch(L, lua_upvalueindex(1), need); /* as in send_batch */
-  if (arena == NULL)
-    arena = lua_newuserdatauv(L, need, 0);
-  unixsock_message *ms = new_pending(L, (size_t)count);
+  char *arena = lus_scratch(L, lua_upvalueindex(1), need);
+  pending *p = new_pending(L, (size_t)count);
+  unixsock_message *ms = p->m;
+  if (arena == NULL && (arena = p->arena = malloc(need)) == NULL)
+    return lus_fail(L, -ENOMEM, "recv_batch", NULL, 0);
   for (lua_Integer i = 0; i < count; i++) {
     ms[i].data = arena + i * size;
     ms[i].len = (size_t)size;
   }
   int r = unixsock_recv_batch(s->h, ms, (size_t)count);
-  if (r < 0)
+  if (r < 0) {
+    pending_release(p);
     return lus_fail(L, r, "recv_batch", NULL, 0);
+  }
   lua_createtable(L, r, 0);
   for (int i = 0; i < r; i++) {
     size_t len = ms[i].len > (size_t)size ? (size_t)size : ms[i].len;
     push_message(L, &ms[i], len);
     lua_rawseti(L, -2, i + 1);
   }
-  for (int i = 0; i < r; i++)
-    unixsock_message_release(&ms[i]);
+  pending_release(p);
   return 1;
 }
 

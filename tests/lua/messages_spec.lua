@@ -101,6 +101,15 @@ describe("messages", function()
       for _, m in ipairs(got) do for _, f in ipairs(m.fds) do f:close() end end
     end
     x:close()
+    -- default arguments: 64 slots of 64 KiB, more than the reused buffer holds
+    b:settimeout(0)
+    local _, _, err = b:recv_batch()
+    assert.are.equal(unixsock.errno.EAGAIN, err)
+    assert.are.equal(2, a:send_batch({ "first", string.rep("z", 60000) }))
+    local got = assert(b:recv_batch())
+    assert.are.equal(2, #got)
+    assert.are.equal("first", got[1].data)
+    assert.are.equal(string.rep("z", 60000), got[2].data)
   end))
 
   it("fd objects close when collected unless taken", h.no_leak(function()
