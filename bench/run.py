@@ -137,6 +137,9 @@ def run_all(b: Bench):
         rows = [
             ("raw C, busy-polling", b.measure(echo, lambda a: [CCLIENT, "spin", "raw", kind, a, "64", str(n_rtt)], peer_cpu=1)),
             ("unixsock C, busy-polling (timeout 0)", b.measure(echo, lambda a: [CCLIENT, "spin", "us", kind, a, "64", str(n_rtt)], peer_cpu=1)),
+            ("unixsock Python, busy-polling (timeout 0)", b.measure(echo, lambda a: [*PYCLIENT, "spin", "us", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
+            ("Python socket, busy-polling (non-blocking)", b.measure(echo, lambda a: [*PYCLIENT, "spin", "std", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
+            ("unixsock Lua, busy-polling (timeout 0)", b.measure(echo, lambda a: [*LUACLIENT, "spin", "us", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
         ]
         sections.append(table(f"Round trip, {kind}, 64 B, two CPUs, client busy-polling", "ns", rows, True))
 

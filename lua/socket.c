@@ -20,7 +20,19 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
     luaL_addstring(&b, unixsock_strerror(result));
     luaL_pushresult(&b);
   } else {
-    lua_pushfstring(L, "%s: %s", op, unixsock_strerror(result));
+    /* by hand: EAGAIN comes back on every empty poll of a non-blocking socket,
+     * and lua_pushfstring cost a thousand instructions of it */
+    const char *err = unixsock_strerror(result);
+    size_t oplen = strlen(op), errlen = strlen(err);
+    char msg[256];
+    if (oplen + 2 + errlen <= sizeof(msg)) {
+      memcpy(msg, op, oplen);
+      memcpy(msg + oplen, ": ", 2);
+      memcpy(msg + oplen + 2, err, errlen);
+      lua_pushlstring(L, msg, oplen + 2 + errlen);
+    } else {
+      lua_pushfstring(L, "%s: %s", op, err);
+    }
   }
   lua_pushinteger(L, -result);
   return 3;

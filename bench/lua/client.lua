@@ -1,6 +1,7 @@
 -- The measured end in Lua: unixsock ("us") or luasocket ("luasocket").
 -- Prints one number, like bench/c/client.c.
 --   client.lua rtt us|luasocket KIND ADDRESS SIZE N   ns per round trip
+--   client.lua spin us KIND ADDRESS SIZE N            the same, polling without blocking
 --   client.lua rate us|batch KIND ADDRESS N            64-byte messages per second
 --   client.lua fds us|batch KIND ADDRESS N             messages with one fd per second
 local what, how, kind, addr = arg[1], arg[2], arg[3], arg[4]
@@ -43,6 +44,22 @@ if what == "rtt" then
     s:send(buf)
     local got = #s:recv(size)
     while stream and got < size do got = got + #s:recv(size - got) end
+  end
+  print(math.floor((now() - t0) / n * 1e9))
+elseif what == "spin" then -- round trips polling without blocking
+  local size, n = tonumber(arg[5]), tonumber(arg[6])
+  local buf = string.rep("\0", size)
+  local u = require "unixsock"
+  local s = assert(u.connect(addr, kind, 5))
+  s:settimeout(0)
+  local t0 = now()
+  for _ = 1, n do
+    s:send(buf)
+    local got = 0
+    while got < size do
+      local d = s:recv(size - got)
+      if d then got = got + #d end
+    end
   end
   print(math.floor((now() - t0) / n * 1e9))
 elseif what == "rate" then

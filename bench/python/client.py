@@ -1,6 +1,7 @@
 """The measured end in Python: unixsock ("us") or the standard socket module
 ("std").  Prints one number, like bench/c/client.c.
   client.py rtt us|std KIND ADDRESS SIZE N     ns per round trip
+  client.py spin us|std KIND ADDRESS SIZE N    the same, polling without blocking
   client.py rate us|std|batch KIND ADDRESS N   64-byte messages per second
   client.py fds us|std|batch KIND ADDRESS N    messages with one fd per second
   client.py bulk us|std ADDRESS TOTAL CHUNK    MiB/s received with recv_into"""
@@ -42,6 +43,27 @@ def rtt(how, kind, addr, size, n):
         got = len(recv(size))
         while stream and got < size:
             got += len(recv(size - got))
+    print(round((time.perf_counter() - t0) / n * 1e9))
+
+
+def spin(how, kind, addr, size, n):
+    """Round trips polling without blocking (the far end on another CPU)."""
+    s = connect(how, kind, addr)
+    if how == "us":
+        s.settimeout(0)
+    else:
+        s.setblocking(False)
+    buf = bytes(size)
+    send, recv = s.send, s.recv
+    t0 = time.perf_counter()
+    for _ in range(n):
+        send(buf)
+        got = 0
+        while got < size:
+            try:
+                got += len(recv(size - got))
+            except BlockingIOError:
+                continue
     print(round((time.perf_counter() - t0) / n * 1e9))
 
 
@@ -99,6 +121,8 @@ def main():
     what, how = sys.argv[1], sys.argv[2]
     if what == "rtt":
         rtt(how, sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+    elif what == "spin":
+        spin(how, sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     elif what == "rate":
         rate(how, sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif what == "fds":
