@@ -12,6 +12,7 @@ describe("bytes", function()
     local data, msg, err = b:recv(10)
     assert.is_nil(data)
     assert.are.equal(E.EAGAIN, err)
+    assert.are.equal("recv: " .. unixsock.strerror(E.EAGAIN), msg)
   end))
 
   it("a timeout bounds the call and returns ETIMEDOUT", h.no_leak(function()
