@@ -37,7 +37,6 @@ class Bench:
         self.smoke = smoke
         self.repeats = repeats
         self.counter = 0
-        self.peer_cpu = 0
         self.tmp = tempfile.mkdtemp(prefix="unixsock-bench-")
 
     def addr(self, path=False):
@@ -66,11 +65,9 @@ class Bench:
             peer.kill()
             peer.communicate()
 
-    def measure(self, peer_args_fn, client_fn, path=False, peer_cpu=None, client_cpu=0):
+    def measure(self, peer_args_fn, client_fn, path=False, peer_cpu=0, client_cpu=0):
         """A cell of a table, run when the table is printed; peer_args_fn/client_fn
-        take the address.  The peer runs on peer_cpu, by default self.peer_cpu
-        (CPU 0, the client's)."""
-        peer_cpu = self.peer_cpu if peer_cpu is None else peer_cpu
+        take the address."""
         return Cell(self, peer_args_fn, client_fn, path, peer_cpu, client_cpu)
 
 
@@ -153,21 +150,20 @@ def run_all(b: Bench):
                        ("seqpacket", "spin-sink"), ("stream", "spin-sink")]:
         total = lambda framed: str(n_rate * (72 if framed else 64)) if kind == "stream" else str(n_rate)
         sink = lambda a, framed=False: [mode, kind, a, total(framed)]
-        b.peer_cpu = 1 if mode == "spin-sink" else 0
+        cpu = 1 if mode == "spin-sink" else 0
         rows = [
-            ("raw C send", b.measure(sink, lambda a: [CCLIENT, "rate", "raw", kind, a, str(n_rate)])),
-            ("unixsock C send", b.measure(sink, lambda a: [CCLIENT, "rate", "us", kind, a, str(n_rate)])),
+            ("raw C send", b.measure(sink, lambda a: [CCLIENT, "rate", "raw", kind, a, str(n_rate)], peer_cpu=cpu)),
+            ("unixsock C send", b.measure(sink, lambda a: [CCLIENT, "rate", "us", kind, a, str(n_rate)], peer_cpu=cpu)),
             ("unixsock C send_batch (64)" + (", framed" if kind == "stream" else ""),
-             b.measure(lambda a: sink(a, True), lambda a: [CCLIENT, "rate", "batch", kind, a, str(n_rate)])),
-            ("Python socket send", b.measure(sink, lambda a: [*PYCLIENT, "rate", "std", kind, a, str(n_rate)])),
-            ("unixsock Python send", b.measure(sink, lambda a: [*PYCLIENT, "rate", "us", kind, a, str(n_rate)])),
+             b.measure(lambda a: sink(a, True), lambda a: [CCLIENT, "rate", "batch", kind, a, str(n_rate)], peer_cpu=cpu)),
+            ("Python socket send", b.measure(sink, lambda a: [*PYCLIENT, "rate", "std", kind, a, str(n_rate)], peer_cpu=cpu)),
+            ("unixsock Python send", b.measure(sink, lambda a: [*PYCLIENT, "rate", "us", kind, a, str(n_rate)], peer_cpu=cpu)),
             ("unixsock Python send_batch (64)" + (", framed" if kind == "stream" else ""),
-             b.measure(lambda a: sink(a, True), lambda a: [*PYCLIENT, "rate", "batch", kind, a, str(n_rate)])),
-            ("unixsock Lua send", b.measure(sink, lambda a: [*LUACLIENT, "rate", "us", kind, a, str(n_rate)])),
+             b.measure(lambda a: sink(a, True), lambda a: [*PYCLIENT, "rate", "batch", kind, a, str(n_rate)], peer_cpu=cpu)),
+            ("unixsock Lua send", b.measure(sink, lambda a: [*LUACLIENT, "rate", "us", kind, a, str(n_rate)], peer_cpu=cpu)),
             ("unixsock Lua send_batch (64)" + (", framed" if kind == "stream" else ""),
-             b.measure(lambda a: sink(a, True), lambda a: [*LUACLIENT, "rate", "batch", kind, a, str(n_rate)])),
+             b.measure(lambda a: sink(a, True), lambda a: [*LUACLIENT, "rate", "batch", kind, a, str(n_rate)], peer_cpu=cpu)),
         ]
-        b.peer_cpu = 0
         where = "one CPU" if mode == "sink" else "two CPUs, sink busy-polling"
         sections.append(table(f"One-way message rate, {kind}, 64 B, {where}", "messages/s", rows, False))
 

@@ -145,6 +145,21 @@ static void wait_ack_raw(int fd) {
     die("ack", errno);
 }
 
+/* n copies of m, 64 per unixsock_send_batch call */
+static void send_in_batches(unixsock *s, const unixsock_message *m, long n) {
+  enum { B = 64 };
+  unixsock_message ms[B];
+  for (int i = 0; i < B; i++)
+    ms[i] = *m;
+  for (long i = 0; i < n;) {
+    size_t k = (size_t)(n - i) < B ? (size_t)(n - i) : B;
+    int r = unixsock_send_batch(s, ms, k);
+    if (r <= 0)
+      die("send_batch", r);
+    i += r;
+  }
+}
+
 static void rate(const char *how, const char *kind, const char *addr, long n) {
   char buf[64] = {0};
   double t0;
@@ -163,20 +178,10 @@ static void rate(const char *how, const char *kind, const char *addr, long n) {
         if (unixsock_send(s, buf, sizeof(buf)) != sizeof(buf))
           die("unixsock_send", 0);
     } else { /* batch: sendmmsg of 64 at a time (stream: one write) */
-      enum { B = 64 };
-      unixsock_message ms[B];
-      memset(ms, 0, sizeof(ms));
-      for (int i = 0; i < B; i++) {
-        ms[i].data = buf;
-        ms[i].len = sizeof(buf);
-      }
-      for (long i = 0; i < n;) {
-        size_t k = (size_t)(n - i) < B ? (size_t)(n - i) : B;
-        int r = unixsock_send_batch(s, ms, k);
-        if (r <= 0)
-          die("send_batch", r);
-        i += r;
-      }
+      unixsock_message m = {0};
+      m.data = buf;
+      m.len = sizeof(buf);
+      send_in_batches(s, &m, n);
     }
     char c;
     unixsock_recv(s, &c, 1);
@@ -218,17 +223,7 @@ static void fds(const char *how, const char *kind, const char *addr, long n) {
     m.nfds = 1;
     t0 = now();
     if (strcmp(how, "batch") == 0) { /* 64 messages, one fd each, per call */
-      enum { B = 64 };
-      unixsock_message ms[B];
-      for (int i = 0; i < B; i++)
-        ms[i] = m;
-      for (long i = 0; i < n;) {
-        size_t k = (size_t)(n - i) < B ? (size_t)(n - i) : B;
-        int r = unixsock_send_batch(s, ms, k);
-        if (r <= 0)
-          die("send_batch", r);
-        i += r;
-      }
+      send_in_batches(s, &m, n);
     } else {
       for (long i = 0; i < n; i++)
         if (unixsock_send_message(s, &m) != 1)

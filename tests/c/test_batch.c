@@ -7,6 +7,16 @@
 
 static const int kinds[] = {UNIXSOCK_STREAM, UNIXSOCK_DGRAM, UNIXSOCK_SEQPACKET};
 
+/* n outgoing messages "<prefix><i>", their text in texts */
+static void label(unixsock_message *out, char (*texts)[16], int n, const char *prefix) {
+  memset(out, 0, (size_t)n * sizeof(*out));
+  for (int i = 0; i < n; i++) {
+    snprintf(texts[i], sizeof(texts[i]), "%s%d", prefix, i);
+    out[i].data = texts[i];
+    out[i].len = strlen(texts[i]);
+  }
+}
+
 TEST(test_batch_roundtrip_on_every_kind) {
   for (size_t k = 0; k < 3; k++) {
     unixsock *a, *b;
@@ -14,12 +24,7 @@ TEST(test_batch_roundtrip_on_every_kind) {
     enum { N = 100 };
     unixsock_message out[N];
     char texts[N][16];
-    memset(out, 0, sizeof(out));
-    for (int i = 0; i < N; i++) {
-      snprintf(texts[i], sizeof(texts[i]), "message %d", i);
-      out[i].data = texts[i];
-      out[i].len = strlen(texts[i]);
-    }
+    label(out, texts, N, "message ");
     CHECK_EQ(unixsock_send_batch(a, out, N), N);
     int got = 0;
     char bufs[N][32];
@@ -192,12 +197,7 @@ TEST(test_send_batch_with_a_timeout_waits_for_room_for_the_rest) {
   CHECK_OK(unixsock_settimeout(srv, 5000));
   unixsock_message out[N];
   char texts[N][16];
-  memset(out, 0, sizeof(out));
-  for (int i = 0; i < N; i++) {
-    snprintf(texts[i], sizeof(texts[i]), "m%d", i);
-    out[i].data = texts[i];
-    out[i].len = strlen(texts[i]);
-  }
+  label(out, texts, N, "m");
   pid_t pid = fork();
   if (pid == 0)
     _exit(drain_later(srv, N));
