@@ -9,7 +9,7 @@ absolute numbers drift, ratios taken side by side hold).
 
 Latency runs pin both ends to one CPU (taskset -c 0): a cross-CPU wake-up costs
 ~70 us on this VM and would drown what is measured.  The busy-polling variant puts
-the two ends on two CPUs."""
+the two ends on two CPUs, both polling without blocking."""
 import argparse
 import datetime
 import os
@@ -129,8 +129,10 @@ def run_all(b: Bench):
                 port = str(20000 + os.getpid() % 20000)
                 rows.append(("TCP loopback (NODELAY), raw C", b.measure(lambda a: ["tcp-echo", port], lambda a: [CCLIENT, "tcp", port, str(size), str(n_rtt)])))
             sections.append(table(f"Round trip, {kind}, {size} B, one CPU", "ns", rows, True))
+    # both ends busy-polling on CPUs of their own: no wake-ups at all, so what is
+    # left is the two ends' own work (syscalls included)
     for kind in ("stream", "seqpacket"):
-        echo = lambda a, k=kind: ["echo", k, a]
+        echo = lambda a, k=kind: ["spin-echo", k, a]
         rows = [
             ("raw C, busy-polling", b.measure(echo, lambda a: [CCLIENT, "spin", "raw", kind, a, "64", str(n_rtt)], peer_cpu=1)),
             ("unixsock C, busy-polling (timeout 0)", b.measure(echo, lambda a: [CCLIENT, "spin", "us", kind, a, "64", str(n_rtt)], peer_cpu=1)),
@@ -138,7 +140,7 @@ def run_all(b: Bench):
             ("Python socket, busy-polling (non-blocking)", b.measure(echo, lambda a: [*PYCLIENT, "spin", "std", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
             ("unixsock Lua, busy-polling (timeout 0)", b.measure(echo, lambda a: [*LUACLIENT, "spin", "us", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
         ]
-        sections.append(table(f"Round trip, {kind}, 64 B, two CPUs, client busy-polling", "ns", rows, True))
+        sections.append(table(f"Round trip, {kind}, 64 B, two CPUs, both ends busy-polling", "ns", rows, True))
 
     # 2. one-way message rate, 64 B: both ends on CPU 0 (sender and receiver share
     # the CPU, so both costs count), then the sink busy-polling on CPU 1 (the
@@ -201,7 +203,7 @@ def run_all(b: Bench):
 
     # 5. user-space instructions per round trip (callgrind: noise-free)
     if shutil.which("valgrind"):
-        sections.append(instructions(b))
+        sections.extend(instructions(b))
 
     # 6. scale: many clients on one poller thread
     rows = []
@@ -219,9 +221,10 @@ def run_all(b: Bench):
 
 
 def instructions(b: Bench):
-    """Instructions per round trip = (I(2N) - I(N)) / N, which cancels start-up."""
+    """Instructions per round trip, and per empty try, = (I(2N) - I(N)) / N, which
+    cancels start-up."""
     n1, n2 = (200, 400) if b.smoke else (2000, 4000)
-    clients = [
+    rtt = [
         ("unixsock C", lambda a, n: [CCLIENT, "rtt", "us", "stream", a, "64", str(n)]),
         ("raw C", lambda a, n: [CCLIENT, "rtt", "raw", "stream", a, "64", str(n)]),
         ("unixsock Python", lambda a, n: [*PYCLIENT, "rtt", "us", "stream", a, "64", str(n)]),
@@ -229,11 +232,26 @@ def instructions(b: Bench):
         ("unixsock Lua", lambda a, n: [*LUACLIENT, "rtt", "us", "stream", a, "64", str(n)]),
         ("luasocket", lambda a, n: [*LUACLIENT, "rtt", "luasocket", "stream", a, "64", str(n)]),
     ]
+    poll = [
+        ("raw C", lambda a, n: [CCLIENT, "poll", "raw", "stream", a, str(n)]),
+        ("unixsock C", lambda a, n: [CCLIENT, "poll", "us", "stream", a, str(n)]),
+        ("unixsock Python (BlockingIOError)", lambda a, n: [*PYCLIENT, "poll", "us", "stream", a, str(n)]),
+        ("Python socket (BlockingIOError)", lambda a, n: [*PYCLIENT, "poll", "std", "stream", a, str(n)]),
+        ("unixsock Lua (nil, message, errno)", lambda a, n: [*LUACLIENT, "poll", "us", "stream", a, str(n)]),
+        ("luasocket (nil, \"timeout\")", lambda a, n: [*LUACLIENT, "poll", "luasocket", "stream", a, str(n)]),
+    ]
+    return [table("User-space instructions per round trip (callgrind), stream, 64 B", "instructions",
+                  callgrind_rows(b, rtt, n1, n2), True),
+            table("User-space instructions per empty non-blocking recv (callgrind), stream", "instructions",
+                  callgrind_rows(b, poll, n1, n2), True)]
+
+
+def callgrind_rows(b: Bench, clients, n1, n2):
     rows = []
     for name, fn in clients:
         counts = []
         for n in (n1, n2):
-            a = b.addr(path=name == "luasocket")
+            a = b.addr(path=name.startswith("luasocket"))
             out = pathlib.Path(b.tmp) / f"cg.{b.counter}"
             cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *fn(a, n)]
             b.once(["echo", "stream", a], cmd, None, None)
@@ -241,7 +259,7 @@ def instructions(b: Bench):
             counts.append(int(summary.group(1)))
         rows.append((name, (counts[1] - counts[0]) / (n2 - n1)))
     rows.sort(key=lambda r: r[0] != "raw C")
-    return table("User-space instructions per round trip (callgrind), stream, 64 B", "instructions", rows, True)
+    return rows
 
 
 def machine():

@@ -21,9 +21,33 @@ typedef long us_status;
 typedef long us_status_at;
 typedef unixsock us_socket;
 
+/* The note for each operation, made once: a caller that polls without waiting
+ * (asyncio, a busy loop) meets -EAGAIN on every empty try, so raising must be
+ * cheap.  op is a string literal, one per wrapper, so its address is the key. */
+static PyObject *us_note(const char *op) {
+  static struct {
+    const char *op;
+    PyObject *note;
+  } cache[128];
+  size_t i = 0;
+  for (; i < sizeof(cache) / sizeof(cache[0]) && cache[i].op != NULL; i++)
+    if (cache[i].op == op) {
+      Py_INCREF(cache[i].note);
+      return cache[i].note;
+    }
+  PyObject *note = PyUnicode_FromFormat("in unixsock.%s", op);
+  if (note != NULL && i < sizeof(cache) / sizeof(cache[0])) {
+    cache[i].op = op; /* kept for the life of the process, like the module */
+    cache[i].note = note;
+    Py_INCREF(note);
+  }
+  return note;
+}
+
 /* Raise the OSError subclass that matches -r (OSError's constructor picks it from
- * the errno), with the address as filename, and the operation in a note.  A
- * signal handler that raised (Ctrl-C) wins over the EINTR it caused. */
+ * the errno), with the address as filename, and the operation in a note (set as
+ * __notes__ directly: the same as add_note, without a method lookup).  A signal
+ * handler that raised (Ctrl-C) wins over the EINTR it caused. */
 static void us_raise(long r, const char *op, const char *name, size_t namelen) {
   if (PyErr_Occurred())
     return; /* a Python error (a bad argument, a signal handler's) is the truer one */
@@ -36,14 +60,20 @@ static void us_raise(long r, const char *op, const char *name, size_t namelen) {
   Py_XDECREF(filename);
   if (exc == NULL)
     return;
-  PyObject *note = PyUnicode_FromFormat("in unixsock.%s", op);
-  if (note != NULL) {
-    PyObject *res = PyObject_CallMethod(exc, "add_note", "O", note);
-    if (res == NULL)
-      PyErr_Clear(); /* Python < 3.11 has no notes */
-    Py_XDECREF(res);
-    Py_DECREF(note);
+  PyObject *note = us_note(op);
+  PyObject *notes = note != NULL ? PyList_New(1) : NULL;
+  if (notes != NULL) {
+    PyList_SET_ITEM(notes, 0, note);
+    note = NULL;
+    static PyObject *attr; /* interned once: SetAttrString would make it each time */
+    if (attr == NULL)
+      attr = PyUnicode_InternFromString("__notes__");
+    if (attr != NULL)
+      (void)PyObject_SetAttr(exc, attr, notes);
   }
+  PyErr_Clear(); /* no memory for the note: the error itself matters more */
+  Py_XDECREF(note);
+  Py_XDECREF(notes);
   PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
   Py_DECREF(exc);
 }

@@ -2,6 +2,7 @@
  * ("us").  Each run prints one number on stdout.
  *   client rtt raw|us KIND ADDRESS SIZE N          ns per round trip
  *   client spin raw|us KIND ADDRESS SIZE N         the same, busy-polling
+ *   client poll raw|us KIND ADDRESS N              ns per try that finds nothing (would block)
  *   client tcp PORT SIZE N                         ns per TCP loopback round trip
  *   client rate raw|us|batch KIND ADDRESS N        64-byte messages per second
  *   client fds raw|us|batch KIND ADDRESS N         messages with one fd per second
@@ -70,6 +71,29 @@ static unixsock *us_connect(const char *kind, const char *addr) {
 }
 
 /* ---- round trips ---- */
+
+/* Tries that find nothing to read: what a wake-up that was not one costs. */
+static void poll_empty(int use, const char *kind, const char *addr, long n) {
+  char in[64];
+  double t0;
+  if (!use) {
+    int fd = raw_connect(kind, addr);
+    t0 = now();
+    for (long i = 0; i < n; i++)
+      if (recv(fd, in, sizeof(in), MSG_DONTWAIT) >= 0 || errno != EAGAIN)
+        die("recv", errno);
+  } else {
+    unixsock *s = us_connect(kind, addr);
+    unixsock_settimeout(s, 0);
+    t0 = now();
+    for (long i = 0; i < n; i++) {
+      ssize_t r = unixsock_recv(s, in, sizeof(in));
+      if (r != -EAGAIN)
+        die("unixsock_recv", r < 0 ? (int)-r : 0);
+    }
+  }
+  printf("%.0f\n", (now() - t0) / (double)n * 1e9);
+}
 
 static void rtt(int use, const char *kind, const char *addr, size_t size, long n, int spin) {
   char *buf = calloc(1, size), *in = calloc(1, size);
@@ -415,6 +439,8 @@ int main(int argc, char **argv) {
   if (argc == 7 && (strcmp(argv[1], "rtt") == 0 || strcmp(argv[1], "spin") == 0))
     rtt(strcmp(argv[2], "us") == 0, argv[3], argv[4], (size_t)atol(argv[5]), atol(argv[6]),
         strcmp(argv[1], "spin") == 0);
+  else if (argc == 6 && strcmp(argv[1], "poll") == 0)
+    poll_empty(strcmp(argv[2], "us") == 0, argv[3], argv[4], atol(argv[5]));
   else if (argc == 5 && strcmp(argv[1], "tcp") == 0)
     tcp(atoi(argv[2]), (size_t)atol(argv[3]), atol(argv[4]));
   else if (argc == 6 && strcmp(argv[1], "rate") == 0)

@@ -1,6 +1,7 @@
 /* The far end of every benchmark, in raw syscalls so that it costs the same
  * whichever client is measured:
  *   peer echo KIND ADDRESS    answer every message (stream: every read) as it is
+ *   peer spin-echo KIND ADDRESS  the same, busy-polling (give it a CPU of its own)
  *   peer sink KIND ADDRESS N  swallow N bytes (stream) or N messages, closing any
  *                             fds that arrive, then answer one byte
  *   peer spin-sink KIND ADDRESS N  the same, busy-polling (give it a CPU of its own)
@@ -72,15 +73,17 @@ static int serve_one(int type, const char *addr) {
   return c;
 }
 
-static void echo(int type, const char *addr) {
+/* spin: poll with non-blocking reads, so that neither end of a round trip waits
+ * for a wake-up and the time left is the two ends' own work. */
+static void echo(int type, const char *addr, int spin) {
   int fd = serve_one(type, addr);
   static char buf[1 << 20];
   for (;;) {
     struct sockaddr_un from;
     socklen_t flen = sizeof(from);
-    ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+    ssize_t n = recvfrom(fd, buf, sizeof(buf), spin ? MSG_DONTWAIT : 0, (struct sockaddr *)&from, &flen);
     if (n <= 0) {
-      if (n < 0 && errno == EINTR)
+      if (n < 0 && (errno == EINTR || errno == EAGAIN))
         continue;
       if (type == SOCK_DGRAM && n == 0)
         continue;
@@ -203,7 +206,9 @@ static void tcp_echo(int port) {
 
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "echo") == 0)
-    echo(kind_type(argv[2]), argv[3]);
+    echo(kind_type(argv[2]), argv[3], 0);
+  else if (argc == 4 && strcmp(argv[1], "spin-echo") == 0)
+    echo(kind_type(argv[2]), argv[3], 1);
   else if (argc == 5 && strcmp(argv[1], "sink") == 0)
     sink(kind_type(argv[2]), argv[3], atoll(argv[4]), 0);
   else if (argc == 5 && strcmp(argv[1], "spin-sink") == 0)

@@ -2,6 +2,7 @@
 -- Prints one number, like bench/c/client.c.
 --   client.lua rtt us|luasocket KIND ADDRESS SIZE N   ns per round trip
 --   client.lua spin us KIND ADDRESS SIZE N            the same, polling without blocking
+--   client.lua poll us|luasocket KIND ADDRESS N        ns per try that finds nothing
 --   client.lua rate us|batch KIND ADDRESS N            64-byte messages per second
 --   client.lua fds us|batch KIND ADDRESS N             messages with one fd per second
 local what, how, kind, addr = arg[1], arg[2], arg[3], arg[4]
@@ -61,6 +62,25 @@ elseif what == "spin" then -- round trips polling without blocking
       if d then got = got + #d end
     end
   end
+  print(math.floor((now() - t0) / n * 1e9))
+elseif what == "poll" then -- tries that find nothing to read (would block)
+  local n = tonumber(arg[5])
+  local s
+  if how == "luasocket" then
+    local unix = require "socket.unix"
+    s = assert(unix.stream()) -- the runner gives luasocket a path and a stream
+    assert(s:connect(addr))
+    s:settimeout(0)
+    local t0 = now()
+    for _ = 1, n do s:receive(64) end
+    print(math.floor((now() - t0) / n * 1e9))
+    return
+  end
+  local u = require "unixsock"
+  s = assert(u.connect(addr, kind, 5))
+  s:settimeout(0)
+  local t0 = now()
+  for _ = 1, n do s:recv(64) end
   print(math.floor((now() - t0) / n * 1e9))
 elseif what == "rate" then
   local n = tonumber(arg[5])

@@ -2,6 +2,7 @@
 ("std").  Prints one number, like bench/c/client.c.
   client.py rtt us|std KIND ADDRESS SIZE N     ns per round trip
   client.py spin us|std KIND ADDRESS SIZE N    the same, polling without blocking
+  client.py poll us|std KIND ADDRESS N         ns per try that finds nothing (would block)
   client.py rate us|std|batch KIND ADDRESS N   64-byte messages per second
   client.py fds us|std|batch KIND ADDRESS N    messages with one fd per second
   client.py bulk us|std ADDRESS TOTAL CHUNK    MiB/s received with recv_into"""
@@ -67,6 +68,24 @@ def spin(how, kind, addr, size, n):
     print(round((time.perf_counter() - t0) / n * 1e9))
 
 
+def poll(how, kind, addr, n):
+    """Tries that find nothing to read: what an event loop or a busy poller pays
+    for a wake-up that was not one."""
+    s = connect(how, kind, addr)
+    if how == "us":
+        s.settimeout(0)
+    else:
+        s.setblocking(False)
+    recv = s.recv
+    t0 = time.perf_counter()
+    for _ in range(n):
+        try:
+            recv(64)
+        except BlockingIOError:
+            pass
+    print(round((time.perf_counter() - t0) / n * 1e9))
+
+
 def rate(how, kind, addr, n):
     s = connect("std" if how == "std" else "us", kind, addr)
     buf = bytes(64)
@@ -123,6 +142,8 @@ def main():
         rtt(how, sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     elif what == "spin":
         spin(how, sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+    elif what == "poll":
+        poll(how, sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif what == "rate":
         rate(how, sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif what == "fds":

@@ -87,6 +87,24 @@ def test_nonblocking_is_blockingioerror():
             b.recv(10)
 
 
+def test_every_error_gets_a_note_of_its_own():
+    # the note text is made once per operation; each error must still get a
+    # fresh __notes__ list, or a note one caller adds would show up on the next
+    a, b = unixsock.pair("dgram")
+    with a, b:
+        b.settimeout(0)
+        with pytest.raises(BlockingIOError) as first:
+            b.recv(10)
+        assert first.value.__notes__ == ["in unixsock.recv"]
+        first.value.add_note("seen by the caller")
+        with pytest.raises(BlockingIOError) as second:
+            b.recv(10)
+        assert second.value.__notes__ == ["in unixsock.recv"]
+        with pytest.raises(BlockingIOError) as other:
+            b.recvfrom(10)
+        assert other.value.__notes__ == ["in unixsock.recvfrom"]
+
+
 def test_timeout_is_timeouterror_and_bounds_the_call():
     a, b = unixsock.pair()
     with a, b:
