@@ -1,8 +1,11 @@
-"""The C tests and the Lua specs under AddressSanitizer + UndefinedBehaviorSanitizer,
-and the C tests under valgrind memcheck: 0 errors, 0 leaks."""
+"""The C tests, the Lua specs and the Python tests under AddressSanitizer +
+UndefinedBehaviorSanitizer, and the C tests under valgrind memcheck: 0 errors,
+0 leaks."""
 import os
 import pathlib
 import subprocess
+import sys
+import zipfile
 
 import pytest
 
@@ -30,10 +33,15 @@ def test_c_tests_under_asan_and_ubsan(asan_build):
     assert not failures, "\n".join(failures)
 
 
+def sanitizer_runtimes():
+    """LD_PRELOAD for an interpreter that is not instrumented itself."""
+    libs = [subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
+            for name in ("libasan.so", "libubsan.so")]
+    return " ".join(libs)
+
+
 def test_lua_specs_under_asan_and_ubsan(asan_build):
-    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
-    libubsan = subprocess.run(["gcc", "-print-file-name=libubsan.so"], capture_output=True, text=True).stdout.strip()
-    env = dict(os.environ, LD_PRELOAD=f"{libasan} {libubsan}",
+    env = dict(os.environ, LD_PRELOAD=sanitizer_runtimes(),
                ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",  # lua5.4 itself is not instrumented
                UBSAN_OPTIONS="halt_on_error=1", LUA_CPATH=f"{asan_build / 'lua'}/?.so;;",
                LUA_PATH=f"{ROOT / 'tests' / 'lua'}/?.lua;;")
@@ -42,6 +50,38 @@ def test_lua_specs_under_asan_and_ubsan(asan_build):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     assert " 0 failures / 0 errors" in r.stdout
     assert "runtime error" not in r.stderr
+
+
+def test_python_tests_under_asan_and_ubsan(tmp_path):
+    """The extension (binding and core) built with the sanitizers, from a copy of
+    the sources so that no up-to-date object of the normal build is reused."""
+    src = tmp_path / "src"
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            (src / name).write_bytes((ROOT / name).read_bytes())
+    flags = "-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+    env = dict(os.environ, CFLAGS=flags, LDFLAGS="-fsanitize=address,undefined",
+               PATH=f"{pathlib.Path(sys.executable).parent}:{os.environ['PATH']}")  # the test extra's swig
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q",
+                        "-w", str(tmp_path / "wheel"), str(src)], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    [wheel] = (tmp_path / "wheel").glob("unixsock-*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    [ext] = (site / "unixsock").glob("_capi*.so")
+    assert b"__asan_init" in ext.read_bytes()  # the instrumented build, not a reused one
+    env = dict(os.environ, LD_PRELOAD=sanitizer_runtimes(), PYTHONPATH=str(site),
+               ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",  # CPython itself is not instrumented
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    where = subprocess.run([sys.executable, "-c", "import unixsock; print(unixsock.__file__)"],
+                           capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert where.stdout.startswith(str(site)), where.stdout + where.stderr
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "python")],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    assert "runtime error" not in r.stderr and "Sanitizer" not in r.stderr, r.stderr[-4000:]
 
 
 # valgrind keeps its own RLIMIT_NOFILE and never lowers the kernel's, so the
