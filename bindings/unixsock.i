@@ -438,7 +438,19 @@ static void us_close(us_socket *sock) {
 }
 
 static us_status us_shutdown(us_socket *sock, int how) {
-  return sock == NULL ? -EBADF : unixsock_shutdown(sock, how);
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  US_BLOCKING(sock, unixsock_shutdown(sock, how), r); /* may write a kept frame's end */
+  return r;
+}
+
+static us_status us_flush(us_socket *sock) {
+  long r;
+  if (sock == NULL)
+    return -EBADF;
+  US_BLOCKING(sock, unixsock_flush(sock), r);
+  return r;
 }
 
 static us_status us_detach(us_socket *sock) {

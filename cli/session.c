@@ -151,7 +151,12 @@ static int echo_conn(unixsock *c, const struct cli_options *o, char *pending, si
     out.flags = o->cred ? UNIXSOCK_MSG_CREDS : 0;
     memcpy(out.address, m.address, m.addrlen);
     out.addrlen = o->kind == UNIXSOCK_DGRAM ? m.addrlen : 0;
-    ssize_t s = (o->kind == UNIXSOCK_DGRAM && m.addrlen == 0) ? 0 : unixsock_send_message(c, &out);
+    ssize_t s = 0;
+    if (o->kind != UNIXSOCK_DGRAM || m.addrlen > 0) {
+      unixsock_settimeout(c, 5000); /* as for lines: a slow reader gets a bounded wait */
+      s = unixsock_send_message(c, &out);
+      unixsock_settimeout(c, 0);
+    }
     unixsock_message_release(&m);
     free(reply);
     return s < 0 ? (int)s : 1;

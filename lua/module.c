@@ -145,6 +145,7 @@ static const struct {
     {"EINTR", EINTR},           {"ENOTCONN", ENOTCONN},         {"EISCONN", EISCONN},
     {"ENOBUFS", ENOBUFS},       {"EBADMSG", EBADMSG},           {"EMFILE", EMFILE},
     {"ENOMEM", ENOMEM},         {"ENOTDIR", ENOTDIR},           {"ENOSYS", ENOSYS},
+    {"EBUSY", EBUSY},
 };
 
 __attribute__((visibility("default"))) int luaopen_unixsock(lua_State *L) {

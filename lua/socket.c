@@ -291,9 +291,21 @@ static int l_shutdown(lua_State *L) {
 
 static int l_detach(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
-  unixsock *h = s->h;
-  s->h = NULL;
-  lua_pushinteger(L, unixsock_detach(h));
+  int fd = unixsock_detach(s->h);
+  if (fd == -EBUSY) /* the end of a message still to write: the socket stays ours */
+    return lus_fail(L, fd, "detach", NULL, 0);
+  s->h = NULL; /* freed, whatever else came back */
+  if (fd < 0)
+    return lus_fail(L, fd, "detach", NULL, 0);
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+static int l_flush(lua_State *L) {
+  int r = unixsock_flush(lus_check(L, 1)->h);
+  if (r < 0)
+    return lus_fail(L, r, "flush", NULL, 0);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -313,6 +325,7 @@ static const luaL_Reg methods[] = {
     {"recv_buffer", l_recv_buffer},
     {"refused", l_refused},
     {"detach", l_detach},
+    {"flush", l_flush},
     {"shutdown", l_shutdown},
     {"closed", l_closed},
     {"close", l_close},

@@ -112,23 +112,29 @@ UNIXSOCK_EXTERN void unixsock_close(unixsock *sock);
  * outlive an explicit close: with UNIXSOCK_RELEASE_CLOSE the fd is closed (and a
  * listener's file cleaned up, as unixsock_close does) and 0 is returned; without
  * it the fd is handed to the caller untouched and returned (as unixsock_detach).
- * Later calls on the handle fail with -EBADF; unixsock_close() frees it. */
+ * Later calls on the handle fail with -EBADF; unixsock_close() frees it.  The end
+ * of a frame still waiting to be written (unixsock_flush) gets one more try that
+ * does not wait; then closing drops it (the peer sees the frame cut, ECONNRESET)
+ * and handing the fd over fails with -EBUSY instead, changing nothing. */
 enum { UNIXSOCK_RELEASE_CLOSE = 1u << 0 };
 UNIXSOCK_EXTERN int unixsock_release(unixsock *sock, unsigned int flags);
 
-/* Shut down one direction or both (the peer reads end of stream after WR). */
+/* Shut down one direction or both (the peer reads end of stream after WR).  Shutting
+ * down writing first writes the end of a started frame (unixsock_flush). */
 enum { UNIXSOCK_SHUT_RD = 1, UNIXSOCK_SHUT_WR = 2, UNIXSOCK_SHUT_RDWR = 3 };
 UNIXSOCK_EXTERN int unixsock_shutdown(unixsock *sock, int how);
 
 /* Give up ownership: returns the fd and frees the handle without closing the fd or
- * unlinking anything. */
+ * unlinking anything.  -EBUSY (and the handle stays the caller's) while the end of
+ * a frame is waiting to be written (unixsock_flush). */
 UNIXSOCK_EXTERN int unixsock_detach(unixsock *sock);
 
 /* ---- bytes -------------------------------------------------------------- */
 
 /* Send bytes.  On a stream every byte is written or the call fails (except with
- * timeout 0, where it returns what the kernel took, or -EAGAIN).  Returns the
- * number of bytes sent.  Never raises SIGPIPE: a closed peer is -EPIPE. */
+ * timeout 0, where it returns what the kernel took, or -EAGAIN); the end of a
+ * frame that a send_message with timeout 0 left (unixsock_flush) goes first.
+ * Returns the number of bytes sent.  Never raises SIGPIPE: a closed peer is -EPIPE. */
 UNIXSOCK_EXTERN ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len);
 
 /* One send that never waits, whatever the timeout: the bytes the kernel took now
@@ -202,8 +208,19 @@ typedef struct unixsock_message {
  * length-prefixed frame (docs/wire-format.md).  More than UNIXSOCK_MAX_FDS
  * descriptors is -E2BIG before any syscall.  On a stream a frame, once started,
  * is always finished or the stream is shut down for writing: never half a frame
- * followed by another.  Returns the payload length. */
+ * followed by another.  With timeout 0 a frame the kernel cannot take whole is
+ * sent as far as it goes and the rest is kept (a copy) in the handle: the call
+ * succeeds, and every later write on the stream writes that rest first (returning
+ * -EAGAIN, having written nothing new, while it cannot), as does unixsock_flush.
+ * Returns the payload length. */
 UNIXSOCK_EXTERN ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg);
+
+/* Write the end of a frame that a send_message or send_batch with timeout 0
+ * started (see there), waiting as the timeout allows.  0 when nothing is left to
+ * write (at once when nothing was), -EAGAIN (timeout 0) or -ETIMEDOUT while some
+ * is; -EPIPE and other errors of the connection drop it.  Event loops call it
+ * when the socket is writable until it returns 0, and before closing. */
+UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
 
 /* Receive one whole message into *ret_msg (zeroed first; max_fds is read from it
  * before that).  Returns 1 for a message, 0 at end of stream, or -errno:
@@ -226,7 +243,9 @@ UNIXSOCK_EXTERN int unixsock_set_max_message(unixsock *sock, size_t bytes);
 /* Send up to count messages in one call (sendmmsg on dgram and seqpacket; one
  * writev of many frames on a stream).  Returns how many were sent, or -errno if
  * none was.  All are sent unless the timeout ran out, a message failed (its error
- * is returned by the next call) or, with timeout 0, the queue was full. */
+ * is returned by the next call) or, with timeout 0, the queue was full (on a
+ * stream a frame that started counts as sent: its end is kept as send_message
+ * does). */
 UNIXSOCK_EXTERN int unixsock_send_batch(unixsock *sock, const unixsock_message *msgs,
                                         size_t count);
 

@@ -61,13 +61,77 @@ static size_t max_message(const unixsock *s) {
 
 /* ---- sending ---- */
 
-/* Write all of iov (control data goes with the first bytes).  Once a frame has
- * started it is finished: a deadline that passes mid-frame shuts the stream down
- * for writing, so the peer sees a cut frame (ECONNRESET), never a spliced one. */
+void unixsock__frame_drop_tail(unixsock *s) {
+  free(s->out_tail);
+  s->out_tail = NULL;
+  s->out_len = s->out_done = 0;
+}
+
+int unixsock__frame_flush(unixsock *s, long long *deadline) {
+  int flags = MSG_NOSIGNAL | (s->timeout_ms >= 0 || *deadline == UNIXSOCK__NEVER_WAIT ? MSG_DONTWAIT : 0);
+  while (s->out_tail != NULL) {
+    ssize_t n = send(s->fd, s->out_tail + s->out_done, s->out_len - s->out_done, flags);
+    if (n >= 0) {
+      s->out_done += (size_t)n;
+      if (s->out_done == s->out_len)
+        unixsock__frame_drop_tail(s);
+      continue;
+    }
+    int r = unixsock__retry(s, -errno, POLLOUT, deadline);
+    if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)
+      return r;
+    if (r < 0) { /* the peer is gone: the rest of the frame can never arrive */
+      unixsock__frame_drop_tail(s);
+      return r;
+    }
+  }
+  return 0;
+}
+
+int unixsock_flush(unixsock *sock) {
+  if (sock == NULL)
+    return -EINVAL;
+  if (sock->fd < 0)
+    return -EBADF;
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  return sock->out_tail != NULL ? unixsock__frame_flush(sock, &deadline) : 0;
+}
+
+/* A send that must not wait has written the start of a frame: keep the rest (what
+ * mh still points at) to be written by the next call on the stream.  -ENOMEM when
+ * it cannot be kept. */
+static int keep_tail(unixsock *s, const struct msghdr *mh) {
+  size_t len = 0;
+  for (size_t i = 0; i < (size_t)mh->msg_iovlen; i++)
+    len += mh->msg_iov[i].iov_len;
+  char *tail = malloc(len);
+  if (tail == NULL)
+    return -ENOMEM;
+  size_t at = 0;
+  for (size_t i = 0; i < (size_t)mh->msg_iovlen; i++) {
+    memcpy(tail + at, mh->msg_iov[i].iov_base, mh->msg_iov[i].iov_len);
+    at += mh->msg_iov[i].iov_len;
+  }
+  s->out_tail = tail;
+  s->out_len = len;
+  s->out_done = 0;
+  return 0;
+}
+
+/* Write all of iov (control data goes with the first bytes), after what an
+ * earlier frame left.  A frame once started is never followed by another before
+ * it ends: a deadline that passes mid-frame shuts the stream down for writing, so
+ * the peer sees a cut frame (ECONNRESET), never a spliced one; with timeout 0 the
+ * rest is kept and written by the next call on the stream (or unixsock_flush). */
 ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh) {
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   int flags = MSG_NOSIGNAL | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
   size_t total = 0, done = 0;
+  if (s->out_tail != NULL) {
+    int r = unixsock__frame_flush(s, &deadline);
+    if (r < 0)
+      return r;
+  }
   for (size_t i = 0; i < (size_t)mh->msg_iovlen; i++)
     total += mh->msg_iov[i].iov_len;
   for (;;) {
@@ -92,10 +156,13 @@ ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh) {
       continue;
     }
     int err = -errno;
-    if (done > 0 && err == -EAGAIN && s->timeout_ms == 0)
-      err = unixsock__wait(s->fd, POLLOUT, -1); /* finish the started frame */
-    else
+    if (done > 0 && err == -EAGAIN && s->timeout_ms == 0) {
+      if (keep_tail(s, mh) == 0)
+        return (ssize_t)total;
+      err = unixsock__wait(s->fd, POLLOUT, -1); /* no memory to keep it: finish it now */
+    } else {
       err = unixsock__retry(s, err, POLLOUT, &deadline);
+    }
     if (err < 0) {
       if (done > 0)
         shutdown(s->fd, SHUT_WR);

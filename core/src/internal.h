@@ -34,6 +34,9 @@ struct unixsock {
   unsigned long long refused;
   size_t max_message;             /* stream frames: largest payload accepted */
   struct unixsock__frame_in *in;  /* stream frames: a frame being received */
+  char *out_tail;   /* stream frames: the unsent end of a frame that a send with */
+  size_t out_len;   /* timeout 0 started (its control data went with its start) */
+  size_t out_done;
 };
 
 /* Room for the most descriptors one message carries plus one set of credentials. */
@@ -118,6 +121,12 @@ void unixsock__frame_header(unsigned char *h, size_t len, size_t nfds, bool cred
 int unixsock__frame_parse(const unsigned char *h, size_t max, size_t *ret_len,
                           size_t *ret_nfds);
 ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh);
+/* Write the kept end of a started frame (s->out_tail), waiting as the deadline
+ * allows: 0 once it is all written, else -errno (-EAGAIN/-ETIMEDOUT keep it for
+ * the next call; an error of the connection drops it).  Every write on a stream
+ * calls this first, so a later write never lands inside that frame. */
+int unixsock__frame_flush(unixsock *s, long long *deadline);
+void unixsock__frame_drop_tail(unixsock *s);
 /* Receive one frame: 1, 0 at end of stream, or -errno.  With buf, the payload goes
  * there and -ENOSPC (frame kept whole) when cap is too small. */
 int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,

@@ -372,6 +372,12 @@ int unixsock_release(unixsock *sock, unsigned int flags) {
   int fd = sock->fd;
   if (fd < 0)
     return -EBADF;
+  if (sock->out_tail != NULL) { /* the end of a frame a send with timeout 0 started */
+    long long never = UNIXSOCK__NEVER_WAIT;
+    if (unixsock__frame_flush(sock, &never) < 0 && !(flags & UNIXSOCK_RELEASE_CLOSE))
+      return -EBUSY; /* a new owner's writes would land inside that frame */
+    unixsock__frame_drop_tail(sock); /* closing: the peer sees the frame cut */
+  }
   unixsock__frame_free(sock);
   if (!(flags & UNIXSOCK_RELEASE_CLOSE)) {
     sock->flags &= ~(unsigned int)UNIXSOCK__OWNS_FILE; /* the new owner decides */
@@ -396,6 +402,8 @@ int unixsock_detach(unixsock *sock) {
   if (sock == NULL)
     return -EINVAL;
   int fd = unixsock_release(sock, 0);
+  if (fd == -EBUSY)
+    return fd; /* the handle is still the caller's */
   free_handle(sock);
   return fd;
 }

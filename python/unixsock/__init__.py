@@ -106,9 +106,21 @@ class Socket:
         _c.us_shutdown(self._h, {"r": 1, "w": 2, "rw": 3}[how])
 
     def detach(self) -> int:
-        """Give up ownership and return the fd; nothing is closed or unlinked."""
-        h, self._h = self._h, None
-        return _c.us_detach(h)
+        """Give up ownership and return the fd; nothing is closed or unlinked.
+        OSError(EBUSY), and the socket stays yours, while the end of a
+        stream message is waiting to be written: flush() first."""
+        fd = _c.us_detach(self._h)
+        self._h = None
+        return fd
+
+    def flush(self) -> None:
+        """Write the end of a stream message that send_message or send_batch
+        with timeout 0 started and could not finish (the rest was kept, and every
+        later send writes it first).  Waits as the timeout allows: with timeout 0,
+        BlockingIOError while some is left, so an event loop calls it again when
+        the socket is writable, and before closing (closing drops what is left,
+        and the peer sees the message cut)."""
+        _c.us_flush(self._h)
 
     def __enter__(self) -> "Socket":
         return self
@@ -227,7 +239,9 @@ class Socket:
         credentials.  On a stream the message is a frame (docs/wire-format.md);
         on dgram and seqpacket it is one datagram/packet.  ``address`` sends a
         datagram to that address.  More than MAX_FDS descriptors raises
-        OSError(E2BIG) before anything is sent."""
+        OSError(E2BIG) before anything is sent.  With timeout 0, a stream
+        message the kernel cannot take whole is sent as far as it goes and the
+        rest kept for flush() (see there)."""
         # the extension takes any iterable of fds; "" and None both mean no address
         return _send_message(self._h, data, fds, creds, address or b"")
 

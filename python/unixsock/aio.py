@@ -8,9 +8,9 @@ async code (asyncio's own streams have neither).
 
 Built on the running loop's add_reader/add_writer: the socket is switched to
 non-blocking (timeout 0) and each call is tried first, waiting for readiness only
-when it would block.  A stream frame that has started is finished by the core
-(it may wait for the peer to read); keep messages reasonably small or use a
-thread for bulk transfers."""
+when it would block.  A stream message the kernel cannot take whole is finished
+by waiting for writability, never by blocking the loop: send_message returns once
+all of it is written."""
 
 from __future__ import annotations
 
@@ -72,8 +72,10 @@ class AsyncSocket:
     async def send_message(self, data=b"", fds: Iterable = (), *, creds: bool = False,
                            address: Optional[Address] = None) -> int:
         fds = list(fds)
-        return await self._io(
+        n = await self._io(
             lambda: self.sock.send_message(data, fds, creds=creds, address=address), writable=True)
+        await self._io(self.sock.flush, writable=True)  # the end of a long stream message
+        return n
 
     async def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
         return await self._io(lambda: self.sock.recv_message(max_fds))

@@ -245,3 +245,127 @@ TEST(test_big_frame_crosses_intact) {
   unixsock_close(a);
   unixsock_close(b);
 }
+
+/* ---- timeout 0: a started frame's end is kept, never waited for ---- */
+
+enum { KEPT = 1 << 20 };
+
+/* a sends a KEPT-byte frame (with one fd) with timeout 0 that cannot go whole. */
+static char *start_kept_frame(unixsock *a) {
+  char *data = malloc(KEPT);
+  for (size_t i = 0; i < KEPT; i++)
+    data[i] = (char)(i * 7);
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  unixsock_message m = {0};
+  m.data = data;
+  m.len = KEPT;
+  m.fds = &fd;
+  m.nfds = 1;
+  CHECK_OK(unixsock_settimeout(a, 0));
+  CHECK_EQ(unixsock_send_message(a, &m), KEPT); /* at once: the rest is kept */
+  close(fd);
+  CHECK_ERR(unixsock_flush(a), EAGAIN); /* nobody has read yet */
+  return data;
+}
+
+/* b takes the frame while a flushes; both non-blocking, like an event loop. */
+static void take_kept_frame(unixsock *a, unixsock *b, const char *data) {
+  unixsock_message in = {0};
+  int got = -EAGAIN, flushed = -EAGAIN;
+  CHECK_OK(unixsock_settimeout(b, 0));
+  for (int i = 0; i < 100000 && got != 1; i++) {
+    if (flushed != 0)
+      flushed = unixsock_flush(a);
+    got = unixsock_recv_message(b, &in);
+    CHECK(got == 1 || got == -EAGAIN);
+  }
+  CHECK_EQ(got, 1);
+  CHECK_EQ(unixsock_flush(a), 0);
+  CHECK_EQ(in.len, KEPT);
+  CHECK(memcmp(in.data, data, KEPT) == 0);
+  CHECK_EQ(in.nfds, 1); /* the fd went with the frame's first bytes */
+  unixsock_message_release(&in);
+}
+
+TEST(test_timeout_0_keeps_the_end_of_a_frame_and_flush_writes_it) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_EQ(unixsock_flush(a), 0); /* nothing kept: nothing to do */
+  char *data = start_kept_frame(a);
+  take_kept_frame(a, b, data);
+  unixsock_message next = {0}, in = {0};
+  next.data = "next";
+  next.len = 4;
+  CHECK_EQ(unixsock_send_message(a, &next), 4);
+  CHECK_OK(unixsock_settimeout(b, 1000));
+  CHECK_EQ(unixsock_recv_message(b, &in), 1);
+  CHECK_EQ(in.len, 4);
+  CHECK(memcmp(in.data, "next", 4) == 0);
+  unixsock_message_release(&in);
+  free(data);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_no_write_lands_inside_a_kept_frame) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  char *data = start_kept_frame(a);
+  unixsock_message small = {0};
+  small.data = "zz";
+  small.len = 2;
+  CHECK_ERR(unixsock_send(a, "zz", 2), EAGAIN);
+  CHECK_ERR(unixsock_try_send(a, "zz", 2), EAGAIN);
+  CHECK_ERR(unixsock_send_message(a, &small), EAGAIN);
+  CHECK_ERR(unixsock_send_batch(a, &small, 1), EAGAIN);
+  CHECK_ERR(unixsock_shutdown(a, UNIXSOCK_SHUT_WR), EAGAIN);
+  CHECK_OK(unixsock_settimeout(a, 50));
+  CHECK_ERR(unixsock_flush(a), ETIMEDOUT); /* a timeout waits, then keeps it */
+  CHECK_ERR(unixsock_send(a, "zz", 2), ETIMEDOUT);
+  CHECK_OK(unixsock_settimeout(a, 0));
+  take_kept_frame(a, b, data); /* whole: none of the "zz" got in */
+  CHECK_OK(unixsock_shutdown(a, UNIXSOCK_SHUT_WR));
+  unixsock_message in = {0};
+  CHECK_EQ(unixsock_recv_message(b, &in), 0); /* then end of stream, nothing else */
+  free(data);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+TEST(test_detach_waits_for_a_kept_frame) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  char *data = start_kept_frame(a);
+  CHECK_ERR(unixsock_detach(a), EBUSY);     /* a new owner's writes would splice */
+  CHECK_ERR(unixsock_release(a, 0), EBUSY); /* and the handle is still usable */
+  take_kept_frame(a, b, data);
+  int fd = unixsock_detach(a);
+  CHECK(fd >= 0);
+  close(fd);
+  free(data);
+  unixsock_close(b);
+}
+
+TEST(test_close_with_a_kept_frame_cuts_it) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  char *data = start_kept_frame(a);
+  unixsock_close(a); /* the peer must see a cut frame, not a short one */
+  unixsock_message in = {0};
+  CHECK_OK(unixsock_settimeout(b, 1000));
+  CHECK_ERR(unixsock_recv_message(b, &in), ECONNRESET);
+  free(data);
+  unixsock_close(b);
+}
+
+TEST(test_a_kept_frame_to_a_closed_peer_is_epipe_and_dropped) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  char *data = start_kept_frame(a);
+  unixsock_close(b);
+  CHECK_ERR(unixsock_flush(a), EPIPE);
+  CHECK_EQ(unixsock_flush(a), 0); /* dropped: it can never arrive */
+  CHECK_ERR(unixsock_send(a, "x", 1), EPIPE);
+  free(data);
+  unixsock_close(a);
+}

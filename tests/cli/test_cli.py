@@ -102,6 +102,27 @@ def test_stream_echo_serves_clients_at_the_same_time(abstract):
         stop(srv)
 
 
+def test_message_echo_of_a_long_stream_message_arrives_whole(abstract):
+    # the reply is longer than the kernel takes at once and the client reads it
+    # only after a while: the server must finish it, not cut or drop it
+    addr = abstract()
+    srv = start("listen", addr, "--echo=Re: ", "--messages")
+    try:
+        wait_for_abstract(addr)
+        big = os.urandom(2 << 20)
+        with unixsock.connect(addr, timeout=5) as c:
+            c.settimeout(10)
+            c.send_message(big)
+            time.sleep(0.3)
+            with c.recv_message() as m:
+                assert m.data == b"Re: " + big
+            c.send_message(b"again")
+            with c.recv_message() as m:
+                assert m.data == b"Re: again"
+    finally:
+        stop(srv)
+
+
 def test_listen_relays_one_connection_both_ways(sockdir):
     p = str(sockdir / "relay.sock")
     srv = subprocess.Popen([TOOL, "listen", p], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

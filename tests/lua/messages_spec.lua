@@ -180,6 +180,39 @@ describe("messages", function()
     local m = assert(srv:recv_message())
     assert.are.equal(cli:local_address(), m.address)
   end))
+
+  it("with timeout 0 a long stream message keeps its end for flush", h.no_leak(function()
+    local a, b = unixsock.pair("stream")
+    local _a <close> = a
+    local _b <close> = b
+    a:settimeout(0)
+    b:settimeout(0)
+    assert.is_true(a:flush()) -- nothing kept: nothing to do
+    local big = string.rep("0123456789abcdef", 65536) -- 1 MiB
+    assert.are.equal(#big, a:send_message(big)) -- at once: the rest is kept
+    local ok, _, err = a:flush()
+    assert.is_nil(ok)
+    assert.are.equal(E.EAGAIN, err)
+    ok, _, err = a:send("zz") -- would land inside the message
+    assert.are.equal(E.EAGAIN, err)
+    local fd, msg
+    fd, msg, err = a:detach()
+    assert.is_nil(fd)
+    assert.are.equal(E.EBUSY, err)
+    assert.matches("detach", msg)
+    assert.is_false(a:closed())
+    local m
+    for _ = 1, 100000 do
+      a:flush()
+      m = b:recv_message()
+      if m then break end
+    end
+    assert.are.equal(big, m.data)
+    assert.is_true(a:flush())
+    assert(a:send_message("next"))
+    b:settimeout(1)
+    assert.are.equal("next", assert(b:recv_message()).data)
+  end))
 end)
 
 describe("identity", function()

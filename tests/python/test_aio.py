@@ -1,6 +1,8 @@
 """asyncio: awaitable accept/recv/send and messages with fds."""
 import asyncio
 import os
+import subprocess
+import sys
 
 import unixsock
 from unixsock import aio
@@ -57,3 +59,33 @@ def test_async_stream_send_all_and_recv(abstract):
         return sent == len(big) and got == big
 
     assert asyncio.run(main())
+
+
+LONG_MESSAGE = """
+import asyncio, os, unixsock
+from unixsock import aio
+big = os.urandom(4 << 20)
+
+async def main():
+    a, b = (aio.AsyncSocket(s) for s in unixsock.pair("stream"))
+    with a.sock, b.sock:
+        send = asyncio.ensure_future(a.send_message(big))
+        msg = await b.recv_message()
+        assert await send == len(big)
+        with msg:
+            assert msg.data == big
+        await a.send_message(b"after")
+        with await b.recv_message() as m:
+            assert m.data == b"after"
+    print("done")
+
+asyncio.run(main())
+"""
+
+
+def test_async_long_stream_message_never_blocks_the_loop():
+    # the kernel takes a few hundred KiB at once: the rest must wait for the
+    # reader, which runs in the same loop, so blocking on it would hang (in a
+    # child: a loop stuck inside a C call holding the GIL stops every thread)
+    r = subprocess.run([sys.executable, "-c", LONG_MESSAGE], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "done\n", r.stderr

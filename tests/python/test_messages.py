@@ -221,3 +221,41 @@ def test_send_batch_takes_bytes_tuples_and_received_messages():
             g.close()
         with pytest.raises(TypeError):
             a.send_batch(["text"])
+
+
+def test_nonblocking_stream_message_keeps_its_end_for_flush():
+    a, b = unixsock.pair("stream")
+    with a, b:
+        a.settimeout(0)
+        b.settimeout(0)
+        a.flush()  # nothing kept: nothing to do
+        big = os.urandom(1 << 20)
+        r, w = os.pipe()
+        assert a.send_message(big, [r]) == len(big)  # at once; the rest is kept
+        os.close(r)
+        os.close(w)
+        with pytest.raises(BlockingIOError):
+            a.flush()
+        with pytest.raises(BlockingIOError):
+            a.send(b"zz")  # would land inside the message
+        with pytest.raises(OSError) as busy:
+            a.detach()
+        assert busy.value.errno == errno.EBUSY and not a.closed
+        got = None
+        for _ in range(100000):
+            try:
+                a.flush()
+            except BlockingIOError:
+                pass
+            try:
+                got = b.recv_message()
+                break
+            except BlockingIOError:
+                continue
+        with got:
+            assert got.data == big and len(got.fds) == 1
+        a.flush()
+        a.send_message(b"next")
+        b.settimeout(1)
+        with b.recv_message() as m:
+            assert m.data == b"next"
