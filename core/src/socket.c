@@ -359,6 +359,7 @@ int unixsock_adopt(int fd, unixsock **ret_sock) {
 
 static void free_handle(unixsock *s) {
   unixsock__frame_free(s);
+  unixsock__frame_drop_tail(s);
   free(s->path);
   free(s->name);
   free(s->allow_uids);
@@ -374,7 +375,8 @@ int unixsock_release(unixsock *sock, unsigned int flags) {
     return -EBADF;
   if (sock->out_tail != NULL) { /* the end of a frame a send with timeout 0 started */
     long long never = UNIXSOCK__NEVER_WAIT;
-    if (unixsock__frame_flush(sock, &never) < 0 && !(flags & UNIXSOCK_RELEASE_CLOSE))
+    (void)unixsock__frame_flush(sock, &never); /* an error of the connection drops it */
+    if (sock->out_tail != NULL && !(flags & UNIXSOCK_RELEASE_CLOSE))
       return -EBUSY; /* a new owner's writes would land inside that frame */
     unixsock__frame_drop_tail(sock); /* closing: the peer sees the frame cut */
   }

@@ -369,3 +369,14 @@ TEST(test_a_kept_frame_to_a_closed_peer_is_epipe_and_dropped) {
   free(data);
   unixsock_close(a);
 }
+
+TEST(test_detach_after_the_peer_left_drops_the_kept_frame) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  char *data = start_kept_frame(a);
+  unixsock_close(b); /* the rest can never arrive: nothing to wait for */
+  int fd = unixsock_detach(a);
+  CHECK(fd >= 0);
+  close(fd);
+  free(data);
+}
