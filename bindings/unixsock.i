@@ -639,6 +639,11 @@ out:
   return t;
 }
 
+/* Python's max_fds=0 accepts none (the core's 0 means the most). */
+static size_t us_fd_limit(long max_fds) {
+  return max_fds == 0 ? UNIXSOCK_NO_FDS : (size_t)max_fds;
+}
+
 static __thread char *us_arena;
 static __thread size_t us_arena_cap;
 
@@ -687,8 +692,10 @@ static us_status us_recv_message(us_socket *sock, long max_fds, PyObject **ret_o
   long r;
   if (sock == NULL)
     return -EBADF;
+  if (max_fds < 0)
+    return -EINVAL;
   memset(&m, 0, sizeof(m));
-  m.max_fds = max_fds > 0 ? (size_t)max_fds : 0;
+  m.max_fds = us_fd_limit(max_fds);
   US_BLOCKING(sock, unixsock_recv_message(sock, &m), r);
   if (r < 0)
     return r;
@@ -801,7 +808,7 @@ static us_status us_recv_batch(us_socket *sock, long count, long size, long max_
   long r;
   if (sock == NULL)
     return -EBADF;
-  if (count <= 0 || size < 0 || count > 1024)
+  if (count <= 0 || size < 0 || count > 1024 || max_fds < 0)
     return -EINVAL;
   unixsock_message *ms = PyMem_Calloc((size_t)count, sizeof(*ms));
   char *arena = us_batch_arena((size_t)count * (size_t)size + 1);
@@ -812,7 +819,7 @@ static us_status us_recv_batch(us_socket *sock, long count, long size, long max_
   for (long i = 0; i < count; i++) {
     ms[i].data = arena + (size_t)i * (size_t)size;
     ms[i].len = (size_t)size;
-    ms[i].max_fds = max_fds > 0 ? (size_t)max_fds : 0;
+    ms[i].max_fds = us_fd_limit(max_fds);
   }
   US_BLOCKING(sock, unixsock_recv_batch(sock, ms, (size_t)count), r);
   if (r >= 0) {

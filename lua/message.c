@@ -121,10 +121,10 @@ static int l_send_message(lua_State *L) {
 /* sock:recv_message([max_fds]) -> message table | nil (end of stream) | nil, msg, errno */
 static int l_recv_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
-  lua_Integer max_fds = luaL_optinteger(L, 2, 0);
+  lua_Integer max_fds = luaL_optinteger(L, 2, UNIXSOCK_MAX_FDS);
   luaL_argcheck(L, max_fds >= 0, 2, "max_fds must be >= 0");
   unixsock_message *m = new_pending(L, 1)->m;
-  m->max_fds = (size_t)max_fds;
+  m->max_fds = max_fds == 0 ? UNIXSOCK_NO_FDS : (size_t)max_fds; /* 0: accept none */
   int r = unixsock_recv_message(s->h, m);
   if (r < 0)
     return lus_fail(L, r, "recv_message", NULL, 0);

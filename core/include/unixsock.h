@@ -168,6 +168,8 @@ UNIXSOCK_EXTERN ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len,
 
 /* The most descriptors one message carries (the kernel's SCM_MAX_FD). */
 #define UNIXSOCK_MAX_FDS 253
+/* max_fds for a receiver that accepts no descriptors at all (0 means the most). */
+#define UNIXSOCK_NO_FDS ((size_t)-1)
 /* Default largest framed message a stream receiver accepts (payload bytes). */
 #define UNIXSOCK_DEFAULT_MAX_MESSAGE (16u << 20)
 
@@ -198,7 +200,8 @@ typedef struct unixsock_message {
   size_t nfds;
   unixsock_creds creds; /* recv: the sender's, when flags has UNIXSOCK_MSG_CREDS */
   unsigned int flags;   /* UNIXSOCK_MSG_* */
-  size_t max_fds;       /* recv: most descriptors accepted (0 = UNIXSOCK_MAX_FDS) */
+  size_t max_fds;       /* recv: most descriptors accepted (0 = UNIXSOCK_MAX_FDS,
+                           UNIXSOCK_NO_FDS = none) */
   char address[UNIXSOCK_ADDRESS_MAX]; /* dgram: destination (send), sender (recv) */
   size_t addrlen;       /* 0: none (send on a connected socket; unnamed sender) */
 } unixsock_message;

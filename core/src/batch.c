@@ -152,7 +152,7 @@ static int recv_frames(unixsock *s, unixsock_message *msgs, size_t count) {
   while (got < count) {
     unixsock_message *m = &msgs[got];
     void *buf = m->data;
-    size_t cap = m->len, max_fds = m->max_fds ? m->max_fds : UNIXSOCK_MAX_FDS;
+    size_t cap = m->len, max_fds = unixsock__fd_limit(m->max_fds);
     m->fds = NULL;
     m->nfds = 0;
     m->flags = 0;

@@ -47,7 +47,7 @@ int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const i
 
 void unixsock__inbox_init(struct unixsock__inbox *in, size_t max_fds) {
   in->nfds = 0;
-  in->max_fds = max_fds ? max_fds : UNIXSOCK_MAX_FDS;
+  in->max_fds = unixsock__fd_limit(max_fds);
   in->has_creds = false;
 }
 

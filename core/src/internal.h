@@ -106,7 +106,14 @@ int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const i
  * data whose lengths do not add up closes them too and gives -EBADMSG. */
 int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in);
 void unixsock__close_fds(int *fds, size_t n);
-/* An empty inbox that accepts up to max_fds descriptors (0 = UNIXSOCK_MAX_FDS). */
+/* How many descriptors a message's max_fds lets in: 0 means the most, and
+ * UNIXSOCK_NO_FDS none. */
+static inline size_t unixsock__fd_limit(size_t max_fds) {
+  if (max_fds == UNIXSOCK_NO_FDS)
+    return 0;
+  return max_fds == 0 || max_fds > UNIXSOCK_MAX_FDS ? UNIXSOCK_MAX_FDS : max_fds;
+}
+/* An empty inbox that accepts what max_fds lets in (unixsock__fd_limit). */
 void unixsock__inbox_init(struct unixsock__inbox *in, size_t max_fds);
 
 /* ---- message.c / frame.c ---- */
@@ -127,7 +134,8 @@ ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh);
  * calls this first, so a later write never lands inside that frame. */
 int unixsock__frame_flush(unixsock *s, long long *deadline);
 void unixsock__frame_drop_tail(unixsock *s);
-/* Receive one frame: 1, 0 at end of stream, or -errno.  With buf, the payload goes
+/* Receive one frame (max_fds: a limit from unixsock__fd_limit): 1, 0 at end of
+ * stream, or -errno.  With buf, the payload goes
  * there and -ENOSPC (frame kept whole) when cap is too small. */
 int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
                          size_t cap);

@@ -145,13 +145,13 @@ ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsoc
 int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
   if (sock == NULL || ret_msg == NULL)
     return -EINVAL;
-  size_t max_fds = ret_msg->max_fds ? ret_msg->max_fds : UNIXSOCK_MAX_FDS;
+  size_t max_fds = ret_msg->max_fds; /* kept for the caller's next call */
   memset(ret_msg, 0, sizeof(*ret_msg));
   int r = unixsock__passcred(sock);
   if (r < 0)
     return r;
   if (sock->kind == UNIXSOCK_STREAM) {
-    r = unixsock__frame_recv(sock, ret_msg, max_fds, NULL, 0);
+    r = unixsock__frame_recv(sock, ret_msg, unixsock__fd_limit(max_fds), NULL, 0);
     if (r <= 0)
       return r;
     ret_msg->max_fds = max_fds;

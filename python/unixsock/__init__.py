@@ -249,7 +249,7 @@ class Socket:
         """Receive one whole message (never truncated), or None at end of stream.
         Credentials arrive once this has been called (it turns SO_PASSCRED on).
         More than ``max_fds`` descriptors raises OSError(ENOBUFS), with every one
-        that arrived already closed."""
+        that arrived already closed (``max_fds=0`` accepts none)."""
         t = _c.us_recv_message(self._h, max_fds)
         return None if t is None else _message(t)
 
@@ -267,8 +267,9 @@ class Socket:
     def recv_batch(self, count: int = 64, size: int = 65536, max_fds: int = MAX_FDS) -> List[Message]:
         """Receive up to ``count`` messages in one call, waiting (up to the timeout)
         only for the first.  A datagram longer than ``size`` comes back with
-        ``truncated`` set; a longer stream frame stays for recv_message().
-        An empty list means end of stream."""
+        ``truncated`` set (as is one whose descriptors, over ``max_fds``, were
+        closed); a longer stream frame stays for recv_message().  An empty list
+        means end of stream."""
         return [_message(t) for t in _c.us_recv_batch(self._h, count, size, max_fds)]
 
     @property

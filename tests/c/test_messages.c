@@ -143,12 +143,12 @@ static void pair_with_fds_in_flight(int kind, size_t nfds, unixsock **ret_a, uni
 }
 
 /* More fds than the receiver accepts: all that arrived are closed, clear error. */
-static void no_room(int kind, size_t nfds) {
+static void no_room(int kind, size_t nfds, size_t max_fds) {
   unixsock *a, *b;
   pair_with_fds_in_flight(kind, nfds, &a, &b);
   int before = check_count_fds();
   unixsock_message in = {0};
-  in.max_fds = nfds - 1;
+  in.max_fds = max_fds;
   CHECK_ERR(unixsock_recv_message(b, &in), ENOBUFS);
   CHECK_EQ(check_count_fds(), before);
   /* packets go on with the next message; a stream cannot deliver that frame,
@@ -174,7 +174,28 @@ TEST(test_no_room_for_fds_closes_every_one) {
   size_t counts[] = {2, 10, 253}; /* the receiver takes one fewer */
   for (size_t k = 0; k < 3; k++)
     for (size_t c = 0; c < 3; c++)
-      no_room(kinds[k], counts[c]);
+      no_room(kinds[k], counts[c], counts[c] - 1);
+}
+
+TEST(test_unixsock_no_fds_accepts_none) {
+  for (size_t k = 0; k < 3; k++) {
+    no_room(kinds[k], 1, UNIXSOCK_NO_FDS);
+    no_room(kinds[k], 3, UNIXSOCK_NO_FDS);
+    unixsock *a, *b; /* and a message without any still arrives */
+    CHECK_OK(unixsock_pair(kinds[k], &a, &b));
+    unixsock_message m = {0}, in = {0};
+    m.data = "plain";
+    m.len = 5;
+    CHECK_EQ(unixsock_send_message(a, &m), 5);
+    in.max_fds = UNIXSOCK_NO_FDS;
+    CHECK_EQ(unixsock_recv_message(b, &in), 1);
+    CHECK_EQ(in.len, 5);
+    CHECK_EQ(in.nfds, 0);
+    CHECK(in.max_fds == UNIXSOCK_NO_FDS); /* kept for the next call */
+    unixsock_message_release(&in);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
 }
 
 /* MSG_CTRUNC from the kernel: the receiver's fd limit is too low to install

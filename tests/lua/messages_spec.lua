@@ -181,6 +181,20 @@ describe("messages", function()
     assert.are.equal(cli:local_address(), m.address)
   end))
 
+  it("recv_message(0) accepts no descriptors", h.no_leak(function()
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    assert(a:send_message("plain"))
+    local m = assert(b:recv_message(0))
+    assert.are.equal("plain", m.data)
+    assert(a:send_message("x", { a }))
+    local ok, msg, err = b:recv_message(0)
+    assert.is_nil(ok)
+    assert.are.equal(E.ENOBUFS, err)
+    assert.matches("recv_message", msg)
+  end))
+
   it("with timeout 0 a long stream message keeps its end for flush", h.no_leak(function()
     local a, b = unixsock.pair("stream")
     local _a <close> = a

@@ -97,6 +97,38 @@ def test_no_room_for_fds_closes_them_all(kind, n):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_max_fds_0_accepts_none(kind):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        a.send_message(b"plain")
+        with b.recv_message(max_fds=0) as m:
+            assert m.data == b"plain" and m.fds == ()
+        a.send_message(b"x", [0])
+        before = len(os.listdir("/proc/self/fd"))
+        with pytest.raises(OSError) as e:
+            b.recv_message(max_fds=0)
+        assert e.value.errno == errno.ENOBUFS
+        assert len(os.listdir("/proc/self/fd")) == before
+        with pytest.raises(OSError) as e:
+            b.recv_message(max_fds=-1)
+        assert e.value.errno == errno.EINVAL
+
+
+def test_recv_batch_max_fds_0_accepts_none():
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        a.send_batch([b"plain", (b"x", [0])])
+        before = len(os.listdir("/proc/self/fd"))
+        first, second = b.recv_batch(count=2, size=16, max_fds=0)
+        assert first.data == b"plain" and not first.truncated
+        assert second.fds == () and second.truncated  # its fd did not fit: closed
+        assert len(os.listdir("/proc/self/fd")) == before
+        with pytest.raises(OSError) as e:
+            b.recv_batch(max_fds=-1)
+        assert e.value.errno == errno.EINVAL
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_credentials(kind):
     a, b = unixsock.pair(kind)
     with a, b:
