@@ -256,6 +256,14 @@ typedef struct unixsock us_socket;
   $result = *$1;
 }
 
+/* Integers (sizes, counts): Python's own conversion and message, the same as the
+ * socket module's ("'str' object cannot be interpreted as an integer"). */
+%typemap(in) long {
+  $1 = PyLong_AsLong($input);
+  if ($1 == -1 && PyErr_Occurred())
+    SWIG_fail;
+}
+
 %typemap(in) PyObject *allow_uids "$1 = $input;"
 %typemap(in) PyObject *allow_gids "$1 = $input;"
 
@@ -748,6 +756,11 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
       Py_XDECREF(data); /* the message keeps them alive */
       Py_XDECREF(fds);
       if (message_creds == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_AttributeError)) /* not a Message at all */
+          PyErr_Format(PyExc_TypeError,
+                       "send_batch: item %zd must be bytes-like, a (data, fds[, creds[, "
+                       "address]]) tuple or a received Message, not %.100s",
+                       i, Py_TYPE(t)->tp_name);
         r = -EINVAL;
         goto out;
       }

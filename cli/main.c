@@ -36,8 +36,8 @@ static const char usage[] =
 
 void cli_error(const char *op, const char *address, int result) {
   if (address != NULL)
-    fprintf(stderr, "unixsock: %s %s: %s (%s)\n", op, address, unixsock_strerror(result),
-            unixsock_errname(result));
+    fprintf(stderr, "unixsock: %s %s: %s (%s)\n", op, address[0] ? address : "\"\"",
+            unixsock_strerror(result), unixsock_errname(result));
   else
     fprintf(stderr, "unixsock: %s: %s (%s)\n", op, unixsock_strerror(result),
             unixsock_errname(result));

@@ -163,7 +163,9 @@ static int l_send_batch(lua_State *L) {
       ms[i - 1].data = (void *)lua_tolstring(L, -1, &ms[i - 1].len);
       continue; /* the string stays alive in the argument table */
     }
-    luaL_checktype(L, -1, LUA_TTABLE);
+    if (lua_type(L, -1) != LUA_TTABLE)
+      return luaL_error(L, "send_batch: message %d must be a string or a table, not %s",
+                        (int)i, luaL_typename(L, -1));
     int t = lua_gettop(L);
     lua_getfield(L, t, "data");
     lua_getfield(L, t, "fds");

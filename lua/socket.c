@@ -15,6 +15,8 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
     luaL_buffinit(L, &b);
     luaL_addstring(&b, op);
     luaL_addchar(&b, ' ');
+    if (addrlen == 0)
+      luaL_addstring(&b, "\"\""); /* an empty address, shown as one */
     luaL_addlstring(&b, address, addrlen);
     luaL_addstring(&b, ": ");
     luaL_addstring(&b, unixsock_strerror(result));

@@ -17,6 +17,7 @@ namespace, or ``""`` to autobind.  Errors are ``OSError`` subclasses
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from types import MethodType
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
@@ -62,8 +63,10 @@ def _kind(kind: str) -> int:
 def _timeout_ms(timeout: Optional[float]) -> int:
     if timeout is None:
         return -1
-    if timeout < 0:
-        raise ValueError("timeout must be None or >= 0")
+    if not isinstance(timeout, numbers.Real):
+        raise TypeError(f"timeout must be None or a number of seconds, not {type(timeout).__name__}")
+    if math.isnan(timeout) or timeout < 0:
+        raise ValueError(f"timeout must be None or >= 0, not {timeout!r}")
     if timeout == 0:
         return 0
     # never round a small positive timeout down to "non-blocking"
@@ -103,7 +106,10 @@ class Socket:
     def shutdown(self, how: str = "w") -> None:
         """Shut down reading ("r"), writing ("w": the peer reads end of stream)
         or both ("rw")."""
-        _c.us_shutdown(self._h, {"r": 1, "w": 2, "rw": 3}[how])
+        hows = {"r": 1, "w": 2, "rw": 3}
+        if how not in hows:
+            raise ValueError(f"how must be 'r', 'w' or 'rw', not {how!r}")
+        _c.us_shutdown(self._h, hows[how])
 
     def detach(self) -> int:
         """Give up ownership and return the fd; nothing is closed or unlinked.

@@ -68,6 +68,12 @@ def test_connect_error_names_operation_address_and_errno(sockdir):
     assert r.stderr.strip() == f"unixsock: connect {p}: No such file or directory (ENOENT)"
 
 
+def test_empty_address_is_shown_as_such():
+    r = run("connect", "", input="")
+    assert r.returncode == 1
+    assert r.stderr.strip() == 'unixsock: connect "": Invalid argument (EINVAL)'
+
+
 @pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
 def test_echo_server_serves_many_clients(sockdir, kind):
     p = str(sockdir / "echo.sock")

@@ -181,6 +181,17 @@ describe("messages", function()
     assert.are.equal(cli:local_address(), m.address)
   end))
 
+  it("send_batch names the message that is neither a string nor a table", h.no_leak(function()
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    local ok, err = pcall(a.send_batch, a, { "fine", 42 })
+    assert.is_false(ok)
+    assert.matches("send_batch: message 2 must be a string or a table, not number", err)
+    assert.are.equal(1, a:send_batch({ "after" })) -- nothing was sent, nothing stuck
+    assert.are.equal("after", b:recv(100))
+  end))
+
   it("recv_message(0) accepts no descriptors", h.no_leak(function()
     local a, b = unixsock.pair("seqpacket")
     local _a <close> = a

@@ -250,3 +250,22 @@ def test_shutdown_write_gives_the_peer_end_of_stream():
         assert b.recv(10) == b""
         b.send(b"back")
         assert a.recv(10) == b"back"
+
+
+@pytest.mark.parametrize("call, error, text", [
+    (lambda s: s.settimeout("1"), TypeError, "timeout must be None or a number of seconds, not str"),
+    (lambda s: s.settimeout(float("nan")), ValueError, "timeout must be None or >= 0, not nan"),
+    (lambda s: s.settimeout(-0.5), ValueError, "timeout must be None or >= 0, not -0.5"),
+    (lambda s: s.shutdown("write"), ValueError, "how must be 'r', 'w' or 'rw', not 'write'"),
+    (lambda s: s.recv("10"), TypeError, "'str' object cannot be interpreted as an integer"),
+    (lambda s: s.recv_message(1.5), TypeError, "'float' object cannot be interpreted as an integer"),
+    (lambda s: s.send_batch([b"ok", 1]), TypeError, "send_batch: item 1 must be bytes-like"),
+])
+def test_bad_arguments_say_what_was_expected(call, error, text):
+    a, b = unixsock.pair()
+    with a, b:
+        with pytest.raises(error) as e:
+            call(a)
+        assert text in str(e.value)
+        a.send(b"still fine")  # nothing was half done
+        assert b.recv(100) == b"still fine"
