@@ -136,7 +136,7 @@ def run_all(b: Bench):
         rows = [
             ("raw C, busy-polling", b.measure(echo, lambda a: [CCLIENT, "spin", "raw", kind, a, "64", str(n_rtt)], peer_cpu=1)),
             ("unixsock C, busy-polling (timeout 0)", b.measure(echo, lambda a: [CCLIENT, "spin", "us", kind, a, "64", str(n_rtt)], peer_cpu=1)),
-            ("unixsock Python, busy-polling (timeout 0)", b.measure(echo, lambda a: [*PYCLIENT, "spin", "us", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
+            ("unixsock Python, busy-polling (try_recv)", b.measure(echo, lambda a: [*PYCLIENT, "spin", "us", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
             ("Python socket, busy-polling (non-blocking)", b.measure(echo, lambda a: [*PYCLIENT, "spin", "std", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
             ("unixsock Lua, busy-polling (timeout 0)", b.measure(echo, lambda a: [*LUACLIENT, "spin", "us", kind, a, "64", str(n_rtt_py)], peer_cpu=1)),
         ]
@@ -235,8 +235,9 @@ def instructions(b: Bench):
     poll = [
         ("raw C", lambda a, n: [CCLIENT, "poll", "raw", "stream", a, str(n)]),
         ("unixsock C", lambda a, n: [CCLIENT, "poll", "us", "stream", a, str(n)]),
-        ("unixsock Python (BlockingIOError)", lambda a, n: [*PYCLIENT, "poll", "us", "stream", a, str(n)]),
-        ("Python socket (BlockingIOError)", lambda a, n: [*PYCLIENT, "poll", "std", "stream", a, str(n)]),
+        ("unixsock Python try_recv (None)", lambda a, n: [*PYCLIENT, "poll", "try", "stream", a, str(n)]),
+        ("unixsock Python recv (BlockingIOError)", lambda a, n: [*PYCLIENT, "poll", "us", "stream", a, str(n)]),
+        ("Python socket recv (BlockingIOError)", lambda a, n: [*PYCLIENT, "poll", "std", "stream", a, str(n)]),
         ("unixsock Lua (nil, message, errno)", lambda a, n: [*LUACLIENT, "poll", "us", "stream", a, str(n)]),
         ("luasocket (nil, \"timeout\")", lambda a, n: [*LUACLIENT, "poll", "luasocket", "stream", a, str(n)]),
     ]

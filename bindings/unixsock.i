@@ -8,11 +8,14 @@
  *    is always its first argument pair (name, namelen): it becomes `filename`. */
 %module(package="unixsock") capi
 
+%ignore us_recv_new; /* a helper of us_recv and us_try_recv */
+
 %{
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 #include "unixsock.h"
@@ -483,7 +486,8 @@ static us_status us_send(us_socket *sock, const void *buf, size_t len) {
   return r < 0 ? r : done + r;
 }
 
-static us_status us_recv(us_socket *sock, long size, PyObject **ret_obj) {
+/* recv into a new bytes object; now: never wait, and None instead of -EAGAIN. */
+static us_status us_recv_new(us_socket *sock, long size, bool now, PyObject **ret_obj) {
   long r;
   if (sock == NULL)
     return -EBADF;
@@ -492,15 +496,30 @@ static us_status us_recv(us_socket *sock, long size, PyObject **ret_obj) {
   PyObject *b = PyBytes_FromStringAndSize(NULL, size);
   if (b == NULL)
     return -ENOMEM;
-  r = us_recv_bytes(sock, PyBytes_AS_STRING(b), (size_t)size);
+  r = now ? unixsock_try_recv(sock, PyBytes_AS_STRING(b), (size_t)size)
+          : us_recv_bytes(sock, PyBytes_AS_STRING(b), (size_t)size);
   if (r < 0) {
     Py_DECREF(b);
+    if (now && r == -EAGAIN) {
+      Py_INCREF(Py_None);
+      *ret_obj = Py_None;
+      return 0;
+    }
     return r;
   }
   if (r != size && _PyBytes_Resize(&b, r) < 0)
     return -ENOMEM;
   *ret_obj = b;
   return r;
+}
+
+static us_status us_recv(us_socket *sock, long size, PyObject **ret_obj) {
+  return us_recv_new(sock, size, false, ret_obj);
+}
+
+/* -> bytes, or None when nothing is there: for pollers, without an exception */
+static us_status us_try_recv(us_socket *sock, long size, PyObject **ret_obj) {
+  return us_recv_new(sock, size, true, ret_obj);
 }
 
 static us_status_at us_sendto(const char *name, size_t namelen, us_socket *sock,
@@ -539,8 +558,12 @@ static us_status us_settimeout(us_socket *sock, int timeout_ms) {
   return sock == NULL ? -EBADF : unixsock_settimeout(sock, timeout_ms);
 }
 
-static us_status us_gettimeout(us_socket *sock) {
-  return sock == NULL ? -EBADF : unixsock_gettimeout(sock);
+/* -> the timeout in ms, -1 for none: a value, so it comes back beside the status */
+static us_status us_gettimeout(us_socket *sock, PyObject **ret_obj) {
+  if (sock == NULL)
+    return -EBADF;
+  *ret_obj = PyLong_FromLong(unixsock_gettimeout(sock));
+  return *ret_obj != NULL ? 0 : -ENOMEM;
 }
 
 static us_status us_fd(us_socket *sock) {

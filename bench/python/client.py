@@ -2,7 +2,7 @@
 ("std").  Prints one number, like bench/c/client.c.
   client.py rtt us|std KIND ADDRESS SIZE N     ns per round trip
   client.py spin us|std KIND ADDRESS SIZE N    the same, polling without blocking
-  client.py poll us|std KIND ADDRESS N         ns per try that finds nothing (would block)
+  client.py poll us|try|std KIND ADDRESS N     ns per try that finds nothing (would block)
   client.py rate us|std|batch KIND ADDRESS N   64-byte messages per second
   client.py fds us|std|batch KIND ADDRESS N    messages with one fd per second
   client.py bulk us|std ADDRESS TOTAL CHUNK    MiB/s received with recv_into"""
@@ -48,41 +48,54 @@ def rtt(how, kind, addr, size, n):
 
 
 def spin(how, kind, addr, size, n):
-    """Round trips polling without blocking (the far end on another CPU)."""
+    """Round trips polling without blocking (the far end on another CPU):
+    unixsock's try_recv returns None for an empty try, socket raises."""
     s = connect(how, kind, addr)
+    buf = bytes(size)
+    t0 = time.perf_counter()
     if how == "us":
-        s.settimeout(0)
+        send, try_recv = s.send, s.try_recv
+        for _ in range(n):
+            send(buf)
+            got = 0
+            while got < size:
+                data = try_recv(size - got)
+                if data is not None:
+                    got += len(data)
     else:
         s.setblocking(False)
-    buf = bytes(size)
-    send, recv = s.send, s.recv
-    t0 = time.perf_counter()
-    for _ in range(n):
-        send(buf)
-        got = 0
-        while got < size:
-            try:
-                got += len(recv(size - got))
-            except BlockingIOError:
-                continue
+        send, recv = s.send, s.recv
+        for _ in range(n):
+            send(buf)
+            got = 0
+            while got < size:
+                try:
+                    got += len(recv(size - got))
+                except BlockingIOError:
+                    continue
     print(round((time.perf_counter() - t0) / n * 1e9))
 
 
 def poll(how, kind, addr, n):
     """Tries that find nothing to read: what an event loop or a busy poller pays
     for a wake-up that was not one."""
-    s = connect(how, kind, addr)
-    if how == "us":
-        s.settimeout(0)
-    else:
-        s.setblocking(False)
-    recv = s.recv
+    s = connect("std" if how == "std" else "us", kind, addr)
     t0 = time.perf_counter()
-    for _ in range(n):
-        try:
-            recv(64)
-        except BlockingIOError:
-            pass
+    if how == "try":
+        try_recv = s.try_recv
+        for _ in range(n):
+            try_recv(64)
+    else:
+        if how == "us":
+            s.settimeout(0)
+        else:
+            s.setblocking(False)
+        recv = s.recv
+        for _ in range(n):
+            try:
+                recv(64)
+            except BlockingIOError:
+                pass
     print(round((time.perf_counter() - t0) / n * 1e9))
 
 

@@ -92,6 +92,7 @@ class Socket:
         # they answer EBADF, as the methods do.
         self.send = MethodType(_c.us_send, handle)
         self.recv = MethodType(_c.us_recv, handle)
+        self.try_recv = MethodType(_c.us_try_recv, handle)
         self.recv_into = MethodType(_c.us_recv_into, handle)
 
     # -- lifecycle ---------------------------------------------------------
@@ -222,6 +223,13 @@ class Socket:
         """Receive up to size bytes; b"" at end of stream.  A datagram or
         seqpacket message longer than size raises OSError(EMSGSIZE)."""
         return _c.us_recv(self._h, size)
+
+    def try_recv(self, size: int) -> Optional[bytes]:  # noqa: F811 (see __init__)
+        """recv() that never waits, whatever the timeout, and returns None
+        (instead of raising BlockingIOError) when nothing is there: for event
+        loops and busy pollers, for which an empty try is the common case and
+        an exception costs more than the syscall."""
+        return _c.us_try_recv(self._h, size)
 
     def recv_into(self, buffer, nbytes: int = 0) -> int:  # noqa: F811 (see __init__)
         """Receive into a writable buffer without a copy; returns the count."""

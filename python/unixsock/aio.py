@@ -30,26 +30,34 @@ class AsyncSocket:
         sock.settimeout(0)
 
     async def _io(self, op, writable: bool = False):
-        loop = asyncio.get_running_loop()
         while True:
             try:
                 return op()
             except BlockingIOError:
                 pass
-            fut = loop.create_future()
-            fd = self.sock.fileno()
-            add, remove = (loop.add_writer, loop.remove_writer) if writable else (loop.add_reader, loop.remove_reader)
-            add(fd, lambda: fut.done() or fut.set_result(None))
-            try:
-                await fut
-            finally:
-                remove(fd)
+            await self._ready(writable)
+
+    async def _ready(self, writable: bool) -> None:
+        """Until the loop says the socket is readable (or writable)."""
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        fd = self.sock.fileno()
+        add, remove = (loop.add_writer, loop.remove_writer) if writable else (loop.add_reader, loop.remove_reader)
+        add(fd, lambda: fut.done() or fut.set_result(None))
+        try:
+            await fut
+        finally:
+            remove(fd)
 
     async def accept(self) -> "AsyncSocket":
         return AsyncSocket(await self._io(self.sock.accept))
 
     async def recv(self, size: int) -> bytes:
-        return await self._io(lambda: self.sock.recv(size))
+        while True:  # try_recv: an empty try (a wake-up for another reader) raises nothing
+            data = self.sock.try_recv(size)
+            if data is not None:
+                return data
+            await self._ready(False)
 
     async def recv_into(self, buffer, nbytes: int = 0) -> int:
         return await self._io(lambda: self.sock.recv_into(buffer, nbytes))

@@ -269,3 +269,34 @@ def test_bad_arguments_say_what_was_expected(call, error, text):
         assert text in str(e.value)
         a.send(b"still fine")  # nothing was half done
         assert b.recv(100) == b"still fine"
+
+
+@pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
+@pytest.mark.parametrize("timeout", [None, 20, 0])
+def test_try_recv_never_waits_and_returns_none_when_empty(kind, timeout):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        b.settimeout(timeout)
+        t0 = time.monotonic()
+        assert b.try_recv(10) is None
+        assert time.monotonic() - t0 < 10  # (a wait would be 20 s, or forever)
+        assert b.gettimeout() == timeout  # the socket's own timeout is untouched
+        a.send(b"abc")
+        assert b.try_recv(10) == b"abc"
+        if kind != "stream":
+            a.send(b"too long")
+            with pytest.raises(OSError) as e:
+                b.try_recv(3)
+            assert e.value.errno == errno.EMSGSIZE
+        if kind != "dgram":
+            a.close()
+            assert b.try_recv(10) == b""  # end of stream, not None
+
+
+@pytest.mark.parametrize("timeout", [None, 0, 0.25, 3600])
+def test_gettimeout_reports_what_settimeout_set(timeout):
+    a, b = unixsock.pair()
+    with a, b:
+        assert a.gettimeout() is None  # a new socket blocks
+        a.settimeout(timeout)
+        assert a.gettimeout() == timeout
