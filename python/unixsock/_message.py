@@ -57,7 +57,11 @@ class Message:
         return fds
 
     def take_fd(self, index: int = 0) -> int:
-        """Hand one descriptor over (the others stay with the message)."""
+        """Hand one descriptor over (the others stay with the message);
+        IndexError when there is none at that index."""
+        if not -len(self._fds) <= index < len(self._fds):
+            raise IndexError(f"take_fd({index}): the message has {len(self._fds)} "
+                             "descriptor(s) left (taken ones are gone from it)")
         return self._fds.pop(index)
 
     def close(self) -> None:

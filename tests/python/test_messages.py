@@ -291,3 +291,14 @@ def test_nonblocking_stream_message_keeps_its_end_for_flush():
         b.settimeout(1)
         with b.recv_message() as m:
             assert m.data == b"next"
+
+
+def test_take_fd_beyond_what_is_left_says_so():
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        a.send_message(b"one", [0])
+        with b.recv_message() as m:
+            os.close(m.take_fd())
+            with pytest.raises(IndexError) as e:
+                m.take_fd()
+            assert "the message has 0 descriptor(s) left" in str(e.value)
