@@ -68,7 +68,8 @@ void unixsock__frame_drop_tail(unixsock *s) {
 }
 
 int unixsock__frame_flush(unixsock *s, long long *deadline) {
-  int flags = MSG_NOSIGNAL | (s->timeout_ms >= 0 || *deadline == UNIXSOCK__NEVER_WAIT ? MSG_DONTWAIT : 0);
+  bool nowait = s->timeout_ms >= 0 || *deadline == UNIXSOCK__NEVER_WAIT;
+  int flags = MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0);
   while (s->out_tail != NULL) {
     ssize_t n = send(s->fd, s->out_tail + s->out_done, s->out_len - s->out_done, flags);
     if (n >= 0) {

@@ -135,8 +135,8 @@ ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh);
 int unixsock__frame_flush(unixsock *s, long long *deadline);
 void unixsock__frame_drop_tail(unixsock *s);
 /* Receive one frame (max_fds: a limit from unixsock__fd_limit): 1, 0 at end of
- * stream, or -errno.  With buf, the payload goes
- * there and -ENOSPC (frame kept whole) when cap is too small. */
+ * stream, or -errno.  With buf, the payload goes there and -ENOSPC (frame kept
+ * whole) when cap is too small. */
 int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
                          size_t cap);
 void unixsock__frame_free(unixsock *s);
