@@ -888,6 +888,10 @@ static us_status us_set_max_message(us_socket *sock, unsigned long long bytes) {
   return sock == NULL ? -EBADF : unixsock_set_max_message(sock, (size_t)bytes);
 }
 
+static us_status us_get_max_message(us_socket *sock) {
+  return sock == NULL ? -EBADF : unixsock_get_max_message(sock);
+}
+
 /* -> (pid, uid, gid, pidfd or -1, label bytes, groups tuple) */
 static us_status us_peer(us_socket *sock, int pidfd, PyObject **ret_obj) {
   unixsock_peer_info p;

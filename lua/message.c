@@ -215,8 +215,13 @@ static int l_recv_batch(lua_State *L) {
   return 1;
 }
 
+/* sock:max_message() -> bytes; sock:max_message(bytes) -> true | nil, msg, errno */
 static int l_max_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    lua_pushinteger(L, unixsock_get_max_message(s->h));
+    return 1;
+  }
   lua_Integer v = luaL_checkinteger(L, 2);
   int r = unixsock_set_max_message(s->h, v < 0 ? 0 : (size_t)v);
   if (r < 0)

@@ -242,6 +242,8 @@ UNIXSOCK_EXTERN void unixsock_message_release(unixsock_message *msg);
 /* Largest framed message payload this stream socket accepts (default
  * UNIXSOCK_DEFAULT_MAX_MESSAGE, at most 2^31 - 1). */
 UNIXSOCK_EXTERN int unixsock_set_max_message(unixsock *sock, size_t bytes);
+/* The current one (it fits an int), or -EINVAL. */
+UNIXSOCK_EXTERN int unixsock_get_max_message(const unixsock *sock);
 
 /* Send up to count messages in one call (sendmmsg on dgram and seqpacket; one
  * writev of many frames on a stream).  Returns how many were sent, or -errno if

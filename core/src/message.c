@@ -58,6 +58,12 @@ int unixsock_set_max_message(unixsock *sock, size_t bytes) {
   return 0;
 }
 
+int unixsock_get_max_message(const unixsock *sock) {
+  if (sock == NULL)
+    return -EINVAL;
+  return (int)(sock->max_message ? sock->max_message : UNIXSOCK_DEFAULT_MAX_MESSAGE);
+}
+
 ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg) {
   if (sock == NULL || msg == NULL || (msg->data == NULL && msg->len > 0))
     return -EINVAL;

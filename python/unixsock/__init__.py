@@ -288,11 +288,12 @@ class Socket:
 
     @property
     def max_message(self) -> int:
-        raise AttributeError("max_message is write-only")
+        """Largest stream frame this socket accepts (default 16 MiB); a longer
+        one is OSError(EMSGSIZE) and ends the stream."""
+        return _c.us_get_max_message(self._h)
 
     @max_message.setter
     def max_message(self, size: int) -> None:
-        """Largest stream frame this socket accepts (default 16 MiB)."""
         _c.us_set_max_message(self._h, size)
 
     # -- identity ----------------------------------------------------------

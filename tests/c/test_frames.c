@@ -90,7 +90,10 @@ TEST(test_oversize_frame_is_emsgsize_and_the_stream_is_closed) {
   unixsock *a;
   int raw;
   raw_pair(&a, &raw);
+  CHECK_EQ(unixsock_get_max_message(a), UNIXSOCK_DEFAULT_MAX_MESSAGE);
   CHECK_OK(unixsock_set_max_message(a, 100));
+  CHECK_EQ(unixsock_get_max_message(a), 100);
+  CHECK_ERR(unixsock_get_max_message(NULL), EINVAL);
   unsigned char h[8];
   header(h, 101, 0, 0);
   CHECK(write(raw, h, 8) == 8);

@@ -156,7 +156,9 @@ def test_recv_message_end_of_stream_is_none():
 def test_oversize_frame_is_emsgsize():
     a, b = unixsock.pair("stream")
     with a, b:
+        assert b.max_message == 16 << 20
         b.max_message = 10
+        assert b.max_message == 10
         a.send_message(b"x" * 11)
         with pytest.raises(OSError) as e:
             b.recv_message()
