@@ -118,12 +118,10 @@ int unixsock_shutdown(unixsock *sock, int how) {
   static const int hows[] = {0, SHUT_RD, SHUT_WR, SHUT_RDWR};
   if (sock == NULL || how < UNIXSOCK_SHUT_RD || how > UNIXSOCK_SHUT_RDWR)
     return -EINVAL;
-  if ((how & UNIXSOCK_SHUT_WR) && sock->out_tail != NULL) {
-    long long deadline = UNIXSOCK__NO_DEADLINE_YET; /* the end of a started frame first */
-    int r = unixsock__frame_flush(sock, &deadline);
-    if (r < 0)
-      return r;
-  }
+  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  int kept = (how & UNIXSOCK_SHUT_WR) ? unixsock__flush_first(sock, &deadline) : 0;
+  if (kept < 0)
+    return kept; /* the end of a started frame goes before the end of stream */
   if (shutdown(sock->fd, hows[how]) < 0)
     return -errno;
   return 0;

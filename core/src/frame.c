@@ -95,7 +95,7 @@ int unixsock_flush(unixsock *sock) {
   if (sock->fd < 0)
     return -EBADF;
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
-  return sock->out_tail != NULL ? unixsock__frame_flush(sock, &deadline) : 0;
+  return unixsock__frame_flush(sock, &deadline);
 }
 
 /* A send that must not wait has written the start of a frame: keep the rest (what
@@ -128,11 +128,9 @@ ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh) {
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   int flags = MSG_NOSIGNAL | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
   size_t total = 0, done = 0;
-  if (s->out_tail != NULL) {
-    int r = unixsock__frame_flush(s, &deadline);
-    if (r < 0)
-      return r;
-  }
+  int kept = unixsock__flush_first(s, &deadline);
+  if (kept < 0)
+    return kept;
   for (size_t i = 0; i < (size_t)mh->msg_iovlen; i++)
     total += mh->msg_iov[i].iov_len;
   for (;;) {

@@ -133,6 +133,10 @@ ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh);
  * the next call; an error of the connection drops it).  Every write on a stream
  * calls this first, so a later write never lands inside that frame. */
 int unixsock__frame_flush(unixsock *s, long long *deadline);
+/* The same, inline for the common case where nothing is kept (every send). */
+static inline int unixsock__flush_first(unixsock *s, long long *deadline) {
+  return s->out_tail != NULL ? unixsock__frame_flush(s, deadline) : 0;
+}
 void unixsock__frame_drop_tail(unixsock *s);
 /* Receive one frame (max_fds: a limit from unixsock__fd_limit): 1, 0 at end of
  * stream, or -errno.  With buf, the payload goes there and -ENOSPC (frame kept

@@ -32,11 +32,9 @@ ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
   int flags = MSG_NOSIGNAL | dontwait(sock);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   size_t done = 0;
-  if (sock->out_tail != NULL) {
-    int r = unixsock__frame_flush(sock, &deadline);
-    if (r < 0)
-      return r;
-  }
+  int kept = unixsock__flush_first(sock, &deadline);
+  if (kept < 0)
+    return kept;
   for (;;) {
     ssize_t n = send(sock->fd, p + done, len - done, flags);
     if (n >= 0) {
@@ -58,12 +56,10 @@ ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
 ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_t len) {
   if (sock == NULL || (buf == NULL && len > 0))
     return -EINVAL;
-  if (sock->out_tail != NULL) {
-    long long never = UNIXSOCK__NEVER_WAIT;
-    int r = unixsock__frame_flush(sock, &never);
-    if (r < 0)
-      return r;
-  }
+  long long never = UNIXSOCK__NEVER_WAIT;
+  int kept = unixsock__flush_first(sock, &never);
+  if (kept < 0)
+    return kept;
   for (;;) {
     ssize_t n = send(sock->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0)

@@ -253,8 +253,11 @@ TEST(test_big_frame_crosses_intact) {
 
 enum { KEPT = 1 << 20 };
 
-/* a sends a KEPT-byte frame (with one fd) with timeout 0 that cannot go whole. */
-static char *start_kept_frame(unixsock *a) {
+/* A stream pair where a has sent a KEPT-byte frame (with one fd) with timeout 0
+ * that could not go whole.  Returns the frame's bytes. */
+static char *start_kept_frame(unixsock **ret_a, unixsock **ret_b) {
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, ret_a, ret_b));
+  unixsock *a = *ret_a;
   char *data = malloc(KEPT);
   for (size_t i = 0; i < KEPT; i++)
     data[i] = (char)(i * 7);
@@ -294,7 +297,9 @@ TEST(test_timeout_0_keeps_the_end_of_a_frame_and_flush_writes_it) {
   unixsock *a, *b;
   CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
   CHECK_EQ(unixsock_flush(a), 0); /* nothing kept: nothing to do */
-  char *data = start_kept_frame(a);
+  unixsock_close(a);
+  unixsock_close(b);
+  char *data = start_kept_frame(&a, &b);
   take_kept_frame(a, b, data);
   unixsock_message next = {0}, in = {0};
   next.data = "next";
@@ -312,8 +317,7 @@ TEST(test_timeout_0_keeps_the_end_of_a_frame_and_flush_writes_it) {
 
 TEST(test_no_write_lands_inside_a_kept_frame) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
-  char *data = start_kept_frame(a);
+  char *data = start_kept_frame(&a, &b);
   unixsock_message small = {0};
   small.data = "zz";
   small.len = 2;
@@ -337,8 +341,7 @@ TEST(test_no_write_lands_inside_a_kept_frame) {
 
 TEST(test_detach_waits_for_a_kept_frame) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
-  char *data = start_kept_frame(a);
+  char *data = start_kept_frame(&a, &b);
   CHECK_ERR(unixsock_detach(a), EBUSY);     /* a new owner's writes would splice */
   CHECK_ERR(unixsock_release(a, 0), EBUSY); /* and the handle is still usable */
   take_kept_frame(a, b, data);
@@ -351,8 +354,7 @@ TEST(test_detach_waits_for_a_kept_frame) {
 
 TEST(test_close_with_a_kept_frame_cuts_it) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
-  char *data = start_kept_frame(a);
+  char *data = start_kept_frame(&a, &b);
   unixsock_close(a); /* the peer must see a cut frame, not a short one */
   unixsock_message in = {0};
   CHECK_OK(unixsock_settimeout(b, 1000));
@@ -363,8 +365,7 @@ TEST(test_close_with_a_kept_frame_cuts_it) {
 
 TEST(test_a_kept_frame_to_a_closed_peer_is_epipe_and_dropped) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
-  char *data = start_kept_frame(a);
+  char *data = start_kept_frame(&a, &b);
   unixsock_close(b);
   CHECK_ERR(unixsock_flush(a), EPIPE);
   CHECK_EQ(unixsock_flush(a), 0); /* dropped: it can never arrive */
@@ -375,8 +376,7 @@ TEST(test_a_kept_frame_to_a_closed_peer_is_epipe_and_dropped) {
 
 TEST(test_detach_after_the_peer_left_drops_the_kept_frame) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
-  char *data = start_kept_frame(a);
+  char *data = start_kept_frame(&a, &b);
   unixsock_close(b); /* the rest can never arrive: nothing to wait for */
   int fd = unixsock_detach(a);
   CHECK(fd >= 0);
