@@ -8,13 +8,25 @@
 #define LUS_FD "unixsock.fd"
 
 typedef struct {
-  int fd; /* -1 once closed or taken */
+  int fd;          /* -1 once closed or taken */
+  const void *tag; /* &lus_fd_tag: lus_to_fd knows it without a registry lookup */
 } lus_fd;
+static const char lus_fd_tag = 0;
 
 void lus_push_fd(lua_State *L, int fd) {
   lus_fd *f = lua_newuserdatauv(L, sizeof(*f), 0);
   f->fd = fd;
+  f->tag = &lus_fd_tag;
   luaL_setmetatable(L, LUS_FD);
+}
+
+/* Argument idx as a unixsock.fd, or NULL.  A full userdata of our size whose tag
+ * is ours can only be one of ours (Lua code cannot write into a userdata). */
+static lus_fd *fd_test(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(lus_fd))
+    return NULL;
+  lus_fd *f = lua_touserdata(L, idx);
+  return f->tag == &lus_fd_tag ? f : NULL;
 }
 
 int lus_to_fd(lua_State *L, int idx) {
@@ -22,12 +34,12 @@ int lus_to_fd(lua_State *L, int idx) {
     lua_Integer v = lua_tointeger(L, idx);
     return v < 0 || v > 0x7fffffff ? -1 : (int)v;
   }
-  lus_fd *f = luaL_testudata(L, idx, LUS_FD);
-  if (f != NULL)
-    return f->fd;
   lus_socket *s = lus_test(L, idx);
   if (s != NULL && s->h != NULL)
     return unixsock_fd(s->h);
+  lus_fd *f = fd_test(L, idx);
+  if (f != NULL)
+    return f->fd;
   return luaL_error(L, "expected a descriptor (integer, unixsock.fd or socket)");
 }
 

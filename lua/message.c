@@ -44,12 +44,12 @@ static void read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv) 
   m->data = (void *)luaL_checklstring(L, idx, &m->len);
   if (!lua_isnoneornil(L, idx + 1)) {
     luaL_checktype(L, idx + 1, LUA_TTABLE);
-    lua_Integer n = luaL_len(L, idx + 1);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx + 1); /* a plain list */
     if (n > UNIXSOCK_MAX_FDS) {
       m->nfds = (size_t)n; /* the core says E2BIG before any syscall */
     } else {
       for (lua_Integer i = 1; i <= n; i++) {
-        lua_geti(L, idx + 1, i);
+        lua_rawgeti(L, idx + 1, i);
         fdv[i - 1] = lus_to_fd(L, -1);
         lua_pop(L, 1);
       }

@@ -8,7 +8,6 @@
 
 int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const int *fds,
                          size_t nfds, bool creds) {
-  size_t used = 0;
   if (nfds > UNIXSOCK_MAX_FDS)
     return -E2BIG;
   if (nfds > 0 && fds == NULL)
@@ -16,21 +15,22 @@ int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const i
   for (size_t i = 0; i < nfds; i++)
     if (fds[i] < 0)
       return -EBADF;
-  mh->msg_control = NULL;
-  mh->msg_controllen = 0;
-  if (nfds == 0 && !creds)
+  size_t rights = nfds > 0 ? CMSG_SPACE(nfds * sizeof(int)) : 0;
+  size_t used = rights + (creds ? CMSG_SPACE(sizeof(struct ucred)) : 0);
+  mh->msg_control = used > 0 ? cb->buf : NULL;
+  mh->msg_controllen = used;
+  if (used == 0)
     return 0;
-  memset(cb, 0, sizeof(*cb));
-  mh->msg_control = cb->buf;
-  mh->msg_controllen = sizeof(cb->buf);
-  struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+  /* Only the bytes sent are cleared (the padding between headers must not carry
+   * stack garbage); the whole buffer is over a kilobyte, a send with one fd uses 24. */
+  memset(cb->buf, 0, used);
+  struct cmsghdr *c = (struct cmsghdr *)cb->buf;
   if (nfds > 0) {
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
     memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-    used += CMSG_SPACE(nfds * sizeof(int));
-    c = (struct cmsghdr *)(cb->buf + used);
+    c = (struct cmsghdr *)(cb->buf + rights);
   }
   if (creds) {
     /* The kernel checks these: only our own pid and ids are accepted. */
@@ -39,9 +39,7 @@ int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const i
     c->cmsg_type = SCM_CREDENTIALS;
     c->cmsg_len = CMSG_LEN(sizeof(uc));
     memcpy(CMSG_DATA(c), &uc, sizeof(uc));
-    used += CMSG_SPACE(sizeof(uc));
   }
-  mh->msg_controllen = used;
   return 0;
 }
 

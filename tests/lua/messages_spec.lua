@@ -130,6 +130,36 @@ describe("messages", function()
     b:close()
   end))
 
+  it("a received fd object is passed on; closed ones and non-descriptors are refused", h.no_leak(function()
+    local a, b = unixsock.pair("seqpacket")
+    local x, y = unixsock.pair()
+    assert(a:send_message("x", { x }))
+    x:close()
+    local first = assert(b:recv_message())
+    local fwd = first.fds[1]
+    -- the unixsock.fd object itself goes into the next message
+    assert(b:send_message("again", { fwd }))
+    local second = assert(a:recv_message())
+    assert.are.equal(1, #second.fds)
+    assert.are.equal(1, second.fds[1]:write("z"))
+    assert.are.equal("z", y:recv(1))
+    fwd:close()
+    local n, _, err = b:send_message("x", { fwd })
+    assert.is_nil(n)
+    assert.are.equal(E.EBADF, err)
+    local closed, other = unixsock.pair()
+    closed:close()
+    other:close()
+    assert.has_error(function() a:send_message("x", { closed }) end,
+      "expected a descriptor (integer, unixsock.fd or socket)")
+    assert.has_error(function() a:send_message("x", { "3" }) end,
+      "expected a descriptor (integer, unixsock.fd or socket)")
+    second.fds[1]:close()
+    y:close()
+    a:close()
+    b:close()
+  end))
+
   it("254 fds is E2BIG before anything is sent", h.no_leak(function()
     local a, b = unixsock.pair("dgram")
     local fds = {}
