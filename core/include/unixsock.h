@@ -145,7 +145,7 @@ UNIXSOCK_EXTERN ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_
 
 /* Receive up to len bytes.  Returns the count, 0 at end of stream.  On dgram and
  * seqpacket a message longer than len is -EMSGSIZE (and is consumed): it is never
- * silently truncated. */
+ * silently truncated.  len 0 returns 0 at once and consumes nothing. */
 UNIXSOCK_EXTERN ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len);
 
 /* One recv that never waits, whatever the timeout: what unixsock_recv would

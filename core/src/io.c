@@ -102,6 +102,11 @@ static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,
 static ssize_t recv_bytes(unixsock *sock, void *buf, size_t len, bool now) {
   if (sock == NULL || (buf == NULL && len > 0))
     return -EINVAL;
+  /* Asking for nothing gets nothing at once, as Python's socket.recv(0) does: the
+   * kernel would wait for a byte and then report 0 (which reads as end of stream),
+   * or take a whole datagram to report EMSGSIZE. */
+  if (len == 0)
+    return 0;
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
     return recv_admitted(sock, buf, len, NULL, NULL, now);
   int message = sock->kind != UNIXSOCK_STREAM;

@@ -81,6 +81,24 @@ TEST(test_recv_returns_zero_at_end_of_stream) {
   unixsock_close(b);
 }
 
+TEST(test_recv_of_zero_bytes_returns_at_once_and_consumes_nothing) {
+  for (int k = UNIXSOCK_STREAM; k <= UNIXSOCK_SEQPACKET; k++) {
+    unixsock *a, *b;
+    char buf[8];
+    CHECK_OK(unixsock_pair(k, &a, &b));
+    /* blocking, nothing queued: the kernel would wait for a byte */
+    CHECK_EQ(unixsock_recv(b, buf, 0), 0);
+    CHECK_EQ(unixsock_try_recv(b, buf, 0), 0);
+    CHECK_EQ(unixsock_send(a, "hello", 5), 5);
+    /* queued: a datagram is not taken to report EMSGSIZE, nor a byte skipped */
+    CHECK_EQ(unixsock_recv(b, NULL, 0), 0);
+    CHECK_EQ(unixsock_recv(b, buf, sizeof(buf)), 5);
+    CHECK(memcmp(buf, "hello", 5) == 0);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
 TEST(test_nonblocking_recv_is_eagain) {
   unixsock *a, *b;
   char buf[4];

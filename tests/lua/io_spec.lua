@@ -35,6 +35,19 @@ describe("bytes", function()
     assert.are.equal("", b:recv(10))
   end))
 
+  it("recv(0) returns an empty string at once and takes nothing", h.no_leak(function()
+    for _, kind in ipairs({ "stream", "dgram", "seqpacket" }) do
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      b:settimeout(5) -- waiting would end in ETIMEDOUT
+      assert.are.equal("", assert(b:recv(0)))
+      a:send("kept")
+      assert.are.equal("", assert(b:recv(0)))
+      assert.are.equal("kept", b:recv(10))
+    end
+  end))
+
   it("send to a closed peer is EPIPE, never SIGPIPE", h.no_leak(function()
     local a, b = unixsock.pair("seqpacket")
       local _a <close> = a

@@ -78,6 +78,20 @@ def test_recv_returns_empty_at_end_of_stream():
         assert b.recv(10) == b""
 
 
+@pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
+def test_recv_of_zero_bytes_returns_at_once_like_socket(kind):
+    # socket.socketpair().recv(0) is b"" at once; the kernel itself would wait
+    a, b = unixsock.pair(kind)
+    with a, b:
+        b.settimeout(5)  # waiting would end in TimeoutError
+        assert b.recv(0) == b""
+        assert b.try_recv(0) == b""
+        assert b.recv_into(bytearray(0)) == 0
+        a.send(b"kept")
+        assert b.recv(0) == b""
+        assert b.recv(10) == b"kept"
+
+
 def test_nonblocking_is_blockingioerror():
     a, b = unixsock.pair("dgram")
     with a, b:
