@@ -405,10 +405,21 @@ static long us_recv_bytes(us_socket *sock, void *buf, size_t len) {
   return r;
 }
 
+/* A size that socket.recv* refuses with ValueError is refused the same way (with
+ * its message); us_raise leaves a set Python error in place. */
+static long us_bad_size(const char *msg) {
+  PyErr_SetString(PyExc_ValueError, msg);
+  return -EINVAL;
+}
+
 static us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes) {
   if (sock == NULL)
     return -EBADF;
-  if (nbytes > 0 && (size_t)nbytes < wlen)
+  if (nbytes < 0)
+    return us_bad_size("negative buffersize in recv_into");
+  if ((size_t)nbytes > wlen)
+    return us_bad_size("buffer too small for requested bytes");
+  if (nbytes > 0)
     wlen = (size_t)nbytes;
   return us_recv_bytes(sock, wbuf, wlen);
 }
@@ -492,7 +503,7 @@ static us_status us_recv_new(us_socket *sock, long size, bool now, PyObject **re
   if (sock == NULL)
     return -EBADF;
   if (size < 0)
-    return -EINVAL;
+    return us_bad_size(now ? "negative buffersize in try_recv" : "negative buffersize in recv");
   PyObject *b = PyBytes_FromStringAndSize(NULL, size);
   if (b == NULL)
     return -ENOMEM;
@@ -539,7 +550,7 @@ static us_status us_recvfrom(us_socket *sock, long size, PyObject **ret_obj) {
   if (sock == NULL)
     return -EBADF;
   if (size < 0)
-    return -EINVAL;
+    return us_bad_size("negative buffersize in recvfrom");
   PyObject *b = PyBytes_FromStringAndSize(NULL, size);
   if (b == NULL)
     return -ENOMEM;

@@ -92,6 +92,26 @@ def test_recv_of_zero_bytes_returns_at_once_like_socket(kind):
         assert b.recv(10) == b"kept"
 
 
+def test_bad_receive_sizes_are_valueerror_as_in_socket():
+    # the same exception and message as socket's; recv_into(buf, -1) used to read
+    # into the whole buffer (and wait), recv_into(small, 10) to read fewer silently
+    a, b = unixsock.pair("dgram")
+    with a, b:
+        b.settimeout(5)
+        for call, message in (
+            (lambda: b.recv(-1), "negative buffersize in recv"),
+            (lambda: b.try_recv(-1), "negative buffersize in try_recv"),
+            (lambda: b.recvfrom(-1), "negative buffersize in recvfrom"),
+            (lambda: b.recv_into(bytearray(4), -1), "negative buffersize in recv_into"),
+            (lambda: b.recv_into(bytearray(4), 10), "buffer too small for requested bytes"),
+        ):
+            with pytest.raises(ValueError, match=message):
+                call()
+        a.send(b"abcd")
+        buf = bytearray(8)
+        assert b.recv_into(buf, 4) == 4 and buf[:4] == b"abcd"
+
+
 def test_nonblocking_is_blockingioerror():
     a, b = unixsock.pair("dgram")
     with a, b:
