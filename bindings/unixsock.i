@@ -412,6 +412,17 @@ static long us_bad_size(const char *msg) {
   return -EINVAL;
 }
 
+/* An argument the core would refuse with EINVAL: OSError(EINVAL) still, but with
+ * a message that says which one and why. */
+static long us_einval(const char *msg) {
+  PyObject *exc = PyObject_CallFunction(PyExc_OSError, "is", EINVAL, msg);
+  if (exc != NULL) {
+    PyErr_SetObject(PyExc_OSError, exc);
+    Py_DECREF(exc);
+  }
+  return -EINVAL;
+}
+
 static us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes) {
   if (sock == NULL)
     return -EBADF;
@@ -735,7 +746,7 @@ static us_status us_recv_message(us_socket *sock, long max_fds, PyObject **ret_o
   if (sock == NULL)
     return -EBADF;
   if (max_fds < 0)
-    return -EINVAL;
+    return us_einval("max_fds must be >= 0");
   memset(&m, 0, sizeof(m));
   m.max_fds = us_fd_limit(max_fds);
   US_BLOCKING(sock, unixsock_recv_message(sock, &m), r);
@@ -855,8 +866,12 @@ static us_status us_recv_batch(us_socket *sock, long count, long size, long max_
   long r;
   if (sock == NULL)
     return -EBADF;
-  if (count <= 0 || size < 0 || count > 1024 || max_fds < 0)
-    return -EINVAL;
+  if (count <= 0 || count > 1024)
+    return us_einval("count must be 1..1024");
+  if (size < 0)
+    return us_einval("size must be >= 0");
+  if (max_fds < 0)
+    return us_einval("max_fds must be >= 0");
   unixsock_message *ms = PyMem_Calloc((size_t)count, sizeof(*ms));
   char *arena = us_batch_arena((size_t)count * (size_t)size + 1);
   if (ms == NULL || arena == NULL) {

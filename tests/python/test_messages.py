@@ -109,7 +109,7 @@ def test_max_fds_0_accepts_none(kind):
             b.recv_message(max_fds=0)
         assert e.value.errno == errno.ENOBUFS
         assert len(os.listdir("/proc/self/fd")) == before
-        with pytest.raises(OSError) as e:
+        with pytest.raises(OSError, match="max_fds must be >= 0") as e:
             b.recv_message(max_fds=-1)
         assert e.value.errno == errno.EINVAL
 
@@ -123,8 +123,21 @@ def test_recv_batch_max_fds_0_accepts_none():
         assert first.data == b"plain" and not first.truncated
         assert second.fds == () and second.truncated  # its fd did not fit: closed
         assert len(os.listdir("/proc/self/fd")) == before
-        with pytest.raises(OSError) as e:
+        with pytest.raises(OSError, match="max_fds must be >= 0") as e:
             b.recv_batch(max_fds=-1)
+        assert e.value.errno == errno.EINVAL
+
+
+@pytest.mark.parametrize("args, text", [
+    ({"count": 0}, "count must be 1..1024"),
+    ({"count": 1025}, "count must be 1..1024"),
+    ({"size": -1}, "size must be >= 0"),
+])
+def test_recv_batch_bad_arguments_say_which(args, text):
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        with pytest.raises(OSError, match=text) as e:
+            b.recv_batch(**args)
         assert e.value.errno == errno.EINVAL
 
 
