@@ -241,13 +241,22 @@ def instructions(b: Bench):
         ("unixsock Lua (nil, message, errno)", lambda a, n: [*LUACLIENT, "poll", "us", "stream", a, str(n)]),
         ("luasocket (nil, \"timeout\")", lambda a, n: [*LUACLIENT, "poll", "luasocket", "stream", a, str(n)]),
     ]
+    fds = [
+        ("raw C sendmsg", lambda a, n: [CCLIENT, "fds", "raw", "seqpacket", a, str(n)]),
+        ("unixsock C send_message", lambda a, n: [CCLIENT, "fds", "us", "seqpacket", a, str(n)]),
+        ("Python socket.send_fds", lambda a, n: [*PYCLIENT, "fds", "std", "seqpacket", a, str(n)]),
+        ("unixsock Python send_message", lambda a, n: [*PYCLIENT, "fds", "us", "seqpacket", a, str(n)]),
+        ("unixsock Lua send_message", lambda a, n: [*LUACLIENT, "fds", "us", "seqpacket", a, str(n)]),
+    ]
     return [table("User-space instructions per round trip (callgrind), stream, 64 B", "instructions",
                   callgrind_rows(b, rtt, n1, n2), True),
             table("User-space instructions per empty non-blocking recv (callgrind), stream", "instructions",
-                  callgrind_rows(b, poll, n1, n2), True)]
+                  callgrind_rows(b, poll, n1, n2), True),
+            table("User-space instructions per message sent with one fd (callgrind), seqpacket", "instructions",
+                  callgrind_rows(b, fds, n1, n2, lambda a, n: ["sink", "seqpacket", a, str(n)]), True)]
 
 
-def callgrind_rows(b: Bench, clients, n1, n2):
+def callgrind_rows(b: Bench, clients, n1, n2, peer=lambda a, n: ["echo", "stream", a]):
     rows = []
     for name, fn in clients:
         counts = []
@@ -255,11 +264,11 @@ def callgrind_rows(b: Bench, clients, n1, n2):
             a = b.addr(path=name.startswith("luasocket"))
             out = pathlib.Path(b.tmp) / f"cg.{b.counter}"
             cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *fn(a, n)]
-            b.once(["echo", "stream", a], cmd, None, None)
+            b.once(peer(a, n), cmd, None, None)
             summary = re.search(r"^summary: (\d+)", out.read_text(), re.M)
             counts.append(int(summary.group(1)))
         rows.append((name, (counts[1] - counts[0]) / (n2 - n1)))
-    rows.sort(key=lambda r: r[0] != "raw C")
+    rows.sort(key=lambda r: not r[0].startswith("raw C"))
     return rows
 
 
