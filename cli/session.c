@@ -127,40 +127,46 @@ static int echo_line(unixsock *c, const char *prefix, size_t plen, const char *l
   return n < 0 ? (int)n : 0;
 }
 
-/* The echo server: every message gets PREFIX + message back.  Stream without
- * --messages is line-based, like the seeds' server. */
+/* The echo server: every message gets PREFIX + message back (framed on a stream).
+ * 1 to go on, 0 at end of stream, or a negative errno. */
+static int echo_message(unixsock *c, const struct cli_options *o) {
+  size_t plen = strlen(o->prefix);
+  unixsock_message m = {0};
+  int r = unixsock_recv_message(c, &m);
+  if (r <= 0)
+    return r == -EAGAIN ? 1 : r;
+  cli_report(&m, o);
+  char *reply = malloc(plen + m.len + 1);
+  if (reply == NULL) {
+    unixsock_message_release(&m);
+    return -ENOMEM;
+  }
+  memcpy(reply, o->prefix, plen);
+  memcpy(reply + plen, m.data, m.len);
+  unixsock_message out = {0};
+  out.data = reply;
+  out.len = plen + m.len;
+  out.flags = o->cred ? UNIXSOCK_MSG_CREDS : 0;
+  memcpy(out.address, m.address, m.addrlen);
+  out.addrlen = o->kind == UNIXSOCK_DGRAM ? m.addrlen : 0;
+  ssize_t s = 0;
+  if (o->kind != UNIXSOCK_DGRAM || m.addrlen > 0) {
+    unixsock_settimeout(c, 5000); /* as for lines: a slow reader gets a bounded wait */
+    s = unixsock_send_message(c, &out);
+    unixsock_settimeout(c, 0);
+  }
+  unixsock_message_release(&m);
+  free(reply);
+  return s < 0 ? (int)s : 1;
+}
+
+/* A stream without --messages is line-based, like the seeds' server: pending holds
+ * cap bytes, *have of them a line not yet complete. */
 static int echo_conn(unixsock *c, const struct cli_options *o, char *pending, size_t *have,
                      size_t cap) {
+  if (o->messages || o->kind != UNIXSOCK_STREAM)
+    return echo_message(c, o);
   size_t plen = strlen(o->prefix);
-  if (o->messages || o->kind != UNIXSOCK_STREAM) {
-    unixsock_message m = {0};
-    int r = unixsock_recv_message(c, &m);
-    if (r <= 0)
-      return r == -EAGAIN ? 1 : r;
-    cli_report(&m, o);
-    char *reply = malloc(plen + m.len + 1);
-    if (reply == NULL) {
-      unixsock_message_release(&m);
-      return -ENOMEM;
-    }
-    memcpy(reply, o->prefix, plen);
-    memcpy(reply + plen, m.data, m.len);
-    unixsock_message out = {0};
-    out.data = reply;
-    out.len = plen + m.len;
-    out.flags = o->cred ? UNIXSOCK_MSG_CREDS : 0;
-    memcpy(out.address, m.address, m.addrlen);
-    out.addrlen = o->kind == UNIXSOCK_DGRAM ? m.addrlen : 0;
-    ssize_t s = 0;
-    if (o->kind != UNIXSOCK_DGRAM || m.addrlen > 0) {
-      unixsock_settimeout(c, 5000); /* as for lines: a slow reader gets a bounded wait */
-      s = unixsock_send_message(c, &out);
-      unixsock_settimeout(c, 0);
-    }
-    unixsock_message_release(&m);
-    free(reply);
-    return s < 0 ? (int)s : 1;
-  }
   ssize_t n = unixsock_recv(c, pending + *have, cap - *have);
   if (n <= 0)
     return n == -EAGAIN ? 1 : (int)n;
@@ -189,12 +195,11 @@ struct conn {
 
 static int echo_server(unixsock *listener, const struct cli_options *o) {
   if (o->kind == UNIXSOCK_DGRAM) {
-    size_t have = 0;
     unixsock_settimeout(listener, 0);
     for (;;) {
       int r = cli_wait_readable(unixsock_fd(listener));
       if (r == 0)
-        r = echo_conn(listener, o, NULL, &have, 0);
+        r = echo_message(listener, o);
       if (r == -EINTR)
         return EXIT_OK;
       if (r < 0 && r != -EMSGSIZE && r != -ENOBUFS) {
@@ -277,7 +282,7 @@ int cli_listen(const struct cli_options *o) {
   } else if (o->kind == UNIXSOCK_DGRAM) {
     status = cli_relay(s, o);
   } else {
-    unixsock *c;
+    unixsock *c = NULL;
     unixsock_settimeout(s, 0);
     do {
       r = cli_wait_readable(unixsock_fd(s));

@@ -1,36 +1,36 @@
 /* luaopen_unixsock: the module table and the functions that make sockets. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 
-/* Read an optional list of ids from opts[field]; returns a malloc'd array. */
+/* Read an optional list of ids from opts[field] into a new userdata left on the
+ * stack (nil when there is no list), so that a bad entry raised here or later
+ * frees it with the rest of the call's values instead of leaking it. */
 static unsigned int *id_list(lua_State *L, int opts, const char *field, size_t *ret_n) {
   *ret_n = 0;
-  if (lua_getfield(L, opts, field) == LUA_TNIL) {
-    lua_pop(L, 1);
-    return NULL;
-  }
+  if (lua_getfield(L, opts, field) == LUA_TNIL)
+    return NULL; /* the nil stays as the placeholder */
   luaL_checktype(L, -1, LUA_TTABLE);
-  size_t n = (size_t)luaL_len(L, -1);
-  unsigned int *ids = n ? malloc(n * sizeof(*ids)) : NULL;
-  if (n && ids == NULL)
-    luaL_error(L, "out of memory");
+  lua_Integer len = luaL_len(L, -1);
+  luaL_argcheck(L, len >= 0 && (lua_Unsigned)len <= SIZE_MAX / sizeof(unsigned int), opts,
+                "too many ids");
+  size_t n = (size_t)len;
+  unsigned int *ids = lua_newuserdatauv(L, n * sizeof(*ids), 0);
   for (size_t i = 0; i < n; i++) {
-    lua_geti(L, -1, (lua_Integer)i + 1);
+    lua_geti(L, -2, (lua_Integer)i + 1);
     int ok;
     lua_Integer v = lua_tointegerx(L, -1, &ok);
     lua_pop(L, 1);
-    if (!ok || v < 0 || v > 0xffffffffLL) {
-      free(ids);
+    if (!ok || v < 0 || v > 0xffffffffLL)
       luaL_error(L, "%s[%d] must be a uid/gid", field, (int)i + 1);
-    }
     ids[i] = (unsigned int)v;
   }
-  lua_pop(L, 1);
+  lua_remove(L, -2); /* the table; the userdata stays until the call returns */
   *ret_n = n;
-  return ids;
+  return n ? ids : NULL;
 }
 
 static lua_Integer opt_field(lua_State *L, int opts, const char *field, lua_Integer def) {
@@ -45,23 +45,18 @@ static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int 
   size_t alen = 0;
   const char *addr = lua_isnoneornil(L, addr_arg) ? "" : luaL_checklstring(L, addr_arg, &alen);
   unixsock_options o = UNIXSOCK_OPTIONS_INIT;
-  unsigned int *uids = NULL, *gids = NULL;
   if (!lua_isnoneornil(L, opts_arg)) {
     luaL_checktype(L, opts_arg, LUA_TTABLE);
     o.backlog = (int)opt_field(L, opts_arg, "backlog", 0);
     o.mode = (int)opt_field(L, opts_arg, "mode", -1);
     o.uid = opt_field(L, opts_arg, "uid", -1);
     o.gid = opt_field(L, opts_arg, "gid", -1);
-    uids = id_list(L, opts_arg, "allow_uids", &o.allow_uids_count);
-    gids = id_list(L, opts_arg, "allow_gids", &o.allow_gids_count);
-    o.allow_uids = uids;
-    o.allow_gids = gids;
+    o.allow_uids = id_list(L, opts_arg, "allow_uids", &o.allow_uids_count);
+    o.allow_gids = id_list(L, opts_arg, "allow_gids", &o.allow_gids_count);
   }
   lus_socket *s = lus_new(L); /* before the fd exists */
   int r = kind == UNIXSOCK_DGRAM ? unixsock_bind(addr, alen, kind, &o, &s->h)
                                  : unixsock_listen(addr, alen, kind, &o, &s->h);
-  free(uids);
-  free(gids);
   if (r < 0)
     return lus_fail(L, r, op, addr, alen);
   return 1;

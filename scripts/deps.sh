@@ -27,6 +27,7 @@ need git command -v git
 need golang-go command -v go          # Go's net package is a real peer in the interop tests
 need strace command -v strace
 need valgrind command -v valgrind  # memcheck of the C tests; instructions per round trip
+need cppcheck command -v cppcheck  # static analysis of the C sources
 need clang command -v clang        # libFuzzer targets
 need libclang-rt-14-dev test -f /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 

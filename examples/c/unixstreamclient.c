@@ -34,7 +34,11 @@ int main(int argc, char **argv) {
       break;
     /* read until the reply's newline: a stream has no message boundaries */
     char *nl = NULL;
-    while ((nl = memchr(reply, '\n', have)) == NULL) {
+    while ((nl = have > 0 ? memchr(reply, '\n', have) : NULL) == NULL) {
+      if (have == sizeof(reply)) { /* a reply line longer than the buffer: print it in pieces */
+        fwrite(reply, 1, have, stdout);
+        have = 0;
+      }
       ssize_t n = unixsock_recv(conn, reply + have, sizeof(reply) - have);
       if (n <= 0) {
         fprintf(stderr, "server terminated prematurely\n");

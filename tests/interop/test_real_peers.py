@@ -286,3 +286,31 @@ else:
     finally:
         srv.kill()
         srv.communicate()
+
+
+@pytest.mark.parametrize("client", list(LANGUAGES))
+def test_our_stream_client_prints_a_reply_line_longer_than_its_buffer(client, sockdir):
+    # the C example's reply buffer is 4,200 bytes: a longer line filled it, and the
+    # next read asked for 0 bytes (which waited, then read as the end of the stream)
+    path = str(sockdir / "long.sock")
+    long_line = "y" * 10000
+    code = f"""
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind({path!r})
+s.listen()
+c, _ = s.accept()
+buf = b""
+while b"\\n" not in buf:
+    buf += c.recv(65536)
+c.sendall(b"{long_line}\\n")
+while c.recv(65536):
+    pass
+"""
+    srv = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(path, srv)
+        assert client_lines(command(client, "stream", "client", path), ["g1"]) == [long_line]
+    finally:
+        srv.kill()
+        srv.communicate()
