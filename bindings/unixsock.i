@@ -5,7 +5,9 @@
  * GIL); every rule lives in core/.  Their contract for the typemaps:
  *  - a function returning us_status fails when the value is negative (-errno);
  *  - a function returning us_status_at also names the address it was given, which
- *    is always its first argument pair (name, namelen): it becomes `filename`. */
+ *    is always its first argument pair (name, namelen): it becomes `filename`;
+ *  - us_status_to does the same for us_send_message's optional destination, its
+ *    6th and 7th arguments (name, namelen; namelen 0: none). */
 %module(package="unixsock") capi
 
 %ignore us_recv_new; /* a helper of us_recv and us_try_recv */
@@ -22,6 +24,7 @@
 
 typedef long us_status;
 typedef long us_status_at;
+typedef long us_status_to;
 typedef unixsock us_socket;
 
 /* The note for each operation, made once: a caller that polls without waiting
@@ -131,6 +134,7 @@ static int us_id_list(PyObject *seq, unsigned int **ret, size_t *ret_n);
 
 typedef long us_status;
 typedef long us_status_at;
+typedef long us_status_to;
 typedef struct unixsock us_socket;
 
 %init %{
@@ -150,6 +154,14 @@ typedef struct unixsock us_socket;
 %typemap(out) us_status_at {
   if ($1 < 0) {
     us_raise($1, "$symname" + 3, arg1, arg2);
+    SWIG_fail;
+  }
+  $result = PyLong_FromLong($1);
+}
+
+%typemap(out) us_status_to {
+  if ($1 < 0) {
+    us_raise($1, "$symname" + 3, arg7 > 0 ? arg6 : NULL, arg7); /* (name, namelen) */
     SWIG_fail;
   }
   $result = PyLong_FromLong($1);
@@ -715,8 +727,8 @@ static char *us_batch_arena(size_t need) {
 %}
 
 %inline %{
-static us_status us_send_message(us_socket *sock, const void *buf, size_t len, PyObject *fds,
-                                 int creds, const char *name, size_t namelen) {
+static us_status_to us_send_message(us_socket *sock, const void *buf, size_t len, PyObject *fds,
+                                    int creds, const char *name, size_t namelen) {
   int fdv[UNIXSOCK_MAX_FDS];
   unixsock_message m;
   long r;

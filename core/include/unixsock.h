@@ -153,7 +153,8 @@ UNIXSOCK_EXTERN ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len);
  * unixsock_try_send, for the same callers. */
 UNIXSOCK_EXTERN ssize_t unixsock_try_recv(unixsock *sock, void *buf, size_t len);
 
-/* Send one datagram to an address (dgram). */
+/* Send one datagram to an address (dgram).  Stream and seqpacket sockets send
+ * only to their peer: an address there is -EISCONN, and nothing is sent. */
 UNIXSOCK_EXTERN ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t len,
                                         const char *name, size_t namelen);
 
@@ -202,7 +203,8 @@ typedef struct unixsock_message {
   unsigned int flags;   /* UNIXSOCK_MSG_* */
   size_t max_fds;       /* recv: most descriptors accepted (0 = UNIXSOCK_MAX_FDS,
                            UNIXSOCK_NO_FDS = none) */
-  char address[UNIXSOCK_ADDRESS_MAX]; /* dgram: destination (send), sender (recv) */
+  char address[UNIXSOCK_ADDRESS_MAX]; /* dgram: destination (send; -EISCONN on the
+                                         other kinds), sender (recv) */
   size_t addrlen;       /* 0: none (send on a connected socket; unnamed sender) */
 } unixsock_message;
 

@@ -28,6 +28,9 @@ static int check_batch(unixsock *s, const unixsock_message *msgs, size_t count) 
       return -EINVAL;
     if (msgs[i].nfds > UNIXSOCK_MAX_FDS)
       return -E2BIG;
+    int r = unixsock__destination_allowed(s, msgs[i].addrlen);
+    if (r < 0)
+      return r;
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef UNIXSOCK_INTERNAL_H
 #define UNIXSOCK_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -148,6 +149,13 @@ void unixsock__frame_free(unixsock *s);
  * its full length (MSG_TRUNC), which exceeds cap when it did not fit. */
 ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsock__inbox *in,
                               unixsock_message *msg, long long *deadline, int extra_flags);
+
+/* A destination address is for dgram only: stream and seqpacket sockets send to
+ * their peer, and the kernel would ignore the address (seqpacket) or refuse it
+ * with EISCONN (stream), so both refuse it here, before anything is sent. */
+static inline int unixsock__destination_allowed(const unixsock *s, size_t addrlen) {
+  return addrlen > 0 && s->kind != UNIXSOCK_DGRAM ? -EISCONN : 0;
+}
 
 /* ---- access.c ---- */
 

@@ -135,7 +135,10 @@ ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t len, const char 
   struct unixsock__addr a;
   if (sock == NULL || (buf == NULL && len > 0) || namelen == 0)
     return -EINVAL;
-  int r = unixsock__addr_parse(name, namelen, true, &a);
+  int r = unixsock__destination_allowed(sock, namelen);
+  if (r < 0)
+    return r;
+  r = unixsock__addr_parse(name, namelen, true, &a);
   if (r < 0)
     return r;
   int flags = MSG_NOSIGNAL | dontwait(sock);

@@ -69,6 +69,9 @@ ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg) {
     return -EINVAL;
   if (msg->nfds > UNIXSOCK_MAX_FDS)
     return -E2BIG;
+  int allowed = unixsock__destination_allowed(sock, msg->addrlen);
+  if (allowed < 0)
+    return allowed;
   if (sock->kind == UNIXSOCK_STREAM)
     return unixsock__frame_send(sock, msg);
 

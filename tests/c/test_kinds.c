@@ -153,3 +153,28 @@ TEST(test_released_listener_cleans_up_its_file) {
   CHECK(access(p, F_OK) < 0);
   unixsock_close(l);
 }
+
+TEST(test_destination_address_on_stream_or_seqpacket_is_eisconn) {
+  /* the kernel ignores it on seqpacket: the bytes went to the peer, not to the
+   * address named */
+  for (int k = UNIXSOCK_STREAM; k <= UNIXSOCK_SEQPACKET; k += 2) {
+    unixsock *a, *b;
+    char buf[8];
+    CHECK_OK(unixsock_pair(k, &a, &b));
+    CHECK_ERR(unixsock_sendto(a, "x", 1, "@elsewhere", 10), EISCONN);
+    unixsock_message m = {0};
+    m.data = "x";
+    m.len = 1;
+    memcpy(m.address, "@elsewhere", 10);
+    m.addrlen = 10;
+    CHECK_ERR(unixsock_send_message(a, &m), EISCONN);
+    unixsock_message batch[2] = {{0}, m};
+    batch[0].data = "first";
+    batch[0].len = 5;
+    CHECK_ERR(unixsock_send_batch(a, batch, 2), EISCONN);
+    CHECK_OK(unixsock_settimeout(b, 0));
+    CHECK_ERR(unixsock_recv(b, buf, sizeof(buf)), EAGAIN); /* nothing was sent */
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}

@@ -48,6 +48,25 @@ describe("bytes", function()
     end
   end))
 
+  it("a destination address on stream or seqpacket is EISCONN and sends nothing", h.no_leak(function()
+    for _, kind in ipairs({ "stream", "seqpacket" }) do
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      local n, msg, err = a:sendto("x", "@elsewhere")
+      assert.is_nil(n)
+      assert.are.equal(unixsock.errno.EISCONN, err)
+      assert.matches("sendto @elsewhere", msg, 1, true)
+      n, msg, err = a:send_message("x", nil, { address = "@elsewhere" })
+      assert.is_nil(n)
+      assert.are.equal(unixsock.errno.EISCONN, err)
+      assert.matches("send_message @elsewhere", msg, 1, true)
+      b:settimeout(0)
+      local _, _, again = b:recv(10)
+      assert.are.equal(unixsock.errno.EAGAIN, again)
+    end
+  end))
+
   it("send to a closed peer is EPIPE, never SIGPIPE", h.no_leak(function()
     local a, b = unixsock.pair("seqpacket")
       local _a <close> = a

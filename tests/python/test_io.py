@@ -334,3 +334,24 @@ def test_gettimeout_reports_what_settimeout_set(timeout):
         assert a.gettimeout() is None  # a new socket blocks
         a.settimeout(timeout)
         assert a.gettimeout() == timeout
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_destination_address_on_stream_or_seqpacket_is_eisconn(kind):
+    # on seqpacket the kernel ignores it: the message would go to the peer
+    a, b = unixsock.pair(kind)
+    with a, b:
+        for call in (lambda: a.sendto(b"x", "@elsewhere"),
+                     lambda: a.send_message(b"x", address="@elsewhere")):
+            with pytest.raises(OSError) as e:
+                call()
+            assert e.value.errno == errno.EISCONN and e.value.filename == "@elsewhere"
+        assert b.try_recv(10) is None  # nothing was sent
+
+
+def test_send_message_names_its_destination_when_it_fails(tmp_path):
+    with unixsock.bind("") as d:
+        missing = str(tmp_path / "nobody.sock")
+        with pytest.raises(FileNotFoundError) as e:
+            d.send_message(b"x", address=missing)
+        assert e.value.filename == missing
