@@ -126,6 +126,13 @@ int main(int argc, char **argv) {
   const char *cmd = argv[optind];
   o.address = argv[optind + 1];
   /* options after the address are allowed too */
+  if (o.send_fd != NULL && strcmp(cmd, "probe") != 0) {
+    /* a file that cannot be opened is said before any peer sees a connection */
+    int fd = cli_open_send_fd(&o);
+    if (fd < 0)
+      return EXIT_FAIL;
+    close(fd);
+  }
   if (strcmp(cmd, "listen") == 0)
     return cli_listen(&o);
   if (strcmp(cmd, "connect") == 0)

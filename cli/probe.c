@@ -37,6 +37,10 @@ static const char *file_type(mode_t m) {
 int cli_probe(const struct cli_options *o) {
   const char *a = o->address;
   size_t alen = strlen(a);
+  if (alen == 0) { /* "" autobinds elsewhere; there is nothing to probe */
+    fprintf(stderr, "unixsock: probe needs an address (a path or @name)\n");
+    return EXIT_USAGE;
+  }
   if (a[0] != '@') {
     struct stat st;
     if (stat(a, &st) < 0) { /* follows symlinks: a link to a socket is usable */

@@ -54,7 +54,8 @@ def test_help_and_version():
     assert r.returncode == 0 and r.stdout.startswith("unixsock 0.")
 
 
-@pytest.mark.parametrize("args", [[], ["listen"], ["frobnicate", "x"], ["connect", "x", "-k", "raw"], ["listen", "x", "--mode", "999"]])
+@pytest.mark.parametrize("args", [[], ["listen"], ["frobnicate", "x"], ["connect", "x", "-k", "raw"], ["listen", "x", "--mode", "999"],
+                                  ["probe", ""]])
 def test_usage_errors_exit_2(args):
     r = run(*args)
     assert r.returncode == 2
@@ -208,6 +209,18 @@ def test_send_fd_missing_file_is_a_clear_error(abstract):
         assert "open /nonexistent/file: No such file or directory (ENOENT)" in r.stderr
     finally:
         stop(srv)
+
+
+def test_send_fd_missing_file_is_said_before_connecting(abstract):
+    # the server never sees a connection that closes at once: nothing is accepted
+    addr = abstract()
+    with unixsock.listen(addr) as l:
+        r = run("connect", addr, "--send-fd", "/nonexistent/file", input="x\n")
+        assert r.returncode == 1
+        assert r.stderr.strip() == "unixsock: open /nonexistent/file: No such file or directory (ENOENT)"
+        l.settimeout(0)
+        with pytest.raises(BlockingIOError):
+            l.accept()
 
 
 def test_listen_refuses_regular_file_and_keeps_it(sockdir):
