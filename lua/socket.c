@@ -162,16 +162,11 @@ static int push_address_of(lua_State *L, address_fn fn, const char *op) {
   int r = fn(s->h, NULL, &len);
   if (r < 0)
     return lus_fail(L, r, op, NULL, 0);
-  char *buf = malloc(len + 1);
-  if (buf == NULL)
-    return luaL_error(L, "out of memory");
+  char *buf = lua_newuserdatauv(L, len + 1, 0); /* collected, even if a push below raises */
   r = fn(s->h, buf, &len);
-  if (r < 0) {
-    free(buf);
+  if (r < 0)
     return lus_fail(L, r, op, NULL, 0);
-  }
   lus_push_address(L, buf, len);
-  free(buf);
   return 1;
 }
 
