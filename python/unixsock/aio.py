@@ -28,6 +28,10 @@ class AsyncSocket:
     def __init__(self, sock: Socket) -> None:
         self.sock = sock
         sock.settimeout(0)
+        # per direction (index: writable): the futures of the coroutines waiting,
+        # and the (loop, fd) the one callback that wakes them all is registered on
+        self._waiters = (set(), set())
+        self._registered = [None, None]
 
     async def _io(self, op, writable: bool = False):
         while True:
@@ -38,16 +42,36 @@ class AsyncSocket:
             await self._ready(writable)
 
     async def _ready(self, writable: bool) -> None:
-        """Until the loop says the socket is readable (or writable)."""
+        """Until the loop says the socket is readable (or writable), or it is
+        closed.  Any number of coroutines may wait at once (the loop keeps one
+        callback per fd and direction, so each registering its own would leave
+        all but the last waiting for ever); each then tries again."""
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        fd = self.sock.fileno()
-        add, remove = (loop.add_writer, loop.remove_writer) if writable else (loop.add_reader, loop.remove_reader)
-        add(fd, lambda: fut.done() or fut.set_result(None))
+        waiters = self._waiters[writable]
+        if self._registered[writable] is None:
+            fd = self.sock.fileno()
+            (loop.add_writer if writable else loop.add_reader)(fd, self._wake, waiters)
+            self._registered[writable] = (loop, fd)
+        waiters.add(fut)
         try:
             await fut
         finally:
-            remove(fd)
+            waiters.discard(fut)
+            if not waiters:
+                self._unregister(writable)
+
+    def _unregister(self, writable: bool) -> None:
+        if self._registered[writable] is not None:
+            loop, fd = self._registered[writable]
+            self._registered[writable] = None
+            (loop.remove_writer if writable else loop.remove_reader)(fd)
+
+    @staticmethod
+    def _wake(waiters) -> None:
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
 
     async def accept(self) -> "AsyncSocket":
         return AsyncSocket(await self._io(self.sock.accept))
@@ -95,7 +119,13 @@ class AsyncSocket:
         return self.sock.fileno()
 
     def close(self) -> None:
+        """Close the socket.  Coroutines waiting on it wake and raise
+        OSError(EBADF), as a call on a closed socket does."""
+        for writable in (False, True):
+            self._unregister(writable)  # before the fd number can be reused
         self.sock.close()
+        for waiters in self._waiters:
+            self._wake(waiters)
 
     async def __aenter__(self) -> "AsyncSocket":
         return self

@@ -1,5 +1,6 @@
 """asyncio: awaitable accept/recv/send and messages with fds."""
 import asyncio
+import errno
 import os
 import subprocess
 import sys
@@ -89,3 +90,38 @@ def test_async_long_stream_message_never_blocks_the_loop():
     # child: a loop stuck inside a C call holding the GIL stops every thread)
     r = subprocess.run([sys.executable, "-c", LONG_MESSAGE], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout == "done\n", r.stderr
+
+
+def test_coroutines_waiting_at_once_on_one_socket_all_wake():
+    # the loop keeps one reader per fd: each coroutine registering its own left
+    # all but the last waiting for ever
+    async def main():
+        a, b = unixsock.pair("seqpacket")
+        A, B = aio.AsyncSocket(a), aio.AsyncSocket(b)
+        waiting = [asyncio.create_task(B.recv(10)), asyncio.create_task(B.recv_message())]
+        await asyncio.sleep(0.01)
+        await A.send(b"one")
+        await A.send(b"two")
+        got = await asyncio.wait_for(asyncio.gather(*waiting), 10)
+        A.close()
+        B.close()
+        return got[0], got[1].data
+
+    assert asyncio.run(main()) == (b"one", b"two")
+
+
+def test_close_wakes_a_waiting_coroutine_with_ebadf():
+    async def main():
+        a, b = unixsock.pair("seqpacket")
+        B = aio.AsyncSocket(b)
+        waiting = asyncio.create_task(B.recv(10))
+        await asyncio.sleep(0.01)
+        B.close()
+        try:
+            await asyncio.wait_for(waiting, 10)
+        except OSError as e:
+            return e.errno
+        finally:
+            a.close()
+
+    assert asyncio.run(main()) == errno.EBADF
