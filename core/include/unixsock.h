@@ -290,7 +290,8 @@ typedef struct unixsock_peer_info {
   int groups_truncated;            /* more than UNIXSOCK_GROUPS_MAX */
 } unixsock_peer_info;
 
-/* -ENOTCONN where the kernel recorded no peer: listeners and dgram sockets (use
+/* -ENOTCONN where there is no peer: listeners (the kernel keeps their own identity
+ * there, which is never reported as a peer) and dgram sockets (use
  * per-message credentials there). */
 enum { UNIXSOCK_PEER_PIDFD = 1u << 0 /* also open a pidfd (a descriptor to close) */ };
 UNIXSOCK_EXTERN int unixsock_peer(const unixsock *sock, unsigned int flags,

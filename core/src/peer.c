@@ -19,11 +19,17 @@ int unixsock_peer(const unixsock *sock, unsigned int flags, unixsock_peer_info *
     return -EINVAL;
   memset(&info, 0, sizeof(info));
   info.pidfd = -1;
+  /* A listener has no peer, but the kernel records the listener's own identity
+   * on it (for the connections it will accept): that must not pass for a peer. */
+  int accepting = 0;
+  socklen_t alen = sizeof(accepting);
+  if (getsockopt(sock->fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &alen) == 0 && accepting)
+    return -ENOTCONN;
   int r = unixsock__platform_peer_ids(sock->fd, &info.pid, &info.uid, &info.gid);
   if (r < 0)
     return r;
   if (info.pid == 0)
-    return -ENOTCONN; /* no peer recorded: a listener, or a dgram socket */
+    return -ENOTCONN; /* no peer recorded: a dgram socket that was never connected */
 
   /* The label: absent (ENOPROTOOPT) without an LSM that labels sockets. */
   socklen_t len = sizeof(info.label) - 1;

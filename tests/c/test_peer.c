@@ -95,3 +95,22 @@ TEST(test_peer_of_unconnected_socket_is_an_error) {
   CHECK_EQ(p.pid, 12345); /* outputs untouched on failure */
   unixsock_close(d);
 }
+
+TEST(test_peer_of_a_listener_is_enotconn_not_its_own_identity) {
+  /* the kernel keeps the listener's own pid/uid/gid as its SO_PEERCRED */
+  for (int k = UNIXSOCK_STREAM; k <= UNIXSOCK_SEQPACKET; k += 2) {
+    unixsock *l, *c, *conn;
+    char name[64];
+    int len = snprintf(name, sizeof(name), "@unixsock-test-peer-listener-%d-%d", (int)getpid(), k);
+    CHECK_OK(unixsock_listen(name, (size_t)len, k, NULL, &l));
+    unixsock_peer_info p;
+    CHECK_ERR(unixsock_peer(l, 0, &p), ENOTCONN);
+    CHECK_OK(unixsock_connect(name, (size_t)len, k, 1000, &c));
+    CHECK_OK(unixsock_accept(l, &conn));
+    CHECK_OK(unixsock_peer(conn, 0, &p)); /* an accepted connection has one */
+    CHECK_EQ(p.pid, getpid());
+    unixsock_close(conn);
+    unixsock_close(c);
+    unixsock_close(l);
+  }
+}

@@ -290,6 +290,13 @@ describe("identity", function()
     assert.are.equal(E.ENOTCONN, err)
   end))
 
+  it("peer of a listener is ENOTCONN, not its own identity", h.no_leak(function()
+    local l <close> = assert(unixsock.listen("@unixsock-spec-peer-listener-" .. tostring({}):sub(8)))
+    local p, msg, err = l:peer()
+    assert.is_nil(p)
+    assert.are.equal(E.ENOTCONN, err)
+  end))
+
   it("listen_fds is empty without a service manager", h.no_leak(function()
     assert.are.same({}, unixsock.listen_fds())
   end))

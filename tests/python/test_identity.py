@@ -30,6 +30,14 @@ def test_peer_of_dgram_is_enotconn():
         assert e.value.errno == errno.ENOTCONN
 
 
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_peer_of_a_listener_is_enotconn_not_its_own_identity(kind, abstract):
+    with unixsock.listen(abstract(), kind) as l:
+        with pytest.raises(OSError) as e:
+            l.peer()
+        assert e.value.errno == errno.ENOTCONN
+
+
 def _in_child_as(uid, code):
     """Run code in a child process as uid (with groups 4242, 4343)."""
     pid = os.fork()
