@@ -203,8 +203,9 @@ typedef struct unixsock_message {
   unsigned int flags;   /* UNIXSOCK_MSG_* */
   size_t max_fds;       /* recv: most descriptors accepted (0 = UNIXSOCK_MAX_FDS,
                            UNIXSOCK_NO_FDS = none) */
-  char address[UNIXSOCK_ADDRESS_MAX]; /* dgram: destination (send; -EISCONN on the
-                                         other kinds), sender (recv) */
+  char address[UNIXSOCK_ADDRESS_MAX]; /* dgram only: destination (send; -EISCONN
+                                         on the other kinds), sender (recv; none
+                                         on the other kinds: it is the peer) */
   size_t addrlen;       /* 0: none (send on a connected socket; unnamed sender) */
 } unixsock_message;
 

@@ -222,7 +222,8 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
     if (m->len > cap)
       m->flags |= UNIXSOCK_MSG_TRUNCATED;
     size_t alen = sizeof(m->address);
-    if (unixsock__addr_format(&sa[i], mm[i].msg_hdr.msg_namelen, m->address, &alen) == 0)
+    if (unixsock__reports_sender(s) &&
+        unixsock__addr_format(&sa[i], mm[i].msg_hdr.msg_namelen, m->address, &alen) == 0)
       m->addrlen = alen;
     /* descriptors that did not fit (or no memory to hand them over) were
      * closed: the slot says it lost part of its message */

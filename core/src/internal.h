@@ -157,6 +157,13 @@ static inline int unixsock__destination_allowed(const unixsock *s, size_t addrle
   return addrlen > 0 && s->kind != UNIXSOCK_DGRAM ? -EISCONN : 0;
 }
 
+/* A received message names its sender on dgram only: on seqpacket it is always
+ * the peer (peer_address), and naming it would make the message, sent on as it
+ * is, carry a destination that a connected socket refuses (EISCONN above). */
+static inline bool unixsock__reports_sender(const unixsock *s) {
+  return s->kind == UNIXSOCK_DGRAM;
+}
+
 /* ---- access.c ---- */
 
 /* Inline: it sits on every dgram recv. */

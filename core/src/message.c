@@ -141,7 +141,8 @@ ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsoc
       if (r < 0)
         return r;
       size_t alen = sizeof(msg->address);
-      if (unixsock__addr_format(&sa, mh.msg_namelen, msg->address, &alen) == 0)
+      if (unixsock__reports_sender(s) &&
+          unixsock__addr_format(&sa, mh.msg_namelen, msg->address, &alen) == 0)
         msg->addrlen = alen;
       return n;
     }

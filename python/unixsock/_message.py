@@ -27,7 +27,9 @@ class Peer(NamedTuple):
 
 
 class Message:
-    """A received message: ``data``, ``fds``, ``creds`` and ``address``.
+    """A received message: ``data``, ``fds``, ``creds`` and ``address`` (a
+    datagram's sender, "" if unbound; "" on stream and seqpacket, whose sender
+    is always the peer: see ``peer_address``).
 
     The message owns its descriptors (close-on-exec): take them with
     :meth:`take_fds` (or ``take_fd``); whatever is not taken is closed by

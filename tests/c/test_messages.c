@@ -376,3 +376,36 @@ TEST(test_seqpacket_end_of_stream_is_zero_and_empty_message_is_a_message) {
   CHECK_EQ(unixsock_recv_batch(b, &slot, 1), 0);
   unixsock_close(b);
 }
+
+TEST(test_seqpacket_messages_name_no_sender_so_they_can_be_sent_on) {
+  /* the client receives from a named listener's connection: the kernel reports
+   * the listener's name, which sent on as a destination would be EISCONN */
+  char name[64];
+  int len = snprintf(name, sizeof(name), "@unixsock-test-sender-%d", (int)getpid());
+  unixsock *l, *c, *conn, *x, *y;
+  CHECK_OK(unixsock_listen(name, (size_t)len, UNIXSOCK_SEQPACKET, NULL, &l));
+  CHECK_OK(unixsock_connect(name, (size_t)len, UNIXSOCK_SEQPACKET, 1000, &c));
+  CHECK_OK(unixsock_accept(l, &conn));
+  CHECK_EQ(unixsock_send(conn, "one", 3), 3);
+  CHECK_EQ(unixsock_send(conn, "two", 3), 3);
+  char buf2[8];
+  unixsock_message in = {0};
+  CHECK_EQ(unixsock_recv_message(c, &in), 1);
+  CHECK_EQ(in.addrlen, 0);
+  unixsock_message batch[1] = {{0}};
+  batch[0].data = buf2;
+  batch[0].len = sizeof(buf2);
+  CHECK_EQ(unixsock_recv_batch(c, batch, 1), 1);
+  CHECK_EQ(batch[0].addrlen, 0);
+  /* sent on as they are */
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &x, &y));
+  CHECK_EQ(unixsock_send_message(x, &in), 3);
+  CHECK_EQ(unixsock_send_batch(x, batch, 1), 1);
+  unixsock_message_release(&in);
+  unixsock_message_release(&batch[0]);
+  unixsock_close(x);
+  unixsock_close(y);
+  unixsock_close(conn);
+  unixsock_close(c);
+  unixsock_close(l);
+}

@@ -160,6 +160,25 @@ describe("messages", function()
     b:close()
   end))
 
+  it("messages received from a named seqpacket peer can be sent on as they are", h.no_leak(function()
+    local name = "@unixsock-spec-relay-" .. tostring({}):sub(8)
+    local l <close> = assert(unixsock.listen(name, "seqpacket"))
+    local c <close> = assert(unixsock.connect(name, "seqpacket", 5))
+    local conn <close> = assert(l:accept())
+    local x, y = unixsock.pair("seqpacket")
+    local _x <close> = x
+    local _y <close> = y
+    assert(conn:send_message("one"))
+    assert(conn:send_message("two"))
+    local m = assert(c:recv_message())
+    assert.are.equal("", m.address) -- the sender is the peer: see peer_address()
+    assert(x:send_message(m.data, m.fds, m))
+    local batch = assert(c:recv_batch(1))
+    assert.are.equal(1, assert(x:send_batch(batch)))
+    assert.are.equal("one", y:recv(10))
+    assert.are.equal("two", y:recv(10))
+  end))
+
   it("254 fds is E2BIG before anything is sent", h.no_leak(function()
     local a, b = unixsock.pair("dgram")
     local fds = {}

@@ -317,3 +317,22 @@ def test_take_fd_beyond_what_is_left_says_so():
             with pytest.raises(IndexError) as e:
                 m.take_fd()
             assert "the message has 0 descriptor(s) left" in str(e.value)
+
+
+def test_seqpacket_messages_name_no_sender_and_can_be_sent_on(abstract):
+    # the sender of a seqpacket message is always the peer (peer_address()); the
+    # kernel's name for it would be a destination that a connected socket refuses
+    name = abstract()
+    with unixsock.listen(name, "seqpacket") as l, unixsock.connect(name, "seqpacket") as c:
+        with l.accept() as conn:
+            conn.send_message(b"one")
+            conn.send_message(b"two")
+            m = c.recv_message()
+            assert m.address == ""
+            batch = c.recv_batch(count=1)
+            assert batch[0].address == ""
+            x, y = unixsock.pair("seqpacket")
+            with x, y:
+                x.send_message(m.data, address=m.address)
+                assert x.send_batch(batch) == 1
+                assert y.recv(10) == b"one" and y.recv(10) == b"two"
