@@ -1,7 +1,6 @@
 /* luaopen_unixsock: the module table and the functions that make sockets. */
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
