@@ -35,6 +35,8 @@ struct cli_options {
 
 /* Print "unixsock: <op> <address>: <strerror> (<ERRNAME>)" to stderr. */
 void cli_error(const char *op, const char *address, int result);
+/* Print "unixsock: " + the printf-style reason and the --help hint; EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cli_listen(const struct cli_options *o);
 int cli_connect(const struct cli_options *o);

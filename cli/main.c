@@ -2,7 +2,10 @@
  * but with seqpacket, credentials and descriptor passing built in. */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <limits.h>
+#include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,39 @@ static const char usage[] =
     "received is printed on its own line.  Exit status: 0 ok, 1 failure, 2 usage,\n"
     "probe: 3 nothing there, 4 not a socket, 5 stale socket file, 6 permission denied.\n";
 
+/* A usage error says what was wrong on one line, then where the rest is; the
+ * full text is for --help (a screenful hides the one line that matters). */
+int cli_usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("unixsock: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputs("\nTry 'unixsock --help' for more information.\n", stderr);
+  return EXIT_USAGE;
+}
+
+/* Seconds -> milliseconds for unixsock_connect: "inf" waits for ever (-1), a
+ * finite time past INT_MAX ms is capped there (24 days), a small positive time
+ * waits at least 1 ms (0 would mean "do not wait at all"); NaN, negatives and
+ * trailing junk are refused.  (A plain cast overflowed: connect said EINVAL.) */
+static int parse_timeout(const char *text, int *ret_ms) {
+  char *end;
+  double t = strtod(text, &end);
+  if (end == text || *end != '\0' || isnan(t) || t < 0)
+    return -1;
+  if (t * 1000 > (double)INT_MAX)
+    *ret_ms = isinf(t) ? -1 : INT_MAX;
+  else
+    *ret_ms = t == 0 ? 0 : (int)fmax(1, ceil(t * 1000));
+  return 0;
+}
+
+static bool is_command(const char *cmd) {
+  return strcmp(cmd, "listen") == 0 || strcmp(cmd, "connect") == 0 ||
+         strcmp(cmd, "probe") == 0;
+}
+
 void cli_error(const char *op, const char *address, int result) {
   if (address != NULL)
     fprintf(stderr, "unixsock: %s %s: %s (%s)\n", op, address[0] ? address : "\"\"",
@@ -59,10 +95,8 @@ int main(int argc, char **argv) {
     switch (c) {
     case 'k':
       o.kind = unixsock_kind_parse(optarg);
-      if (o.kind < 0) {
-        fprintf(stderr, "unixsock: unknown kind '%s' (stream, dgram, seqpacket)\n", optarg);
-        return EXIT_USAGE;
-      }
+      if (o.kind < 0)
+        return cli_usage_error("unknown kind '%s' (stream, dgram, seqpacket)", optarg);
       break;
     case 'e':
       o.echo = true;
@@ -72,10 +106,8 @@ int main(int argc, char **argv) {
     case 'm': {
       char *end;
       long m = strtol(optarg, &end, 8);
-      if (*end != '\0' || m < 0 || m > 07777) {
-        fprintf(stderr, "unixsock: bad mode '%s' (octal, like 0660)\n", optarg);
-        return EXIT_USAGE;
-      }
+      if (end == optarg || *end != '\0' || m < 0 || m > 07777)
+        return cli_usage_error("bad mode '%s' (octal, like 0660)", optarg);
       o.mode = (int)m;
       break;
     }
@@ -97,16 +129,10 @@ int main(int argc, char **argv) {
     case 4:
       o.messages = true;
       break;
-    case 't': {
-      char *end;
-      double t = strtod(optarg, &end);
-      if (*end != '\0' || t < 0) {
-        fprintf(stderr, "unixsock: bad timeout '%s'\n", optarg);
-        return EXIT_USAGE;
-      }
-      o.timeout_ms = (int)(t * 1000);
+    case 't':
+      if (parse_timeout(optarg, &o.timeout_ms) < 0)
+        return cli_usage_error("bad timeout '%s' (seconds, like 2.5)", optarg);
       break;
-    }
     case 'h':
       fputs(usage, stdout);
       return EXIT_OK;
@@ -114,16 +140,20 @@ int main(int argc, char **argv) {
       printf("unixsock %d.%d.%d\n", UNIXSOCK_VERSION_MAJOR, UNIXSOCK_VERSION_MINOR,
              UNIXSOCK_VERSION_PATCH);
       return EXIT_OK;
-    default:
-      fputs(usage, stderr);
+    default: /* getopt has said which option */
+      fputs("Try 'unixsock --help' for more information.\n", stderr);
       return EXIT_USAGE;
     }
   }
-  if (argc - optind != 2) {
-    fputs(usage, stderr);
-    return EXIT_USAGE;
-  }
+  if (optind == argc)
+    return cli_usage_error("missing command (listen, connect or probe)");
   const char *cmd = argv[optind];
+  if (!is_command(cmd))
+    return cli_usage_error("unknown command '%s'", cmd);
+  if (argc - optind < 2)
+    return cli_usage_error("%s needs an ADDRESS", cmd);
+  if (argc - optind > 2)
+    return cli_usage_error("unexpected argument '%s'", argv[optind + 2]);
   o.address = argv[optind + 1];
   /* options after the address are allowed too */
   if (o.send_fd != NULL && strcmp(cmd, "probe") != 0) {
@@ -137,9 +167,5 @@ int main(int argc, char **argv) {
     return cli_listen(&o);
   if (strcmp(cmd, "connect") == 0)
     return cli_connect(&o);
-  if (strcmp(cmd, "probe") == 0)
-    return cli_probe(&o);
-  fprintf(stderr, "unixsock: unknown command '%s'\n", cmd);
-  fputs(usage, stderr);
-  return EXIT_USAGE;
+  return cli_probe(&o);
 }

@@ -38,8 +38,7 @@ int cli_probe(const struct cli_options *o) {
   const char *a = o->address;
   size_t alen = strlen(a);
   if (alen == 0) { /* "" autobinds elsewhere; there is nothing to probe */
-    fprintf(stderr, "unixsock: probe needs an address (a path or @name)\n");
-    return EXIT_USAGE;
+    return cli_usage_error("probe needs an address (a path or @name)");
   }
   if (a[0] != '@') {
     struct stat st;

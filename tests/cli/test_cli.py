@@ -62,6 +62,55 @@ def test_usage_errors_exit_2(args):
     assert r.stderr
 
 
+@pytest.mark.parametrize("args, reason", [
+    ([], "unixsock: missing command (listen, connect or probe)"),
+    (["bogus"], "unixsock: unknown command 'bogus'"),
+    (["frobnicate", "x"], "unixsock: unknown command 'frobnicate'"),
+    (["listen"], "unixsock: listen needs an ADDRESS"),
+    (["connect", "@a", "@b"], "unixsock: unexpected argument '@b'"),
+    (["listen", "x", "--mode", ""], "unixsock: bad mode '' (octal, like 0660)"),
+    (["connect", "@x", "-t", "nan"], "unixsock: bad timeout 'nan' (seconds, like 2.5)"),
+    (["connect", "@x", "-t", ""], "unixsock: bad timeout '' (seconds, like 2.5)"),
+])
+def test_usage_errors_say_what_is_wrong(args, reason):
+    r = run(*args, input="")
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [reason, "Try 'unixsock --help' for more information."]
+
+
+@pytest.mark.parametrize("seconds", ["inf", "1e10", "3000000"])
+def test_a_long_timeout_waits_long_instead_of_failing(seconds):
+    # it overflowed the milliseconds and connect said EINVAL
+    name = f"@unixsock-cli-nobody-{os.getpid()}"
+    r = run("connect", name, "-t", seconds, input="")
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"unixsock: connect {name}: Connection refused (ECONNREFUSED)"
+
+
+def test_a_tiny_timeout_still_waits_for_a_full_backlog(sockdir):
+    # 0.0001 s became 0 ms, which means "do not wait": EAGAIN instead of a timeout
+    p = str(sockdir / "full.sock")
+    with socket.socket(socket.AF_UNIX) as srv:
+        srv.bind(p)
+        srv.listen(0)
+        queued = []
+        try:
+            while True:  # fill the backlog
+                c = socket.socket(socket.AF_UNIX)
+                queued.append(c)
+                c.setblocking(False)
+                c.connect(p)
+        except BlockingIOError:
+            pass
+        try:
+            r = run("connect", p, "-t", "0.0001", input="")
+        finally:
+            for c in queued:
+                c.close()
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"unixsock: connect {p}: Connection timed out (ETIMEDOUT)"
+
+
 def test_connect_error_names_operation_address_and_errno(sockdir):
     p = str(sockdir / "nope.sock")
     r = run("connect", p, input="")
