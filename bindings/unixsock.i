@@ -878,10 +878,12 @@ static us_status us_recv_batch(us_socket *sock, long count, long size, long max_
   long r;
   if (sock == NULL)
     return -EBADF;
-  if (count <= 0 || count > 1024)
+  _Static_assert(UNIXSOCK_BATCH_MAX == 1024 && UNIXSOCK_BATCH_SLOT_MAX == 67108864,
+                 "the messages below name the bounds");
+  if (count <= 0 || count > UNIXSOCK_BATCH_MAX)
     return us_einval("count must be 1..1024");
-  if (size < 0)
-    return us_einval("size must be >= 0");
+  if (size < 0 || size > UNIXSOCK_BATCH_SLOT_MAX)
+    return us_einval("size must be 0..67108864");
   if (max_fds < 0)
     return us_einval("max_fds must be >= 0");
   unixsock_message *ms = PyMem_Calloc((size_t)count, sizeof(*ms));

@@ -142,7 +142,7 @@ static int l_send_batch(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_Integer n = luaL_len(L, 2);
-  luaL_argcheck(L, n >= 0 && n <= 1024, 2, "at most 1024 messages per batch");
+  luaL_argcheck(L, n >= 0, 2, "a __len below 0"); /* any length, as in C and Python */
   if (n == 0) {
     lua_pushinteger(L, 0);
     return 1;
@@ -185,8 +185,10 @@ static int l_recv_batch(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   lua_Integer count = luaL_optinteger(L, 2, 64);
   lua_Integer size = luaL_optinteger(L, 3, 65536);
-  luaL_argcheck(L, count > 0 && count <= 1024, 2, "count must be 1..1024");
-  luaL_argcheck(L, size >= 0 && size <= (1 << 26), 3, "size out of range");
+  _Static_assert(UNIXSOCK_BATCH_MAX == 1024 && UNIXSOCK_BATCH_SLOT_MAX == 67108864,
+                 "the messages below name the bounds");
+  luaL_argcheck(L, count > 0 && count <= UNIXSOCK_BATCH_MAX, 2, "count must be 1..1024");
+  luaL_argcheck(L, size >= 0 && size <= UNIXSOCK_BATCH_SLOT_MAX, 3, "size must be 0..67108864");
   /* count slots of size bytes: the function's reused buffer (as in send_batch)
    * when it fits, else malloc'd and freed at the end, not a userdata, whose
    * megabytes the collector would work through on every call */

@@ -257,6 +257,13 @@ UNIXSOCK_EXTERN int unixsock_get_max_message(const unixsock *sock);
 UNIXSOCK_EXTERN int unixsock_send_batch(unixsock *sock, const unixsock_message *msgs,
                                         size_t count);
 
+/* The Python and Lua recv_batch take at most UNIXSOCK_BATCH_MAX slots (what
+ * recvmmsg fills in one call) of at most UNIXSOCK_BATCH_SLOT_MAX bytes each, so
+ * one buffer of count * size bytes holds a whole batch and its size cannot wrap.
+ * The C calls take any count and slots of any size. */
+#define UNIXSOCK_BATCH_MAX 1024
+#define UNIXSOCK_BATCH_SLOT_MAX (64 * 1024 * 1024)
+
 /* Receive up to count messages in one call (recvmmsg on dgram and seqpacket),
  * waiting up to the timeout for the first only.  Each slot's data and len are the
  * caller's buffer and its capacity; the library sets len, fds, creds and address.

@@ -243,6 +243,33 @@ describe("messages", function()
     assert.are.equal("after", b:recv(100))
   end))
 
+  it("send_batch takes more than 1024 messages, as in C and Python", h.no_leak(function()
+    -- it refused them: the only binding that did
+    local a, b = unixsock.pair("stream")
+    local _a <close> = a
+    local _b <close> = b
+    a:settimeout(5)
+    b:settimeout(5)
+    local out = {}
+    for i = 1, 1500 do out[i] = tostring(i) end
+    assert.are.equal(1500, assert(a:send_batch(out)))
+    for i = 1, 1500 do
+      assert.are.equal(tostring(i), assert(b:recv_message()).data)
+    end
+  end))
+
+  it("recv_batch slots are at most 64 MiB each", h.no_leak(function()
+    local a, b = unixsock.pair("dgram")
+    local _a <close> = a
+    local _b <close> = b
+    local ok, err = pcall(b.recv_batch, b, 4, (64 << 20) + 1)
+    assert.is_false(ok)
+    assert.matches("size must be 0..67108864", err)
+    ok, err = pcall(b.recv_batch, b, 1, -1)
+    assert.is_false(ok)
+    assert.matches("size must be 0..67108864", err)
+  end))
+
   it("recv_message(0) accepts no descriptors", h.no_leak(function()
     local a, b = unixsock.pair("seqpacket")
     local _a <close> = a

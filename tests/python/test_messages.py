@@ -131,11 +131,15 @@ def test_recv_batch_max_fds_0_accepts_none():
 @pytest.mark.parametrize("args, text", [
     ({"count": 0}, "count must be 1..1024"),
     ({"count": 1025}, "count must be 1..1024"),
-    ({"size": -1}, "size must be >= 0"),
+    ({"size": -1}, "size must be 0..67108864"),
+    ({"size": 2**26 + 1}, "size must be 0..67108864"),
+    # count * size wrapped to a 1-byte buffer that recvmmsg overran (the process aborted)
+    ({"count": 4, "size": 2**62}, "size must be 0..67108864"),
 ])
 def test_recv_batch_bad_arguments_say_which(args, text):
     a, b = unixsock.pair("seqpacket")
     with a, b:
+        a.send(b"x" * 1100)  # something to receive, if the arguments got through
         with pytest.raises(OSError, match=text) as e:
             b.recv_batch(**args)
         assert e.value.errno == errno.EINVAL
