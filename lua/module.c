@@ -1,5 +1,6 @@
 /* luaopen_unixsock: the module table and the functions that make sockets. */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -39,6 +40,13 @@ static lua_Integer opt_field(lua_State *L, int opts, const char *field, lua_Inte
   return v;
 }
 
+/* An int option: a value past int becomes -2, which the core refuses (EINVAL)
+ * for mode and backlog alike, where a cast would keep only its low bits. */
+static int opt_int_field(lua_State *L, int opts, const char *field, int def) {
+  lua_Integer v = opt_field(L, opts, field, def);
+  return v < INT_MIN || v > INT_MAX ? -2 : (int)v;
+}
+
 /* listen(address, kind, opts) and bind(address, opts) share this. */
 static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int opts_arg) {
   size_t alen = 0;
@@ -46,8 +54,8 @@ static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int 
   unixsock_options o = UNIXSOCK_OPTIONS_INIT;
   if (!lua_isnoneornil(L, opts_arg)) {
     luaL_checktype(L, opts_arg, LUA_TTABLE);
-    o.backlog = (int)opt_field(L, opts_arg, "backlog", 0);
-    o.mode = (int)opt_field(L, opts_arg, "mode", -1);
+    o.backlog = opt_int_field(L, opts_arg, "backlog", 0);
+    o.mode = opt_int_field(L, opts_arg, "mode", -1);
     o.uid = opt_field(L, opts_arg, "uid", -1);
     o.gid = opt_field(L, opts_arg, "gid", -1);
     o.allow_uids = id_list(L, opts_arg, "allow_uids", &o.allow_uids_count);

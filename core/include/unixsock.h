@@ -56,8 +56,8 @@ enum {
 typedef struct unixsock_options {
   int backlog;       /* listen backlog; 0 = SOMAXCONN */
   int mode;          /* exact permission bits of the socket file; -1 = umask decides */
-  long long uid;     /* owner of the socket file; -1 = leave */
-  long long gid;     /* group of the socket file; -1 = leave */
+  long long uid;     /* owner of the socket file; -1 = leave; a uid_t below 2^32 - 1 */
+  long long gid;     /* group of the socket file; -1 = leave; likewise (else -EINVAL) */
   /* Access control (listen: checked on accept with SO_PEERCRED; dgram: checked on
    * each message's credentials).  A peer is admitted when its uid is in allow_uids
    * or its gid is in allow_gids; with both lists empty every peer is admitted. */

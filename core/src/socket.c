@@ -77,11 +77,17 @@ static int copy_allow_list(unixsock *s, const unixsock_options *opts) {
   return 0;
 }
 
+/* An owner id must fit uid_t/gid_t and not be their -1, which chown reads as
+ * "leave": a cast would make 2^40 uid 0 (root) and 2^32 - 1 no change at all. */
+static bool id_ok(long long id) {
+  return id == -1 || (id >= 0 && id < (long long)(uid_t)-1 && id < (long long)(gid_t)-1);
+}
+
 static int check_options(const unixsock_options *opts) {
   if (opts == NULL)
     return 0;
-  if (opts->backlog < 0 || opts->mode < -1 || opts->mode > 07777 || opts->uid < -1 ||
-      opts->gid < -1)
+  if (opts->backlog < 0 || opts->mode < -1 || opts->mode > 07777 || !id_ok(opts->uid) ||
+      !id_ok(opts->gid))
     return -EINVAL;
   return 0;
 }

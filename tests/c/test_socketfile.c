@@ -260,3 +260,22 @@ TEST(test_bad_options_are_einval) {
   CHECK_ERR(unixsock_listen(p, strlen(p), UNIXSOCK_STREAM, &o, &l), EINVAL);
   CHECK(!exists(p));
 }
+
+/* An owner past uid_t was cut to its low 32 bits (2^40 became uid 0: root owned
+ * the file) and (uid_t)-1 silently meant "leave"; both are EINVAL, before any
+ * file exists. */
+TEST(test_owner_beyond_uid_t_is_einval) {
+  const long long bad[] = {1LL << 40, 4294967295LL, (1LL << 32) + 65534};
+  const char *p = check_path("toobig.sock");
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    unixsock *l;
+    unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+    o.uid = bad[i];
+    CHECK_ERR(unixsock_listen(p, strlen(p), UNIXSOCK_STREAM, &o, &l), EINVAL);
+    CHECK(!exists(p));
+    o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
+    o.gid = bad[i];
+    CHECK_ERR(unixsock_bind(p, strlen(p), UNIXSOCK_DGRAM, &o, &l), EINVAL);
+    CHECK(!exists(p));
+  }
+}

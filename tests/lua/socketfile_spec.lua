@@ -66,6 +66,19 @@ describe("socket files", function()
     assert.are.equal(i, inode(p))
   end))
 
+  it("an owner, mode or backlog out of range is EINVAL, with no file left", h.no_leak(function()
+    -- uid 2^40 was cut to 0 (root), and mode 2^32 + 0600 to 0600
+    local p = dir .. "/range.sock"
+    for _, opts in ipairs({ { uid = 1 << 40 }, { gid = (1 << 32) - 1 }, { uid = (1 << 32) + 65534 },
+                            { mode = (1 << 32) + tonumber("600", 8) }, { backlog = (1 << 32) + 5 } }) do
+      local s, err, errno = unixsock.listen(p, "stream", opts)
+      assert.is_nil(s)
+      assert.are.equal(unixsock.errno.EINVAL, errno)
+      assert.matches("listen " .. p, err, 1, true)
+      assert.is_nil(io.open(p))
+    end
+  end))
+
   it("sets the exact mode", h.no_leak(function()
     local p = dir .. "/m.sock"
     local l <close> = assert(unixsock.listen(p, "stream", { mode = tonumber("600", 8) }))

@@ -120,6 +120,17 @@ def test_mode_is_exact(sockdir, mode):
         os.umask(old)
 
 
+@pytest.mark.parametrize("field", ["uid", "gid"])
+@pytest.mark.parametrize("value", [2**40, 2**32 - 1, 2**32 + 65534])
+def test_owner_beyond_uid_t_is_einval(sockdir, field, value):
+    # 2**40 was cut to uid 0 (root owned the file); 2**32 - 1 silently meant "leave"
+    p = str(sockdir / "o.sock")
+    with pytest.raises(OSError) as e:
+        unixsock.listen(p, **{field: value})
+    assert e.value.errno == errno.EINVAL and e.value.filename == p
+    assert not os.path.exists(p)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root (CI runs as root)")
 def test_owner_and_group(sockdir):
     p = str(sockdir / "o.sock")
