@@ -29,8 +29,10 @@ class AsyncSocket:
         self.sock = sock
         sock.settimeout(0)
         # per direction (index: writable): the futures of the coroutines waiting,
+        # in the order they began to wait (a dict: the first to wait is the first
+        # woken, so it takes the first message; a set woke them in hash order),
         # and the (loop, fd) the one callback that wakes them all is registered on
-        self._waiters = (set(), set())
+        self._waiters = ({}, {})
         self._registered = [None, None]
 
     async def _io(self, op, writable: bool = False):
@@ -53,11 +55,11 @@ class AsyncSocket:
             fd = self.sock.fileno()
             (loop.add_writer if writable else loop.add_reader)(fd, self._wake, waiters)
             self._registered[writable] = (loop, fd)
-        waiters.add(fut)
+        waiters[fut] = None
         try:
             await fut
         finally:
-            waiters.discard(fut)
+            waiters.pop(fut, None)
             if not waiters:
                 self._unregister(writable)
 

@@ -125,3 +125,23 @@ def test_close_wakes_a_waiting_coroutine_with_ebadf():
             a.close()
 
     assert asyncio.run(main()) == errno.EBADF
+
+
+def test_coroutines_are_served_in_the_order_they_began_to_wait():
+    # the waiters were a set: woken in hash order, a later one took the first message
+    async def main():
+        a, b = unixsock.pair("seqpacket")
+        A, B = aio.AsyncSocket(a), aio.AsyncSocket(b)
+        waiting = []
+        for _ in range(8):
+            waiting.append(asyncio.create_task(B.recv(10)))
+            await asyncio.sleep(0)  # each begins to wait before the next is made
+        await asyncio.sleep(0.01)
+        for i in range(8):
+            await A.send(b"%d" % i)
+        got = await asyncio.wait_for(asyncio.gather(*waiting), 10)
+        A.close()
+        B.close()
+        return got
+
+    assert asyncio.run(main()) == [b"%d" % i for i in range(8)]
