@@ -307,6 +307,15 @@ static const char *us_errname(int err) {
 static const char *us_strerror(int err) {
   return unixsock_strerror(err < 0 ? err : -err);
 }
+
+/* seconds -> the core's milliseconds (-1: for ever), or None for NaN or a
+ * negative time, which the Python layer refuses with its ValueError */
+static PyObject *us_timeout_ms(double seconds) {
+  int ms;
+  if (unixsock_timeout_ms(seconds, &ms) < 0)
+    Py_RETURN_NONE;
+  return PyLong_FromLong(ms);
+}
 %}
 
 %{

@@ -2,8 +2,6 @@
  * but with seqpacket, credentials and descriptor passing built in. */
 #define _GNU_SOURCE
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,20 +47,14 @@ int cli_usage_error(const char *fmt, ...) {
   return EXIT_USAGE;
 }
 
-/* Seconds -> milliseconds for unixsock_connect: "inf" waits for ever (-1), a
- * finite time past INT_MAX ms is capped there (24 days), a small positive time
- * waits at least 1 ms (0 would mean "do not wait at all"); NaN, negatives and
- * trailing junk are refused.  (A plain cast overflowed: connect said EINVAL.) */
+/* Seconds, as unixsock_timeout_ms takes them (inf waits for ever); -1 for text
+ * that is not one number.  (A plain cast overflowed: connect said EINVAL.) */
 static int parse_timeout(const char *text, int *ret_ms) {
   char *end;
   double t = strtod(text, &end);
-  if (end == text || *end != '\0' || isnan(t) || t < 0)
+  if (end == text || *end != '\0')
     return -1;
-  if (t * 1000 > (double)INT_MAX)
-    *ret_ms = isinf(t) ? -1 : INT_MAX;
-  else
-    *ret_ms = t == 0 ? 0 : (int)fmax(1, ceil(t * 1000));
-  return 0;
+  return unixsock_timeout_ms(t, ret_ms) < 0 ? -1 : 0;
 }
 
 static bool is_command(const char *cmd) {

@@ -29,7 +29,7 @@ lus_socket *lus_new(lua_State *L);
 lus_socket *lus_check(lua_State *L, int n);
 /* Argument n as a socket (open or closed), or NULL if it is something else. */
 lus_socket *lus_test(lua_State *L, int n);
-/* Seconds (a number) or nil -> milliseconds for the core (-1 = block). */
+/* Seconds (a number) or nil -> milliseconds by unixsock_timeout_ms (nil: -1, block). */
 int lus_timeout_ms(lua_State *L, int n);
 /* A kind name (default "stream") -> UNIXSOCK_*; raises on an unknown name. */
 int lus_kind(lua_State *L, int n, const char *def);

@@ -1,7 +1,6 @@
 /* The socket class: methods, __gc, __close, __tostring. */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <string.h>
 
 #include "common.h"
@@ -70,14 +69,11 @@ lus_socket *lus_check(lua_State *L, int n) {
 }
 
 int lus_timeout_ms(lua_State *L, int n) {
-  if (lua_isnoneornil(L, n))
-    return -1;
-  lua_Number t = luaL_checknumber(L, n);
-  luaL_argcheck(L, t >= 0, n, "timeout must be nil or >= 0");
-  if (t == 0)
-    return 0;
-  double ms = ceil(t * 1000.0);
-  return ms > INT_MAX ? INT_MAX : (int)(ms < 1 ? 1 : ms);
+  int ms = -1;
+  if (!lua_isnoneornil(L, n))
+    luaL_argcheck(L, unixsock_timeout_ms((double)luaL_checknumber(L, n), &ms) == 0, n,
+                  "timeout must be nil or >= 0");
+  return ms;
 }
 
 int lus_kind(lua_State *L, int n, const char *def) {

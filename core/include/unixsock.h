@@ -356,6 +356,12 @@ UNIXSOCK_EXTERN int unixsock_listen_fds(int unset_environment, unixsock_listen_f
 
 /* ---- control ------------------------------------------------------------ */
 
+/* Timeouts are milliseconds: -1 waits for ever, 0 never waits, > 0 bounds each
+ * whole call.  unixsock_timeout_ms turns seconds (what the bindings and the CLI
+ * take) into them the one way every language shares: rounded up, so a small
+ * positive time never becomes "do not wait"; +infinity is -1; a finite time past
+ * INT_MAX ms is INT_MAX (24.8 days).  -EINVAL for NaN or a negative time. */
+UNIXSOCK_EXTERN int unixsock_timeout_ms(double seconds, int *ret_ms);
 UNIXSOCK_EXTERN int unixsock_settimeout(unixsock *sock, int timeout_ms);
 UNIXSOCK_EXTERN int unixsock_gettimeout(const unixsock *sock);
 UNIXSOCK_EXTERN int unixsock_fd(const unixsock *sock);

@@ -1,9 +1,29 @@
 /* Per-socket control: timeouts, accessors, addresses, buffer sizes. */
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "internal.h"
+
+int unixsock_timeout_ms(double seconds, int *ret_ms) {
+  if (ret_ms == NULL || !(seconds >= 0)) /* NaN fails every comparison */
+    return -EINVAL;
+  double ms = seconds * 1000.0;
+  int r;
+  if (seconds > DBL_MAX)
+    r = -1;
+  else if (ms >= (double)INT_MAX)
+    r = INT_MAX;
+  else {
+    r = (int)ms; /* 0 <= ms < INT_MAX: the cast truncates; round up by hand */
+    if (r < ms)
+      r++;
+  }
+  *ret_ms = r;
+  return 0;
+}
 
 int unixsock_settimeout(unixsock *sock, int timeout_ms) {
   if (sock == NULL || timeout_ms < -1)

@@ -61,16 +61,19 @@ def _kind(kind: str) -> int:
 
 
 def _timeout_ms(timeout: Optional[float]) -> int:
+    """Seconds -> milliseconds, the core's way (unixsock_timeout_ms): rounded up,
+    never down to "non-blocking"; inf waits for ever; capped at 24.8 days."""
     if timeout is None:
         return -1
     if not isinstance(timeout, numbers.Real):
         raise TypeError(f"timeout must be None or a number of seconds, not {type(timeout).__name__}")
-    if math.isnan(timeout) or timeout < 0:
+    try:
+        ms = _c.us_timeout_ms(float(timeout))
+    except OverflowError:  # an int past float's range is still finite: capped
+        ms = _c.us_timeout_ms(1e300 if timeout > 0 else -1.0)
+    if ms is None:
         raise ValueError(f"timeout must be None or >= 0, not {timeout!r}")
-    if timeout == 0:
-        return 0
-    # never round a small positive timeout down to "non-blocking"
-    return min(max(1, math.ceil(timeout * 1000)), 2**31 - 1)
+    return ms
 
 
 def _address(raw: bytes) -> str:

@@ -1,5 +1,7 @@
 /* Bytes: send all, no SIGPIPE, EINTR, deadlines, non-blocking, EOF, no silent
  * truncation. */
+#include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
@@ -32,6 +34,31 @@ static void *drain_thread(void *arg) {
     d->total += (size_t)n;
   }
   return NULL;
+}
+
+/* Seconds as every binding and the CLI take them -> the milliseconds a socket
+ * keeps: rounded up (never down to "do not wait"), infinity waits for ever, a
+ * finite time past INT_MAX ms is capped, NaN and negatives are EINVAL and leave
+ * the output alone. */
+TEST(test_timeout_ms_converts_seconds) {
+  const struct {
+    double seconds;
+    int ms;
+  } ok[] = {{0, 0}, {-0.0, 0}, {1e-9, 1}, {0.0001, 1}, {0.001, 1}, {0.0015, 2},
+            {1.5, 1500}, {2147483.647, INT_MAX}, {1e10, INT_MAX}, {1e300, INT_MAX},
+            {INFINITY, -1}};
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    int ms = 12345;
+    CHECK_OK(unixsock_timeout_ms(ok[i].seconds, &ms));
+    CHECK_EQ(ms, ok[i].ms);
+  }
+  const double bad[] = {-1e-9, -1, -INFINITY, NAN};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    int ms = 12345;
+    CHECK_ERR(unixsock_timeout_ms(bad[i], &ms), EINVAL);
+    CHECK_EQ(ms, 12345);
+  }
+  CHECK_ERR(unixsock_timeout_ms(1, NULL), EINVAL);
 }
 
 TEST(test_stream_send_writes_every_byte) {

@@ -15,6 +15,19 @@ describe("bytes", function()
     assert.are.equal("recv: " .. unixsock.strerror(E.EAGAIN), msg)
   end))
 
+  it("timeouts convert as in every language", h.no_leak(function()
+    local a, b = unixsock.pair()
+    local _a <close> = a
+    local _b <close> = b
+    b:settimeout(math.huge) -- was 24.8 days; waits for ever, as in Python and the CLI
+    assert.is_nil(b:gettimeout())
+    b:settimeout(1e300)
+    assert.are.equal(2147483.647, b:gettimeout())
+    b:settimeout(0.0015)
+    assert.are.equal(0.002, b:gettimeout())
+    assert.has_error(function() b:settimeout(0 / 0) end, "bad argument #1 to 'settimeout' (timeout must be nil or >= 0)")
+  end))
+
   it("a timeout bounds the call and returns ETIMEDOUT", h.no_leak(function()
     local a, b = unixsock.pair()
       local _a <close> = a

@@ -157,6 +157,24 @@ def test_small_timeout_is_not_rounded_to_nonblocking():
         assert b.gettimeout() > 0
 
 
+@pytest.mark.parametrize("timeout, kept", [
+    (float("inf"), None),          # raised OverflowError; now waits for ever, as in Lua and the CLI
+    (1e300, 2147483.647),          # capped at INT_MAX ms
+    (10**400, 2147483.647),        # an int past float's range is still finite
+    (0.0015, 0.002),               # rounded up, never down
+])
+def test_timeouts_convert_as_in_every_language(timeout, kept):
+    a, b = unixsock.pair()
+    with a, b:
+        b.settimeout(timeout)
+        assert b.gettimeout() == kept
+
+
+def test_connect_takes_an_infinite_timeout():
+    with pytest.raises(ConnectionRefusedError):
+        unixsock.connect(f"@unixsock-nobody-{os.getpid()}", timeout=float("inf"))
+
+
 @pytest.mark.parametrize("timeout", [None, 1.0, 0])
 def test_message_longer_than_buffer_is_emsgsize(timeout):
     a, b = unixsock.pair("dgram")
