@@ -278,6 +278,21 @@ typedef struct unixsock us_socket;
   if ($1 == -1 && PyErr_Occurred())
     SWIG_fail;
 }
+/* ... and the same for int (kinds, modes, buffer sizes) and long long (owners):
+ * SWIG's own would name its wrapper ("in method 'us_listen', argument 5"). */
+%typemap(in) int (long v) {
+  v = PyLong_AsLong($input);
+  if (v == -1 && PyErr_Occurred())
+    SWIG_fail;
+  if (v < INT_MIN || v > INT_MAX)
+    SWIG_exception_fail(SWIG_OverflowError, "Python int too large to convert to C int");
+  $1 = (int)v;
+}
+%typemap(in) long long {
+  $1 = PyLong_AsLongLong($input);
+  if ($1 == -1 && PyErr_Occurred())
+    SWIG_fail;
+}
 
 %typemap(in) PyObject *allow_uids "$1 = $input;"
 %typemap(in) PyObject *allow_gids "$1 = $input;"

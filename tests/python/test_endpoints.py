@@ -117,6 +117,23 @@ def test_bad_kind_is_valueerror():
         unixsock.bind("@x", "stream")
 
 
+@pytest.mark.parametrize("call, error, text", [
+    # these said "in method 'us_listen', argument 5 of type 'int'": SWIG's names, not ours
+    (lambda a: unixsock.listen(a, mode="0600"), TypeError, "'str' object cannot be interpreted as an integer"),
+    (lambda a: unixsock.listen(a, backlog=2**40), OverflowError, "Python int too large to convert to C int"),
+    (lambda a: unixsock.listen(a, uid="root"), TypeError, "'str' object cannot be interpreted as an integer"),
+    (lambda a: unixsock.listen(a, gid=2**70), OverflowError, "int too big to convert"),  # CPython's own words
+    (lambda a: setattr(unixsock.pair()[0], "send_buffer", 2**40), OverflowError,
+     "Python int too large to convert to C int"),
+    (lambda a: setattr(unixsock.pair()[0], "recv_buffer", 1.5), TypeError,
+     "'float' object cannot be interpreted as an integer"),
+])
+def test_bad_integer_arguments_say_what_python_says(abstract, call, error, text):
+    with pytest.raises(error) as e:
+        call(abstract())
+    assert str(e.value) == text
+
+
 def test_buffer_sizes():
     a, b = unixsock.pair()
     with a, b:
