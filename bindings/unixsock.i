@@ -293,6 +293,12 @@ typedef struct unixsock us_socket;
   if ($1 == -1 && PyErr_Occurred())
     SWIG_fail;
 }
+/* A flag is any truth value, as send_batch's (data, fds, creds) items take it. */
+%typemap(in) int creds {
+  $1 = PyObject_IsTrue($input);
+  if ($1 < 0)
+    SWIG_fail;
+}
 
 %typemap(in) PyObject *allow_uids "$1 = $input;"
 %typemap(in) PyObject *allow_gids "$1 = $input;"

@@ -154,6 +154,17 @@ def test_credentials(kind):
             assert m.creds == unixsock.Credentials(os.getpid(), os.geteuid(), os.getegid())
 
 
+@pytest.mark.parametrize("flag, sent", [(None, False), ("", False), (0, False), ("yes", True), ([1], True)])
+def test_creds_flag_is_taken_by_truth_as_in_send_batch(flag, sent):
+    # send_message took an int (None was a TypeError) where send_batch took any truth value
+    a, b = unixsock.pair("seqpacket")  # fresh: credentials arrive only where they were sent
+    with a, b:
+        a.send_message(b"who", creds=flag)
+        with b.recv_message() as m:
+            mine = unixsock.Credentials(os.getpid(), os.geteuid(), os.getegid())
+            assert m.creds == (mine if sent else None)
+
+
 def test_dgram_message_to_address_and_sender_address(abstract):
     addr = abstract()
     with unixsock.bind(addr) as srv, unixsock.bind() as cli:
