@@ -30,6 +30,11 @@ PYCLIENT = [sys.executable, str(ROOT / "bench" / "python" / "client.py")]
 LUACLIENT = ["lua5.4", str(ROOT / "bench" / "lua" / "client.lua")]
 ENV = dict(os.environ, LUA_CPATH=f"{BUILD / 'lua'}/?.so;;")
 HAVE_TASKSET = shutil.which("taskset") is not None
+ONLY = None  # --only: a regular expression; tables whose title it does not match are skipped
+
+
+def wanted(title: str) -> bool:
+    return ONLY is None or re.search(ONLY, title) is not None
 
 
 class Bench:
@@ -93,7 +98,10 @@ def resolve(rows):
 
 
 def table(title, unit, rows, lower_is_better):
-    """rows: list of (name, value or Cell); the first row named 'raw C' is the floor."""
+    """rows: list of (name, value or Cell); the first row named 'raw C' is the floor.
+    None, with nothing run, for a table --only leaves out."""
+    if not wanted(title):
+        return None
     rows = resolve(rows)
     base = next((v for n, v in rows if n.startswith("raw C")), None)
     out = [f"\n### {title}\n", f"| | {unit} | × raw C |", "|---|---:|---:|"]
@@ -210,6 +218,9 @@ def run_all(b: Bench):
         sections.extend(instructions(b))
 
     # 6. scale: many clients on one poller thread
+    sections = [s for s in sections if s is not None]
+    if not wanted("Concurrent echo clients on one poller thread (C)"):
+        return sections
     rows = []
     for n in ((100, 1000) if b.smoke else (1000, 10000)):
         r = subprocess.run([CCLIENT, "scale", str(n)], capture_output=True, text=True, timeout=600)
@@ -252,12 +263,12 @@ def instructions(b: Bench):
         ("unixsock Python send_message", lambda a, n: [*PYCLIENT, "fds", "us", "seqpacket", a, str(n)]),
         ("unixsock Lua send_message", lambda a, n: [*LUACLIENT, "fds", "us", "seqpacket", a, str(n)]),
     ]
-    return [table("User-space instructions per round trip (callgrind), stream, 64 B", "instructions",
-                  callgrind_rows(b, rtt, n1, n2), True),
-            table("User-space instructions per empty non-blocking recv (callgrind), stream", "instructions",
-                  callgrind_rows(b, poll, n1, n2), True),
-            table("User-space instructions per message sent with one fd (callgrind), seqpacket", "instructions",
-                  callgrind_rows(b, fds, n1, n2, lambda a, n: ["sink", "seqpacket", a, str(n)]), True)]
+    tables = [("User-space instructions per round trip (callgrind), stream, 64 B", rtt, {}),
+              ("User-space instructions per empty non-blocking recv (callgrind), stream", poll, {}),
+              ("User-space instructions per message sent with one fd (callgrind), seqpacket", fds,
+               {"peer": lambda a, n: ["sink", "seqpacket", a, str(n)]})]
+    return [table(title, "instructions", callgrind_rows(b, clients, n1, n2, **peer), True)
+            for title, clients, peer in tables if wanted(title)]
 
 
 def callgrind_rows(b: Bench, clients, n1, n2, peer=lambda a, n: ["echo", "stream", a]):
@@ -291,7 +302,12 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="tiny counts: check that everything runs")
     ap.add_argument("--repeats", type=int, default=None, help="runs per cell (median); default 5, smoke 1")
     ap.add_argument("--write-docs", action="store_true", help="rewrite docs/benchmarks.md")
+    ap.add_argument("--only", metavar="REGEX", help="run only the tables whose title matches")
     args = ap.parse_args()
+    if args.only is not None and args.write_docs:
+        ap.error("--write-docs needs every table: leave out --only")
+    global ONLY
+    ONLY = args.only
     b = Bench(args.smoke, args.repeats or (1 if args.smoke else 5))
     print(f"# unixsock benchmarks — {machine()}", flush=True)
     try:
