@@ -57,6 +57,24 @@ static int parse_timeout(const char *text, int *ret_ms) {
   return unixsock_timeout_ms(t, ret_ms) < 0 ? -1 : 0;
 }
 
+/* getopt's complaint (c: '?' or ':'), said as our other usage errors are (getopt
+ * would name the binary by the path it was run as).  A missing value always
+ * moves optind past the option; a long option's text is argv[optind - 1]. */
+static int option_error(int c, char **argv, const struct option *longopts) {
+  const char *arg = argv[optind - 1];
+  bool is_long = strncmp(arg, "--", 2) == 0;
+  int n = (int)strcspn(arg, "=");
+  if (c == ':')
+    return is_long ? cli_usage_error("option '%.*s' needs a value", n, arg)
+                   : cli_usage_error("option '-%c' needs a value", optopt);
+  if (optopt == 0)
+    return cli_usage_error("unknown option '%.*s'", n, arg);
+  for (const struct option *o = longopts; is_long && arg[n] == '=' && o->name != NULL; o++)
+    if (o->val == optopt && (int)strlen(o->name) == n - 2 && strncmp(o->name, arg + 2, (size_t)n - 2) == 0)
+      return cli_usage_error("option '%.*s' takes no value", n, arg);
+  return cli_usage_error("unknown option '-%c'", optopt);
+}
+
 static bool is_command(const char *cmd) {
   return strcmp(cmd, "listen") == 0 || strcmp(cmd, "connect") == 0 ||
          strcmp(cmd, "probe") == 0;
@@ -83,7 +101,8 @@ int main(int argc, char **argv) {
                           .timeout_ms = 5000};
   int c;
   signal(SIGPIPE, SIG_IGN); /* stdout may be a closed pipe; sockets never raise it */
-  while ((c = getopt_long(argc, argv, "k:e::m:pt:hV", longopts, NULL)) != -1) {
+  opterr = 0; /* option_error says it */
+  while ((c = getopt_long(argc, argv, ":k:e::m:pt:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 'k':
       o.kind = unixsock_kind_parse(optarg);
@@ -132,9 +151,8 @@ int main(int argc, char **argv) {
       printf("unixsock %d.%d.%d\n", UNIXSOCK_VERSION_MAJOR, UNIXSOCK_VERSION_MINOR,
              UNIXSOCK_VERSION_PATCH);
       return EXIT_OK;
-    default: /* getopt has said which option */
-      fputs("Try 'unixsock --help' for more information.\n", stderr);
-      return EXIT_USAGE;
+    default: /* '?' or ':' */
+      return option_error(c, argv, longopts);
     }
   }
   if (optind == argc)

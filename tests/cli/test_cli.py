@@ -71,6 +71,12 @@ def test_usage_errors_exit_2(args):
     (["listen", "x", "--mode", ""], "unixsock: bad mode '' (octal, like 0660)"),
     (["connect", "@x", "-t", "nan"], "unixsock: bad timeout 'nan' (seconds, like 2.5)"),
     (["connect", "@x", "-t", ""], "unixsock: bad timeout '' (seconds, like 2.5)"),
+    # getopt said these itself, naming the binary by the path it was run as
+    (["--frob", "x"], "unixsock: unknown option '--frob'"),
+    (["connect", "@x", "-z"], "unixsock: unknown option '-z'"),
+    (["connect", "@x", "--kind"], "unixsock: option '--kind' needs a value"),
+    (["connect", "@x", "-t"], "unixsock: option '-t' needs a value"),
+    (["connect", "@x", "--echo=1", "--show-peer=yes"], "unixsock: option '--show-peer' takes no value"),
 ])
 def test_usage_errors_say_what_is_wrong(args, reason):
     r = run(*args, input="")
