@@ -16,7 +16,6 @@ namespace, or ``""`` to autobind.  Errors are ``OSError`` subclasses
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from types import MethodType
