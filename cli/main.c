@@ -75,9 +75,20 @@ static int option_error(int c, char **argv, const struct option *longopts) {
   return cli_usage_error("unknown option '-%c'", optopt);
 }
 
-static bool is_command(const char *cmd) {
-  return strcmp(cmd, "listen") == 0 || strcmp(cmd, "connect") == 0 ||
-         strcmp(cmd, "probe") == 0;
+struct command {
+  const char *name;
+  int (*run)(const struct cli_options *o);
+  bool passes_fds; /* --send-fd means something to it */
+};
+
+static const struct command commands[] = {
+    {"listen", cli_listen, true}, {"connect", cli_connect, true}, {"probe", cli_probe, false}};
+
+static const struct command *find_command(const char *name) {
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
 }
 
 void cli_error(const char *op, const char *address, int result) {
@@ -157,25 +168,21 @@ int main(int argc, char **argv) {
   }
   if (optind == argc)
     return cli_usage_error("missing command (listen, connect or probe)");
-  const char *cmd = argv[optind];
-  if (!is_command(cmd))
-    return cli_usage_error("unknown command '%s'", cmd);
+  const struct command *cmd = find_command(argv[optind]);
+  if (cmd == NULL)
+    return cli_usage_error("unknown command '%s'", argv[optind]);
   if (argc - optind < 2)
-    return cli_usage_error("%s needs an ADDRESS", cmd);
+    return cli_usage_error("%s needs an ADDRESS", cmd->name);
   if (argc - optind > 2)
     return cli_usage_error("unexpected argument '%s'", argv[optind + 2]);
   o.address = argv[optind + 1];
   /* options after the address are allowed too */
-  if (o.send_fd != NULL && strcmp(cmd, "probe") != 0) {
+  if (o.send_fd != NULL && cmd->passes_fds) {
     /* a file that cannot be opened is said before any peer sees a connection */
     int fd = cli_open_send_fd(&o);
     if (fd < 0)
       return EXIT_FAIL;
     close(fd);
   }
-  if (strcmp(cmd, "listen") == 0)
-    return cli_listen(&o);
-  if (strcmp(cmd, "connect") == 0)
-    return cli_connect(&o);
-  return cli_probe(&o);
+  return cmd->run(&o);
 }
