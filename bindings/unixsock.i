@@ -5,9 +5,9 @@
  * GIL); every rule lives in core/.  Their contract for the typemaps:
  *  - a function returning us_status fails when the value is negative (-errno);
  *  - a function returning us_status_at also names the address it was given, which
- *    is always its first argument pair (name, namelen): it becomes `filename`;
- *  - us_status_to does the same for us_send_message's optional destination, its
- *    6th and 7th arguments (name, namelen; namelen 0: none). */
+ *    is always its first argument pair (name, namelen): it becomes `filename`.
+ * us_send_message alone is written by hand, for the vectorcall convention (see
+ * there): SWIG's wrappers all take an argument tuple. */
 %module(package="unixsock") capi
 
 %ignore us_recv_new; /* a helper of us_recv and us_try_recv */
@@ -24,7 +24,6 @@
 
 typedef long us_status;
 typedef long us_status_at;
-typedef long us_status_to;
 typedef unixsock us_socket;
 
 /* The note for each operation, made once: a caller that polls without waiting
@@ -92,6 +91,20 @@ static void us_capsule_free(PyObject *capsule) {
   unixsock_close((unixsock *)PyCapsule_GetPointer(capsule, NULL));
 }
 
+/* A handle argument -> the socket: NULL for None (a closed Python Socket: the
+ * call is then EBADF), -1 with TypeError for anything that is not our capsule. */
+static int us_handle_of(PyObject *o, unixsock **ret) {
+  *ret = NULL;
+  if (o == Py_None)
+    return 0;
+  if (!PyCapsule_CheckExact(o) || PyCapsule_GetContext(o) != us_capsule_tag) {
+    PyErr_SetString(PyExc_TypeError, "expected a unixsock handle");
+    return -1;
+  }
+  *ret = (unixsock *)PyCapsule_GetPointer(o, NULL);
+  return *ret != NULL ? 0 : -1;
+}
+
 /* A capsule that owns the handle (closes it if even the capsule fails). */
 static PyObject *us_wrap(unixsock *sock) {
   PyObject *c = PyCapsule_New(sock, NULL, us_capsule_free);
@@ -134,7 +147,6 @@ static int us_id_list(PyObject *seq, unsigned int **ret, size_t *ret_n);
 
 typedef long us_status;
 typedef long us_status_at;
-typedef long us_status_to;
 typedef struct unixsock us_socket;
 
 %init %{
@@ -159,14 +171,6 @@ typedef struct unixsock us_socket;
   $result = PyLong_FromLong($1);
 }
 
-%typemap(out) us_status_to {
-  if ($1 < 0) {
-    us_raise($1, "$symname" + 3, arg7 > 0 ? arg6 : NULL, arg7); /* (name, namelen) */
-    SWIG_fail;
-  }
-  $result = PyLong_FromLong($1);
-}
-
 /* ---- arguments ---- */
 
 /* The opaque handle travels as a capsule that owns it: the capsule's destructor
@@ -174,15 +178,8 @@ typedef struct unixsock us_socket;
  * only releases the fd (unixsock_release), and every later call on the handle is
  * EBADF.  None (a closed Python Socket) arrives as NULL and is EBADF too. */
 %typemap(in) us_socket * {
-  if ($input == Py_None) {
-    $1 = NULL;
-  } else if (PyCapsule_CheckExact($input) && PyCapsule_GetContext($input) == us_capsule_tag) {
-    $1 = (us_socket *)PyCapsule_GetPointer($input, NULL);
-    if ($1 == NULL)
-      SWIG_fail;
-  } else {
-    SWIG_exception_fail(SWIG_TypeError, "expected a unixsock handle");
-  }
+  if (us_handle_of($input, &$1) < 0)
+    SWIG_fail;
 }
 
 /* A new handle returned through an out-pointer. */
@@ -754,33 +751,150 @@ static char *us_batch_arena(size_t need) {
   }
   return us_arena;
 }
-%}
 
-%inline %{
-static us_status_to us_send_message(us_socket *sock, const void *buf, size_t len, PyObject *fds,
-                                    int creds, const char *name, size_t namelen) {
-  int fdv[UNIXSOCK_MAX_FDS];
-  unixsock_message m;
+/* send_message(handle, data=b"", fds=(), *, creds=False, address=None), by hand
+ * with the vectorcall convention (METH_FASTCALL | METH_KEYWORDS): bound to a
+ * handle with MethodType it is Socket.send_message itself, with no Python frame,
+ * argument tuple or keyword dict in between.  A SWIG wrapper takes a tuple, and
+ * keyword-only arguments would need a Python def around it, which cost more than
+ * the send's own work (bench/, instructions per message sent with one fd). */
+enum { US_SM_DATA, US_SM_FDS, US_SM_CREDS, US_SM_ADDRESS, US_SM_NARGS };
+
+/* Like us_send: a dgram or seqpacket message is tried first with the GIL held (it
+ * goes whole or not at all), and only one that must wait releases it.  Not a
+ * stream frame: a try that the kernel takes in part keeps the frame's end for
+ * later, which a blocking send must not do. */
+static long us_send_message_held_first(us_socket *sock, const unixsock_message *m) {
   long r;
-  if (sock == NULL)
-    return -EBADF;
-  memset(&m, 0, sizeof(m));
-  if (us_fd_list(fds, fdv, &m.nfds) < 0)
-    return -EINVAL;
-  if (m.nfds > UNIXSOCK_MAX_FDS)
-    return -E2BIG;
-  if (namelen > sizeof(m.address))
-    return -ENAMETOOLONG;
-  m.data = (void *)buf;
-  m.len = len;
-  m.fds = fdv;
-  m.flags = creds ? UNIXSOCK_MSG_CREDS : 0;
-  memcpy(m.address, name, namelen);
-  m.addrlen = namelen;
-  US_BLOCKING(sock, unixsock_send_message(sock, &m), r);
+  if (unixsock_gettimeout(sock) == 0)
+    return unixsock_send_message(sock, m);
+  if (unixsock_kind(sock) != UNIXSOCK_STREAM) {
+    r = unixsock_try_send_message(sock, m);
+    if (r != -EAGAIN)
+      return r;
+  }
+  Py_BEGIN_ALLOW_THREADS r = unixsock_send_message(sock, m);
+  Py_END_ALLOW_THREADS
   return r;
 }
 
+static PyObject **us_send_message_slot(PyObject *key, PyObject **slots) {
+  static const char *const names[US_SM_NARGS] = {"data", "fds", "creds", "address"};
+  static PyObject *interned[US_SM_NARGS];
+  for (int i = 0; i < US_SM_NARGS; i++) {
+    if (interned[i] == NULL && (interned[i] = PyUnicode_InternFromString(names[i])) == NULL)
+      return NULL;
+    if (key == interned[i]) /* keywords written in code are interned: the usual hit */
+      return &slots[i];
+  }
+  for (int i = 0; i < US_SM_NARGS; i++)
+    if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, names[i]) == 0)
+      return &slots[i];
+  PyErr_Format(PyExc_TypeError, "send_message() got an unexpected keyword argument '%S'", key);
+  return NULL;
+}
+
+static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames) {
+  PyObject *slots[US_SM_NARGS] = {NULL, NULL, NULL, NULL}, *result = NULL, *encoded = NULL;
+  Py_buffer data = {0}, address = {0};
+  int fdv[UNIXSOCK_MAX_FDS];
+  unixsock_message m;
+  us_socket *sock;
+  long r;
+  (void)module;
+  if (nargs < 1 || nargs > 3) {
+    PyErr_Format(PyExc_TypeError, "send_message() takes at most 2 positional arguments (%zd given)",
+                 nargs - 1);
+    return NULL;
+  }
+  for (Py_ssize_t i = 1; i < nargs; i++)
+    slots[i - 1] = args[i];
+  for (Py_ssize_t i = 0, n = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0; i < n; i++) {
+    PyObject *key = PyTuple_GET_ITEM(kwnames, i), **slot = us_send_message_slot(key, slots);
+    if (slot == NULL)
+      return NULL;
+    if (*slot != NULL) {
+      PyErr_Format(PyExc_TypeError, "send_message() got multiple values for argument '%S'", key);
+      return NULL;
+    }
+    *slot = args[nargs + i];
+  }
+  if (us_handle_of(args[0], &sock) < 0)
+    return NULL;
+  memset(&m, 0, offsetof(unixsock_message, address)); /* of address only addrlen bytes are read */
+  m.addrlen = 0;
+  if (slots[US_SM_DATA] != NULL) {
+    if (PyUnicode_Check(slots[US_SM_DATA])) {
+      PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+      return NULL;
+    }
+    if (PyObject_GetBuffer(slots[US_SM_DATA], &data, PyBUF_SIMPLE) < 0)
+      return NULL;
+    m.data = data.buf;
+    m.len = (size_t)data.len;
+  }
+  PyObject *to = slots[US_SM_ADDRESS];
+  const char *name = NULL;
+  if (to != NULL && to != Py_None) {
+    if (PyUnicode_Check(to)) {
+      if ((encoded = PyUnicode_EncodeFSDefault(to)) == NULL)
+        goto out;
+      name = PyBytes_AS_STRING(encoded);
+      m.addrlen = (size_t)PyBytes_GET_SIZE(encoded);
+    } else if (PyObject_GetBuffer(to, &address, PyBUF_SIMPLE) == 0) {
+      name = address.buf;
+      m.addrlen = (size_t)address.len;
+    } else {
+      PyErr_Clear();
+      PyErr_SetString(PyExc_TypeError, "an address is str or bytes");
+      goto out;
+    }
+  }
+  if (slots[US_SM_CREDS] != NULL) {
+    int creds = PyObject_IsTrue(slots[US_SM_CREDS]); /* any truth value, as in send_batch */
+    if (creds < 0)
+      goto out;
+    m.flags = creds ? UNIXSOCK_MSG_CREDS : 0;
+  }
+  if (sock == NULL)
+    r = -EBADF;
+  else if (us_fd_list(slots[US_SM_FDS], fdv, &m.nfds) < 0)
+    r = -EINVAL; /* with the TypeError us_fd_list set */
+  else if (m.nfds > UNIXSOCK_MAX_FDS)
+    r = -E2BIG;
+  else if (m.addrlen > sizeof(m.address))
+    r = -ENAMETOOLONG;
+  else {
+    m.fds = fdv;
+    if (m.addrlen > 0)
+      memcpy(m.address, name, m.addrlen);
+    r = us_send_message_held_first(sock, &m);
+  }
+  if (r < 0)
+    us_raise(r, "send_message", m.addrlen > 0 ? name : NULL, m.addrlen);
+  else
+    result = PyLong_FromLong(r);
+out:
+  if (data.obj != NULL)
+    PyBuffer_Release(&data);
+  if (address.obj != NULL)
+    PyBuffer_Release(&address);
+  Py_XDECREF(encoded);
+  return result;
+}
+
+static PyMethodDef us_native_methods[] = {
+    {"us_send_message", (PyCFunction)(void (*)(void))us_send_message, METH_FASTCALL | METH_KEYWORDS,
+     "us_send_message(handle, data=b'', fds=(), *, creds=False, address=None) -> payload length"},
+    {NULL, NULL, 0, NULL}};
+%}
+
+%init %{
+  (void)PyModule_AddFunctions(m, us_native_methods); /* on failure the import raises */
+%}
+
+%inline %{
 /* -> None at end of stream, else (data, fds, creds, address, truncated) */
 static us_status us_recv_message(us_socket *sock, long max_fds, PyObject **ret_obj) {
   unixsock_message m;

@@ -221,6 +221,13 @@ typedef struct unixsock_message {
  * Returns the payload length. */
 UNIXSOCK_EXTERN ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg);
 
+/* One send_message that never waits, whatever the timeout: what
+ * unixsock_send_message does with timeout 0.  On dgram and seqpacket the message
+ * is sent whole now, or -EAGAIN and nothing is sent; on a stream a frame the
+ * kernel cannot take whole is started and its end kept for unixsock_flush (or
+ * -EAGAIN when not a byte of it fits).  The counterpart of unixsock_try_send. */
+UNIXSOCK_EXTERN ssize_t unixsock_try_send_message(unixsock *sock, const unixsock_message *msg);
+
 /* Write the end of a frame that a send_message or send_batch with timeout 0
  * started (see there), waiting as the timeout allows.  0 when nothing is left to
  * write (at once when nothing was), -EAGAIN (timeout 0) or -ETIMEDOUT while some

@@ -68,7 +68,7 @@ static int send_frames(unixsock *s, const unixsock_message *msgs, size_t count) 
       j++;
     } while (j < count && msgs[j].nfds == 0 && !(msgs[j].flags & UNIXSOCK_MSG_CREDS) &&
              mh.msg_iovlen + 2 <= 1024 /* IOV_MAX */);
-    ssize_t n = unixsock__frame_write(s, &mh);
+    ssize_t n = unixsock__frame_write(s, &mh, false);
     if (n < 0) {
       r = i > 0 ? (int)i : (int)n;
       goto out;

@@ -122,11 +122,12 @@ static int keep_tail(unixsock *s, const struct msghdr *mh) {
 /* Write all of iov (control data goes with the first bytes), after what an
  * earlier frame left.  A frame once started is never followed by another before
  * it ends: a deadline that passes mid-frame shuts the stream down for writing, so
- * the peer sees a cut frame (ECONNRESET), never a spliced one; with timeout 0 the
- * rest is kept and written by the next call on the stream (or unixsock_flush). */
-ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh) {
-  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
-  int flags = MSG_NOSIGNAL | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+ * the peer sees a cut frame (ECONNRESET), never a spliced one; with timeout 0 (or
+ * now) the rest is kept and written by the next call on the stream (or
+ * unixsock_flush). */
+ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh, bool now) {
+  long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
+  int flags = MSG_NOSIGNAL | (now || s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
   size_t total = 0, done = 0;
   int kept = unixsock__flush_first(s, &deadline);
   if (kept < 0)
@@ -155,7 +156,7 @@ ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh) {
       continue;
     }
     int err = -errno;
-    if (done > 0 && err == -EAGAIN && s->timeout_ms == 0) {
+    if (done > 0 && err == -EAGAIN && (now || s->timeout_ms == 0)) {
       if (keep_tail(s, mh) == 0)
         return (ssize_t)total;
       err = unixsock__wait(s->fd, POLLOUT, -1); /* no memory to keep it: finish it now */
@@ -170,7 +171,7 @@ ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh) {
   }
 }
 
-ssize_t unixsock__frame_send(unixsock *s, const unixsock_message *msg) {
+ssize_t unixsock__frame_send(unixsock *s, const unixsock_message *msg, bool now) {
   unsigned char h[HEADER];
   union unixsock__cmsgbuf cb;
   if (msg->len > 0xffffffffu)
@@ -182,7 +183,7 @@ ssize_t unixsock__frame_send(unixsock *s, const unixsock_message *msg) {
   int r = unixsock__cmsg_build(&mh, &cb, msg->fds, msg->nfds, creds);
   if (r < 0)
     return r;
-  ssize_t n = unixsock__frame_write(s, &mh);
+  ssize_t n = unixsock__frame_write(s, &mh, now);
   return n < 0 ? n : (ssize_t)msg->len;
 }
 

@@ -122,13 +122,14 @@ void unixsock__inbox_init(struct unixsock__inbox *in, size_t max_fds);
 int unixsock__passcred(unixsock *s); /* SO_PASSCRED on, once */
 /* Hand an inbox's fds and creds to a message (fds array allocated). */
 int unixsock__inbox_to_message(struct unixsock__inbox *in, unixsock_message *msg);
-ssize_t unixsock__frame_send(unixsock *s, const unixsock_message *msg);
+/* now: never wait, as with timeout 0 (unixsock_try_send_message). */
+ssize_t unixsock__frame_send(unixsock *s, const unixsock_message *msg, bool now);
 #define UNIXSOCK__FRAME_HEADER 8
 void unixsock__frame_header(unsigned char *h, size_t len, size_t nfds, bool creds);
 /* Check a header: -EBADMSG when malformed, -EMSGSIZE over max. */
 int unixsock__frame_parse(const unsigned char *h, size_t max, size_t *ret_len,
                           size_t *ret_nfds);
-ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh);
+ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh, bool now);
 /* Write the kept end of a started frame (s->out_tail), waiting as the deadline
  * allows: 0 once it is all written, else -errno (-EAGAIN/-ETIMEDOUT keep it for
  * the next call; an error of the connection drops it).  Every write on a stream

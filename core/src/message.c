@@ -64,7 +64,8 @@ int unixsock_get_max_message(const unixsock *sock) {
   return (int)(sock->max_message ? sock->max_message : UNIXSOCK_DEFAULT_MAX_MESSAGE);
 }
 
-ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg) {
+/* now: one try that never waits (unixsock_try_send_message). */
+static ssize_t send_message(unixsock *sock, const unixsock_message *msg, bool now) {
   if (sock == NULL || msg == NULL || (msg->data == NULL && msg->len > 0))
     return -EINVAL;
   if (msg->nfds > UNIXSOCK_MAX_FDS)
@@ -73,7 +74,7 @@ ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg) {
   if (allowed < 0)
     return allowed;
   if (sock->kind == UNIXSOCK_STREAM)
-    return unixsock__frame_send(sock, msg);
+    return unixsock__frame_send(sock, msg, now);
 
   union unixsock__cmsgbuf cb;
   struct unixsock__addr a;
@@ -91,8 +92,8 @@ ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg) {
     mh.msg_name = &a.sa;
     mh.msg_namelen = a.len;
   }
-  int flags = MSG_NOSIGNAL | (sock->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
-  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  int flags = MSG_NOSIGNAL | (now || sock->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
   ssize_t n;
   for (;;) {
     n = sendmsg(sock->fd, &mh, flags);
@@ -105,6 +106,14 @@ ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg) {
   if (msg->addrlen > 0)
     unixsock__addr_release(&a);
   return n;
+}
+
+ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg) {
+  return send_message(sock, msg, false);
+}
+
+ssize_t unixsock_try_send_message(unixsock *sock, const unixsock_message *msg) {
+  return send_message(sock, msg, true);
 }
 
 /* The exact size of the next datagram, waiting for one as the timeout allows: a

@@ -25,7 +25,6 @@ from . import capi as _capi_module
 from ._message import Credentials, Message, Peer, _message
 
 _c = _capi_module._capi  # the extension itself: one call per operation, no shim frame
-_send_message = _c.us_send_message
 
 __all__ = [
     "Socket",
@@ -96,6 +95,7 @@ class Socket:
         self.recv = MethodType(_c.us_recv, handle)
         self.try_recv = MethodType(_c.us_try_recv, handle)
         self.recv_into = MethodType(_c.us_recv_into, handle)
+        self.send_message = MethodType(_c.us_send_message, handle)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -248,7 +248,7 @@ class Socket:
 
     # -- messages ----------------------------------------------------------
 
-    def send_message(self, data: Buffer = b"", fds: Iterable = (), *, creds: bool = False,
+    def send_message(self, data: Buffer = b"", fds: Iterable = (), *, creds: bool = False,  # noqa: F811
                      address: Optional[Address] = None) -> int:
         """Send one message: payload, descriptors (ints or objects with fileno(),
         borrowed: they stay open here) and, with ``creds=True``, this process's
@@ -258,8 +258,7 @@ class Socket:
         OSError(E2BIG) before anything is sent.  With timeout 0, a stream
         message the kernel cannot take whole is sent as far as it goes and the
         rest kept for flush() (see there)."""
-        # the extension takes any iterable of fds; "" and None both mean no address
-        return _send_message(self._h, data, fds, creds, address or b"")
+        return _c.us_send_message(self._h, data, fds, creds=creds, address=address)
 
     def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
         """Receive one whole message (never truncated), or None at end of stream.

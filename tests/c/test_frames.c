@@ -383,3 +383,37 @@ TEST(test_detach_after_the_peer_left_drops_the_kept_frame) {
   close(fd);
   free(data);
 }
+
+/* On a blocking stream too, a try is timeout 0's send_message: the frame's end is
+ * kept for flush, and a try behind a kept end writes nothing (-EAGAIN). */
+TEST(test_try_send_message_on_a_blocking_stream_keeps_the_end_of_a_frame) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_settimeout(a, -1));
+  char *data = malloc(KEPT);
+  for (size_t i = 0; i < KEPT; i++)
+    data[i] = (char)(i * 7);
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  unixsock_message m = {0}, small = {0};
+  m.data = data;
+  m.len = KEPT;
+  m.fds = &fd;
+  m.nfds = 1;
+  CHECK_EQ(unixsock_try_send_message(a, &m), KEPT); /* at once: the rest is kept */
+  close(fd);
+  small.data = "zz";
+  small.len = 2;
+  CHECK_ERR(unixsock_try_send_message(a, &small), EAGAIN);
+  CHECK_OK(unixsock_settimeout(a, 0)); /* this thread also reads: flush must not wait */
+  take_kept_frame(a, b, data);
+  CHECK_EQ(unixsock_try_send_message(a, &small), 2);
+  unixsock_message in = {0};
+  CHECK_OK(unixsock_settimeout(b, 1000));
+  CHECK_EQ(unixsock_recv_message(b, &in), 1);
+  CHECK_EQ(in.len, 2);
+  CHECK(memcmp(in.data, "zz", 2) == 0);
+  unixsock_message_release(&in);
+  free(data);
+  unixsock_close(a);
+  unixsock_close(b);
+}

@@ -409,3 +409,43 @@ TEST(test_seqpacket_messages_name_no_sender_so_they_can_be_sent_on) {
   unixsock_close(c);
   unixsock_close(l);
 }
+
+/* Even on a blocking socket: sent whole (fd and all) or -EAGAIN with nothing
+ * sent, so a caller can try before it pays for waiting. */
+TEST(test_try_send_message_never_waits_on_packets) {
+  static const int packet_kinds[] = {UNIXSOCK_DGRAM, UNIXSOCK_SEQPACKET};
+  for (size_t k = 0; k < 2; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(packet_kinds[k], &a, &b));
+    CHECK_OK(unixsock_settimeout(a, -1));
+    int w, r = pipe_with("via try", &w);
+    unixsock_message m = {0}, in = {0};
+    m.data = "t";
+    m.len = 1;
+    m.fds = &r;
+    m.nfds = 1;
+    CHECK_EQ(unixsock_try_send_message(a, &m), 1);
+    CHECK_OK(unixsock_settimeout(b, 1000));
+    CHECK_EQ(unixsock_recv_message(b, &in), 1);
+    CHECK_EQ(in.nfds, 1);
+    read_is(in.fds[0], "via try");
+    unixsock_message_release(&in);
+    long sent = 0, last;
+    while ((last = unixsock_try_send_message(a, &m)) == 1 && sent < 100000)
+      sent++;
+    CHECK_ERR(last, EAGAIN); /* the queue is full: it did not wait */
+    CHECK(sent > 0);
+    for (long i = 0; i < sent; i++) { /* every one that was sent arrived whole */
+      CHECK_EQ(unixsock_recv_message(b, &in), 1);
+      CHECK_EQ(in.len, 1);
+      CHECK_EQ(in.nfds, 1);
+      unixsock_message_release(&in);
+    }
+    char c;
+    CHECK_ERR(unixsock_try_recv(b, &c, 1), EAGAIN); /* and nothing more */
+    close(r);
+    close(w);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}

@@ -165,6 +165,83 @@ def test_creds_flag_is_taken_by_truth_as_in_send_batch(flag, sent):
             assert m.creds == (mine if sent else None)
 
 
+def test_send_message_arguments_by_position_and_by_keyword():
+    a, b = unixsock.pair("seqpacket")
+    r, w = os.pipe()
+    with a, b:
+        a.send_message(data=b"kw", fds=[r])
+        a.send_message(b"pos", (r,))
+        a.send_message(fds=[r])  # data defaults to empty
+        a.send_message(b"none", None)
+        for want, nfds in ((b"kw", 1), (b"pos", 1), (b"", 1), (b"none", 0)):
+            with b.recv_message() as m:
+                assert (m.data, len(m.fds)) == (want, nfds)
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.parametrize("call, text", [
+    (lambda s: s.send_message(b"x", [], True), "at most 2 positional arguments (3 given)"),
+    (lambda s: s.send_message(b"x", bogus=1), "unexpected keyword argument 'bogus'"),
+    (lambda s: s.send_message(b"x", data=b"y"), "multiple values for argument 'data'"),
+    (lambda s: s.send_message("text"), "data must be bytes-like, not str"),
+    (lambda s: s.send_message(b"x", [object()]), "fileno"),
+    (lambda s: s.send_message(b"x", address=0), "an address is str or bytes"),
+])
+def test_send_message_bad_arguments_are_typeerrors_that_say_which(call, text):
+    # creds and address are keyword-only; address=0 was taken as "no address"
+    a, b = unixsock.pair("dgram")
+    with a, b:
+        with pytest.raises(TypeError) as e:
+            call(a)
+        assert text in str(e.value)
+        assert b.try_recv(10) is None  # nothing was sent
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_blocking_send_message_releases_the_gil_while_it_waits(kind):
+    # packets are first tried with the GIL held: the GIL must still go when they wait
+    import threading
+    import time
+
+    a, b = unixsock.pair(kind)
+    ticks, done = [], threading.Event()
+    a.settimeout(0)
+    try:
+        while True:
+            a.send(bytes(65536) if kind == "stream" else b"fill")
+    except BlockingIOError:
+        pass
+    a.settimeout(30)  # were the GIL held, this send would time out, then fail the test
+
+    def ticker():
+        while not done.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    def drain():
+        time.sleep(0.2)
+        b.settimeout(0.05)
+        while not done.is_set():
+            try:
+                b.recv(1 << 20)
+            except TimeoutError:
+                pass
+
+    threads = [threading.Thread(target=ticker), threading.Thread(target=drain)]
+    for t in threads:
+        t.start()
+    try:
+        assert a.send_message(b"waited", creds=True) == 6
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+        a.close()
+        b.close()
+    assert len(ticks) > 20  # the ticker ran while send_message waited
+
+
 def test_dgram_message_to_address_and_sender_address(abstract):
     addr = abstract()
     with unixsock.bind(addr) as srv, unixsock.bind() as cli:
