@@ -699,6 +699,22 @@ static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n) {
   return 0;
 }
 
+/* An address argument as bytes: a str encoded as os.fsencode does, another
+ * bytes-like object copied (bytes itself shared).  NULL with TypeError for
+ * anything else. */
+static PyObject *us_address_bytes(PyObject *o) {
+  if (PyUnicode_Check(o))
+    return PyUnicode_EncodeFSDefault(o);
+  if (PyBytes_Check(o)) {
+    Py_INCREF(o);
+    return o;
+  }
+  if (PyObject_CheckBuffer(o))
+    return PyBytes_FromObject(o);
+  PyErr_SetString(PyExc_TypeError, "an address is str or bytes");
+  return NULL;
+}
+
 /* (data, fds, creds, address) for a received message; takes its fds. */
 static PyObject *us_message_tuple(unixsock_message *m, int with_data) {
   PyObject *data = with_data ? PyBytes_FromStringAndSize(m->data, (Py_ssize_t)m->len) : NULL;
@@ -796,8 +812,8 @@ static PyObject **us_send_message_slot(PyObject *key, PyObject **slots) {
 
 static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                  PyObject *kwnames) {
-  PyObject *slots[US_SM_NARGS] = {NULL, NULL, NULL, NULL}, *result = NULL, *encoded = NULL;
-  Py_buffer data = {0}, address = {0};
+  PyObject *slots[US_SM_NARGS] = {NULL, NULL, NULL, NULL}, *result = NULL, *to = NULL;
+  Py_buffer data = {0};
   int fdv[UNIXSOCK_MAX_FDS];
   unixsock_message m;
   us_socket *sock;
@@ -834,23 +850,11 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
     m.data = data.buf;
     m.len = (size_t)data.len;
   }
-  PyObject *to = slots[US_SM_ADDRESS];
-  const char *name = NULL;
-  if (to != NULL && to != Py_None) {
-    if (PyUnicode_Check(to)) {
-      if ((encoded = PyUnicode_EncodeFSDefault(to)) == NULL)
-        goto out;
-      name = PyBytes_AS_STRING(encoded);
-      m.addrlen = (size_t)PyBytes_GET_SIZE(encoded);
-    } else if (PyObject_GetBuffer(to, &address, PyBUF_SIMPLE) == 0) {
-      name = address.buf;
-      m.addrlen = (size_t)address.len;
-    } else {
-      PyErr_Clear();
-      PyErr_SetString(PyExc_TypeError, "an address is str or bytes");
-      goto out;
-    }
-  }
+  if (slots[US_SM_ADDRESS] != NULL && slots[US_SM_ADDRESS] != Py_None &&
+      (to = us_address_bytes(slots[US_SM_ADDRESS])) == NULL)
+    goto out;
+  const char *name = to != NULL ? PyBytes_AS_STRING(to) : NULL;
+  m.addrlen = to != NULL ? (size_t)PyBytes_GET_SIZE(to) : 0;
   if (slots[US_SM_CREDS] != NULL) {
     int creds = PyObject_IsTrue(slots[US_SM_CREDS]); /* any truth value, as in send_batch */
     if (creds < 0)
@@ -878,9 +882,7 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
 out:
   if (data.obj != NULL)
     PyBuffer_Release(&data);
-  if (address.obj != NULL)
-    PyBuffer_Release(&address);
-  Py_XDECREF(encoded);
+  Py_XDECREF(to);
   return result;
 }
 
@@ -930,9 +932,11 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
   Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
   unixsock_message *ms = PyMem_Calloc((size_t)n + 1, sizeof(*ms));
   Py_buffer *views = PyMem_Calloc((size_t)n + 1, sizeof(*views));
-  int *fdv = PyMem_Calloc((size_t)n * (UNIXSOCK_MAX_FDS + 1) + 1, sizeof(int));
+  size_t *fd_at = PyMem_Malloc(((size_t)n + 1) * sizeof(*fd_at)); /* each one's fds in fdv */
+  int one[UNIXSOCK_MAX_FDS], *fdv = NULL; /* fdv grows only by the fds given */
+  size_t fd_used = 0, fd_cap = 0;
   Py_ssize_t held = 0;
-  if (ms == NULL || views == NULL || fdv == NULL) {
+  if (ms == NULL || views == NULL || fd_at == NULL) {
     r = -ENOMEM;
     goto out;
   }
@@ -978,8 +982,7 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
       goto out;
     }
     held = i + 1;
-    int *slot = fdv + (size_t)i * (UNIXSOCK_MAX_FDS + 1);
-    if (us_fd_list(fds, slot, &ms[i].nfds) < 0) {
+    if (us_fd_list(fds, one, &ms[i].nfds) < 0) {
       r = -EINVAL;
       goto out;
     }
@@ -987,30 +990,50 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
       r = -E2BIG;
       goto out;
     }
+    fd_at[i] = fd_used;
+    if (ms[i].nfds > 0) {
+      if (fd_used + ms[i].nfds > fd_cap) {
+        size_t cap = fd_cap * 2 > fd_used + ms[i].nfds ? fd_cap * 2 : fd_used + UNIXSOCK_MAX_FDS;
+        int *grown = PyMem_Realloc(fdv, cap * sizeof(int));
+        if (grown == NULL) {
+          r = -ENOMEM;
+          goto out;
+        }
+        fdv = grown;
+        fd_cap = cap;
+      }
+      memcpy(fdv + fd_used, one, ms[i].nfds * sizeof(int));
+      fd_used += ms[i].nfds;
+    }
     ms[i].data = views[i].buf;
     ms[i].len = (size_t)views[i].len;
-    ms[i].fds = slot;
     ms[i].flags = creds ? UNIXSOCK_MSG_CREDS : 0;
-    if (addr != Py_None) {
-      char *a;
-      Py_ssize_t alen;
-      if (PyBytes_AsStringAndSize(addr, &a, &alen) < 0 || (size_t)alen > sizeof(ms[i].address)) {
-        if (!PyErr_Occurred())
-          r = -ENAMETOOLONG;
-        else
-          r = -EINVAL;
+    if (addr != Py_None) { /* str or bytes-like, as send_message's */
+      PyObject *to = us_address_bytes(addr);
+      if (to == NULL) {
+        r = -EINVAL;
         goto out;
       }
-      memcpy(ms[i].address, a, (size_t)alen);
-      ms[i].addrlen = (size_t)alen;
+      size_t alen = (size_t)PyBytes_GET_SIZE(to);
+      if (alen <= sizeof(ms[i].address))
+        memcpy(ms[i].address, PyBytes_AS_STRING(to), alen);
+      Py_DECREF(to);
+      if (alen > sizeof(ms[i].address)) {
+        r = -ENAMETOOLONG;
+        goto out;
+      }
+      ms[i].addrlen = alen;
     }
   }
+  for (Py_ssize_t i = 0; i < n; i++) /* fdv has stopped moving */
+    ms[i].fds = ms[i].nfds > 0 ? fdv + fd_at[i] : NULL;
   US_BLOCKING(sock, unixsock_send_batch(sock, ms, (size_t)n), r);
 out:
   for (Py_ssize_t i = 0; i < held; i++)
     PyBuffer_Release(&views[i]);
   PyMem_Free(ms);
   PyMem_Free(views);
+  PyMem_Free(fd_at);
   PyMem_Free(fdv);
   Py_DECREF(fast);
   return r;

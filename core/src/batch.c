@@ -110,6 +110,13 @@ static int send_packets(unixsock *s, const unixsock_message *msgs, size_t count)
         mm[parsed].msg_hdr.msg_namelen = addr[parsed].len;
       }
     }
+    /* A message that cannot be sent (its address does not parse) ends the call
+     * after the ones before it go; the next call starts with it and reports. */
+    bool cut = r < 0 && parsed > 1;
+    if (cut) {
+      n = parsed - 1;
+      r = 0;
+    }
     int got;
     for (;;) {
       if (r < 0) {
@@ -131,7 +138,7 @@ static int send_packets(unixsock *s, const unixsock_message *msgs, size_t count)
     /* Fewer went: the queue is full (or the next one fails, which the next
      * sendmmsg reports).  With a timeout, wait for room as a blocking socket's
      * sendmmsg would, and go on with the rest; with timeout 0, stop here. */
-    if ((size_t)got < n && s->timeout_ms == 0)
+    if (cut || ((size_t)got < n && s->timeout_ms == 0))
       break;
   }
   return (int)sent;

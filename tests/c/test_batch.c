@@ -214,3 +214,35 @@ TEST(test_send_batch_with_a_timeout_waits_for_room_for_the_rest) {
   unixsock_close(cli);
   unixsock_close(srv);
 }
+
+/* A message whose address cannot be used ends the call after the ones before it
+ * went (it used to take its whole chunk down with it: none sent, and the error
+ * seemed to be the first message's); the next call starts with it and reports. */
+TEST(test_send_batch_sends_up_to_a_message_that_fails_and_the_next_call_reports_it) {
+  char name[64];
+  int len = snprintf(name, sizeof(name), "@unixsock-test-batch-cut-%d", (int)getpid());
+  unixsock *d, *c;
+  CHECK_OK(unixsock_bind(name, (size_t)len, UNIXSOCK_DGRAM, NULL, &d));
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &c));
+  unixsock_message out[3];
+  char texts[3][16];
+  label(out, texts, 3, "m");
+  for (int i = 0; i < 3; i++) {
+    memcpy(out[i].address, name, (size_t)len);
+    out[i].addrlen = (size_t)len;
+  }
+  out[1].address[0] = '@'; /* an abstract name past what sun_path holds */
+  memset(out[1].address + 1, 'z', UNIXSOCK_ADDRESS_MAX - 1);
+  out[1].addrlen = UNIXSOCK_ADDRESS_MAX;
+  CHECK_EQ(unixsock_send_batch(c, out, 3), 1);
+  CHECK_ERR(unixsock_send_batch(c, out + 1, 2), ENAMETOOLONG);
+  CHECK_EQ(unixsock_send_batch(c, out + 2, 1), 1);
+  char buf[16];
+  CHECK_OK(unixsock_settimeout(d, 1000));
+  CHECK_EQ(unixsock_recv(d, buf, sizeof(buf)), 2);
+  CHECK(memcmp(buf, "m0", 2) == 0);
+  CHECK_EQ(unixsock_recv(d, buf, sizeof(buf)), 2);
+  CHECK(memcmp(buf, "m2", 2) == 0);
+  unixsock_close(c);
+  unixsock_close(d);
+}

@@ -17,7 +17,11 @@ def run(cmd, **kw):
 
 def test_wheel_install_import_uninstall(tmp_path):
     wheels = tmp_path / "wheels"
-    run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(wheels), str(ROOT)])
+    # without isolation the build runs the swig the test extra put beside this
+    # interpreter (it ran only when the tree's last build was older than a source)
+    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
+    run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        env=env)
     [wheel] = list(wheels.glob("unixsock-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "unixsock/capi.py" in names  # SWIG's generated module reached the wheel

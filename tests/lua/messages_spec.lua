@@ -243,6 +243,22 @@ describe("messages", function()
     assert.are.equal("after", b:recv(100))
   end))
 
+  it("send_batch sends up to a message it cannot send, and the next call says why", h.no_leak(function()
+    -- the bad address took its whole batch down, the good first message unsent
+    local addr = h.abstract()
+    local d <close> = assert(unixsock.bind(addr))
+    local c <close> = assert(unixsock.bind())
+    local bad = { data = "m1", address = "@" .. string.rep("z", 111) }
+    local batch = { { data = "m0", address = addr }, bad, { data = "m2", address = addr } }
+    assert.are.equal(1, c:send_batch(batch))
+    local n, _, err = c:send_batch({ bad, batch[3] })
+    assert.is_nil(n)
+    assert.are.equal(E.ENAMETOOLONG, err)
+    assert.are.equal(1, c:send_batch({ batch[3] }))
+    assert.are.equal("m0", d:recv(10))
+    assert.are.equal("m2", d:recv(10))
+  end))
+
   it("send_batch takes more than 1024 messages, as in C and Python", h.no_leak(function()
     -- it refused them: the only binding that did
     local a, b = unixsock.pair("stream")

@@ -362,6 +362,45 @@ def test_send_batch_takes_bytes_tuples_and_received_messages():
             a.send_batch(["text"])
 
 
+@pytest.mark.parametrize("form", [str, os.fsencode, lambda a: bytearray(os.fsencode(a))])
+def test_send_batch_addresses_take_every_form_send_message_takes(abstract, form):
+    # a str address in a batch item was a TypeError ("expected bytes, str found")
+    addr = abstract()
+    with unixsock.bind(addr) as d, unixsock.bind() as c:
+        assert c.send_batch([(b"one", [], False, form(addr)), (b"two", None, False, form(addr))]) == 2
+        assert [d.recv(10), d.recv(10)] == [b"one", b"two"]
+        with pytest.raises(TypeError, match="an address is str or bytes"):
+            c.send_batch([(b"x", [], False, 5)])
+
+
+def test_send_batch_stops_at_a_message_it_cannot_send_and_the_next_call_says_why(abstract):
+    # the bad address took the whole batch down with it, the good first message unsent
+    addr = abstract()
+    with unixsock.bind(addr) as d, unixsock.bind() as c:
+        batch = [(b"m0", [], False, addr), (b"m1", [], False, "@" + "z" * 111), (b"m2", [], False, addr)]
+        assert c.send_batch(batch) == 1
+        with pytest.raises(OSError) as e:
+            c.send_batch(batch[1:])
+        assert e.value.errno == errno.ENAMETOOLONG
+        assert c.send_batch(batch[2:]) == 1
+        assert [d.recv(10), d.recv(10)] == [b"m0", b"m2"]
+
+
+def test_send_batch_with_many_fds_in_some_messages_delivers_each_its_own():
+    a, b = unixsock.pair("seqpacket")
+    r, w = os.pipe()
+    counts = [1, 253, 0, 200, 2]
+    with a, b:
+        assert a.send_batch([(b"%d" % n, [r] * n) for n in counts]) == len(counts)
+        for n in counts:
+            with b.recv_message() as m:
+                assert m.data == b"%d" % n and len(m.fds) == n
+                if n:
+                    assert os.fstat(m.fds[-1]).st_ino == os.fstat(r).st_ino
+        os.close(r)
+        os.close(w)
+
+
 def test_nonblocking_stream_message_keeps_its_end_for_flush():
     a, b = unixsock.pair("stream")
     with a, b:
