@@ -270,11 +270,13 @@ class Socket:
 
     def send_batch(self, messages: Iterable) -> int:
         """Send many messages in one call (sendmmsg; one write of many frames on a
-        stream).  Each item is bytes-like, a tuple ``(data, fds)`` or ``(data,
-        fds, creds)`` (fds borrowed, as in send_message), or a received Message
+        stream).  Each item is bytes-like, a tuple ``(data, fds)``, ``(data,
+        fds, creds)`` or, on dgram, ``(data, fds, creds, address)`` (fds
+        borrowed, as in send_message), or a received Message
         (sent on as it is: its fds borrowed, its credentials re-attached as ours
         if it had any).  Returns how many were sent: all of them, unless the
-        timeout ran out, one failed (the next call raises its error) or, with
+        timeout ran out, one failed (those before it are sent; the next call,
+        starting with it, raises its error) or, with
         timeout 0, the queue was full."""
         items = messages if isinstance(messages, (list, tuple)) else list(messages)
         return _c.us_send_batch(self._h, items)
