@@ -936,11 +936,14 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
   int one[UNIXSOCK_MAX_FDS], *fdv = NULL; /* fdv grows only by the fds given */
   size_t fd_used = 0, fd_cap = 0;
   Py_ssize_t held = 0;
+  PyObject *got_data = NULL, *got_fds = NULL; /* a Message's, held while it is read */
   if (ms == NULL || views == NULL || fd_at == NULL) {
     r = -ENOMEM;
     goto out;
   }
   for (Py_ssize_t i = 0; i < n; i++) {
+    Py_CLEAR(got_data);
+    Py_CLEAR(got_fds);
     PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
     PyObject *data = t, *fds = Py_None, *addr = Py_None, *message_creds = NULL;
     int creds = 0;
@@ -955,11 +958,10 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
         goto out;
       }
     } else if (!PyObject_CheckBuffer(t)) { /* a received Message, sent on */
-      data = PyObject_GetAttrString(t, "data");
-      fds = data ? PyObject_GetAttrString(t, "_fds") : NULL;
+      /* held, not borrowed: a property may make them afresh for each access */
+      data = got_data = PyObject_GetAttrString(t, "data");
+      fds = got_fds = data ? PyObject_GetAttrString(t, "_fds") : NULL;
       message_creds = fds ? PyObject_GetAttrString(t, "creds") : NULL;
-      Py_XDECREF(data); /* the message keeps them alive */
-      Py_XDECREF(fds);
       if (message_creds == NULL) {
         if (PyErr_ExceptionMatches(PyExc_AttributeError)) /* not a Message at all */
           PyErr_Format(PyExc_TypeError,
@@ -1029,6 +1031,8 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
     ms[i].fds = ms[i].nfds > 0 ? fdv + fd_at[i] : NULL;
   US_BLOCKING(sock, unixsock_send_batch(sock, ms, (size_t)n), r);
 out:
+  Py_XDECREF(got_data); /* the views hold what the send read */
+  Py_XDECREF(got_fds);
   for (Py_ssize_t i = 0; i < held; i++)
     PyBuffer_Release(&views[i]);
   PyMem_Free(ms);

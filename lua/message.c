@@ -1,6 +1,7 @@
 /* Messages and batches: tables {data=, fds={unixsock.fd...}, creds={pid=,uid=,gid=},
  * address=}. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,24 @@ static int l_recv_message(lua_State *L) {
   return 1;
 }
 
+/* Keep the value at idx reachable until the batch is sent: slot anchor holds a
+ * table for that, made the first time one is needed. */
+static void keep_alive(lua_State *L, int anchor, int idx, lua_Integer i) {
+  if (lua_isnil(L, anchor)) {
+    lua_newtable(L);
+    lua_replace(L, anchor);
+  }
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, anchor, i);
+}
+
+static bool has_metatable(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx))
+    return false;
+  lua_pop(L, 1);
+  return true;
+}
+
 /* sock:send_batch({ "data", {data=, fds=, creds=, address=}, ... }) -> count */
 static int l_send_batch(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
@@ -155,22 +174,33 @@ static int l_send_batch(lua_State *L) {
     ms = lua_newuserdatauv(L, need, 0);
   int *fdv = (int *)(ms + n);
   memset(ms, 0, (size_t)n * sizeof(*ms));
-  int base = lua_gettop(L);
+  /* The records point into the payload strings, which the stack holds only while
+   * their item is read.  A string kept in a plain table stays alive there; one
+   * made on the way (by an __index metamethod, or a number turned into a string)
+   * would be collected before the send, so it goes into an anchor table. */
+  bool batch_meta = has_metatable(L, 2);
+  lua_pushnil(L);
+  int anchor = lua_gettop(L), base = anchor;
   for (lua_Integer i = 1; i <= n; i++) {
     lua_settop(L, base);
-    lua_geti(L, 2, i);
-    if (lua_type(L, -1) == LUA_TSTRING) {
+    int type = lua_geti(L, 2, i);
+    if (type == LUA_TSTRING) {
       ms[i - 1].data = (void *)lua_tolstring(L, -1, &ms[i - 1].len);
-      continue; /* the string stays alive in the argument table */
+      if (batch_meta)
+        keep_alive(L, anchor, -1, i);
+      continue;
     }
-    if (lua_type(L, -1) != LUA_TTABLE)
+    if (type != LUA_TTABLE)
       return luaL_error(L, "send_batch: message %d must be a string or a table, not %s",
                         (int)i, luaL_typename(L, -1));
     int t = lua_gettop(L);
-    lua_getfield(L, t, "data");
+    bool made = batch_meta || has_metatable(L, t);
+    made = lua_getfield(L, t, "data") != LUA_TSTRING || made;
     lua_getfield(L, t, "fds");
     lua_pushvalue(L, t); /* the table doubles as the options table */
     read_outgoing(L, t + 1, &ms[i - 1], fdv + (i - 1) * UNIXSOCK_MAX_FDS);
+    if (made)
+      keep_alive(L, anchor, t + 1, i); /* read_outgoing left the string there */
   }
   lua_settop(L, base);
   int r = unixsock_send_batch(s->h, ms, (size_t)n);

@@ -259,6 +259,29 @@ describe("messages", function()
     assert.are.equal("m2", d:recv(10))
   end))
 
+  it("send_batch keeps payloads made on the way alive until they are sent", h.no_leak(function()
+    -- a payload from an __index metamethod, or a number turned into a string, was
+    -- held only by the stack and collected before the send (use after free)
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    local made = { __index = function(t, k)
+      if k == "data" then
+        collectgarbage() -- what the earlier items' payloads went to
+        return string.rep("d", 3000) .. t.n
+      end
+    end }
+    local batch = {}
+    for i = 1, 30 do
+      batch[i] = i % 2 == 0 and setmetatable({ n = i }, made) or { data = 1000000000 + i }
+    end
+    assert.are.equal(30, a:send_batch(batch))
+    for i = 1, 30 do
+      local want = i % 2 == 0 and string.rep("d", 3000) .. i or tostring(1000000000 + i)
+      assert.are.equal(want, b:recv(4000))
+    end
+  end))
+
   it("send_batch takes more than 1024 messages, as in C and Python", h.no_leak(function()
     -- it refused them: the only binding that did
     local a, b = unixsock.pair("stream")

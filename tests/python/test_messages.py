@@ -401,6 +401,32 @@ def test_send_batch_with_many_fds_in_some_messages_delivers_each_its_own():
         os.close(w)
 
 
+def test_send_batch_holds_what_a_message_like_object_makes_for_each_access():
+    # send_batch let go of data and _fds right after getting them, before reading
+    # them: a property's fresh objects were freed first (use after free)
+    r, w = os.pipe()
+
+    class Fresh:
+        creds = None
+
+        @property
+        def data(self):
+            return b"p" * 3000 + b"!"
+
+        @property
+        def _fds(self):
+            return [r]
+
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        assert a.send_batch([Fresh(), Fresh()]) == 2
+        for _ in range(2):
+            with b.recv_message() as m:
+                assert m.data == b"p" * 3000 + b"!" and len(m.fds) == 1
+    os.close(r)
+    os.close(w)
+
+
 def test_nonblocking_stream_message_keeps_its_end_for_flush():
     a, b = unixsock.pair("stream")
     with a, b:
