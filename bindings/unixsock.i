@@ -686,8 +686,16 @@ static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n) {
     return 0;
   }
   for (Py_ssize_t i = 0; i < n; i++) {
+    /* a fileno() may change a list while it is read: its items are then gone */
+    if (PySequence_Fast_GET_SIZE(fast) != n) {
+      PyErr_SetString(PyExc_RuntimeError, "fds changed size while being read");
+      Py_DECREF(fast);
+      return -1;
+    }
     PyObject *o = PySequence_Fast_GET_ITEM(fast, i);
+    Py_INCREF(o);
     int fd = PyObject_AsFileDescriptor(o); /* ints, or objects with fileno() */
+    Py_DECREF(o);
     if (fd < 0) {
       Py_DECREF(fast);
       return -1;
@@ -936,7 +944,7 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
   int one[UNIXSOCK_MAX_FDS], *fdv = NULL; /* fdv grows only by the fds given */
   size_t fd_used = 0, fd_cap = 0;
   Py_ssize_t held = 0;
-  PyObject *got_data = NULL, *got_fds = NULL; /* a Message's, held while it is read */
+  PyObject *got_item = NULL, *got_data = NULL, *got_fds = NULL; /* held while read */
   if (ms == NULL || views == NULL || fd_at == NULL) {
     r = -ENOMEM;
     goto out;
@@ -944,7 +952,15 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
   for (Py_ssize_t i = 0; i < n; i++) {
     Py_CLEAR(got_data);
     Py_CLEAR(got_fds);
-    PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
+    Py_CLEAR(got_item);
+    /* a Message-like item's properties may change the list while it is read */
+    if (PySequence_Fast_GET_SIZE(fast) != n) {
+      PyErr_SetString(PyExc_RuntimeError, "messages changed size while being read");
+      r = -EINVAL;
+      goto out;
+    }
+    PyObject *t = got_item = PySequence_Fast_GET_ITEM(fast, i);
+    Py_INCREF(t);
     PyObject *data = t, *fds = Py_None, *addr = Py_None, *message_creds = NULL;
     int creds = 0;
     if (PyUnicode_Check(t)) {
@@ -1033,6 +1049,7 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
 out:
   Py_XDECREF(got_data); /* the views hold what the send read */
   Py_XDECREF(got_fds);
+  Py_XDECREF(got_item);
   for (Py_ssize_t i = 0; i < held; i++)
     PyBuffer_Release(&views[i]);
   PyMem_Free(ms);

@@ -427,6 +427,45 @@ def test_send_batch_holds_what_a_message_like_object_makes_for_each_access():
     os.close(w)
 
 
+def test_lists_changed_while_being_read_are_runtimeerrors_not_reads_of_freed_items():
+    # a fileno() or a property that empties the list freed the items being read
+    r, w = os.pipe()
+    a, b = unixsock.pair("seqpacket")
+
+    class Clears:
+        def __init__(self, lst):
+            self.lst = lst
+
+        def fileno(self):
+            self.lst.clear()
+            return r
+
+    class Shrinks:
+        creds = None
+        _fds = []
+
+        def __init__(self, lst):
+            self.lst = lst
+
+        @property
+        def data(self):
+            del self.lst[:]
+            return b"gone"
+
+    with a, b:
+        fds = []
+        fds += [Clears(fds), Clears(fds)]
+        with pytest.raises(RuntimeError, match="fds changed size"):
+            a.send_message(b"x", fds)
+        batch = []
+        batch += [Shrinks(batch), b"second"]
+        with pytest.raises(RuntimeError, match="messages changed size"):
+            a.send_batch(batch)
+        assert b.try_recv(10) is None  # nothing was sent
+    os.close(r)
+    os.close(w)
+
+
 def test_nonblocking_stream_message_keeps_its_end_for_flush():
     a, b = unixsock.pair("stream")
     with a, b:
