@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-enum { LINGER_MS = 500 }; /* dgram: how long replies may still come after stdin ends */
+enum { LINGER_MS = 500 }; /* dgram client: how long replies may still come after stdin ends */
 
 struct relay {
   unixsock *sock;
@@ -123,7 +123,9 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
     struct pollfd p[3] = {{.fd = sock_open ? unixsock_fd(sock) : -1, .events = POLLIN},
                           {.fd = stdin_open ? 0 : -1, .events = POLLIN},
                           {.fd = cli_signal_fd(), .events = POLLIN}};
-    int timeout = (!stdin_open && o->kind == UNIXSOCK_DGRAM) ? LINGER_MS : -1;
+    /* A dgram client whose stdin ended waits a little for replies; a listener
+     * has no end of stream to wait for, so it receives until a signal. */
+    int timeout = (!stdin_open && o->kind == UNIXSOCK_DGRAM && !r.listening_dgram) ? LINGER_MS : -1;
     int n = poll(p, 3, timeout);
     if (n > 0 && p[2].revents)
       break; /* SIGINT/SIGTERM */

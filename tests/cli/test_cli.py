@@ -334,3 +334,20 @@ class TestProbe:
                                capture_output=True, text=True, timeout=20)
         assert r.returncode == 6, r.stdout + r.stderr
         assert "permission denied" in r.stdout
+
+
+def test_dgram_listener_keeps_receiving_after_its_stdin_ends(tmp_path):
+    # the 500 ms linger meant for a client's replies ended a receive-only listener
+    # (stdin /dev/null, as in the background) before anything arrived
+    p = str(tmp_path / "log.sock")
+    proc = start("listen", p, "-k", "dgram")
+    wait_for(p)
+    time.sleep(1.0)  # twice the linger
+    assert proc.poll() is None, "the listener quit on its own"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(b"late line", p)
+    time.sleep(0.2)
+    out, err = stop(proc)
+    assert "late line" in out, err
+    assert proc.returncode == 0
+    assert not os.path.exists(p)  # its own socket file goes with it
