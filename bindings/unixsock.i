@@ -969,6 +969,13 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
       goto out;
     }
     if (PyTuple_Check(t)) { /* (data, fds[, creds[, address]]) */
+      if (PyTuple_GET_SIZE(t) < 2 || PyTuple_GET_SIZE(t) > 4) {
+        PyErr_Format(PyExc_TypeError,
+                     "send_batch: item %zd must be (data, fds[, creds[, address]]), not a %zd-tuple",
+                     i, PyTuple_GET_SIZE(t));
+        r = -EINVAL;
+        goto out;
+      }
       if (!PyArg_ParseTuple(t, "OO|pO", &data, &fds, &creds, &addr)) {
         r = -EINVAL;
         goto out;

@@ -466,6 +466,16 @@ def test_lists_changed_while_being_read_are_runtimeerrors_not_reads_of_freed_ite
     os.close(w)
 
 
+@pytest.mark.parametrize("item, size", [((b"x",), 1), ((b"x", [], False, None, "extra"), 5)])
+def test_send_batch_tuple_of_the_wrong_size_says_which_item_and_what_it_must_be(item, size):
+    # it said "function takes at least 2 arguments (1 given)"
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        with pytest.raises(TypeError, match=rf"item 1 must be \(data, fds\[, creds\[, address\]\]\), not a {size}-tuple"):
+            a.send_batch([b"fine", item])
+        assert b.try_recv(10) is None
+
+
 def test_nonblocking_stream_message_keeps_its_end_for_flush():
     a, b = unixsock.pair("stream")
     with a, b:
