@@ -40,8 +40,10 @@ static pending *new_pending(lua_State *L, size_t n) {
   return p;
 }
 
-/* Fill m from (data, fds table, options table) at idx, idx+1, idx+2. */
-static void read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv) {
+/* Fill m from (data, fds table, options table) at idx, idx+1, idx+2.  0, or
+ * -ENAMETOOLONG for an address longer than a message holds, which is then left
+ * on top of the stack for the caller's error (as sendto says it). */
+static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv) {
   m->data = (void *)luaL_checklstring(L, idx, &m->len);
   if (!lua_isnoneornil(L, idx + 1)) {
     luaL_checktype(L, idx + 1, LUA_TTABLE);
@@ -67,12 +69,20 @@ static void read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv) 
       size_t alen;
       const char *a = luaL_checklstring(L, -1, &alen);
       if (alen > sizeof(m->address))
-        luaL_error(L, "address too long");
+        return -ENAMETOOLONG;
       memcpy(m->address, a, alen);
       m->addrlen = alen;
     }
     lua_pop(L, 1);
   }
+  return 0;
+}
+
+/* The error of an address read_outgoing found too long (on top of the stack). */
+static int fail_too_long(lua_State *L, const char *op) {
+  size_t len;
+  const char *a = lua_tolstring(L, -1, &len);
+  return lus_fail(L, -ENAMETOOLONG, op, a, len);
 }
 
 /* Push a received message as a table; its fds become unixsock.fd objects. */
@@ -111,7 +121,8 @@ static int l_send_message(lua_State *L) {
   int fdv[UNIXSOCK_MAX_FDS];
   unixsock_message m;
   memset(&m, 0, sizeof(m));
-  read_outgoing(L, 2, &m, fdv);
+  if (read_outgoing(L, 2, &m, fdv) < 0)
+    return fail_too_long(L, "send_message");
   ssize_t n = unixsock_send_message(s->h, &m);
   if (n < 0)
     return lus_fail(L, (int)n, "send_message", m.addrlen ? m.address : NULL, m.addrlen);
@@ -198,7 +209,8 @@ static int l_send_batch(lua_State *L) {
     made = lua_getfield(L, t, "data") != LUA_TSTRING || made;
     lua_getfield(L, t, "fds");
     lua_pushvalue(L, t); /* the table doubles as the options table */
-    read_outgoing(L, t + 1, &ms[i - 1], fdv + (i - 1) * UNIXSOCK_MAX_FDS);
+    if (read_outgoing(L, t + 1, &ms[i - 1], fdv + (i - 1) * UNIXSOCK_MAX_FDS) < 0)
+      return fail_too_long(L, "send_batch"); /* before anything is sent, as in Python */
     if (made)
       keep_alive(L, anchor, t + 1, i); /* read_outgoing left the string there */
   }

@@ -282,6 +282,23 @@ describe("messages", function()
     end
   end))
 
+  it("an address too long for a message is ENAMETOOLONG, named, as sendto says it", h.no_leak(function()
+    -- send_message and send_batch raised "address too long", naming nothing
+    local c <close> = assert(unixsock.bind())
+    local long = "@" .. string.rep("z", 200)
+    local n, msg, err = c:sendto("x", long)
+    assert.is_nil(n)
+    assert.are.equal(E.ENAMETOOLONG, err)
+    n, msg, err = c:send_message("x", nil, { address = long })
+    assert.is_nil(n)
+    assert.are.equal(E.ENAMETOOLONG, err)
+    assert.truthy(msg:find("send_message " .. long, 1, true))
+    n, msg, err = c:send_batch({ "first", { data = "x", address = long } })
+    assert.is_nil(n)
+    assert.are.equal(E.ENAMETOOLONG, err)
+    assert.truthy(msg:find("send_batch " .. long, 1, true))
+  end))
+
   it("send_batch takes more than 1024 messages, as in C and Python", h.no_leak(function()
     -- it refused them: the only binding that did
     local a, b = unixsock.pair("stream")
