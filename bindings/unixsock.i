@@ -105,6 +105,22 @@ static int us_handle_of(PyObject *o, unixsock **ret) {
   return *ret != NULL ? 0 : -1;
 }
 
+/* An address argument as bytes: a str encoded as os.fsencode does, another
+ * bytes-like object copied (bytes itself shared).  NULL with TypeError for
+ * anything else. */
+static PyObject *us_address_bytes(PyObject *o) {
+  if (PyUnicode_Check(o))
+    return PyUnicode_EncodeFSDefault(o);
+  if (PyBytes_Check(o)) {
+    Py_INCREF(o);
+    return o;
+  }
+  if (PyObject_CheckBuffer(o))
+    return PyBytes_FromObject(o);
+  PyErr_SetString(PyExc_TypeError, "an address is str or bytes");
+  return NULL;
+}
+
 /* A capsule that owns the handle (closes it if even the capsule fails). */
 static PyObject *us_wrap(unixsock *sock) {
   PyObject *c = PyCapsule_New(sock, NULL, us_capsule_free);
@@ -137,6 +153,16 @@ static int us_check_signals(void *arg) {
       Py_BEGIN_ALLOW_THREADS result = (expr);                                    \
       Py_END_ALLOW_THREADS                                                       \
     }                                                                            \
+  } while (0)
+
+/* US_BLOCKING, but on dgram and seqpacket try_expr (the same call that never
+ * waits) goes first with the GIL held: only a call that must wait releases it. */
+#define US_PACKET_TRY_FIRST(sock, try_expr, expr, result)                       \
+  do {                                                                           \
+    if (unixsock_gettimeout(sock) != 0 && unixsock_kind(sock) != UNIXSOCK_STREAM && \
+        (result = (try_expr)) != -EAGAIN)                                        \
+      break;                                                                     \
+    US_BLOCKING(sock, expr, result);                                             \
   } while (0)
 
 static us_status_at us_listen(const char *name, size_t namelen, int kind, int backlog,
@@ -210,25 +236,15 @@ typedef struct unixsock us_socket;
 }
 
 /* Addresses: str (encoded like os.fsencode) or any bytes-like object. */
-%typemap(in) (const char *name, size_t namelen) (PyObject *encoded = NULL, Py_buffer view = {0}) {
-  if (PyUnicode_Check($input)) {
-    encoded = PyUnicode_EncodeFSDefault($input);
-    if (encoded == NULL)
-      SWIG_fail;
-    $1 = ($1_ltype)PyBytes_AS_STRING(encoded);
-    $2 = (size_t)PyBytes_GET_SIZE(encoded);
-  } else if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) == 0) {
-    $1 = ($1_ltype)view.buf;
-    $2 = (size_t)view.len;
-  } else {
-    PyErr_Clear();
-    SWIG_exception_fail(SWIG_TypeError, "an address is str or bytes");
-  }
+%typemap(in) (const char *name, size_t namelen) (PyObject *encoded = NULL) {
+  encoded = us_address_bytes($input);
+  if (encoded == NULL)
+    SWIG_fail;
+  $1 = ($1_ltype)PyBytes_AS_STRING(encoded);
+  $2 = (size_t)PyBytes_GET_SIZE(encoded);
 }
 %typemap(freearg) (const char *name, size_t namelen) {
   Py_XDECREF(encoded$argnum);
-  if (view$argnum.obj != NULL)
-    PyBuffer_Release(&view$argnum);
 }
 
 /* Payloads: any object with the buffer protocol, never str. */
@@ -432,15 +448,7 @@ static long us_address_of(us_socket *sock, us_address_fn fn, PyObject **ret_obj)
  * the peer run first as often (about 60%), and a failed try costs a syscall. */
 static long us_recv_bytes(us_socket *sock, void *buf, size_t len) {
   long r;
-  if (unixsock_gettimeout(sock) == 0)
-    return unixsock_recv(sock, buf, len);
-  if (unixsock_kind(sock) != UNIXSOCK_STREAM) {
-    r = unixsock_try_recv(sock, buf, len);
-    if (r != -EAGAIN)
-      return r;
-  }
-  Py_BEGIN_ALLOW_THREADS r = unixsock_recv(sock, buf, len);
-  Py_END_ALLOW_THREADS
+  US_PACKET_TRY_FIRST(sock, unixsock_try_recv(sock, buf, len), unixsock_recv(sock, buf, len), r);
   return r;
 }
 
@@ -707,22 +715,6 @@ static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n) {
   return 0;
 }
 
-/* An address argument as bytes: a str encoded as os.fsencode does, another
- * bytes-like object copied (bytes itself shared).  NULL with TypeError for
- * anything else. */
-static PyObject *us_address_bytes(PyObject *o) {
-  if (PyUnicode_Check(o))
-    return PyUnicode_EncodeFSDefault(o);
-  if (PyBytes_Check(o)) {
-    Py_INCREF(o);
-    return o;
-  }
-  if (PyObject_CheckBuffer(o))
-    return PyBytes_FromObject(o);
-  PyErr_SetString(PyExc_TypeError, "an address is str or bytes");
-  return NULL;
-}
-
 /* (data, fds, creds, address) for a received message; takes its fds. */
 static PyObject *us_message_tuple(unixsock_message *m, int with_data) {
   PyObject *data = with_data ? PyBytes_FromStringAndSize(m->data, (Py_ssize_t)m->len) : NULL;
@@ -783,24 +775,6 @@ static char *us_batch_arena(size_t need) {
  * keyword-only arguments would need a Python def around it, which cost more than
  * the send's own work (bench/, instructions per message sent with one fd). */
 enum { US_SM_DATA, US_SM_FDS, US_SM_CREDS, US_SM_ADDRESS, US_SM_NARGS };
-
-/* Like us_send: a dgram or seqpacket message is tried first with the GIL held (it
- * goes whole or not at all), and only one that must wait releases it.  Not a
- * stream frame: a try that the kernel takes in part keeps the frame's end for
- * later, which a blocking send must not do. */
-static long us_send_message_held_first(us_socket *sock, const unixsock_message *m) {
-  long r;
-  if (unixsock_gettimeout(sock) == 0)
-    return unixsock_send_message(sock, m);
-  if (unixsock_kind(sock) != UNIXSOCK_STREAM) {
-    r = unixsock_try_send_message(sock, m);
-    if (r != -EAGAIN)
-      return r;
-  }
-  Py_BEGIN_ALLOW_THREADS r = unixsock_send_message(sock, m);
-  Py_END_ALLOW_THREADS
-  return r;
-}
 
 static PyObject **us_send_message_slot(PyObject *key, PyObject **slots) {
   static const char *const names[US_SM_NARGS] = {"data", "fds", "creds", "address"};
@@ -881,7 +855,10 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
     m.fds = fdv;
     if (m.addrlen > 0)
       memcpy(m.address, name, m.addrlen);
-    r = us_send_message_held_first(sock, &m);
+    /* like us_send, tried first with the GIL held; a dgram or seqpacket message
+     * goes whole or not at all, but not a stream frame: a try the kernel takes
+     * in part keeps the frame's end for later, which a blocking send must not */
+    US_PACKET_TRY_FIRST(sock, unixsock_try_send_message(sock, &m), unixsock_send_message(sock, &m), r);
   }
   if (r < 0)
     us_raise(r, "send_message", m.addrlen > 0 ? name : NULL, m.addrlen);

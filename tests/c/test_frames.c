@@ -253,11 +253,11 @@ TEST(test_big_frame_crosses_intact) {
 
 enum { KEPT = 1 << 20 };
 
-/* A stream pair where a has sent a KEPT-byte frame (with one fd) with timeout 0
- * that could not go whole.  Returns the frame's bytes. */
-static char *start_kept_frame(unixsock **ret_a, unixsock **ret_b) {
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, ret_a, ret_b));
-  unixsock *a = *ret_a;
+typedef ssize_t (*send_fn)(unixsock *, const unixsock_message *);
+
+/* a sends a KEPT-byte frame (with one fd) by send, which must not wait: it goes
+ * at once, its rest kept.  Returns the frame's bytes. */
+static char *send_kept_frame(unixsock *a, send_fn send) {
   char *data = malloc(KEPT);
   for (size_t i = 0; i < KEPT; i++)
     data[i] = (char)(i * 7);
@@ -267,11 +267,32 @@ static char *start_kept_frame(unixsock **ret_a, unixsock **ret_b) {
   m.len = KEPT;
   m.fds = &fd;
   m.nfds = 1;
-  CHECK_OK(unixsock_settimeout(a, 0));
-  CHECK_EQ(unixsock_send_message(a, &m), KEPT); /* at once: the rest is kept */
+  CHECK_EQ(send(a, &m), KEPT);
   close(fd);
-  CHECK_ERR(unixsock_flush(a), EAGAIN); /* nobody has read yet */
   return data;
+}
+
+/* A stream pair where a has sent a KEPT-byte frame (with one fd) with timeout 0
+ * that could not go whole.  Returns the frame's bytes. */
+static char *start_kept_frame(unixsock **ret_a, unixsock **ret_b) {
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, ret_a, ret_b));
+  CHECK_OK(unixsock_settimeout(*ret_a, 0));
+  char *data = send_kept_frame(*ret_a, unixsock_send_message);
+  CHECK_ERR(unixsock_flush(*ret_a), EAGAIN); /* nobody has read yet */
+  return data;
+}
+
+/* After a kept frame was taken, the next message sent by send crosses whole. */
+static void next_message_crosses(unixsock *a, unixsock *b, const char *text, send_fn send) {
+  unixsock_message next = {0}, in = {0};
+  next.data = (void *)text;
+  next.len = strlen(text);
+  CHECK_EQ(send(a, &next), (long long)next.len);
+  CHECK_OK(unixsock_settimeout(b, 1000));
+  CHECK_EQ(unixsock_recv_message(b, &in), 1);
+  CHECK_EQ(in.len, next.len);
+  CHECK(memcmp(in.data, text, next.len) == 0);
+  unixsock_message_release(&in);
 }
 
 /* b takes the frame while a flushes; both non-blocking, like an event loop. */
@@ -301,15 +322,7 @@ TEST(test_timeout_0_keeps_the_end_of_a_frame_and_flush_writes_it) {
   unixsock_close(b);
   char *data = start_kept_frame(&a, &b);
   take_kept_frame(a, b, data);
-  unixsock_message next = {0}, in = {0};
-  next.data = "next";
-  next.len = 4;
-  CHECK_EQ(unixsock_send_message(a, &next), 4);
-  CHECK_OK(unixsock_settimeout(b, 1000));
-  CHECK_EQ(unixsock_recv_message(b, &in), 1);
-  CHECK_EQ(in.len, 4);
-  CHECK(memcmp(in.data, "next", 4) == 0);
-  unixsock_message_release(&in);
+  next_message_crosses(a, b, "next", unixsock_send_message);
   free(data);
   unixsock_close(a);
   unixsock_close(b);
@@ -390,29 +403,14 @@ TEST(test_try_send_message_on_a_blocking_stream_keeps_the_end_of_a_frame) {
   unixsock *a, *b;
   CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
   CHECK_OK(unixsock_settimeout(a, -1));
-  char *data = malloc(KEPT);
-  for (size_t i = 0; i < KEPT; i++)
-    data[i] = (char)(i * 7);
-  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  unixsock_message m = {0}, small = {0};
-  m.data = data;
-  m.len = KEPT;
-  m.fds = &fd;
-  m.nfds = 1;
-  CHECK_EQ(unixsock_try_send_message(a, &m), KEPT); /* at once: the rest is kept */
-  close(fd);
+  char *data = send_kept_frame(a, unixsock_try_send_message); /* at once: the rest is kept */
+  unixsock_message small = {0};
   small.data = "zz";
   small.len = 2;
   CHECK_ERR(unixsock_try_send_message(a, &small), EAGAIN);
   CHECK_OK(unixsock_settimeout(a, 0)); /* this thread also reads: flush must not wait */
   take_kept_frame(a, b, data);
-  CHECK_EQ(unixsock_try_send_message(a, &small), 2);
-  unixsock_message in = {0};
-  CHECK_OK(unixsock_settimeout(b, 1000));
-  CHECK_EQ(unixsock_recv_message(b, &in), 1);
-  CHECK_EQ(in.len, 2);
-  CHECK(memcmp(in.data, "zz", 2) == 0);
-  unixsock_message_release(&in);
+  next_message_crosses(a, b, "zz", unixsock_try_send_message);
   free(data);
   unixsock_close(a);
   unixsock_close(b);

@@ -188,39 +188,75 @@ def test_message_longer_than_buffer_is_emsgsize(timeout):
         assert b.recv(4) == b"next"  # the long one was consumed, not left in the way
 
 
+def ticks_while(call, unblock):
+    """How often a ticker thread got to run while call() waited; unblock(done)
+    runs in a thread of its own, ends the wait, and may run until done is set."""
+    ticks, done = [], threading.Event()
+
+    def ticker():
+        while not done.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=ticker), threading.Thread(target=unblock, args=(done,))]
+    for t in threads:
+        t.start()
+    try:
+        call()
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    return len(ticks)
+
+
 @pytest.mark.parametrize("call", ["recv", "recv_into"])
 @pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
 def test_blocking_recv_releases_the_gil(kind, call):
     # packets are first tried with the GIL held: the GIL must still go when they wait
     a, b = unixsock.pair(kind)
-    ticks = []
-    stop = threading.Event()
 
-    def ticker():
-        while not stop.is_set():
-            ticks.append(1)
-            time.sleep(0.001)
-
-    def sender():
+    def sender(done):
         time.sleep(0.2)
         a.send(b"late")
 
-    threads = [threading.Thread(target=ticker), threading.Thread(target=sender)]
-    for t in threads:
-        t.start()
-    try:
+    def receive():
         if call == "recv":
             assert b.recv(10) == b"late"
         else:
             buf = bytearray(10)
             assert b.recv_into(buf) == 4 and buf[:4] == b"late"
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
-        a.close()
-        b.close()
-    assert len(ticks) > 20  # the ticker ran while recv waited
+
+    with a, b:
+        assert ticks_while(receive, sender) > 20  # the ticker ran while recv waited
+
+
+@pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
+def test_blocking_send_message_releases_the_gil_while_it_waits(kind):
+    # packets are first tried with the GIL held: the GIL must still go when they wait
+    a, b = unixsock.pair(kind)
+    a.settimeout(0)
+    try:
+        while True:
+            a.send(bytes(65536) if kind == "stream" else b"fill")
+    except BlockingIOError:
+        pass
+    a.settimeout(30)  # were the GIL held, this send would time out, then fail the test
+
+    def drain(done):
+        time.sleep(0.2)
+        b.settimeout(0.05)
+        while not done.is_set():
+            try:
+                b.recv(1 << 20)
+            except TimeoutError:
+                pass
+
+    def send():
+        assert a.send_message(b"waited", creds=True) == 6
+
+    with a, b:
+        assert ticks_while(send, drain) > 20  # the ticker ran while send_message waited
 
 
 def test_signal_handler_exception_interrupts_blocking_recv():

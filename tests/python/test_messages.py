@@ -198,50 +198,6 @@ def test_send_message_bad_arguments_are_typeerrors_that_say_which(call, text):
         assert b.try_recv(10) is None  # nothing was sent
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_blocking_send_message_releases_the_gil_while_it_waits(kind):
-    # packets are first tried with the GIL held: the GIL must still go when they wait
-    import threading
-    import time
-
-    a, b = unixsock.pair(kind)
-    ticks, done = [], threading.Event()
-    a.settimeout(0)
-    try:
-        while True:
-            a.send(bytes(65536) if kind == "stream" else b"fill")
-    except BlockingIOError:
-        pass
-    a.settimeout(30)  # were the GIL held, this send would time out, then fail the test
-
-    def ticker():
-        while not done.is_set():
-            ticks.append(1)
-            time.sleep(0.001)
-
-    def drain():
-        time.sleep(0.2)
-        b.settimeout(0.05)
-        while not done.is_set():
-            try:
-                b.recv(1 << 20)
-            except TimeoutError:
-                pass
-
-    threads = [threading.Thread(target=ticker), threading.Thread(target=drain)]
-    for t in threads:
-        t.start()
-    try:
-        assert a.send_message(b"waited", creds=True) == 6
-    finally:
-        done.set()
-        for t in threads:
-            t.join()
-        a.close()
-        b.close()
-    assert len(ticks) > 20  # the ticker ran while send_message waited
-
-
 def test_dgram_message_to_address_and_sender_address(abstract):
     addr = abstract()
     with unixsock.bind(addr) as srv, unixsock.bind() as cli:
