@@ -85,7 +85,7 @@ out:
 static int send_packets(unixsock *s, const unixsock_message *msgs, size_t count) {
   size_t sent = 0;
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
-  int flags = MSG_NOSIGNAL | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  int flags = MSG_NOSIGNAL | unixsock__wait_flag(s);
   while (sent < count) {
     struct mmsghdr mm[CHUNK];
     struct iovec iov[CHUNK];
@@ -199,8 +199,7 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
                                     .msg_control = cb[i].buf,
                                     .msg_controllen = sizeof(cb[i].buf)};
   }
-  int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | MSG_WAITFORONE |
-              (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | MSG_WAITFORONE | unixsock__wait_flag(s);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   int got;
   for (;;) {

@@ -127,7 +127,7 @@ static int keep_tail(unixsock *s, const struct msghdr *mh) {
  * unixsock_flush). */
 ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh, bool now) {
   long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
-  int flags = MSG_NOSIGNAL | (now || s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  int flags = MSG_NOSIGNAL | (now ? MSG_DONTWAIT : unixsock__wait_flag(s));
   size_t total = 0, done = 0;
   int kept = unixsock__flush_first(s, &deadline);
   if (kept < 0)
@@ -225,7 +225,7 @@ static int broken(unixsock *s, int err) {
 
 static int read_header(unixsock *s, long long *deadline) {
   struct unixsock__frame_in *in = s->in;
-  int flags = MSG_CMSG_CLOEXEC | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  int flags = MSG_CMSG_CLOEXEC | unixsock__wait_flag(s);
   while (in->hdr_have < HEADER) {
     union unixsock__cmsgbuf cb;
     struct iovec iov = {in->hdr + in->hdr_have, HEADER - in->hdr_have};
@@ -250,7 +250,7 @@ static int read_header(unixsock *s, long long *deadline) {
 
 static int read_payload(unixsock *s, long long *deadline) {
   struct unixsock__frame_in *in = s->in;
-  int flags = s->timeout_ms >= 0 ? MSG_DONTWAIT : 0;
+  int flags = unixsock__wait_flag(s);
   while (in->got < in->len) {
     ssize_t n = recv(s->fd, in->payload + in->got, in->len - in->got, flags);
     if (n > 0) {

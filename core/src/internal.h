@@ -191,6 +191,12 @@ int unixsock__wait(int fd, short events, long long deadline);
  * < 0 = give up with that result.  The deadline is computed on the first wait, so
  * the fast path never reads the clock. */
 int unixsock__retry(const unixsock *s, int err, short events, long long *io_deadline);
+/* The flag a send or receive that may wait passes to the kernel: MSG_DONTWAIT when
+ * a timeout makes poll() bound the wait, 0 when the call may sleep in the kernel
+ * (one syscall). */
+static inline int unixsock__wait_flag(const unixsock *s) {
+  return s->timeout_ms >= 0 ? MSG_DONTWAIT : 0;
+}
 
 /* ---- platform_linux.c (the portability seam) ---- */
 

@@ -19,17 +19,11 @@ int unixsock__retry(const unixsock *s, int err, short events, long long *io_dead
   return unixsock__wait(s->fd, events, *io_deadline);
 }
 
-/* Without a timeout the call may block in the kernel (one syscall); with one, it
- * must not, so that poll() can bound it. */
-static int dontwait(const unixsock *s) {
-  return s->timeout_ms >= 0 ? MSG_DONTWAIT : 0;
-}
-
 ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
   if (sock == NULL || (buf == NULL && len > 0))
     return -EINVAL;
   const char *p = buf;
-  int flags = MSG_NOSIGNAL | dontwait(sock);
+  int flags = MSG_NOSIGNAL | unixsock__wait_flag(sock);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   size_t done = 0;
   int kept = unixsock__flush_first(sock, &deadline);
@@ -110,7 +104,7 @@ static ssize_t recv_bytes(unixsock *sock, void *buf, size_t len, bool now) {
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
     return recv_admitted(sock, buf, len, NULL, NULL, now);
   int message = sock->kind != UNIXSOCK_STREAM;
-  int flags = (now ? MSG_DONTWAIT : dontwait(sock)) | (message ? MSG_TRUNC : 0);
+  int flags = (now ? MSG_DONTWAIT : unixsock__wait_flag(sock)) | (message ? MSG_TRUNC : 0);
   long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
   for (;;) {
     ssize_t n = recv(sock->fd, buf, len, flags);
@@ -141,7 +135,7 @@ ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t len, const char 
   r = unixsock__addr_parse(name, namelen, true, &a);
   if (r < 0)
     return r;
-  int flags = MSG_NOSIGNAL | dontwait(sock);
+  int flags = MSG_NOSIGNAL | unixsock__wait_flag(sock);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   ssize_t n;
   for (;;) {
@@ -163,7 +157,7 @@ ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len, char *ret_name,
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
     return recv_admitted(sock, buf, len, ret_name, io_namelen, false);
   int message = sock->kind != UNIXSOCK_STREAM;
-  int flags = dontwait(sock) | (message ? MSG_TRUNC : 0);
+  int flags = unixsock__wait_flag(sock) | (message ? MSG_TRUNC : 0);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   for (;;) {
     struct sockaddr_un sa;

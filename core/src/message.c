@@ -92,7 +92,7 @@ static ssize_t send_message(unixsock *sock, const unixsock_message *msg, bool no
     mh.msg_name = &a.sa;
     mh.msg_namelen = a.len;
   }
-  int flags = MSG_NOSIGNAL | (now || sock->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  int flags = MSG_NOSIGNAL | (now ? MSG_DONTWAIT : unixsock__wait_flag(sock));
   long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
   ssize_t n;
   for (;;) {
@@ -119,7 +119,7 @@ ssize_t unixsock_try_send_message(unixsock *sock, const unixsock_message *msg) {
 /* The exact size of the next datagram, waiting for one as the timeout allows: a
  * peek that copies nothing (MSG_TRUNC reports the real length). */
 static ssize_t next_size(unixsock *s, long long *deadline) {
-  int flags = MSG_PEEK | MSG_TRUNC | (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  int flags = MSG_PEEK | MSG_TRUNC | unixsock__wait_flag(s);
   for (;;) {
     char c;
     ssize_t n = recv(s->fd, &c, 0, flags);
@@ -138,8 +138,7 @@ ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsoc
   union unixsock__cmsgbuf cb;
   struct sockaddr_un sa;
   struct iovec iov = {.iov_base = buf, .iov_len = cap};
-  int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | extra_flags |
-              (s->timeout_ms >= 0 ? MSG_DONTWAIT : 0);
+  int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | extra_flags | unixsock__wait_flag(s);
   for (;;) {
     struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov,
                         .msg_iovlen = 1, .msg_control = cb.buf,
