@@ -53,14 +53,14 @@ static PyObject *us_note(const char *op) {
  * the errno), with the address as filename, and the operation in a note (set as
  * __notes__ directly: the same as add_note, without a method lookup).  A signal
  * handler that raised (Ctrl-C) wins over the EINTR it caused. */
-static void us_raise(long r, const char *op, const char *name, size_t namelen) {
+static void us_raise_why(long r, const char *why, const char *op, const char *name,
+                         size_t namelen) {
   if (PyErr_Occurred())
     return; /* a Python error (a bad argument, a signal handler's) is the truer one */
   PyObject *filename = NULL;
   if (name != NULL)
     filename = PyUnicode_DecodeFSDefaultAndSize(name, (Py_ssize_t)namelen);
-  PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", (int)-r,
-                                        unixsock_strerror((int)r),
+  PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", (int)-r, why,
                                         filename != NULL ? filename : Py_None);
   Py_XDECREF(filename);
   if (exc == NULL)
@@ -81,6 +81,11 @@ static void us_raise(long r, const char *op, const char *name, size_t namelen) {
   Py_XDECREF(notes);
   PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
   Py_DECREF(exc);
+}
+
+/* The same with the errno's own text. */
+static void us_raise(long r, const char *op, const char *name, size_t namelen) {
+  us_raise_why(r, unixsock_strerror((int)r), op, name, namelen);
 }
 
 /* Capsules carry no name (PyCapsule_GetPointer would strcmp it on every call);
@@ -117,7 +122,14 @@ static PyObject *us_address_bytes(PyObject *o) {
   }
   if (PyObject_CheckBuffer(o))
     return PyBytes_FromObject(o);
-  PyErr_SetString(PyExc_TypeError, "an address is str or bytes");
+  if (PyObject_HasAttrString(o, "__fspath__")) { /* pathlib.Path and the like */
+    PyObject *path = PyOS_FSPath(o);               /* a str or bytes, or an error */
+    PyObject *encoded = path != NULL ? us_address_bytes(path) : NULL;
+    Py_XDECREF(path);
+    return encoded;
+  }
+  PyErr_Format(PyExc_TypeError, "an address is str, bytes or os.PathLike, not %.100s",
+               Py_TYPE(o)->tp_name);
   return NULL;
 }
 
@@ -402,10 +414,16 @@ static us_status_at us_listen(const char *name, size_t namelen, int kind, int ba
   o.mode = mode;
   o.uid = uid;
   o.gid = gid;
+  const char *op = kind == UNIXSOCK_DGRAM ? "bind" : "listen";
   if (kind == UNIXSOCK_DGRAM)
     r = unixsock_bind(name, namelen, kind, &o, ret);
   else
     r = unixsock_listen(name, namelen, kind, &o, ret);
+  /* Raised here, where the operation is known (the typemap would say "listen"),
+   * with the option at fault named when one is. */
+  const char *why = r == -EINVAL ? unixsock_options_error(&o) : NULL;
+  if (r < 0)
+    us_raise_why(r, why != NULL ? why : unixsock_strerror((int)r), op, name, namelen);
   PyMem_Free(uids);
   PyMem_Free(gids);
   return r;

@@ -23,6 +23,9 @@ extern const char lus_socket_tag;
  * NULL (then only the operation is named). */
 int lus_fail(lua_State *L, int result, const char *op, const char *address,
              size_t addrlen);
+/* The same with why in place of the errno's text. */
+int lus_fail_why(lua_State *L, int result, const char *why, const char *op,
+                 const char *address, size_t addrlen);
 /* A new closed socket userdata on the stack, with its metatable. */
 lus_socket *lus_new(lua_State *L);
 /* Argument n as an open socket (raises if it is not a socket or is closed). */

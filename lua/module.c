@@ -6,6 +6,13 @@
 
 #include "common.h"
 
+/* opts[field] is not what it must be: an argument error naming both. */
+static int bad_option(lua_State *L, int opts, const char *field, const char *expected) {
+  const char *got = lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, NULL)
+                                                   : luaL_typename(L, -1);
+  return luaL_argerror(L, opts, lua_pushfstring(L, "opts.%s must be %s, not %s", field, expected, got));
+}
+
 /* Read an optional list of ids from opts[field] into a new userdata left on the
  * stack (nil when there is no list), so that a bad entry raised here or later
  * frees it with the rest of the call's values instead of leaking it. */
@@ -13,7 +20,8 @@ static unsigned int *id_list(lua_State *L, int opts, const char *field, size_t *
   *ret_n = 0;
   if (lua_getfield(L, opts, field) == LUA_TNIL)
     return NULL; /* the nil stays as the placeholder */
-  luaL_checktype(L, -1, LUA_TTABLE);
+  if (!lua_istable(L, -1))
+    bad_option(L, opts, field, "a list of ids");
   lua_Integer len = luaL_len(L, -1);
   luaL_argcheck(L, len >= 0 && (lua_Unsigned)len <= SIZE_MAX / sizeof(unsigned int), opts,
                 "too many ids");
@@ -35,7 +43,11 @@ static unsigned int *id_list(lua_State *L, int opts, const char *field, size_t *
 
 static lua_Integer opt_field(lua_State *L, int opts, const char *field, lua_Integer def) {
   lua_getfield(L, opts, field);
-  lua_Integer v = lua_isnil(L, -1) ? def : luaL_checkinteger(L, -1);
+  int ok = 1;
+  lua_Integer v = lua_isnil(L, -1) ? def : lua_tointegerx(L, -1, &ok);
+  /* not a string either: mode = "600" would be decimal 600, which is no 0600 */
+  if (!ok || (lua_type(L, -1) != LUA_TNUMBER && !lua_isnil(L, -1)))
+    bad_option(L, opts, field, "an integer");
   lua_pop(L, 1);
   return v;
 }
@@ -47,20 +59,47 @@ static int opt_int_field(lua_State *L, int opts, const char *field, int def) {
   return v < INT_MIN || v > INT_MAX ? -2 : (int)v;
 }
 
+/* A misspelt option (bakclog) would otherwise be ignored without a word. */
+static void check_option_names(lua_State *L, int opts, const char *const known[]) {
+  lua_pushnil(L);
+  while (lua_next(L, opts) != 0) {
+    lua_pop(L, 1); /* the value */
+    size_t i = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      while (known[i] != NULL && strcmp(known[i], lua_tostring(L, -1)) != 0)
+        i++;
+    if (lua_type(L, -1) != LUA_TSTRING || known[i] == NULL)
+      luaL_argerror(L, opts, lua_pushfstring(L, "unknown option %s", luaL_tolstring(L, -1, NULL)));
+  }
+}
+
 /* listen(address, kind, opts) and bind(address, opts) share this. */
 static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int opts_arg) {
+  static const char *const listen_options[] = {"backlog", "mode", "uid", "gid",
+                                               "allow_uids", "allow_gids", NULL};
   size_t alen = 0;
-  const char *addr = lua_isnoneornil(L, addr_arg) ? "" : luaL_checklstring(L, addr_arg, &alen);
+  const char *addr = (kind == UNIXSOCK_DGRAM && lua_isnoneornil(L, addr_arg))
+                         ? "" /* bind() autobinds */
+                         : luaL_checklstring(L, addr_arg, &alen);
   unixsock_options o = UNIXSOCK_OPTIONS_INIT;
   if (!lua_isnoneornil(L, opts_arg)) {
     luaL_checktype(L, opts_arg, LUA_TTABLE);
+    int top = lua_gettop(L);
+    /* bind has no backlog: its list starts one later */
+    check_option_names(L, opts_arg, listen_options + (kind == UNIXSOCK_DGRAM));
     o.backlog = opt_int_field(L, opts_arg, "backlog", 0);
     o.mode = opt_int_field(L, opts_arg, "mode", -1);
+    if (o.mode == -1 && lua_getfield(L, opts_arg, "mode") != LUA_TNIL)
+      o.mode = -2; /* -1 is C's "not given"; a given -1 is out of range */
+    lua_settop(L, top);
     o.uid = opt_field(L, opts_arg, "uid", -1);
     o.gid = opt_field(L, opts_arg, "gid", -1);
     o.allow_uids = id_list(L, opts_arg, "allow_uids", &o.allow_uids_count);
     o.allow_gids = id_list(L, opts_arg, "allow_gids", &o.allow_gids_count);
   }
+  const char *why = unixsock_options_error(&o);
+  if (why != NULL)
+    return lus_fail_why(L, -EINVAL, why, op, addr, alen);
   lus_socket *s = lus_new(L); /* before the fd exists */
   int r = kind == UNIXSOCK_DGRAM ? unixsock_bind(addr, alen, kind, &o, &s->h)
                                  : unixsock_listen(addr, alen, kind, &o, &s->h);

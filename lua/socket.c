@@ -7,6 +7,11 @@
 
 int lus_fail(lua_State *L, int result, const char *op, const char *address,
              size_t addrlen) {
+  return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
+}
+
+int lus_fail_why(lua_State *L, int result, const char *why, const char *op,
+                 const char *address, size_t addrlen) {
   lua_pushnil(L);
   if (address != NULL) {
     luaL_Buffer b;
@@ -17,21 +22,20 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
       luaL_addstring(&b, "\"\""); /* an empty address, shown as one */
     luaL_addlstring(&b, address, addrlen);
     luaL_addstring(&b, ": ");
-    luaL_addstring(&b, unixsock_strerror(result));
+    luaL_addstring(&b, why);
     luaL_pushresult(&b);
   } else {
     /* by hand: EAGAIN comes back on every empty poll of a non-blocking socket,
      * and lua_pushfstring cost a thousand instructions of it */
-    const char *err = unixsock_strerror(result);
-    size_t oplen = strlen(op), errlen = strlen(err);
+    size_t oplen = strlen(op), errlen = strlen(why);
     char msg[256];
     if (oplen + 2 + errlen <= sizeof(msg)) {
       memcpy(msg, op, oplen);
       memcpy(msg + oplen, ": ", 2);
-      memcpy(msg + oplen + 2, err, errlen);
+      memcpy(msg + oplen + 2, why, errlen);
       lua_pushlstring(L, msg, oplen + 2 + errlen);
     } else {
-      lua_pushfstring(L, "%s: %s", op, err);
+      lua_pushfstring(L, "%s: %s", op, why);
     }
   }
   lua_pushinteger(L, -result);

@@ -80,6 +80,11 @@ typedef struct unixsock_options {
 UNIXSOCK_EXTERN int unixsock_listen(const char *name, size_t namelen, int kind,
                                     const unixsock_options *opts, unixsock **ret_sock);
 
+/* Why unixsock_listen() and unixsock_bind() would refuse opts with -EINVAL: a
+ * sentence naming the field ("uid must be 0 to 4294967294"), or NULL when opts
+ * (which may be NULL) are valid.  For error messages; the text is static. */
+UNIXSOCK_EXTERN const char *unixsock_options_error(const unixsock_options *opts);
+
 /* Bind a datagram endpoint (kind UNIXSOCK_DGRAM).  namelen 0 autobinds, which is
  * what a client needs so that replies find it.  Same socket-file rules as listen. */
 UNIXSOCK_EXTERN int unixsock_bind(const char *name, size_t namelen, int kind,

@@ -83,26 +83,30 @@ static bool id_ok(long long id) {
   return id == -1 || (id >= 0 && id < (long long)(uid_t)-1 && id < (long long)(gid_t)-1);
 }
 
-static int check_options(const unixsock_options *opts) {
+const char *unixsock_options_error(const unixsock_options *opts) {
   if (opts == NULL)
-    return 0;
-  if (opts->backlog < 0 || opts->mode < -1 || opts->mode > 07777 || !id_ok(opts->uid) ||
-      !id_ok(opts->gid))
-    return -EINVAL;
-  return 0;
+    return NULL;
+  if (opts->backlog < 0)
+    return "backlog must be 0 to 2147483647";
+  if (opts->mode < -1 || opts->mode > 07777)
+    return "mode must be 0 to 4095 (octal 7777)";
+  if (!id_ok(opts->uid))
+    return "uid must be 0 to 4294967294";
+  if (!id_ok(opts->gid))
+    return "gid must be 0 to 4294967294";
+  return NULL;
 }
 
 /* Shared by listen and bind: create, bind with the socket-file rules, record. */
 static int open_bound(const char *name, size_t namelen, int kind,
                       const unixsock_options *opts, unixsock **ret_sock) {
   unixsock *s = NULL;
-  int r = check_options(opts);
-  if (r < 0)
-    return r;
+  if (unixsock_options_error(opts) != NULL)
+    return -EINVAL;
   int fd = unixsock__socket(kind);
   if (fd < 0)
     return fd;
-  r = unixsock__wrap(fd, kind, &s);
+  int r = unixsock__wrap(fd, kind, &s);
   if (r < 0)
     goto fail;
   r = copy_allow_list(s, opts);

@@ -1,8 +1,8 @@
 """Unix domain sockets (AF_UNIX): stream, dgram and seqpacket endpoints with the
 same behaviour in C, Python and Lua.
 
-Addresses are strings: a filesystem path, ``"@name"`` for the Linux abstract
-namespace, or ``""`` to autobind.  Errors are ``OSError`` subclasses
+Addresses are strings: a filesystem path (or bytes, or a ``pathlib.Path``),
+``"@name"`` for the Linux abstract namespace, or ``""`` to autobind.  Errors are ``OSError`` subclasses
 (``FileNotFoundError``, ``PermissionError``, ``ConnectionRefusedError``,
 ``TimeoutError``...) carrying ``errno`` and, where there is one, the address as
 ``filename``.
@@ -17,6 +17,7 @@ namespace, or ``""`` to autobind.  Errors are ``OSError`` subclasses
 from __future__ import annotations
 
 import numbers
+import operator
 import os
 from types import MethodType
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
@@ -42,7 +43,7 @@ __all__ = [
     "KINDS",
 ]
 
-Address = Union[str, bytes]
+Address = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Buffer = Union[bytes, bytearray, memoryview]
 
 KINDS = ("stream", "dgram", "seqpacket")
@@ -358,13 +359,23 @@ def _open(address, k, mode, uid, gid, backlog, allow_uids, allow_gids) -> Socket
             address,
             k,
             backlog,
-            -1 if mode is None else mode,
+            _mode(mode),
             -1 if uid is None else uid,
             -1 if gid is None else gid,
             list(allow_uids),
             list(allow_gids),
         )
     )
+
+
+def _mode(mode) -> int:
+    """The core's mode: -1 (the umask decides) for None.  A given mode outside
+    0..0o7777, -1 included, stays out of range (a C int too) for the core to
+    refuse with its message."""
+    if mode is None:
+        return -1
+    m = operator.index(mode)
+    return m if 0 <= m <= 0o7777 else 0o10000
 
 
 def connect(address: Address, kind: str = "stream", timeout: Optional[float] = None) -> Socket:

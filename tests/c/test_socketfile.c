@@ -261,6 +261,34 @@ TEST(test_bad_options_are_einval) {
   CHECK(!exists(p));
 }
 
+/* Each refused option has a sentence naming it, for error messages. */
+TEST(test_options_error_names_the_bad_field) {
+  CHECK(unixsock_options_error(NULL) == NULL);
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  CHECK(unixsock_options_error(&o) == NULL);
+  o.mode = 07777;
+  o.uid = 4294967294LL;
+  CHECK(unixsock_options_error(&o) == NULL);
+  struct {
+    int backlog, mode;
+    long long uid, gid;
+    const char *why;
+  } bad[] = {{-1, -1, -1, -1, "backlog must be 0 to 2147483647"},
+             {0, -2, -1, -1, "mode must be 0 to 4095 (octal 7777)"},
+             {0, 010000, -1, -1, "mode must be 0 to 4095 (octal 7777)"},
+             {0, -1, 4294967295LL, -1, "uid must be 0 to 4294967294"},
+             {0, -1, -1, -2, "gid must be 0 to 4294967294"}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
+    o.backlog = bad[i].backlog;
+    o.mode = bad[i].mode;
+    o.uid = bad[i].uid;
+    o.gid = bad[i].gid;
+    const char *why = unixsock_options_error(&o);
+    CHECK(why != NULL && strcmp(why, bad[i].why) == 0);
+  }
+}
+
 /* An owner past uid_t was cut to its low 32 bits (2^40 became uid 0: root owned
  * the file) and (uid_t)-1 silently meant "leave"; both are EINVAL, before any
  * file exists. */

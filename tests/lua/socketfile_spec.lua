@@ -79,6 +79,57 @@ describe("socket files", function()
     end
   end))
 
+  it("an option out of range is named in the message", h.no_leak(function()
+    -- each said only "Invalid argument"; a given mode -1 silently meant the umask's
+    local p = dir .. "/named.sock"
+    for _, case in ipairs({ { { mode = -1 }, "mode must be 0 to 4095 (octal 7777)" },
+                            { { mode = 4096 }, "mode must be 0 to 4095 (octal 7777)" },
+                            { { backlog = -5 }, "backlog must be 0 to 2147483647" },
+                            { { backlog = 1 << 40 }, "backlog must be 0 to 2147483647" },
+                            { { uid = -2 }, "uid must be 0 to 4294967294" },
+                            { { gid = 1 << 32 }, "gid must be 0 to 4294967294" } }) do
+      local s, err, errno = unixsock.listen(p, "stream", case[1])
+      assert.is_nil(s)
+      assert.are.equal("listen " .. p .. ": " .. case[2], err)
+      assert.are.equal(unixsock.errno.EINVAL, errno)
+      assert.is_nil(io.open(p))
+    end
+    local s, err = unixsock.bind(p, { mode = -1 })
+    assert.are.equal("bind " .. p .. ": mode must be 0 to 4095 (octal 7777)", err)
+  end))
+
+  it("a misspelt or mistyped option is an argument error naming it", h.no_leak(function()
+    -- a misspelt option was ignored without a word, and a mistyped one was
+    -- "bad argument #-1 (number expected, got string)"
+    local p = dir .. "/typo.sock"
+    local cases = {
+      { function() return unixsock.listen(p, "stream", { bakclog = 5 }) end, "unknown option bakclog" },
+      { function() return unixsock.listen(p, "stream", { 5 }) end, "unknown option 1" },
+      { function() return unixsock.bind(p, { backlog = 5 }) end, "unknown option backlog" },
+      { function() return unixsock.listen(p, "stream", { mode = "600" }) end,
+        "opts.mode must be an integer, not string" },
+      { function() return unixsock.listen(p, "stream", { uid = 1.5 }) end,
+        "opts.uid must be an integer, not 1.5" },
+      { function() return unixsock.listen(p, "stream", { allow_uids = 0 }) end,
+        "opts.allow_uids must be a list of ids, not 0" },
+    }
+    for _, case in ipairs(cases) do
+      local ok, err = pcall(case[1])
+      assert.is_false(ok)
+      assert.matches("bad argument #%d to '[%w.]+' %(" .. case[2]:gsub("%p", "%%%0") .. "%)", err)
+      assert.is_nil(io.open(p))
+    end
+  end))
+
+  it("listen needs an address; bind without one autobinds", h.no_leak(function()
+    -- listen(nil) was listen "": Invalid argument
+    local ok, err = pcall(unixsock.listen, nil)
+    assert.is_false(ok)
+    assert.matches("bad argument #1 to '[%w.]+' %(string expected, got nil%)", err)
+    local d <close> = assert(unixsock.bind(nil))
+    assert.matches("^@", d:local_address())
+  end))
+
   it("sets the exact mode", h.no_leak(function()
     local p = dir .. "/m.sock"
     local l <close> = assert(unixsock.listen(p, "stream", { mode = tonumber("600", 8) }))

@@ -134,6 +134,22 @@ def test_bad_integer_arguments_say_what_python_says(abstract, call, error, text)
     assert str(e.value) == text
 
 
+def test_path_like_addresses(sockdir):
+    # pathlib.Path was "an address is str or bytes"
+    p = sockdir / "pl.sock"
+    with unixsock.listen(p) as l, unixsock.connect(p, timeout=5) as c, l.accept() as s:
+        c.send(b"x")
+        assert s.recv(1) == b"x"
+        assert l.local_address == str(p)
+    d = sockdir / "pl.dgram"
+    with unixsock.bind(d) as srv, unixsock.bind() as cli:
+        cli.sendto(b"y", d)
+        assert srv.recv(1) == b"y"
+    with pytest.raises(TypeError) as e:
+        unixsock.connect(5)
+    assert str(e.value) == "an address is str, bytes or os.PathLike, not int"
+
+
 def test_buffer_sizes():
     a, b = unixsock.pair()
     with a, b:

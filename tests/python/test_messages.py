@@ -186,7 +186,7 @@ def test_send_message_arguments_by_position_and_by_keyword():
     (lambda s: s.send_message(b"x", data=b"y"), "multiple values for argument 'data'"),
     (lambda s: s.send_message("text"), "data must be bytes-like, not str"),
     (lambda s: s.send_message(b"x", [object()]), "fileno"),
-    (lambda s: s.send_message(b"x", address=0), "an address is str or bytes"),
+    (lambda s: s.send_message(b"x", address=0), "an address is str, bytes or os.PathLike, not int"),
 ])
 def test_send_message_bad_arguments_are_typeerrors_that_say_which(call, text):
     # creds and address are keyword-only; address=0 was taken as "no address"
@@ -325,7 +325,7 @@ def test_send_batch_addresses_take_every_form_send_message_takes(abstract, form)
     with unixsock.bind(addr) as d, unixsock.bind() as c:
         assert c.send_batch([(b"one", [], False, form(addr)), (b"two", None, False, form(addr))]) == 2
         assert [d.recv(10), d.recv(10)] == [b"one", b"two"]
-        with pytest.raises(TypeError, match="an address is str or bytes"):
+        with pytest.raises(TypeError, match="an address is str, bytes or os.PathLike, not int"):
             c.send_batch([(b"x", [], False, 5)])
 
 

@@ -131,6 +131,40 @@ def test_owner_beyond_uid_t_is_einval(sockdir, field, value):
     assert not os.path.exists(p)
 
 
+@pytest.mark.parametrize("make", [unixsock.listen, unixsock.bind])
+@pytest.mark.parametrize("option, value, why", [
+    # mode=-1 silently meant "the umask decides" (C's value for "not given"); the
+    # others were a bare "Invalid argument" that named no option
+    ("mode", -1, "mode must be 0 to 4095 (octal 7777)"),
+    ("mode", 0o10000, "mode must be 0 to 4095 (octal 7777)"),
+    ("mode", 2**40, "mode must be 0 to 4095 (octal 7777)"),
+    ("uid", -2, "uid must be 0 to 4294967294"),
+    ("gid", 2**32 - 1, "gid must be 0 to 4294967294"),
+])
+def test_bad_option_is_einval_naming_it(sockdir, make, option, value, why):
+    p = str(sockdir / "bad.sock")
+    with pytest.raises(OSError) as e:
+        make(p, **{option: value})
+    assert (e.value.errno, e.value.strerror, e.value.filename) == (errno.EINVAL, why, p)
+    assert e.value.__notes__ == [f"in unixsock.{make.__name__}"]
+    assert not os.path.exists(p)
+
+
+def test_negative_backlog_is_einval_naming_it(sockdir):
+    p = str(sockdir / "bad.sock")
+    with pytest.raises(OSError) as e:
+        unixsock.listen(p, backlog=-5)
+    assert (e.value.errno, e.value.strerror) == (errno.EINVAL, "backlog must be 0 to 2147483647")
+    assert not os.path.exists(p)
+
+
+def test_bind_error_says_bind(sockdir):
+    # it said "in unixsock.listen": bind and listen share one entry in the binding
+    with pytest.raises(FileNotFoundError) as e:
+        unixsock.bind(str(sockdir / "missing" / "d.sock"))
+    assert e.value.__notes__ == ["in unixsock.bind"]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root (CI runs as root)")
 def test_owner_and_group(sockdir):
     p = str(sockdir / "o.sock")
