@@ -121,6 +121,12 @@ static int l_send_message(lua_State *L) {
   int fdv[UNIXSOCK_MAX_FDS];
   unixsock_message m;
   memset(&m, 0, sizeof(m));
+  if (lua_istable(L, 4)) {
+    /* a received message passes as the options too (its data, fds, truncated
+     * are what it carries, not options, and are left to the other arguments) */
+    static const char *const options[] = {"creds", "address", "data", "fds", "truncated", NULL};
+    lus_check_option_names(L, 4, options);
+  }
   if (read_outgoing(L, 2, &m, fdv) < 0)
     return fail_too_long(L, "send_message");
   ssize_t n = unixsock_send_message(s->h, &m);

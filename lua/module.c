@@ -59,8 +59,7 @@ static int opt_int_field(lua_State *L, int opts, const char *field, int def) {
   return v < INT_MIN || v > INT_MAX ? -2 : (int)v;
 }
 
-/* A misspelt option (bakclog) would otherwise be ignored without a word. */
-static void check_option_names(lua_State *L, int opts, const char *const known[]) {
+void lus_check_option_names(lua_State *L, int opts, const char *const known[]) {
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     lua_pop(L, 1); /* the value */
@@ -86,7 +85,7 @@ static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int 
     luaL_checktype(L, opts_arg, LUA_TTABLE);
     int top = lua_gettop(L);
     /* bind has no backlog: its list starts one later */
-    check_option_names(L, opts_arg, listen_options + (kind == UNIXSOCK_DGRAM));
+    lus_check_option_names(L, opts_arg, listen_options + (kind == UNIXSOCK_DGRAM));
     o.backlog = opt_int_field(L, opts_arg, "backlog", 0);
     o.mode = opt_int_field(L, opts_arg, "mode", -1);
     if (o.mode == -1 && lua_getfield(L, opts_arg, "mode") != LUA_TNIL)

@@ -326,6 +326,22 @@ describe("messages", function()
     assert.matches("size must be 0..67108864", err)
   end))
 
+  it("send_message refuses an option it does not know, sending nothing", h.no_leak(function()
+    -- { cred = true } (for creds) sent the message without credentials, silently
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    local ok, err = pcall(a.send_message, a, "x", {}, { cred = true })
+    assert.is_false(ok)
+    assert.matches("bad argument #%d to '[%w_.?]+' %(unknown option cred%)", err)
+    b:settimeout(0)
+    local m, _, errno = b:recv_message()
+    assert.is_nil(m)
+    assert.are.equal(E.EAGAIN, errno)
+    assert.are.equal(1, a:send_message("y", {}, { creds = true, address = nil }))
+    assert.are.equal("y", assert(b:recv_message()).data)
+  end))
+
   it("recv_message(0) accepts no descriptors", h.no_leak(function()
     local a, b = unixsock.pair("seqpacket")
     local _a <close> = a
