@@ -100,6 +100,11 @@ class Socket:
 
     # -- lifecycle ---------------------------------------------------------
 
+    def __reduce_ex__(self, protocol):
+        # A copy would be a second owner of the one handle, and a pickle an fd
+        # number that means nothing elsewhere: refused, as socket.socket does.
+        raise TypeError(f"cannot pickle or copy {type(self).__name__!r} object")
+
     def close(self) -> None:
         """Close the socket (a listener also removes its socket file, if it is
         still the one it created).  Closing twice does nothing."""

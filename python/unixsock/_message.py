@@ -66,6 +66,12 @@ class Message:
                              "descriptor(s) left (taken ones are gone from it)")
         return self._fds.pop(index)
 
+    def __reduce_ex__(self, protocol):
+        # A shallow copy shared the descriptor list, so both copies closed the
+        # same numbers (the second time, whatever fd had reused them).
+        raise TypeError(f"cannot pickle or copy {type(self).__name__!r} object "
+                        "(it owns its descriptors)")
+
     def close(self) -> None:
         """Close the descriptors nobody took.  Idempotent."""
         fds, self._fds = self._fds, []

@@ -1,8 +1,10 @@
 """Messages through Python: payloads, fds proved by content, credentials,
 batches, no fd leaks, interop with the standard socket module."""
 import array
+import copy
 import errno
 import os
+import pickle
 import socket
 
 import pytest
@@ -67,6 +69,28 @@ def test_untaken_fds_are_closed_with_the_message():
         del m
         gc.collect()
         assert len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.parametrize("how", [copy.copy, copy.deepcopy, pickle.dumps])
+def test_a_message_or_socket_is_never_copied(how):
+    # copy.copy(message) shared its fd list: both copies closed the same numbers,
+    # the second time closing whatever descriptor had taken the number since
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        r, w = os.pipe()
+        a.send_message(b"m", [r])
+        os.close(r)
+        with b.recv_message() as m:
+            with pytest.raises(TypeError, match="cannot pickle or copy 'Message' object"):
+                how(m)
+            fd = m.fds[0]
+        with pytest.raises(OSError):
+            os.fstat(fd)  # closed once, with the message
+        os.close(w)
+        with pytest.raises(TypeError, match="cannot pickle or copy 'Socket' object"):
+            how(a)
+        a.send(b"still open")
+        assert b.recv(20) == b"still open"
 
 
 def test_254_fds_is_e2big_before_sending():
