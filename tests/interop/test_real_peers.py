@@ -1,9 +1,11 @@
 """Programs nobody in this project wrote, talking to unixsock's servers and
 clients in every language: socat, luasocket, Go's net package, Python's socket."""
+import array
 import os
 import pathlib
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -286,6 +288,40 @@ else:
     finally:
         srv.kill()
         srv.communicate()
+
+
+@pytest.mark.parametrize("kind", ["dgram", "seqpacket"])
+def test_fds_and_credentials_both_ways_with_socket_sendmsg_recvmsg(kind):
+    """SCM_RIGHTS and SCM_CREDENTIALS as socket.sendmsg/recvmsg write and read them."""
+    ours, theirs_end = unixsock.pair(kind)
+    theirs = socket.socket(fileno=os.dup(theirs_end.fileno()))
+    theirs_end.close()
+    with ours, theirs:
+        theirs.settimeout(10)
+        ours.settimeout(10)
+        theirs.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        me = (os.getpid(), os.getuid(), os.getgid())
+        r, w = os.pipe()
+        os.write(w, b"from us")
+        ours.send_message(b"to socket", [r], creds=True)
+        os.close(r)
+        data, anc, flags, _ = theirs.recvmsg(100, socket.CMSG_SPACE(12) + socket.CMSG_SPACE(16))
+        rights = [d for lvl, t, d in anc if (lvl, t) == (socket.SOL_SOCKET, socket.SCM_RIGHTS)]
+        creds = [d for lvl, t, d in anc if (lvl, t) == (socket.SOL_SOCKET, socket.SCM_CREDENTIALS)]
+        assert (data, flags & socket.MSG_CTRUNC) == (b"to socket", 0)
+        (fd,) = array.array("i", rights[0])
+        assert os.read(fd, 10) == b"from us"
+        os.close(fd)
+        assert struct.unpack("iII", creds[0]) == me
+        os.close(w)
+        r2 = os.open("/dev/null", os.O_RDONLY)
+        theirs.sendmsg([b"to us"], [
+            (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [r2])),
+            (socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", *me))])
+        os.close(r2)
+        with ours.recv_message() as m:
+            assert (m.data, tuple(m.creds), len(m.fds)) == (b"to us", me, 1)
+            assert os.path.samestat(os.fstat(m.fds[0]), os.stat("/dev/null"))
 
 
 @pytest.mark.parametrize("client", list(LANGUAGES))
