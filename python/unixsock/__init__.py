@@ -47,6 +47,8 @@ Address = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Buffer = Union[bytes, bytearray, memoryview]
 
 KINDS = ("stream", "dgram", "seqpacket")
+#: the C library's version, which the Lua module (unixsock.version) and the CLI report too
+__version__ = f"{_c.VERSION_MAJOR}.{_c.VERSION_MINOR}.{_c.VERSION_PATCH}"
 MAX_FDS = 253  #: the most descriptors one message carries
 _KIND_NUMBER = {"stream": _c.STREAM, "dgram": _c.DGRAM, "seqpacket": _c.SEQPACKET}
 _KIND_NAME = {v: k for k, v in _KIND_NUMBER.items()}

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   int made[UNIXSOCK_MAX_FDS * 4];
   size_t nmade = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > (size_t)(cb.buf + size - 1 - (char *)c))
+    if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > (size_t)(cb.buf + (size - 1) - (char *)c))
       break; /* the parser must refuse what follows; there is nothing to fill */
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
       continue;
