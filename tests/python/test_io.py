@@ -340,6 +340,20 @@ def test_shutdown_write_gives_the_peer_end_of_stream():
         assert a.recv(10) == b"back"
 
 
+@pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
+def test_shutdown_read_wakes_a_recv_blocked_in_another_thread(kind):
+    # what docs/python.md tells a program to do, since close() does not wake it
+    a, b = unixsock.pair(kind)
+    with a, b:
+        got = []
+        t = threading.Thread(target=lambda: got.append(a.recv(10)), daemon=True)
+        t.start()
+        time.sleep(0.1)  # into the kernel's wait (if not yet, the recv sees the shutdown at once)
+        a.shutdown("r")
+        t.join(10)
+        assert not t.is_alive() and got == [b""]
+
+
 @pytest.mark.parametrize("call, error, text", [
     (lambda s: s.settimeout("1"), TypeError, "timeout must be None or a number of seconds, not str"),
     (lambda s: s.settimeout(float("nan")), ValueError, "timeout must be None or >= 0, not nan"),
