@@ -1,5 +1,5 @@
 """asyncio support: awaitable accept / recv / send / recv_message /
-send_message on unixsock sockets, so descriptor and credential passing work in
+send_message / send_batch / recv_batch on unixsock sockets, so descriptor and credential passing work in
 async code (asyncio's own streams have neither).
 
     sock = unixsock.aio.AsyncSocket(unixsock.connect("/run/app.sock"))
@@ -110,6 +110,18 @@ class AsyncSocket:
             lambda: self.sock.send_message(data, fds, creds=creds, address=address), writable=True)
         await self._io(self.sock.flush, writable=True)  # the end of a long stream message
         return n
+
+    async def send_batch(self, messages) -> int:
+        """Send every message (the items Socket.send_batch takes), waiting for
+        writability whenever the kernel takes only part; returns once all of
+        them, the end of a long stream message included, are written.  A message
+        that cannot be sent raises, after the ones before it went."""
+        items = list(messages)
+        sent = 0
+        while sent < len(items):
+            sent += await self._io(lambda: self.sock.send_batch(items[sent:]), writable=True)
+        await self._io(self.sock.flush, writable=True)
+        return sent
 
     async def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
         return await self._io(lambda: self.sock.recv_message(max_fds))

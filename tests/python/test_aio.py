@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import unixsock
 from unixsock import aio
 
@@ -60,6 +62,28 @@ def test_async_stream_send_all_and_recv(abstract):
         return sent == len(big) and got == big
 
     assert asyncio.run(main())
+
+
+@pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
+def test_async_send_batch_sends_every_message_as_the_reader_drains(kind):
+    # AsyncSocket had no send_batch; the socket's own, at timeout 0, sends what fits
+    n, payload = 2000, b"m" * 1000
+    a, b = unixsock.pair(kind)
+
+    async def main():
+        x, y = aio.AsyncSocket(a), aio.AsyncSocket(b)
+        with a, b:
+            async def reader():
+                got = []
+                while len(got) < n:
+                    got += [m.data for m in await y.recv_batch(64, 4096)]
+                return got
+
+            sent, got = await asyncio.gather(x.send_batch([payload] * n), reader())
+            return sent, got
+
+    sent, got = asyncio.run(main())
+    assert sent == n and got == [payload] * n
 
 
 LONG_MESSAGE = """
