@@ -216,6 +216,13 @@ describe("messages", function()
     assert.are.equal(16 << 20, b:max_message())
     assert.is_true(b:max_message(4))
     assert.are.equal(4, b:max_message())
+    for _, bad in ipairs({ 0, -1, 1 << 31, 1 << 40 }) do -- each was a bare "Invalid argument"
+      local ok, msg, errno = b:max_message(bad)
+      assert.is_nil(ok)
+      assert.are.equal("max_message: the size must be 1 to 2147483647", msg)
+      assert.are.equal(E.EINVAL, errno)
+    end
+    assert.are.equal(4, b:max_message())
     a:send_message("too long")
     local m, msg, err = b:recv_message()
     assert.are.equal(E.EMSGSIZE, err)

@@ -250,6 +250,25 @@ def test_oversize_frame_is_emsgsize():
         assert e.value.errno == errno.EMSGSIZE
 
 
+@pytest.mark.parametrize("attr, value, why", [
+    # max_message = -1 was "in method 'us_set_max_message', argument 2 of type
+    # 'unsigned long long'"; the others a bare "Invalid argument"
+    ("max_message", -1, "max_message must be 1 to 2147483647"),
+    ("max_message", 0, "max_message must be 1 to 2147483647"),
+    ("max_message", 2**31, "max_message must be 1 to 2147483647"),
+    ("send_buffer", -1, "send_buffer must be >= 0"),
+    ("recv_buffer", -1, "recv_buffer must be >= 0"),
+])
+def test_bad_socket_setting_is_einval_naming_it(attr, value, why):
+    a, b = unixsock.pair("stream")
+    with a, b:
+        before = getattr(a, attr)
+        with pytest.raises(OSError) as e:
+            setattr(a, attr, value)
+        assert (e.value.errno, e.value.strerror) == (errno.EINVAL, why)
+        assert getattr(a, attr) == before
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_batch_roundtrip(kind):
     a, b = unixsock.pair(kind)
