@@ -186,7 +186,11 @@ typedef struct unixsock_creds {
   gid_t gid;
 } unixsock_creds;
 
-/* Message flags. */
+/* Message flags.  Received credentials are the kernel's record of the sender.  A
+ * stream frame has them only when its sender attached them.  On dgram and
+ * seqpacket, once the receiver has called recv_message (which turns SO_PASSCRED
+ * on), the kernel adds them to every message, attached or not; before that only
+ * the attached ones arrive. */
 enum {
   UNIXSOCK_MSG_CREDS = 1u << 0,    /* send: attach own credentials; recv: creds valid */
   UNIXSOCK_MSG_TRUNCATED = 1u << 1 /* recv_batch: the message did not fit its slot */

@@ -289,6 +289,10 @@ int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, voi
       return broken(s, r);
     if (nfds != in->box.nfds)
       return broken(s, -EBADMSG); /* fds sent outside a frame, or lost */
+    /* Once SO_PASSCRED is on the kernel adds the sender's credentials to every
+     * write; a frame carries them only when its sender attached them. */
+    if ((in->hdr[5] & FLAG_CREDS) == 0)
+      in->box.has_creds = false;
   }
   if (in->payload == NULL) {
     if (buf != NULL) {

@@ -244,6 +244,27 @@ TEST(test_credentials_on_every_kind) {
   }
 }
 
+/* Once the receiver has asked for credentials (its first recv_message turns
+ * SO_PASSCRED on), the kernel adds them to every write: a stream frame reported
+ * them although its sender had not attached them (the header says it did not).
+ * Datagrams and packets cannot tell, so there they are the kernel's. */
+TEST(test_a_frame_carries_credentials_only_when_its_sender_attached_them) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  const unsigned int flags[] = {UNIXSOCK_MSG_CREDS, 0, UNIXSOCK_MSG_CREDS, 0};
+  for (size_t i = 0; i < 4; i++) {
+    send_text(a, "frame", NULL, 0, flags[i]);
+    unixsock_message m = {0};
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK_EQ(m.flags & UNIXSOCK_MSG_CREDS, flags[i]);
+    if (flags[i])
+      CHECK_EQ(m.creds.pid, getpid());
+    unixsock_message_release(&m);
+  }
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
 TEST(test_credentials_and_fds_together) {
   for (size_t k = 0; k < 3; k++) {
     unixsock *a, *b;
