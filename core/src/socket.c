@@ -1,5 +1,6 @@
 /* Socket lifecycle: create, listen, bind, connect, accept, pair, adopt, close. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
@@ -57,10 +58,7 @@ int unixsock__wrap(int fd, int kind, unixsock **ret) {
 static int copy_allow_list(unixsock *s, const unixsock_options *opts) {
   if (opts == NULL)
     return 0;
-  if ((opts->allow_uids_count && opts->allow_uids == NULL) ||
-      (opts->allow_gids_count && opts->allow_gids == NULL))
-    return -EINVAL;
-  if (opts->allow_uids_count) {
+  if (opts->allow_uids_count) { /* unixsock_options_error checked the lists */
     s->allow_uids = malloc(opts->allow_uids_count * sizeof(uid_t));
     if (s->allow_uids == NULL)
       return -ENOMEM;
@@ -94,6 +92,13 @@ const char *unixsock_options_error(const unixsock_options *opts) {
     return "uid must be 0 to 4294967294";
   if (!id_ok(opts->gid))
     return "gid must be 0 to 4294967294";
+  /* a count past what malloc can hold would wrap the copy's size */
+  if ((opts->allow_uids_count && opts->allow_uids == NULL) ||
+      opts->allow_uids_count > SIZE_MAX / sizeof(uid_t))
+    return "allow_uids must point at allow_uids_count ids";
+  if ((opts->allow_gids_count && opts->allow_gids == NULL) ||
+      opts->allow_gids_count > SIZE_MAX / sizeof(gid_t))
+    return "allow_gids must point at allow_gids_count ids";
   return NULL;
 }
 

@@ -287,6 +287,19 @@ TEST(test_options_error_names_the_bad_field) {
     const char *why = unixsock_options_error(&o);
     CHECK(why != NULL && strcmp(why, bad[i].why) == 0);
   }
+  /* an allow-list count whose copy size wraps (to 4 bytes here) was copied into
+   * that much and then read as the whole list on every accept */
+  uid_t one = 0;
+  o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
+  o.allow_uids = &one;
+  o.allow_uids_count = SIZE_MAX / sizeof(uid_t) + 2;
+  CHECK(strcmp(unixsock_options_error(&o), "allow_uids must point at allow_uids_count ids") == 0);
+  unixsock *l;
+  CHECK_ERR(unixsock_listen("@options-wrap", 13, UNIXSOCK_STREAM, &o, &l), EINVAL);
+  o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
+  o.allow_gids_count = 1;
+  CHECK(strcmp(unixsock_options_error(&o), "allow_gids must point at allow_gids_count ids") == 0);
+  CHECK_ERR(unixsock_bind("@options-null", 13, UNIXSOCK_DGRAM, &o, &l), EINVAL);
 }
 
 /* An owner past uid_t was cut to its low 32 bits (2^40 became uid 0: root owned
