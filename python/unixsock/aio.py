@@ -1,6 +1,6 @@
 """asyncio support: awaitable accept / recv / send / recv_message /
-send_message / send_batch / recv_batch on unixsock sockets, so descriptor and credential passing work in
-async code (asyncio's own streams have neither).
+send_message / send_batch / recv_batch on unixsock sockets, so descriptor and
+credential passing work in async code (asyncio's own streams have neither).
 
     sock = unixsock.aio.AsyncSocket(unixsock.connect("/run/app.sock"))
     await sock.send_message(b"hello", fds=[fd])
