@@ -673,9 +673,10 @@ static us_status us_peer_address(us_socket *sock, PyObject **ret_obj) {
 }
 
 static us_status us_set_send_buffer(us_socket *sock, int bytes) {
-  if (sock != NULL && bytes < 0)
-    return us_einval("send_buffer must be >= 0");
-  return sock == NULL ? -EBADF : unixsock_set_send_buffer(sock, bytes);
+  if (sock == NULL)
+    return -EBADF;
+  int r = unixsock_set_send_buffer(sock, bytes); /* EINVAL: a negative size */
+  return r == -EINVAL ? us_einval("send_buffer must be >= 0") : r;
 }
 
 static us_status us_get_send_buffer(us_socket *sock) {
@@ -683,9 +684,10 @@ static us_status us_get_send_buffer(us_socket *sock) {
 }
 
 static us_status us_set_recv_buffer(us_socket *sock, int bytes) {
-  if (sock != NULL && bytes < 0)
-    return us_einval("recv_buffer must be >= 0");
-  return sock == NULL ? -EBADF : unixsock_set_recv_buffer(sock, bytes);
+  if (sock == NULL)
+    return -EBADF;
+  int r = unixsock_set_recv_buffer(sock, bytes); /* EINVAL: a negative size */
+  return r == -EINVAL ? us_einval("recv_buffer must be >= 0") : r;
 }
 
 static us_status us_get_recv_buffer(us_socket *sock) {
@@ -1124,9 +1126,9 @@ static us_status us_recv_batch(us_socket *sock, long count, long size, long max_
 static us_status us_set_max_message(us_socket *sock, long long bytes) {
   if (sock == NULL)
     return -EBADF;
-  if (bytes < 1 || bytes > 0x7fffffff) /* -1 was SWIG's "argument 2 of type 'unsigned long long'" */
-    return us_einval("max_message must be 1 to 2147483647");
-  return unixsock_set_max_message(sock, (size_t)bytes);
+  /* taken signed: -1 was SWIG's "argument 2 of type 'unsigned long long'" */
+  int r = unixsock_set_max_message(sock, bytes < 0 ? 0 : (size_t)bytes);
+  return r == -EINVAL ? us_einval("max_message must be 1 to 2147483647") : r;
 }
 
 static us_status us_get_max_message(us_socket *sock) {

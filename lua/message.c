@@ -273,9 +273,9 @@ static int l_max_message(lua_State *L) {
     return 1;
   }
   lua_Integer v = luaL_checkinteger(L, 2);
-  if (v < 1 || v > 0x7fffffff)
-    return lus_fail_why(L, -EINVAL, "the size must be 1 to 2147483647", "max_message", NULL, 0);
-  int r = unixsock_set_max_message(s->h, (size_t)v);
+  int r = unixsock_set_max_message(s->h, v < 0 ? 0 : (size_t)v); /* EINVAL: out of range */
+  if (r == -EINVAL)
+    return lus_fail_why(L, r, "the size must be 1 to 2147483647", "max_message", NULL, 0);
   if (r < 0)
     return lus_fail(L, r, "max_message", NULL, 0);
   lua_pushboolean(L, 1);

@@ -59,6 +59,15 @@ static int opt_int_field(lua_State *L, int opts, const char *field, int def) {
   return v < INT_MIN || v > INT_MAX ? -2 : (int)v;
 }
 
+/* mode: -1 (the umask decides) when not given.  A given -1 is C's "not given"
+ * and so, like any mode out of range, becomes -2 for the core to refuse. */
+static int opt_mode(lua_State *L, int opts) {
+  int given = lua_getfield(L, opts, "mode") != LUA_TNIL;
+  lua_pop(L, 1);
+  int v = opt_int_field(L, opts, "mode", -1);
+  return given && v < 0 ? -2 : v;
+}
+
 void lus_check_option_names(lua_State *L, int opts, const char *const known[]) {
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
@@ -83,14 +92,10 @@ static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int 
   unixsock_options o = UNIXSOCK_OPTIONS_INIT;
   if (!lua_isnoneornil(L, opts_arg)) {
     luaL_checktype(L, opts_arg, LUA_TTABLE);
-    int top = lua_gettop(L);
     /* bind has no backlog: its list starts one later */
     lus_check_option_names(L, opts_arg, listen_options + (kind == UNIXSOCK_DGRAM));
     o.backlog = opt_int_field(L, opts_arg, "backlog", 0);
-    o.mode = opt_int_field(L, opts_arg, "mode", -1);
-    if (o.mode == -1 && lua_getfield(L, opts_arg, "mode") != LUA_TNIL)
-      o.mode = -2; /* -1 is C's "not given"; a given -1 is out of range */
-    lua_settop(L, top);
+    o.mode = opt_mode(L, opts_arg);
     o.uid = opt_field(L, opts_arg, "uid", -1);
     o.gid = opt_field(L, opts_arg, "gid", -1);
     o.allow_uids = id_list(L, opts_arg, "allow_uids", &o.allow_uids_count);

@@ -377,12 +377,12 @@ def _open(address, k, mode, uid, gid, backlog, allow_uids, allow_gids) -> Socket
 
 def _mode(mode) -> int:
     """The core's mode: -1 (the umask decides) for None.  A given mode outside
-    0..0o7777, -1 included, stays out of range (a C int too) for the core to
-    refuse with its message."""
+    0..0o7777, -1 included, becomes -2 (as in Lua): out of range, and a C int,
+    for the core to refuse with its message."""
     if mode is None:
         return -1
     m = operator.index(mode)
-    return m if 0 <= m <= 0o7777 else 0o10000
+    return m if 0 <= m <= 0o7777 else -2
 
 
 def connect(address: Address, kind: str = "stream", timeout: Optional[float] = None) -> Socket:
