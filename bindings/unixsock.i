@@ -1157,19 +1157,38 @@ static us_status us_peer(us_socket *sock, int pidfd, PyObject **ret_obj) {
   return 0;
 }
 
-/* -> list of (fd, name bytes, handle or None, errno) */
+/* -> list of (fd, name bytes, handle or None, errno) for every fd passed: counted
+ * first (max 0 adopts nothing), then adopted into an array that holds them all. */
 static us_status us_listen_fds(int unset, PyObject **ret_obj) {
-  unixsock_listen_fd got[64];
-  long n = unixsock_listen_fds(unset, got, 64);
-  if (n < 0)
+  long n = unixsock_listen_fds(0, NULL, 0);
+  if (n < 0) {
+    (void)unixsock_listen_fds(unset, NULL, 0); /* unset as asked, even so */
+    _Static_assert(UNIXSOCK_LISTEN_FDS_MAX == 32767, "the message names the bound");
+    if (n == -EINVAL)
+      us_raise_why(n, "LISTEN_FDS must be 0 to 32767", "listen_fds", NULL, 0);
     return n;
-  if (n > 64)
-    n = 64;
-  PyObject *list = PyList_New(n);
-  for (long i = 0; list != NULL && i < n; i++) {
-    PyObject *h = got[i].sock ? us_wrap(got[i].sock) : (Py_INCREF(Py_None), Py_None);
-    PyList_SET_ITEM(list, i, Py_BuildValue("(iyNi)", got[i].fd, got[i].name, h, -got[i].error));
   }
+  unixsock_listen_fd *got = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(*got));
+  if (got == NULL)
+    return -ENOMEM;
+  long passed = unixsock_listen_fds(unset, got, (size_t)n);
+  if (passed > n)
+    passed = n; /* the environment changed in between: those past n are left alone */
+  PyObject *list = PyList_New(passed > 0 ? passed : 0);
+  long i = 0;
+  for (; list != NULL && i < passed; i++) {
+    PyObject *h = got[i].sock ? us_wrap(got[i].sock) : (Py_INCREF(Py_None), Py_None);
+    PyObject *t = h != NULL ? Py_BuildValue("(iyNi)", got[i].fd, got[i].name, h, -got[i].error) : NULL;
+    if (t == NULL)
+      Py_CLEAR(list); /* h, if made, went with the failed tuple or was never made */
+    else
+      PyList_SET_ITEM(list, i, t);
+  }
+  for (; i < passed; i++)
+    unixsock_close(got[i].sock); /* out of memory: not one left unowned */
+  PyMem_Free(got);
+  if (passed < 0)
+    return passed;
   if (list == NULL)
     return -ENOMEM;
   *ret_obj = list;

@@ -1,4 +1,5 @@
 /* Peer identity and socket activation. */
+#include <errno.h>
 #include <string.h>
 
 #include "common.h"
@@ -36,17 +37,27 @@ static int l_peer(lua_State *L) {
   return 1;
 }
 
-/* unixsock.listen_fds([unset]) -> { {fd=, name=, socket=, errno=}, ... } */
+/* unixsock.listen_fds([unset]) -> { {fd=, name=, socket=, errno=}, ... } for every
+ * fd passed: counted first (max 0 adopts nothing), then adopted into an array
+ * that holds them all (a userdata, so a raised error frees it). */
 static int l_listen_fds(lua_State *L) {
   int unset = lua_isnoneornil(L, 1) ? 1 : lua_toboolean(L, 1);
-  unixsock_listen_fd got[64];
-  int n = unixsock_listen_fds(unset, got, 64);
-  if (n < 0)
+  int n = unixsock_listen_fds(0, NULL, 0);
+  if (n < 0) {
+    (void)unixsock_listen_fds(unset, NULL, 0); /* unset as asked, even so */
+    _Static_assert(UNIXSOCK_LISTEN_FDS_MAX == 32767, "the message names the bound");
+    if (n == -EINVAL)
+      return lus_fail_why(L, n, "LISTEN_FDS must be 0 to 32767", "listen_fds", NULL, 0);
     return lus_fail(L, n, "listen_fds", NULL, 0);
-  if (n > 64)
-    n = 64;
-  lua_createtable(L, n, 0);
-  for (int i = 0; i < n; i++) {
+  }
+  unixsock_listen_fd *got = lua_newuserdatauv(L, (n > 0 ? (size_t)n : 1) * sizeof(*got), 0);
+  int passed = unixsock_listen_fds(unset, got, (size_t)n);
+  if (passed < 0)
+    return lus_fail(L, passed, "listen_fds", NULL, 0);
+  if (passed > n)
+    passed = n; /* the environment changed in between: those past n are left alone */
+  lua_createtable(L, passed, 0);
+  for (int i = 0; i < passed; i++) {
     lua_createtable(L, 0, 4);
     if (got[i].sock != NULL) {
       lus_socket *s = lus_new(L);

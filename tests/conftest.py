@@ -2,6 +2,7 @@
 import os
 import pathlib
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -12,6 +13,26 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def build_dir() -> pathlib.Path:
     """Where CMake built the C tests, tools and Lua module (scripts/build.sh)."""
     return pathlib.Path(os.environ.get("UNIXSOCK_BUILD_DIR", ROOT / "build" / "cmake")).resolve()
+
+
+# What a service manager does, in bash: the socket at fd FD copied to fds 3..N+2,
+# LISTEN_PID the pid that runs the command (exec keeps it), and the command run.
+_ACTIVATE = r'''
+exec 200<&"$FD"; eval "exec $FD<&-"
+for ((i = 3; i < 3 + N; i++)); do eval "exec $i<&200"; done
+exec 200<&-
+export LISTEN_PID=$$ LISTEN_FDS=${LISTEN_FDS:-$N}
+exec "$@"
+'''
+
+
+def run_activated(listener, n, command, **env):
+    """Run command with listener passed n times, as fds 3..n+2; its result."""
+    fd = listener.fileno()
+    env = dict(os.environ, FD=str(fd), N=str(n), **env)
+    env.pop("LISTEN_FDNAMES", None)
+    return subprocess.run(["bash", "-c", _ACTIVATE, "activate", *command], env=env,
+                          pass_fds=(fd,), capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture

@@ -120,7 +120,8 @@ UNIXSOCK_EXTERN void unixsock_close(unixsock *sock);
  * Later calls on the handle fail with -EBADF; unixsock_close() frees it.  The end
  * of a frame still waiting to be written (unixsock_flush) gets one more try that
  * does not wait; then closing drops it (the peer sees the frame cut, ECONNRESET)
- * and handing the fd over fails with -EBUSY instead, changing nothing. */
+ * and handing the fd over fails with -EBUSY instead, changing nothing.  Handing it
+ * over is -EBUSY too inside a frame a receive cut short (its start was read). */
 enum { UNIXSOCK_RELEASE_CLOSE = 1u << 0 };
 UNIXSOCK_EXTERN int unixsock_release(unixsock *sock, unsigned int flags);
 
@@ -131,7 +132,8 @@ UNIXSOCK_EXTERN int unixsock_shutdown(unixsock *sock, int how);
 
 /* Give up ownership: returns the fd and frees the handle without closing the fd or
  * unlinking anything.  -EBUSY (and the handle stays the caller's) while the end of
- * a frame is waiting to be written (unixsock_flush). */
+ * a frame is waiting to be written (unixsock_flush), or inside a frame that
+ * recv_message or recv_batch cut short (finish it first). */
 UNIXSOCK_EXTERN int unixsock_detach(unixsock *sock);
 
 /* ---- bytes -------------------------------------------------------------- */
@@ -150,7 +152,10 @@ UNIXSOCK_EXTERN ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_
 
 /* Receive up to len bytes.  Returns the count, 0 at end of stream.  On dgram and
  * seqpacket a message longer than len is -EMSGSIZE (and is consumed): it is never
- * silently truncated.  len 0 returns 0 at once and consumes nothing. */
+ * silently truncated.  len 0 returns 0 at once and consumes nothing.  On a stream
+ * that also carries messages, a plain read never splits one: -EBUSY inside a frame
+ * that recv_message or recv_batch cut short (finish it with them), and once a
+ * frame broke the stream (-EMSGSIZE, -EBADMSG...) that error again. */
 UNIXSOCK_EXTERN ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len);
 
 /* One recv that never waits, whatever the timeout: what unixsock_recv would
@@ -364,9 +369,12 @@ typedef struct unixsock_listen_fd {
 
 /* Adopt the sockets a service manager passed (systemd's LISTEN_PID, LISTEN_FDS,
  * LISTEN_FDNAMES; fds from 3).  Fills up to max entries and returns how many fds
- * were passed (0 when none were, or they were meant for another process).  With
- * unset_environment the variables are removed, as sd_listen_fds does.  An fd that
- * is not AF_UNIX is left open, not adopted, and reported with its error. */
+ * were passed (0 when none were, or they were meant for another process); fds past
+ * max are left alone, so call with max 0 (ret_fds may be NULL, nothing is adopted)
+ * to size the array first.  -EINVAL when LISTEN_FDS is over UNIXSOCK_LISTEN_FDS_MAX.
+ * With unset_environment the variables are removed, as sd_listen_fds does.  An fd
+ * that is not AF_UNIX is left open, not adopted, and reported with its error. */
+#define UNIXSOCK_LISTEN_FDS_MAX 32767
 UNIXSOCK_EXTERN int unixsock_listen_fds(int unset_environment, unixsock_listen_fd *ret_fds,
                                         size_t max);
 

@@ -50,7 +50,7 @@ int unixsock_listen_fds(int unset_environment, unixsock_listen_fd *ret_fds, size
     goto out; /* nothing passed */
   if ((pid_t)pid != getpid())
     goto out; /* meant for another process (the variables were inherited) */
-  if (n > 0x7fff) {
+  if (n > UNIXSOCK_LISTEN_FDS_MAX) {
     result = -EINVAL;
     goto out;
   }

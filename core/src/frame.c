@@ -223,6 +223,27 @@ static int broken(unixsock *s, int err) {
   return err;
 }
 
+/* A payload cut by the timeout while it was going into the caller's buffer: that
+ * buffer is the caller's only for this call, so what arrived moves to one of our
+ * own, where the next call (into any buffer, or none) goes on. */
+static int keep_cut_payload(unixsock *s, int err) {
+  struct unixsock__frame_in *in = s->in;
+  char *own = malloc(in->len);
+  if (own == NULL)
+    return broken(s, -ENOMEM);
+  memcpy(own, in->payload, in->got);
+  in->payload = own;
+  in->payload_owned = true;
+  return err;
+}
+
+int unixsock__frame_reading(const unixsock *s) {
+  const struct unixsock__frame_in *in = s->in;
+  if (in->broken)
+    return in->broken;
+  return in->hdr_have > 0 || in->box.nfds > 0 ? -EBUSY : 0;
+}
+
 static int read_header(unixsock *s, long long *deadline) {
   struct unixsock__frame_in *in = s->in;
   int flags = MSG_CMSG_CLOEXEC | unixsock__wait_flag(s);
@@ -294,10 +315,10 @@ int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, voi
     if ((in->hdr[5] & FLAG_CREDS) == 0)
       in->box.has_creds = false;
   }
+  if (buf != NULL && cap < in->len)
+    return -ENOSPC; /* the frame stays whole for a bigger buffer */
   if (in->payload == NULL) {
     if (buf != NULL) {
-      if (cap < in->len)
-        return -ENOSPC; /* the frame stays whole for a bigger buffer */
       in->payload = buf;
     } else {
       in->payload = malloc(in->len ? in->len : 1);
@@ -307,8 +328,16 @@ int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, voi
     }
   }
   int r = read_payload(s, &deadline);
+  if (r < 0 && in->payload != NULL && !in->payload_owned)
+    return keep_cut_payload(s, r);
   if (r <= 0)
     return r;
+  if (buf != NULL && in->payload_owned) { /* resumed into the caller's buffer */
+    memcpy(buf, in->payload, in->len);
+    free(in->payload);
+    in->payload = buf;
+    in->payload_owned = false;
+  }
   msg->data = in->payload;
   msg->len = in->len;
   if (in->payload_owned)

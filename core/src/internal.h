@@ -146,6 +146,12 @@ void unixsock__frame_drop_tail(unixsock *s);
 int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
                          size_t cap);
 void unixsock__frame_free(unixsock *s);
+/* Whether plain reads may go on (s->in set): 0, the error that broke the framed
+ * stream, or -EBUSY inside a frame that a recv_message or recv_batch cut short. */
+int unixsock__frame_reading(const unixsock *s);
+static inline int unixsock__plain_read_allowed(const unixsock *s) {
+  return s->in == NULL ? 0 : unixsock__frame_reading(s);
+}
 /* One recvmsg of a datagram/packet into buf with control data and sender; returns
  * its full length (MSG_TRUNC), which exceeds cap when it did not fit. */
 ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsock__inbox *in,

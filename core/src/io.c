@@ -101,6 +101,9 @@ static ssize_t recv_bytes(unixsock *sock, void *buf, size_t len, bool now) {
    * or take a whole datagram to report EMSGSIZE. */
   if (len == 0)
     return 0;
+  int refused = unixsock__plain_read_allowed(sock);
+  if (refused < 0)
+    return refused;
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
     return recv_admitted(sock, buf, len, NULL, NULL, now);
   int message = sock->kind != UNIXSOCK_STREAM;
@@ -154,6 +157,9 @@ ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len, char *ret_name,
                           size_t *io_namelen) {
   if (sock == NULL || (buf == NULL && len > 0) || (ret_name != NULL && io_namelen == NULL))
     return -EINVAL;
+  int refused = unixsock__plain_read_allowed(sock);
+  if (refused < 0)
+    return refused;
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
     return recv_admitted(sock, buf, len, ret_name, io_namelen, false);
   int message = sock->kind != UNIXSOCK_STREAM;

@@ -395,6 +395,8 @@ int unixsock_release(unixsock *sock, unsigned int flags) {
       return -EBUSY; /* a new owner's writes would land inside that frame */
     unixsock__frame_drop_tail(sock); /* closing: the peer sees the frame cut */
   }
+  if (!(flags & UNIXSOCK_RELEASE_CLOSE) && unixsock__plain_read_allowed(sock) == -EBUSY)
+    return -EBUSY; /* the part of a frame already read would be lost */
   unixsock__frame_free(sock);
   if (!(flags & UNIXSOCK_RELEASE_CLOSE)) {
     sock->flags &= ~(unsigned int)UNIXSOCK__OWNS_FILE; /* the new owner decides */

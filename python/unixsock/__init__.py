@@ -415,15 +415,17 @@ class ListenFd(NamedTuple):
 def listen_fds(unset_environment: bool = True) -> List[ListenFd]:
     """The sockets systemd (or any LISTEN_FDS-speaking manager) passed to this
     process, adopted.  Empty when none were, or they were meant for another pid.
-    Descriptors that are not AF_UNIX are listed with ``socket=None``, left open."""
-    found = [
-        ListenFd(fd, os.fsdecode(name), Socket(h) if h is not None else None, err)
-        for fd, name, h, err in _c.us_listen_fds(bool(unset_environment))
-    ]
-    if unset_environment:  # the core unset them in C; os.environ is a copy
-        for var in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
-            os.environ.pop(var, None)
-    return found
+    Descriptors that are not AF_UNIX are listed with ``socket=None``, left open.
+    OSError(EINVAL) when LISTEN_FDS is over 32767."""
+    try:
+        return [
+            ListenFd(fd, os.fsdecode(name), Socket(h) if h is not None else None, err)
+            for fd, name, h, err in _c.us_listen_fds(bool(unset_environment))
+        ]
+    finally:
+        if unset_environment:  # the core unset them in C (error or not); os.environ is a copy
+            for var in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+                os.environ.pop(var, None)
 
 
 def errname(err: int) -> str:

@@ -112,3 +112,41 @@ TEST(test_listen_fds_without_variables_is_zero) {
   unixsock_listen_fd got[1];
   CHECK_EQ(unixsock_listen_fds(0, got, 1), 0);
 }
+
+/* max 0 counts without adopting, to size the array; then the call that adopts. */
+static int counted_first(void) {
+  int n = unixsock_listen_fds(0, NULL, 0);
+  if (n != 2 || getenv("LISTEN_FDS") == NULL)
+    return 1;
+  if (fcntl(3, F_GETFD) != 0)
+    return 2; /* untouched: adopting would have set close-on-exec */
+  unixsock_listen_fd *got = calloc((size_t)n, sizeof(*got));
+  if (unixsock_listen_fds(1, got, (size_t)n) != 2 || got[1].sock == NULL)
+    return 3;
+  unixsock_close(got[0].sock);
+  unixsock_close(got[1].sock);
+  free(got);
+  return 0;
+}
+
+TEST(test_listen_fds_with_max_0_counts_without_adopting) {
+  int sv[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0); /* not close-on-exec */
+  CHECK_EQ(activated_child(counted_first, sv, 2, NULL), 0);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+static int too_many(void) {
+  setenv("LISTEN_FDS", "99999", 1);
+  return unixsock_listen_fds(0, NULL, 0) == -EINVAL ? 0 : 1;
+}
+
+TEST(test_listen_fds_over_the_most_is_einval) {
+  CHECK_EQ(UNIXSOCK_LISTEN_FDS_MAX, 32767);
+  int sv[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  CHECK_EQ(activated_child(too_many, sv, 1, NULL), 0);
+  close(sv[0]);
+  close(sv[1]);
+}

@@ -415,3 +415,130 @@ TEST(test_try_send_message_on_a_blocking_stream_keeps_the_end_of_a_frame) {
   unixsock_close(a);
   unixsock_close(b);
 }
+
+/* ---- a frame cut by a timeout, resumed by a later call ---- */
+
+/* A recv_batch slot is the caller's only for that call: a frame whose payload
+ * started in it and was cut by the timeout is finished elsewhere, never by
+ * writing into the slot after the call returned (the caller may have freed it). */
+TEST(test_a_frame_cut_in_a_batch_slot_never_writes_the_slot_later) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  CHECK_OK(unixsock_settimeout(a, 0));
+  unsigned char wire[8 + 6];
+  header(wire, 6, 0, 0);
+  memcpy(wire + 8, "abcdef", 6);
+  CHECK(write(raw, wire, 8 + 3) == 8 + 3); /* header and half the payload */
+  char slot[16];
+  unixsock_message m[1] = {{0}};
+  m[0].data = slot;
+  m[0].len = sizeof(slot);
+  CHECK_ERR(unixsock_recv_batch(a, m, 1), EAGAIN);
+  memset(slot, 'x', sizeof(slot)); /* the caller reuses its buffer */
+  CHECK(write(raw, wire + 11, 3) == 3);
+  unixsock_message whole = {0};
+  CHECK_EQ(unixsock_recv_message(a, &whole), 1);
+  CHECK_EQ(whole.len, 6);
+  CHECK(whole.data != slot);
+  CHECK(memcmp(whole.data, "abcdef", 6) == 0);
+  for (size_t i = 0; i < sizeof(slot); i++)
+    CHECK(slot[i] == 'x');
+  unixsock_message_release(&whole);
+  /* and a frame cut in recv_message finishes in a later batch's own slot */
+  CHECK(write(raw, wire, 8 + 2) == 8 + 2);
+  CHECK_ERR(unixsock_recv_message(a, &whole), EAGAIN);
+  CHECK(write(raw, wire + 10, 4) == 4);
+  char slot2[8];
+  m[0].data = slot2;
+  m[0].len = sizeof(slot2);
+  CHECK_EQ(unixsock_recv_batch(a, m, 1), 1);
+  CHECK(m[0].data == slot2);
+  CHECK_EQ(m[0].len, 6);
+  CHECK(memcmp(slot2, "abcdef", 6) == 0);
+  unixsock_message_release(&m[0]);
+  /* a resumed frame too big for the new slot stays whole for recv_message */
+  CHECK(write(raw, wire, 8 + 1) == 8 + 1);
+  CHECK_ERR(unixsock_recv_message(a, &whole), EAGAIN);
+  CHECK(write(raw, wire + 9, 5) == 5);
+  m[0].data = slot2;
+  m[0].len = 4;
+  CHECK_ERR(unixsock_recv_batch(a, m, 1), EMSGSIZE);
+  CHECK_EQ(unixsock_recv_message(a, &whole), 1);
+  CHECK(memcmp(whole.data, "abcdef", 6) == 0);
+  unixsock_message_release(&whole);
+  close(raw);
+  unixsock_close(a);
+}
+
+/* Bytes after a frame the stream could not be read past are not the start of
+ * anything: a plain read is refused as recv_message is, not handed them. */
+TEST(test_a_plain_read_after_a_broken_frame_is_refused) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  unsigned char bad[8] = {0, 0, 0, 1, 0, 0, 'X', 'S'};
+  CHECK(write(raw, bad, 8) == 8);
+  CHECK(write(raw, "queued", 6) == 6);
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(a, &m), EBADMSG);
+  char buf[16];
+  CHECK_ERR(unixsock_recv(a, buf, sizeof(buf)), EBADMSG);
+  CHECK_ERR(unixsock_try_recv(a, buf, sizeof(buf)), EBADMSG);
+  size_t namelen = 0;
+  CHECK_ERR(unixsock_recvfrom(a, buf, sizeof(buf), NULL, &namelen), EBADMSG);
+  close(raw);
+  unixsock_close(a);
+}
+
+/* A plain read in the middle of a frame would hand out its payload's bytes and
+ * leave recv_message to read the next frame's header from the rest: refused
+ * (-EBUSY) until recv_message has finished the frame. */
+TEST(test_a_plain_read_inside_a_cut_frame_is_ebusy) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  CHECK_OK(unixsock_settimeout(a, 0));
+  unsigned char wire[8 + 4];
+  header(wire, 4, 0, 0);
+  memcpy(wire + 8, "wxyz", 4);
+  CHECK(write(raw, wire, 5) == 5); /* inside the header */
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(a, &m), EAGAIN);
+  char buf[16];
+  CHECK_ERR(unixsock_recv(a, buf, sizeof(buf)), EBUSY);
+  CHECK(write(raw, wire + 5, 5) == 5); /* inside the payload */
+  CHECK_ERR(unixsock_recv_message(a, &m), EAGAIN);
+  CHECK_ERR(unixsock_try_recv(a, buf, sizeof(buf)), EBUSY);
+  CHECK(write(raw, wire + 10, 2) == 2);
+  CHECK_EQ(unixsock_recv_message(a, &m), 1);
+  CHECK(memcmp(m.data, "wxyz", 4) == 0);
+  unixsock_message_release(&m);
+  CHECK(write(raw, "raw", 3) == 3); /* between frames, plain reads are fine */
+  CHECK_EQ(unixsock_recv(a, buf, sizeof(buf)), 3);
+  close(raw);
+  unixsock_close(a);
+}
+
+/* Handing the fd over inside a cut frame would lose the part already read. */
+TEST(test_detach_inside_a_cut_frame_is_ebusy) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  CHECK_OK(unixsock_settimeout(a, 0));
+  unsigned char wire[8 + 2];
+  header(wire, 2, 0, 0);
+  memcpy(wire + 8, "hi", 2);
+  CHECK(write(raw, wire, 9) == 9);
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(a, &m), EAGAIN);
+  CHECK_ERR(unixsock_detach(a), EBUSY); /* the handle is still ours */
+  CHECK(write(raw, wire + 9, 1) == 1);
+  CHECK_EQ(unixsock_recv_message(a, &m), 1);
+  CHECK(memcmp(m.data, "hi", 2) == 0);
+  unixsock_message_release(&m);
+  int fd = unixsock_detach(a);
+  CHECK(fd >= 0);
+  close(fd);
+  close(raw);
+}

@@ -230,6 +230,47 @@ describe("messages", function()
     b:close()
   end))
 
+  local function frame_header(len) -- docs/wire-format.md
+    return string.pack(">I4", len) .. "\0\0US"
+  end
+
+  it("a message cut in recv_batch is not finished in another batch's buffer", h.no_leak(function()
+    -- the slots are one buffer of the function's: a frame cut by the timeout was
+    -- left pointing into it, so another socket's batch wrote over its start
+    local a, b = unixsock.pair("stream")
+    local c, d = unixsock.pair("stream")
+    a:settimeout(0)
+    b:send(frame_header(6) .. "abc")
+    local none, _, err = a:recv_batch(1, 16)
+    assert.is_nil(none)
+    assert.are.equal(E.EAGAIN, err)
+    d:send_message("ZZZZZZZZ")
+    assert.are.equal("ZZZZZZZZ", assert(c:recv_batch(1, 16))[1].data)
+    b:send("def")
+    assert.are.equal("abcdef", assert(a:recv_message()).data)
+    for _, s in ipairs({ a, b, c, d }) do s:close() end
+  end))
+
+  it("a plain recv never reads inside a message or past a broken one", h.no_leak(function()
+    local a, b = unixsock.pair("stream")
+    a:settimeout(0)
+    b:send(frame_header(4) .. "wx")
+    local _, _, err = a:recv_message()
+    assert.are.equal(E.EAGAIN, err)
+    _, _, err = a:recv(16)
+    assert.are.equal(E.EBUSY, err)
+    _, _, err = a:detach()
+    assert.are.equal(E.EBUSY, err)
+    b:send("yz" .. frame_header(1):sub(1, 6) .. "XXqueued") -- a bad magic next
+    assert.are.equal("wxyz", assert(a:recv_message()).data)
+    _, _, err = a:recv_message()
+    assert.are.equal(E.EBADMSG, err)
+    _, _, err = a:recv(16) -- was "queued": bytes that are the start of nothing
+    assert.are.equal(E.EBADMSG, err)
+    a:close()
+    b:close()
+  end))
+
   it("dgram messages to an address carry the sender's address", h.no_leak(function()
     local addr = h.abstract()
     local srv <close> = assert(unixsock.bind(addr))

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 import unixsock
+from conftest import run_activated
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another uid")
 
@@ -134,3 +135,36 @@ def test_listen_fds_in_a_child(sockdir):
             assert c.recv(100) == b"activated"
         assert child.wait(timeout=10) == 0
         assert os.path.exists(path)  # the adopted listener never unlinks
+
+
+def test_listen_fds_reports_every_fd_passed_past_64(sockdir):
+    # the binding asked for at most 64 entries: the 65th and later sockets were
+    # never reported (and stayed open, unseen)
+    code = textwrap.dedent("""
+        import unixsock
+        fds = unixsock.listen_fds()
+        assert [f.fd for f in fds] == list(range(3, 73)), [f.fd for f in fds]
+        assert all(f.errno == 0 and f.socket is not None for f in fds)
+        assert fds[-1].socket.fileno() == 72 and fds[-1].socket.kind == "stream"
+        for f in fds:
+            f.socket.close()
+    """)
+    with unixsock.listen(str(sockdir / "many.sock")) as l:
+        done = run_activated(l, 70, [sys.executable, "-c", code])
+    assert done.returncode == 0, done.stderr
+
+
+def test_listen_fds_over_32767_says_so(sockdir):
+    code = textwrap.dedent("""
+        import errno, os, unixsock
+        try:
+            unixsock.listen_fds()
+        except OSError as e:
+            assert e.errno == errno.EINVAL and e.strerror == "LISTEN_FDS must be 0 to 32767", e
+            assert "LISTEN_FDS" not in os.environ  # unset as asked, even so
+        else:
+            raise AssertionError("no error")
+    """)
+    with unixsock.listen(str(sockdir / "over.sock")) as l:
+        done = run_activated(l, 1, [sys.executable, "-c", code], LISTEN_FDS="99999")
+    assert done.returncode == 0, done.stderr

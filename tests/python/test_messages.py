@@ -250,6 +250,49 @@ def test_oversize_frame_is_emsgsize():
         assert e.value.errno == errno.EMSGSIZE
 
 
+def _frame_header(length):
+    return length.to_bytes(4, "big") + b"\0\0US"  # docs/wire-format.md
+
+
+def test_a_message_cut_in_recv_batch_is_not_finished_in_another_batchs_buffer():
+    # recv_batch slots are one buffer per thread: a frame cut by the timeout was
+    # left pointing into it, so another socket's batch wrote over its start
+    a, b = unixsock.pair("stream")
+    c, d = unixsock.pair("stream")
+    with a, b, c, d:
+        a.settimeout(0)
+        b.send(_frame_header(6) + b"abc")
+        with pytest.raises(BlockingIOError):
+            a.recv_batch(1, 16)
+        d.send_message(b"ZZZZZZZZ")
+        assert [m.data for m in c.recv_batch(1, 16)] == [b"ZZZZZZZZ"]
+        b.send(b"def")
+        with a.recv_message() as m:
+            assert m.data == b"abcdef"
+
+
+def test_a_plain_recv_never_reads_inside_a_message_or_past_a_broken_one():
+    a, b = unixsock.pair("stream")
+    with a, b:
+        a.settimeout(0)
+        b.send(_frame_header(4) + b"wx")
+        with pytest.raises(BlockingIOError):
+            a.recv_message()
+        for call in (lambda: a.recv(16), a.detach):
+            with pytest.raises(OSError) as busy:
+                call()
+            assert busy.value.errno == errno.EBUSY
+        b.send(b"yz" + _frame_header(1)[:6] + b"XX" + b"queued")  # a bad magic next
+        with a.recv_message() as m:
+            assert m.data == b"wxyz"
+        with pytest.raises(OSError) as bad:
+            a.recv_message()
+        assert bad.value.errno == errno.EBADMSG
+        with pytest.raises(OSError) as again:
+            a.recv(16)  # was b"queued": bytes that are the start of nothing
+        assert again.value.errno == errno.EBADMSG
+
+
 @pytest.mark.parametrize("attr, value, why", [
     # max_message = -1 was "in method 'us_set_max_message', argument 2 of type
     # 'unsigned long long'"; the others a bare "Invalid argument"
