@@ -1,6 +1,7 @@
-"""libFuzzer targets (clang) for the address parser, the control-message parser
-and the frame decoder, each run for a bounded time from the seed corpus in
-tests/fuzz/corpus.  Run longer by hand:
+"""libFuzzer targets (clang) for the address parser, the control-message parser,
+the frame decoder, and frames cut anywhere and resumed by any mix of reads, each
+run for a bounded time from the seed corpus in tests/fuzz/corpus.  Run longer by
+hand:
     build/fuzz/tests/fuzz/fuzz_frame -max_total_time=3600 /tmp/corpus tests/fuzz/corpus/frame"""
 import os
 import shutil
@@ -21,7 +22,7 @@ def fuzz_build():
                        "-DCMAKE_C_COMPILER=clang")
 
 
-@pytest.mark.parametrize("target", ["address", "cmsg", "frame"])
+@pytest.mark.parametrize("target", ["address", "cmsg", "frame", "frame_resume"])
 def test_fuzz_target(fuzz_build, target, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "tests" / "fuzz" / "corpus" / target, corpus)
