@@ -17,6 +17,14 @@
  *  - Every descriptor the library creates is close-on-exec; no send raises SIGPIPE.
  *  - Ownership: a unixsock handle owns its fd.  "borrows" means the caller keeps
  *    ownership; "takes" means the library closes it.  unixsock_close(NULL) is a no-op.
+ *  - Threads: calls on one handle may run in several threads at once.  Messages
+ *    sent on a stream go whole, one after another (a sender waits, as its timeout
+ *    allows, for another thread's message to finish); one thread at a time
+ *    receives a stream's messages, and while it does another thread's
+ *    recv_message, recv_batch or plain read of that stream is -EBUSY.
+ *    unixsock_release from another thread never frees what a call in progress
+ *    uses (a call already waiting in the kernel finishes on the old descriptor);
+ *    unixsock_close and unixsock_detach free the handle, so nothing may be using it.
  */
 #ifndef UNIXSOCK_H
 #define UNIXSOCK_H

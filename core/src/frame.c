@@ -67,7 +67,8 @@ void unixsock__frame_drop_tail(unixsock *s) {
   s->out_len = s->out_done = 0;
 }
 
-int unixsock__frame_flush(unixsock *s, long long *deadline) {
+/* unixsock__frame_flush with the send lock held. */
+static int flush_locked(unixsock *s, long long *deadline) {
   bool nowait = s->timeout_ms >= 0 || *deadline == UNIXSOCK__NEVER_WAIT;
   int flags = MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0);
   while (s->out_tail != NULL) {
@@ -87,6 +88,15 @@ int unixsock__frame_flush(unixsock *s, long long *deadline) {
     }
   }
   return 0;
+}
+
+int unixsock__frame_flush(unixsock *s, long long *deadline) {
+  int r = unixsock__send_lock(s, deadline);
+  if (r < 0)
+    return r;
+  r = flush_locked(s, deadline);
+  unixsock__send_unlock(s);
+  return r;
 }
 
 int unixsock_flush(unixsock *sock) {
@@ -125,13 +135,26 @@ static int keep_tail(unixsock *s, const struct msghdr *mh) {
  * the peer sees a cut frame (ECONNRESET), never a spliced one; with timeout 0 (or
  * now) the rest is kept and written by the next call on the stream (or
  * unixsock_flush). */
+static ssize_t write_locked(unixsock *s, struct msghdr *mh, bool now, long long deadline);
+
 ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh, bool now) {
   long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
+  int r = unixsock__send_lock(s, &deadline); /* another thread's frame goes first, whole */
+  if (r < 0)
+    return r;
+  ssize_t n = write_locked(s, mh, now, deadline);
+  unixsock__send_unlock(s);
+  return n;
+}
+
+static ssize_t write_locked(unixsock *s, struct msghdr *mh, bool now, long long deadline) {
   int flags = MSG_NOSIGNAL | (now ? MSG_DONTWAIT : unixsock__wait_flag(s));
   size_t total = 0, done = 0;
-  int kept = unixsock__flush_first(s, &deadline);
-  if (kept < 0)
-    return kept;
+  if (s->out_tail != NULL) {
+    int kept = flush_locked(s, &deadline);
+    if (kept < 0)
+      return kept;
+  }
   for (size_t i = 0; i < (size_t)mh->msg_iovlen; i++)
     total += mh->msg_iov[i].iov_len;
   for (;;) {
@@ -187,6 +210,24 @@ ssize_t unixsock__frame_send(unixsock *s, const unixsock_message *msg, bool now)
   return n < 0 ? n : (ssize_t)msg->len;
 }
 
+int unixsock__frame_let_go(unixsock *s, bool closing) {
+  if (unixsock__send_trylock(s)) {
+    if (s->out_tail != NULL) {
+      long long never = UNIXSOCK__NEVER_WAIT;
+      (void)flush_locked(s, &never); /* an error of the connection drops it */
+    }
+    bool kept = s->out_tail != NULL;
+    unixsock__send_unlock(s);
+    if (kept && !closing)
+      return -EBUSY; /* a new owner's writes would land inside that frame */
+  } else if (!closing) {
+    return -EBUSY; /* another thread is writing a frame */
+  }
+  if (!closing && unixsock__plain_read_allowed(s) == -EBUSY)
+    return -EBUSY; /* the part of a frame already read would be lost */
+  return 0;
+}
+
 /* ---- receiving ---- */
 
 void unixsock__frame_free(unixsock *s) {
@@ -239,6 +280,10 @@ static int keep_cut_payload(unixsock *s, int err) {
 
 int unixsock__frame_reading(const unixsock *s) {
   const struct unixsock__frame_in *in = s->in;
+  if (s->fd < 0)
+    return 0; /* released: the read itself says EBADF */
+  if (__atomic_load_n(&s->receiving, __ATOMIC_ACQUIRE))
+    return -EBUSY; /* another thread is inside a frame */
   if (in->broken)
     return in->broken;
   return in->hdr_have > 0 || in->box.nfds > 0 ? -EBUSY : 0;
@@ -287,12 +332,27 @@ static int read_payload(unixsock *s, long long *deadline) {
   return 1;
 }
 
+static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
+                        size_t cap);
+
 int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
                          size_t cap) {
+  if (!unixsock__recv_claim(s))
+    return -EBUSY; /* another thread is receiving: its frame state is not ours to touch */
+  int r = recv_claimed(s, msg, max_fds, buf, cap);
+  unixsock__recv_unclaim(s);
+  return r;
+}
+
+static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
+                        size_t cap) {
+  if (s->fd < 0)
+    return -EBADF; /* released, with or without a frame half read */
   if (s->in == NULL) {
-    s->in = calloc(1, sizeof(*s->in));
-    if (s->in == NULL)
+    struct unixsock__frame_in *fresh = calloc(1, sizeof(*fresh));
+    if (fresh == NULL)
       return -ENOMEM;
+    __atomic_store_n(&s->in, fresh, __ATOMIC_RELEASE); /* plain reads look at it */
   }
   struct unixsock__frame_in *in = s->in;
   if (in->broken)

@@ -3,6 +3,7 @@
 #define UNIXSOCK_INTERNAL_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -38,6 +39,14 @@ struct unixsock {
   char *out_tail;   /* stream frames: the unsent end of a frame that a send with */
   size_t out_len;   /* timeout 0 started (its control data went with its start) */
   size_t out_done;
+  /* Threads sharing the handle (sharing.c): frame writes and the kept end hold
+   * the send lock; a frame is received by one thread at a time, the one that set
+   * receiving.  The frame state (in, out_tail) is freed only with the handle, so a
+   * release from one thread never frees what a call in another still uses. */
+  pthread_mutex_t send_mutex; /* guards sending; held only to change it */
+  pthread_cond_t send_free;    /* signalled when sending goes false */
+  bool sending;                /* a thread holds the send lock */
+  bool receiving;              /* read and written with __atomic builtins */
 };
 
 /* Room for the most descriptors one message carries plus one set of credentials. */
@@ -140,6 +149,12 @@ static inline int unixsock__flush_first(unixsock *s, long long *deadline) {
   return s->out_tail != NULL ? unixsock__frame_flush(s, deadline) : 0;
 }
 void unixsock__frame_drop_tail(unixsock *s);
+/* Before a release: one try that does not wait to write a kept frame end, then
+ * -EBUSY when the fd cannot be handed over (not closing) as it is: a frame end is
+ * still kept, another thread is writing or receiving a frame, or a frame is half
+ * read.  Closing is never refused.  Frees nothing: the frame state goes with the
+ * handle, since another thread's call may still be using it. */
+int unixsock__frame_let_go(unixsock *s, bool closing);
 /* Receive one frame (max_fds: a limit from unixsock__fd_limit): 1, 0 at end of
  * stream, or -errno.  With buf, the payload goes there and -ENOSPC (frame kept
  * whole) when cap is too small. */
@@ -147,10 +162,11 @@ int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, voi
                          size_t cap);
 void unixsock__frame_free(unixsock *s);
 /* Whether plain reads may go on (s->in set): 0, the error that broke the framed
- * stream, or -EBUSY inside a frame that a recv_message or recv_batch cut short. */
+ * stream, or -EBUSY inside a frame that a recv_message or recv_batch cut short,
+ * or while another thread is receiving one. */
 int unixsock__frame_reading(const unixsock *s);
 static inline int unixsock__plain_read_allowed(const unixsock *s) {
-  return s->in == NULL ? 0 : unixsock__frame_reading(s);
+  return __atomic_load_n(&s->in, __ATOMIC_ACQUIRE) == NULL ? 0 : unixsock__frame_reading(s);
 }
 /* One recvmsg of a datagram/packet into buf with control data and sender; returns
  * its full length (MSG_TRUNC), which exceeds cap when it did not fit. */
@@ -179,10 +195,29 @@ static inline bool unixsock__has_allow_list(const unixsock *s) {
 }
 bool unixsock__admitted(const unixsock *s, uid_t uid, gid_t gid);
 
+/* ---- sharing.c ---- */
+
+int unixsock__sharing_init(unixsock *s); /* 0 or -errno */
+void unixsock__sharing_free(unixsock *s);
+/* Take the send lock, waiting as the socket's timeout allows (the deadline is
+ * the call's, set here on the first wait): 0, -EAGAIN (timeout 0, or the deadline
+ * is UNIXSOCK__NEVER_WAIT), -ETIMEDOUT, or -EINTR when a signal handler asked. */
+int unixsock__send_lock(unixsock *s, long long *deadline);
+void unixsock__send_unlock(unixsock *s);
+bool unixsock__send_trylock(unixsock *s); /* true when taken */
+/* Claim the frame receive for this thread: false when another thread has it. */
+static inline bool unixsock__recv_claim(unixsock *s) {
+  return !__atomic_exchange_n(&s->receiving, true, __ATOMIC_ACQUIRE);
+}
+static inline void unixsock__recv_unclaim(unixsock *s) {
+  __atomic_store_n(&s->receiving, false, __ATOMIC_RELEASE);
+}
+
 /* ---- wait.c ---- */
 
 /* Deadlines in CLOCK_MONOTONIC milliseconds; -1 means none. */
 long long unixsock__deadline(int timeout_ms);
+long long unixsock__now_ms(void);
 /* On EINTR: -EINTR when the interrupt hook asks to stop, else 0 (retry). */
 int unixsock__interrupted(void);
 /* Wait until fd has events or the deadline passes: 0, -ETIMEDOUT or -errno.

@@ -10,12 +10,13 @@
 #include "internal.h"
 
 int unixsock__passcred(unixsock *s) {
-  if (s->flags & UNIXSOCK__PASSCRED)
+  if (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & UNIXSOCK__PASSCRED)
     return 0;
   int on = 1;
   if (setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
     return -errno;
-  s->flags |= UNIXSOCK__PASSCRED;
+  /* atomic: another thread's receive may set it too, or a release clear a flag */
+  __atomic_fetch_or(&s->flags, UNIXSOCK__PASSCRED, __ATOMIC_RELAXED);
   return 0;
 }
 

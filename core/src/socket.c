@@ -48,6 +48,11 @@ int unixsock__wrap(int fd, int kind, unixsock **ret) {
   unixsock *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return -ENOMEM;
+  int r = unixsock__sharing_init(s);
+  if (r < 0) {
+    free(s);
+    return r;
+  }
   s->fd = fd;
   s->kind = kind;
   s->timeout_ms = -1;
@@ -270,7 +275,7 @@ fail:
 int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
   if (listener == NULL || ret_conn == NULL)
     return -EINVAL;
-  if (!(listener->flags & UNIXSOCK__LISTENER))
+  if (!(__atomic_load_n(&listener->flags, __ATOMIC_RELAXED) & UNIXSOCK__LISTENER))
     return -EINVAL;
   long long deadline = unixsock__deadline(listener->timeout_ms);
   for (;;) {
@@ -379,6 +384,7 @@ static void free_handle(unixsock *s) {
   free(s->name);
   free(s->allow_uids);
   free(s->allow_gids);
+  unixsock__sharing_free(s);
   free(s);
 }
 
@@ -388,25 +394,21 @@ int unixsock_release(unixsock *sock, unsigned int flags) {
   int fd = sock->fd;
   if (fd < 0)
     return -EBADF;
-  if (sock->out_tail != NULL) { /* the end of a frame a send with timeout 0 started */
-    long long never = UNIXSOCK__NEVER_WAIT;
-    (void)unixsock__frame_flush(sock, &never); /* an error of the connection drops it */
-    if (sock->out_tail != NULL && !(flags & UNIXSOCK_RELEASE_CLOSE))
-      return -EBUSY; /* a new owner's writes would land inside that frame */
-    unixsock__frame_drop_tail(sock); /* closing: the peer sees the frame cut */
+  if (sock->kind == UNIXSOCK_STREAM) {
+    int r = unixsock__frame_let_go(sock, flags & UNIXSOCK_RELEASE_CLOSE);
+    if (r < 0)
+      return r;
   }
-  if (!(flags & UNIXSOCK_RELEASE_CLOSE) && unixsock__plain_read_allowed(sock) == -EBUSY)
-    return -EBUSY; /* the part of a frame already read would be lost */
-  unixsock__frame_free(sock);
   if (!(flags & UNIXSOCK_RELEASE_CLOSE)) {
-    sock->flags &= ~(unsigned int)UNIXSOCK__OWNS_FILE; /* the new owner decides */
+    /* the new owner decides; atomic, as a receive in another thread may set a flag */
+    __atomic_fetch_and(&sock->flags, ~(unsigned int)UNIXSOCK__OWNS_FILE, __ATOMIC_RELAXED);
     sock->fd = -1;
     return fd;
   }
-  if (sock->flags & UNIXSOCK__OWNS_FILE)
+  if (__atomic_load_n(&sock->flags, __ATOMIC_RELAXED) & UNIXSOCK__OWNS_FILE)
     unixsock__unlink_file(sock);
-  close(fd); /* never retried: Linux frees the fd even on EINTR */
-  sock->fd = -1;
+  sock->fd = -1; /* first: another thread's next syscall gets EBADF, not a reused fd */
+  close(fd);     /* never retried: Linux frees the fd even on EINTR */
   return 0;
 }
 

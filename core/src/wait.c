@@ -5,7 +5,7 @@
 
 #include "internal.h"
 
-static long long now_ms(void) {
+long long unixsock__now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -27,14 +27,14 @@ int unixsock__interrupted(void) {
 long long unixsock__deadline(int timeout_ms) {
   if (timeout_ms < 0)
     return -1;
-  return now_ms() + timeout_ms;
+  return unixsock__now_ms() + timeout_ms;
 }
 
 int unixsock__wait(int fd, short events, long long deadline) {
   for (;;) {
     int wait_ms = -1;
     if (deadline >= 0) {
-      long long left = deadline - now_ms();
+      long long left = deadline - unixsock__now_ms();
       if (left <= 0)
         return -ETIMEDOUT;
       wait_ms = left > 0x7fffffff ? 0x7fffffff : (int)left;

@@ -1,0 +1,95 @@
+/* One handle, several threads: what keeps calls made at once from spoiling the
+ * state a stream's messages keep in the handle (a frame half received, the end of
+ * a frame half sent).  Bytes and packets keep no state and need none of this. */
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* A waiter wakes at least this often, so that a signal handler that raised
+ * (Ctrl-C in Python) ends the wait, as it ends a wait in poll. */
+#define SLICE_MS 100
+
+int unixsock__sharing_init(unixsock *s) {
+  pthread_condattr_t attr;
+  if (pthread_condattr_init(&attr) != 0)
+    return -ENOMEM;
+  int r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* deadlines are monotonic */
+  if (r == 0)
+    r = pthread_cond_init(&s->send_free, &attr);
+  pthread_condattr_destroy(&attr);
+  if (r != 0)
+    return -r;
+  r = pthread_mutex_init(&s->send_mutex, NULL);
+  if (r != 0) {
+    pthread_cond_destroy(&s->send_free);
+    return -r;
+  }
+  return 0;
+}
+
+void unixsock__sharing_free(unixsock *s) {
+  pthread_mutex_destroy(&s->send_mutex);
+  pthread_cond_destroy(&s->send_free);
+}
+
+static struct timespec monotonic_in(long long ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += (time_t)(ms / 1000);
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return ts;
+}
+
+bool unixsock__send_trylock(unixsock *s) {
+  pthread_mutex_lock(&s->send_mutex);
+  bool taken = !s->sending;
+  s->sending = true;
+  pthread_mutex_unlock(&s->send_mutex);
+  return taken;
+}
+
+int unixsock__send_lock(unixsock *s, long long *deadline) {
+  int r = 0;
+  pthread_mutex_lock(&s->send_mutex);
+  while (s->sending) {
+    if (s->timeout_ms == 0 || *deadline == UNIXSOCK__NEVER_WAIT) {
+      r = -EAGAIN; /* another thread is writing a frame: try again later */
+      break;
+    }
+    if (*deadline == UNIXSOCK__NO_DEADLINE_YET)
+      *deadline = unixsock__deadline(s->timeout_ms);
+    long long slice = SLICE_MS;
+    if (*deadline >= 0) {
+      long long left = *deadline - unixsock__now_ms();
+      if (left <= 0) {
+        r = -ETIMEDOUT;
+        break;
+      }
+      if (left < slice)
+        slice = left;
+    }
+    struct timespec until = monotonic_in(slice);
+    (void)pthread_cond_timedwait(&s->send_free, &s->send_mutex, &until);
+    if (s->sending && unixsock__interrupted() < 0) {
+      r = -EINTR;
+      break;
+    }
+  }
+  if (r == 0)
+    s->sending = true;
+  pthread_mutex_unlock(&s->send_mutex);
+  return r;
+}
+
+void unixsock__send_unlock(unixsock *s) {
+  pthread_mutex_lock(&s->send_mutex);
+  s->sending = false;
+  pthread_cond_signal(&s->send_free);
+  pthread_mutex_unlock(&s->send_mutex);
+}

@@ -1,0 +1,180 @@
+/* One handle used by several threads at once, as Python does when a blocking
+ * call releases the GIL: a release never frees what another thread's call is
+ * using, a frame is received by one thread at a time, and frames sent by two
+ * threads never interleave. */
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static void raw_pair(unixsock **ret, int *ret_raw) {
+  int sv[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  CHECK_OK(unixsock_adopt(sv[0], ret));
+  *ret_raw = sv[1];
+}
+
+static void header(unsigned char *h, unsigned len) {
+  memset(h, 0, 8);
+  h[0] = (unsigned char)(len >> 24);
+  h[1] = (unsigned char)(len >> 16);
+  h[2] = (unsigned char)(len >> 8);
+  h[3] = (unsigned char)len;
+  h[6] = 'U';
+  h[7] = 'S';
+}
+
+struct reader {
+  unixsock *s;
+  int r;
+  unixsock_message m;
+  pid_t tid;
+};
+
+static void *receive_one(void *arg) {
+  struct reader *rd = arg;
+  __atomic_store_n(&rd->tid, gettid(), __ATOMIC_RELEASE);
+  rd->r = unixsock_recv_message(rd->s, &rd->m);
+  return NULL;
+}
+
+/* Wait until the thread sleeps in the kernel (state S in /proc), at most 10 s. */
+static void wait_asleep(const struct reader *rd) {
+  for (int i = 0; i < 10000; i++) {
+    pid_t tid = __atomic_load_n(&rd->tid, __ATOMIC_ACQUIRE);
+    if (tid != 0) {
+      char path[64], stat[256] = {0};
+      snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+      FILE *f = fopen(path, "r");
+      if (f != NULL) {
+        size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        const char *paren = n > 0 ? strrchr(stat, ')') : NULL;
+        if (paren != NULL && paren[1] == ' ' && paren[2] == 'S')
+          return;
+      }
+    }
+    usleep(1000);
+  }
+  CHECK(!"the reader never went to sleep");
+}
+
+/* Python's close() from another thread: the reader's recv is still in the kernel
+ * (which keeps the file until it returns) and goes on into the frame state; the
+ * release used to free that state under it (a double free when the message came). */
+TEST(test_a_release_never_frees_what_another_threads_receive_uses) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  unsigned char wire[8 + 5];
+  header(wire, 5);
+  memcpy(wire + 8, "hello", 5);
+  CHECK(write(raw, wire, 10) == 10); /* the header and "he" */
+  struct reader rd = {.s = a};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, receive_one, &rd) == 0);
+  wait_asleep(&rd);
+  int queued = -1;
+  CHECK(ioctl(unixsock_fd(a), FIONREAD, &queued) == 0 && queued == 0); /* inside the payload */
+  CHECK_OK(unixsock_release(a, UNIXSOCK_RELEASE_CLOSE));
+  CHECK(write(raw, wire + 10, 3) == 3);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK_EQ(rd.r, 1);
+  CHECK(rd.m.len == 5 && memcmp(rd.m.data, "hello", 5) == 0);
+  unixsock_message_release(&rd.m);
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(a, &m), EBADF);
+  char buf[4];
+  CHECK_ERR(unixsock_recv(a, buf, sizeof(buf)), EBADF);
+  unixsock_close(a);
+  close(raw);
+}
+
+/* A second thread's recv_message would read the same frame state: EBUSY, and so
+ * are a plain read (it would take the frame's bytes) and detach. */
+TEST(test_a_second_thread_receiving_a_message_on_a_stream_is_ebusy) {
+  unixsock *a;
+  int raw;
+  raw_pair(&a, &raw);
+  struct reader rd = {.s = a};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, receive_one, &rd) == 0);
+  wait_asleep(&rd);
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(a, &m), EBUSY);
+  char slot[16];
+  unixsock_message batch[1] = {{0}};
+  batch[0].data = slot;
+  batch[0].len = sizeof(slot);
+  CHECK_ERR(unixsock_recv_batch(a, batch, 1), EBUSY);
+  char buf[4];
+  CHECK_ERR(unixsock_try_recv(a, buf, sizeof(buf)), EBUSY);
+  CHECK_ERR(unixsock_detach(a), EBUSY);
+  unsigned char wire[8 + 2];
+  header(wire, 2);
+  memcpy(wire + 8, "ok", 2);
+  CHECK(write(raw, wire, sizeof(wire)) == (ssize_t)sizeof(wire));
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK_EQ(rd.r, 1);
+  CHECK(rd.m.len == 2 && memcmp(rd.m.data, "ok", 2) == 0);
+  unixsock_message_release(&rd.m);
+  CHECK_ERR(unixsock_try_recv(a, buf, sizeof(buf)), EAGAIN); /* free again */
+  unixsock_close(a);
+  close(raw);
+}
+
+enum { BIG = 300000, EACH = 20 };
+
+struct sender {
+  unixsock *s;
+  char fill;
+  int failed;
+};
+
+static void *send_many(void *arg) {
+  struct sender *sd = arg;
+  char *data = malloc(BIG);
+  memset(data, sd->fill, BIG);
+  for (int i = 0; i < EACH; i++) {
+    unixsock_message m = {0};
+    m.data = data;
+    m.len = BIG;
+    if (unixsock_send_message(sd->s, &m) != BIG)
+      sd->failed++;
+  }
+  free(data);
+  return NULL;
+}
+
+/* A frame larger than the socket buffer goes out in many writes; another
+ * thread's frame used to land between them, and the reader saw EBADMSG or a
+ * payload of both. */
+TEST(test_frames_sent_from_two_threads_never_interleave) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_set_max_message(b, BIG));
+  struct sender one = {.s = a, .fill = 'A'}, two = {.s = a, .fill = 'B'};
+  pthread_t t1, t2;
+  CHECK(pthread_create(&t1, NULL, send_many, &one) == 0);
+  CHECK(pthread_create(&t2, NULL, send_many, &two) == 0);
+  int seen['B' + 1] = {0};
+  for (int i = 0; i < 2 * EACH; i++) {
+    unixsock_message m = {0};
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK_EQ(m.len, BIG);
+    const char *p = m.data;
+    CHECK(p[0] == 'A' || p[0] == 'B');
+    for (size_t k = 0; k < m.len; k++)
+      if (p[k] != p[0])
+        CHECK(!"a frame holds bytes of two senders");
+    seen[(int)p[0]]++;
+    unixsock_message_release(&m);
+  }
+  CHECK(pthread_join(t1, NULL) == 0 && pthread_join(t2, NULL) == 0);
+  CHECK(one.failed == 0 && two.failed == 0);
+  CHECK(seen['A'] == EACH && seen['B'] == EACH);
+  unixsock_close(a);
+  unixsock_close(b);
+}

@@ -1,0 +1,111 @@
+"""One Socket used from several threads: blocking calls release the GIL, so the
+core's calls on one handle run at once (core/src/sharing.c)."""
+import errno
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import unixsock
+
+
+def _frame_header(length):
+    return length.to_bytes(4, "big") + b"\0\0US"  # docs/wire-format.md
+
+
+def _wait_until(cond, what):
+    for _ in range(10000):
+        if cond():
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"never: {what}")
+
+
+def _asleep(thread_id):
+    with open(f"/proc/self/task/{thread_id}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "S"
+
+
+def test_close_from_another_thread_while_recv_message_waits_frees_nothing_it_uses():
+    # close() freed the half-received frame under the waiting call, which then
+    # wrote the rest into freed memory and returned it (a crash): run apart
+    code = textwrap.dedent('''
+        import threading, time, unixsock
+        a, b = unixsock.pair("stream")
+        got, tid = [], []
+        def reader():
+            tid.append(threading.get_native_id())
+            got.append(a.recv_message())
+        b.send(HEADER + b"he")
+        t = threading.Thread(target=reader)
+        t.start()
+        for _ in range(10000):
+            if tid and open(f"/proc/self/task/{tid[0]}/stat").read().rsplit(")", 1)[1].split()[0] == "S":
+                break
+            time.sleep(0.001)
+        a.close()
+        b.send(b"llo")
+        t.join(10)
+        assert not t.is_alive()
+        with got[0] as m:
+            assert m.data == b"hello", m.data
+        print("ok")
+    ''').replace("HEADER", repr(_frame_header(5)))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
+
+
+def test_a_second_thread_receiving_a_message_on_a_stream_is_ebusy():
+    a, b = unixsock.pair("stream")
+    with a, b:
+        got, tid = [], []
+
+        def reader():
+            tid.append(threading.get_native_id())
+            got.append(a.recv_message())
+
+        t = threading.Thread(target=reader)
+        t.start()
+        _wait_until(lambda: tid and _asleep(tid[0]), "the reader waits")
+        a.settimeout(2)  # the reader's wait has begun; these end: EBUSY (ETIMEDOUT before)
+        for call in (a.recv_message, lambda: a.recv(10), lambda: a.recv_batch(4, 100)):
+            with pytest.raises(OSError) as busy:
+                call()
+            assert busy.value.errno == errno.EBUSY
+        b.send_message(b"first")
+        t.join(10)
+        with got[0] as m:
+            assert m.data == b"first"
+
+
+def test_messages_sent_from_two_threads_never_interleave():
+    # a message larger than the socket buffer goes out in many writes; another
+    # thread's message used to land between them
+    a, b = unixsock.pair("stream")
+    with a, b:
+        size, each = 300_000, 10
+        b.max_message = size
+        errors = []
+
+        def sender(fill):
+            try:
+                for _ in range(each):
+                    a.send_message(fill * size)
+            except OSError as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=sender, args=(c,)) for c in (b"A", b"B")]
+        for t in threads:
+            t.start()
+        b.settimeout(30)
+        seen = {b"A": 0, b"B": 0}
+        for _ in range(2 * each):
+            with b.recv_message() as m:
+                assert len(m.data) == size and m.data == m.data[:1] * size
+                seen[m.data[:1]] += 1
+        for t in threads:
+            t.join(30)
+        assert not errors and seen == {b"A": each, b"B": each}
