@@ -156,7 +156,6 @@ int unixsock_send_batch(unixsock *sock, const unixsock_message *msgs, size_t cou
 }
 
 static int recv_frames(unixsock *s, unixsock_message *msgs, size_t count) {
-  int saved = s->timeout_ms;
   size_t got = 0;
   int r = 0;
   while (got < count) {
@@ -168,16 +167,16 @@ static int recv_frames(unixsock *s, unixsock_message *msgs, size_t count) {
     m->flags = 0;
     m->addrlen = 0;
     static char none[1];
-    r = unixsock__frame_recv(s, m, max_fds, buf != NULL ? buf : none, cap);
+    /* only the first frame is waited for (said per call: the socket's timeout
+     * is every thread's) */
+    r = unixsock__frame_recv(s, m, max_fds, buf != NULL ? buf : none, cap, got > 0);
     if (r <= 0) {
       m->data = buf;
       m->len = cap;
       break;
     }
     got++;
-    s->timeout_ms = 0; /* only the first frame is waited for */
   }
-  s->timeout_ms = saved;
   if (got > 0)
     return (int)got;
   return r == -ENOSPC ? -EMSGSIZE : r;
@@ -246,12 +245,16 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
 static int recv_admitted(unixsock *s, unixsock_message *msgs, size_t count) {
   size_t got = 0;
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
-  int saved = s->timeout_ms, r = 0;
+  int r = 0;
   while (got < count) {
     unixsock_message *m = &msgs[got];
     struct unixsock__inbox in;
     size_t cap = start_slot(m, &in);
-    ssize_t n = unixsock__recv_packet(s, m->data, cap, &in, m, &deadline, 0);
+    /* only the first is waited for: said per call, not by the shared timeout */
+    if (got > 0)
+      deadline = UNIXSOCK__NEVER_WAIT;
+    ssize_t n = unixsock__recv_packet(s, m->data, cap, &in, m, &deadline,
+                                      got > 0 ? MSG_DONTWAIT : 0);
     if (n < 0 && n != -ENOBUFS) {
       m->len = cap;
       r = (int)n;
@@ -259,7 +262,7 @@ static int recv_admitted(unixsock *s, unixsock_message *msgs, size_t count) {
     }
     if (!in.has_creds || !unixsock__admitted(s, in.creds.uid, in.creds.gid)) {
       unixsock__close_fds(in.fds, in.nfds);
-      s->refused++;
+      unixsock__count_refused(s);
       m->len = cap;
       continue;
     }
@@ -267,9 +270,7 @@ static int recv_admitted(unixsock *s, unixsock_message *msgs, size_t count) {
     if (n < 0 || m->len > cap || unixsock__inbox_to_message(&in, m) < 0)
       m->flags |= UNIXSOCK_MSG_TRUNCATED;
     got++;
-    s->timeout_ms = 0; /* only the first is waited for */
   }
-  s->timeout_ms = saved;
   return got > 0 ? (int)got : r;
 }
 

@@ -131,7 +131,7 @@ int unixsock_get_recv_buffer(const unixsock *sock) {
 }
 
 unsigned long long unixsock_refused(const unixsock *sock) {
-  return sock == NULL ? 0 : sock->refused;
+  return sock == NULL ? 0 : __atomic_load_n(&sock->refused, __ATOMIC_RELAXED);
 }
 
 int unixsock_shutdown(unixsock *sock, int how) {

@@ -289,9 +289,14 @@ int unixsock__frame_reading(const unixsock *s) {
   return in->hdr_have > 0 || in->box.nfds > 0 ? -EBUSY : 0;
 }
 
+/* A read that may wait leaves the waiting to the kernel only without a timeout. */
+static int read_flag(const unixsock *s, long long deadline) {
+  return deadline == UNIXSOCK__NEVER_WAIT ? MSG_DONTWAIT : unixsock__wait_flag(s);
+}
+
 static int read_header(unixsock *s, long long *deadline) {
   struct unixsock__frame_in *in = s->in;
-  int flags = MSG_CMSG_CLOEXEC | unixsock__wait_flag(s);
+  int flags = MSG_CMSG_CLOEXEC | read_flag(s, *deadline);
   while (in->hdr_have < HEADER) {
     union unixsock__cmsgbuf cb;
     struct iovec iov = {in->hdr + in->hdr_have, HEADER - in->hdr_have};
@@ -316,7 +321,7 @@ static int read_header(unixsock *s, long long *deadline) {
 
 static int read_payload(unixsock *s, long long *deadline) {
   struct unixsock__frame_in *in = s->in;
-  int flags = unixsock__wait_flag(s);
+  int flags = read_flag(s, *deadline);
   while (in->got < in->len) {
     ssize_t n = recv(s->fd, in->payload + in->got, in->len - in->got, flags);
     if (n > 0) {
@@ -333,19 +338,20 @@ static int read_payload(unixsock *s, long long *deadline) {
 }
 
 static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
-                        size_t cap);
+                        size_t cap, long long deadline);
 
 int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
-                         size_t cap) {
+                         size_t cap, bool now) {
   if (!unixsock__recv_claim(s))
     return -EBUSY; /* another thread is receiving: its frame state is not ours to touch */
-  int r = recv_claimed(s, msg, max_fds, buf, cap);
+  int r = recv_claimed(s, msg, max_fds, buf, cap,
+                       now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET);
   unixsock__recv_unclaim(s);
   return r;
 }
 
 static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
-                        size_t cap) {
+                        size_t cap, long long deadline) {
   if (s->fd < 0)
     return -EBADF; /* released, with or without a frame half read */
   if (s->in == NULL) {
@@ -357,7 +363,6 @@ static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void
   struct unixsock__frame_in *in = s->in;
   if (in->broken)
     return in->broken;
-  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
   if (in->hdr_have == 0)
     in->box.max_fds = max_fds;
   if (in->hdr_have < HEADER) {

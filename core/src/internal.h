@@ -157,9 +157,9 @@ void unixsock__frame_drop_tail(unixsock *s);
 int unixsock__frame_let_go(unixsock *s, bool closing);
 /* Receive one frame (max_fds: a limit from unixsock__fd_limit): 1, 0 at end of
  * stream, or -errno.  With buf, the payload goes there and -ENOSPC (frame kept
- * whole) when cap is too small. */
+ * whole) when cap is too small.  now: never wait, whatever the timeout. */
 int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
-                         size_t cap);
+                         size_t cap, bool now);
 void unixsock__frame_free(unixsock *s);
 /* Whether plain reads may go on (s->in set): 0, the error that broke the framed
  * stream, or -EBUSY inside a frame that a recv_message or recv_batch cut short,
@@ -194,6 +194,10 @@ static inline bool unixsock__has_allow_list(const unixsock *s) {
   return s->allow_uids_count != 0 || s->allow_gids_count != 0;
 }
 bool unixsock__admitted(const unixsock *s, uid_t uid, gid_t gid);
+/* Atomic: receivers in several threads may refuse peers at once. */
+static inline void unixsock__count_refused(unixsock *s) {
+  __atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
+}
 
 /* ---- sharing.c ---- */
 

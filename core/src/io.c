@@ -78,7 +78,7 @@ static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,
       return n;
     unixsock__close_fds(in.fds, in.nfds); /* plain recv hands out no descriptors */
     if (!in.has_creds || !unixsock__admitted(s, in.creds.uid, in.creds.gid)) {
-      s->refused++;
+      unixsock__count_refused(s);
       continue;
     }
     if ((size_t)n > len)
@@ -101,9 +101,9 @@ static ssize_t recv_bytes(unixsock *sock, void *buf, size_t len, bool now) {
    * or take a whole datagram to report EMSGSIZE. */
   if (len == 0)
     return 0;
-  int refused = unixsock__plain_read_allowed(sock);
-  if (refused < 0)
-    return refused;
+  int busy = unixsock__plain_read_allowed(sock);
+  if (busy < 0)
+    return busy;
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
     return recv_admitted(sock, buf, len, NULL, NULL, now);
   int message = sock->kind != UNIXSOCK_STREAM;
@@ -157,9 +157,9 @@ ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len, char *ret_name,
                           size_t *io_namelen) {
   if (sock == NULL || (buf == NULL && len > 0) || (ret_name != NULL && io_namelen == NULL))
     return -EINVAL;
-  int refused = unixsock__plain_read_allowed(sock);
-  if (refused < 0)
-    return refused;
+  int busy = unixsock__plain_read_allowed(sock);
+  if (busy < 0)
+    return busy;
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
     return recv_admitted(sock, buf, len, ret_name, io_namelen, false);
   int message = sock->kind != UNIXSOCK_STREAM;

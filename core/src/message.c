@@ -170,7 +170,7 @@ int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
   if (r < 0)
     return r;
   if (sock->kind == UNIXSOCK_STREAM) {
-    r = unixsock__frame_recv(sock, ret_msg, unixsock__fd_limit(max_fds), NULL, 0);
+    r = unixsock__frame_recv(sock, ret_msg, unixsock__fd_limit(max_fds), NULL, 0, false);
     if (r <= 0)
       return r;
     ret_msg->max_fds = max_fds;
@@ -207,7 +207,7 @@ again:;
     in.has_creds = false;
     free(buf);
     memset(ret_msg, 0, sizeof(*ret_msg));
-    sock->refused++;
+    unixsock__count_refused(sock);
     goto again;
   }
   ret_msg->data = buf;

@@ -287,7 +287,7 @@ int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
       int r = unixsock__platform_peer_ids(c, &pid, &uid, &gid);
       if (r < 0 || !unixsock__admitted(listener, uid, gid)) {
         close(c); /* refused peers never reach the caller */
-        listener->refused++;
+        unixsock__count_refused(listener);
         continue;
       }
     }

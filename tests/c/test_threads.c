@@ -3,6 +3,7 @@
  * using, a frame is received by one thread at a time, and frames sent by two
  * threads never interleave. */
 #include <pthread.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -177,4 +178,90 @@ TEST(test_frames_sent_from_two_threads_never_interleave) {
   CHECK(seen['A'] == EACH && seen['B'] == EACH);
   unixsock_close(a);
   unixsock_close(b);
+}
+
+struct batcher {
+  unixsock *s;
+  int want, got;
+};
+
+static void *receive_batches(void *arg) {
+  struct batcher *bt = arg;
+  while (bt->got < bt->want) {
+    char slots[64][4];
+    unixsock_message ms[64];
+    memset(ms, 0, sizeof(ms));
+    for (int i = 0; i < 64; i++) {
+      ms[i].data = slots[i];
+      ms[i].len = sizeof(slots[i]);
+    }
+    int r = unixsock_recv_batch(bt->s, ms, 64);
+    if (r <= 0)
+      break;
+    for (int i = 0; i < r; i++)
+      unixsock_message_release(&ms[i]);
+    __atomic_add_fetch(&bt->got, r, __ATOMIC_RELEASE);
+  }
+  return NULL;
+}
+
+/* The two pairs whose batches read one message at a time: stream frames, and a
+ * dgram endpoint with an allow-list (each datagram judged before it takes a slot). */
+static void batch_pair(int round, unixsock **ret_rx, unixsock **ret_tx) {
+  if (round % 2 == 0) {
+    CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, ret_rx, ret_tx));
+    return;
+  }
+  char addr[64];
+  snprintf(addr, sizeof(addr), "@unixsock-test-threads-%d-%d", (int)getpid(), round);
+  uid_t me = getuid();
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  o.allow_uids = &me;
+  o.allow_uids_count = 1;
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, &o, ret_rx));
+  CHECK_OK(unixsock_connect(addr, strlen(addr), UNIXSOCK_DGRAM, 1000, ret_tx));
+}
+
+/* Queue what b can send without waiting, let a thread take it all in batches on
+ * a, and count how often the timeout read meanwhile was not a's own (-1). */
+static long timeout_changes_during_batches(unixsock *a, unixsock *b) {
+  unixsock_settimeout(a, -1);
+  unixsock_settimeout(b, 0);
+  int n = 0;
+  for (; n < 3000; n++) {
+    unixsock_message m = {0};
+    m.data = "x";
+    m.len = 1;
+    if (unixsock_send_message(b, &m) != 1)
+      break; /* the queue is full */
+  }
+  CHECK(n >= 10);
+  struct batcher bt = {.s = a, .want = n};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, receive_batches, &bt) == 0);
+  long changed = 0;
+  while (__atomic_load_n(&bt.got, __ATOMIC_ACQUIRE) < n) {
+    if (unixsock_gettimeout(a) != -1)
+      changed++;
+    sched_yield(); /* under valgrind, threads take turns: let the batch run */
+  }
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK_EQ(bt.got, n);
+  return changed;
+}
+
+/* A batch waits for its first message only; it used to say so by setting the
+ * socket's timeout to 0 for the rest, which every other thread's call on the
+ * socket then saw (a blocking send could come back EAGAIN). */
+TEST(test_a_batch_never_changes_the_timeout_other_threads_see) {
+  for (int round = 0; round < 4; round++) { /* a race: tried many times */
+    unixsock *a, *b;
+    batch_pair(round, &a, &b);
+    /* a dgram queue holds max_dgram_qlen (10) from an unconnected sender */
+    int fills = round % 2 == 0 ? 3 : 300;
+    for (int i = 0; i < fills; i++)
+      CHECK_EQ(timeout_changes_during_batches(a, b), 0);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
 }
