@@ -43,10 +43,11 @@ struct unixsock {
    * the send lock; a frame is received by one thread at a time, the one that set
    * receiving.  The frame state (in, out_tail) is freed only with the handle, so a
    * release from one thread never frees what a call in another still uses. */
-  pthread_mutex_t send_mutex; /* guards sending; held only to change it */
-  pthread_cond_t send_free;    /* signalled when sending goes false */
-  bool sending;                /* a thread holds the send lock */
-  bool receiving;              /* read and written with __atomic builtins */
+  bool sending;                /* a thread holds the send lock (__atomic builtins) */
+  bool receiving;              /* a thread receives a frame (__atomic builtins) */
+  unsigned int send_waiters;   /* threads asleep for the send lock (__atomic) */
+  pthread_mutex_t send_mutex;  /* what they sleep under, */
+  pthread_cond_t send_free;    /* and on: signalled when sending goes false */
 };
 
 /* Room for the most descriptors one message carries plus one set of credentials. */

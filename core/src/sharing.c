@@ -46,24 +46,33 @@ static struct timespec monotonic_in(long long ms) {
   return ts;
 }
 
+/* The lock is the flag sending, taken by compare-and-swap: one atomic operation
+ * each way when no other thread wants it.  A thread that must wait counts itself
+ * in waiters and sleeps on send_free under send_mutex; the thread that lets go
+ * signals only when someone waits.  No wake-up is lost: a waiter counts itself
+ * and tries the flag once more while holding the mutex, which the signaller must
+ * take, so either its try sees the flag free or the signal finds it asleep. */
+static bool try_take(unixsock *s) {
+  bool free_ = false;
+  return __atomic_compare_exchange_n(&s->sending, &free_, true, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_RELAXED);
+}
+
 bool unixsock__send_trylock(unixsock *s) {
-  pthread_mutex_lock(&s->send_mutex);
-  bool taken = !s->sending;
-  s->sending = true;
-  pthread_mutex_unlock(&s->send_mutex);
-  return taken;
+  return try_take(s);
 }
 
 int unixsock__send_lock(unixsock *s, long long *deadline) {
+  if (try_take(s))
+    return 0;
+  if (s->timeout_ms == 0 || *deadline == UNIXSOCK__NEVER_WAIT)
+    return -EAGAIN; /* another thread is writing a frame: try again later */
+  if (*deadline == UNIXSOCK__NO_DEADLINE_YET)
+    *deadline = unixsock__deadline(s->timeout_ms);
   int r = 0;
   pthread_mutex_lock(&s->send_mutex);
-  while (s->sending) {
-    if (s->timeout_ms == 0 || *deadline == UNIXSOCK__NEVER_WAIT) {
-      r = -EAGAIN; /* another thread is writing a frame: try again later */
-      break;
-    }
-    if (*deadline == UNIXSOCK__NO_DEADLINE_YET)
-      *deadline = unixsock__deadline(s->timeout_ms);
+  __atomic_add_fetch(&s->send_waiters, 1, __ATOMIC_SEQ_CST);
+  while (!try_take(s)) {
     long long slice = SLICE_MS;
     if (*deadline >= 0) {
       long long left = *deadline - unixsock__now_ms();
@@ -76,20 +85,21 @@ int unixsock__send_lock(unixsock *s, long long *deadline) {
     }
     struct timespec until = monotonic_in(slice);
     (void)pthread_cond_timedwait(&s->send_free, &s->send_mutex, &until);
-    if (s->sending && unixsock__interrupted() < 0) {
+    if (unixsock__interrupted() < 0) {
       r = -EINTR;
       break;
     }
   }
-  if (r == 0)
-    s->sending = true;
+  __atomic_sub_fetch(&s->send_waiters, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_unlock(&s->send_mutex);
   return r;
 }
 
 void unixsock__send_unlock(unixsock *s) {
-  pthread_mutex_lock(&s->send_mutex);
-  s->sending = false;
-  pthread_cond_signal(&s->send_free);
-  pthread_mutex_unlock(&s->send_mutex);
+  __atomic_store_n(&s->sending, false, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&s->send_waiters, __ATOMIC_SEQ_CST) > 0) {
+    pthread_mutex_lock(&s->send_mutex);
+    pthread_cond_signal(&s->send_free);
+    pthread_mutex_unlock(&s->send_mutex);
+  }
 }
