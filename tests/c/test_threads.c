@@ -265,3 +265,82 @@ TEST(test_a_batch_never_changes_the_timeout_other_threads_see) {
     unixsock_close(b);
   }
 }
+
+struct big_sender {
+  unixsock *s;
+  size_t len;
+  ssize_t r;
+  pid_t tid;
+};
+
+static void *send_big(void *arg) {
+  struct big_sender *bs = arg;
+  __atomic_store_n(&bs->tid, gettid(), __ATOMIC_RELEASE);
+  char *data = malloc(bs->len);
+  memset(data, 'A', bs->len);
+  unixsock_message m = {0};
+  m.data = data;
+  m.len = bs->len;
+  bs->r = unixsock_send_message(bs->s, &m);
+  free(data);
+  return NULL;
+}
+
+struct drainer {
+  unixsock *s;
+  pid_t waiter; /* starts draining once this thread is asleep */
+  unixsock_message m[2];
+  int r[2];
+};
+
+static void *drain_two(void *arg) {
+  struct drainer *d = arg;
+  struct reader asleep = {.tid = d->waiter};
+  wait_asleep(&asleep);
+  for (int i = 0; i < 2; i++)
+    d->r[i] = unixsock_recv_message(d->s, &d->m[i]);
+  return NULL;
+}
+
+/* While one thread's frame waits for room, another thread's send_message waits
+ * for it only as long as its timeout allows, and writes nothing meanwhile: with
+ * timeout 0 EAGAIN at once, with a timeout ETIMEDOUT.  Given time, it goes after
+ * the first frame ends; it used to be written into the middle of it as soon as
+ * the reader made room. */
+TEST(test_a_send_waits_for_another_threads_frame_as_its_timeout_allows) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_set_max_message(b, 8 << 20));
+  struct big_sender bs = {.s = a, .len = 4 << 20};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, send_big, &bs) == 0);
+  struct reader asleep = {0}; /* wait_asleep reads only the tid */
+  while (__atomic_load_n(&bs.tid, __ATOMIC_ACQUIRE) == 0)
+    usleep(1000);
+  asleep.tid = bs.tid;
+  wait_asleep(&asleep); /* the big frame fills the socket and waits for room */
+  unixsock_message small = {0};
+  small.data = "zz";
+  small.len = 2;
+  CHECK_OK(unixsock_settimeout(a, 0));
+  CHECK_ERR(unixsock_send_message(a, &small), EAGAIN);
+  CHECK_OK(unixsock_settimeout(a, 100));
+  CHECK_ERR(unixsock_send_message(a, &small), ETIMEDOUT);
+  struct drainer d = {.s = b, .waiter = gettid()};
+  pthread_t td;
+  CHECK(pthread_create(&td, NULL, drain_two, &d) == 0);
+  CHECK_OK(unixsock_settimeout(a, 10000));
+  CHECK_EQ(unixsock_send_message(a, &small), 2); /* waits, then goes after it */
+  CHECK(pthread_join(t, NULL) == 0 && pthread_join(td, NULL) == 0);
+  CHECK_EQ(bs.r, 4 << 20);
+  CHECK(d.r[0] == 1 && d.r[1] == 1);
+  CHECK_EQ(d.m[0].len, 4 << 20);
+  for (size_t i = 0; i < d.m[0].len; i++)
+    if (((char *)d.m[0].data)[i] != 'A')
+      CHECK(!"another frame inside the big one");
+  CHECK(d.m[1].len == 2 && memcmp(d.m[1].data, "zz", 2) == 0);
+  unixsock_message_release(&d.m[0]);
+  unixsock_message_release(&d.m[1]);
+  unixsock_close(a);
+  unixsock_close(b);
+}

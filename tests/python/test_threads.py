@@ -109,3 +109,41 @@ def test_messages_sent_from_two_threads_never_interleave():
         for t in threads:
             t.join(30)
         assert not errors and seen == {b"A": each, b"B": each}
+
+
+def test_a_signal_handler_that_raises_ends_a_wait_for_another_threads_message():
+    # the main thread's send_message waits for the other thread's message to go
+    # whole; a handler that raises (Ctrl-C) must end that wait, as it ends a recv
+    import signal
+
+    class Stop(Exception):
+        pass
+
+    def raise_stop(signum, frame):
+        raise Stop()
+
+    a, b = unixsock.pair("stream")
+    with a, b:
+        b.max_message = 8 << 20
+        tid = []
+
+        def big():
+            tid.append(threading.get_native_id())
+            a.send_message(b"A" * (4 << 20))
+
+        t = threading.Thread(target=big)
+        t.start()
+        _wait_until(lambda: tid and _asleep(tid[0]), "the big message waits for room")
+        old = signal.signal(signal.SIGALRM, raise_stop)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(Stop):
+                a.send_message(b"zz")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        with b.recv_message() as m:  # the big one, whole; nothing of "zz"
+            assert m.data == b"A" * (4 << 20)
+        t.join(10)
+        b.settimeout(0)
+        assert b.try_recv(10) is None
