@@ -138,7 +138,7 @@ static int send_packets(unixsock *s, const unixsock_message *msgs, size_t count)
     /* Fewer went: the queue is full (or the next one fails, which the next
      * sendmmsg reports).  With a timeout, wait for room as a blocking socket's
      * sendmmsg would, and go on with the rest; with timeout 0, stop here. */
-    if (cut || ((size_t)got < n && s->timeout_ms == 0))
+    if (cut || ((size_t)got < n && unixsock__timeout(s) == 0))
       break;
   }
   return (int)sent;

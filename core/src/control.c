@@ -28,12 +28,13 @@ int unixsock_timeout_ms(double seconds, int *ret_ms) {
 int unixsock_settimeout(unixsock *sock, int timeout_ms) {
   if (sock == NULL || timeout_ms < -1)
     return -EINVAL;
-  sock->timeout_ms = timeout_ms;
+  /* atomic: a call in another thread may be reading it */
+  __atomic_store_n(&sock->timeout_ms, timeout_ms, __ATOMIC_RELAXED);
   return 0;
 }
 
 int unixsock_gettimeout(const unixsock *sock) {
-  return sock == NULL ? -EINVAL : sock->timeout_ms;
+  return sock == NULL ? -EINVAL : unixsock__timeout(sock);
 }
 
 int unixsock_fd(const unixsock *sock) {

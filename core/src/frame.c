@@ -69,7 +69,7 @@ void unixsock__frame_drop_tail(unixsock *s) {
 
 /* unixsock__frame_flush with the send lock held. */
 static int flush_locked(unixsock *s, long long *deadline) {
-  bool nowait = s->timeout_ms >= 0 || *deadline == UNIXSOCK__NEVER_WAIT;
+  bool nowait = unixsock__timeout(s) >= 0 || *deadline == UNIXSOCK__NEVER_WAIT;
   int flags = MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0);
   while (s->out_tail != NULL) {
     ssize_t n = send(s->fd, s->out_tail + s->out_done, s->out_len - s->out_done, flags);
@@ -179,7 +179,7 @@ static ssize_t write_locked(unixsock *s, struct msghdr *mh, bool now, long long 
       continue;
     }
     int err = -errno;
-    if (done > 0 && err == -EAGAIN && (now || s->timeout_ms == 0)) {
+    if (done > 0 && err == -EAGAIN && (now || unixsock__timeout(s) == 0)) {
       if (keep_tail(s, mh) == 0)
         return (ssize_t)total;
       err = unixsock__wait(s->fd, POLLOUT, -1); /* no memory to keep it: finish it now */

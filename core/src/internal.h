@@ -240,8 +240,13 @@ int unixsock__retry(const unixsock *s, int err, short events, long long *io_dead
 /* The flag a send or receive that may wait passes to the kernel: MSG_DONTWAIT when
  * a timeout makes poll() bound the wait, 0 when the call may sleep in the kernel
  * (one syscall). */
+/* The socket's timeout, read atomically: another thread may set it meanwhile. */
+static inline int unixsock__timeout(const unixsock *s) {
+  return __atomic_load_n(&s->timeout_ms, __ATOMIC_RELAXED);
+}
+
 static inline int unixsock__wait_flag(const unixsock *s) {
-  return s->timeout_ms >= 0 ? MSG_DONTWAIT : 0;
+  return unixsock__timeout(s) >= 0 ? MSG_DONTWAIT : 0;
 }
 
 /* ---- platform_linux.c (the portability seam) ---- */

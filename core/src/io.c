@@ -12,10 +12,10 @@ int unixsock__retry(const unixsock *s, int err, short events, long long *io_dead
     return unixsock__interrupted();
   if (err != -EAGAIN)
     return err;
-  if (s->timeout_ms == 0 || *io_deadline == UNIXSOCK__NEVER_WAIT)
+  if (unixsock__timeout(s) == 0 || *io_deadline == UNIXSOCK__NEVER_WAIT)
     return -EAGAIN;
   if (*io_deadline == UNIXSOCK__NO_DEADLINE_YET)
-    *io_deadline = unixsock__deadline(s->timeout_ms);
+    *io_deadline = unixsock__deadline(unixsock__timeout(s));
   return unixsock__wait(s->fd, events, *io_deadline);
 }
 
@@ -35,7 +35,7 @@ ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
       done += (size_t)n;
       /* Only a stream can take part of a buffer; it must take all of it unless the
        * caller asked never to wait. */
-      if (done == len || sock->kind != UNIXSOCK_STREAM || sock->timeout_ms == 0)
+      if (done == len || sock->kind != UNIXSOCK_STREAM || unixsock__timeout(sock) == 0)
         return (ssize_t)done;
       continue;
     }

@@ -65,10 +65,10 @@ bool unixsock__send_trylock(unixsock *s) {
 int unixsock__send_lock(unixsock *s, long long *deadline) {
   if (try_take(s))
     return 0;
-  if (s->timeout_ms == 0 || *deadline == UNIXSOCK__NEVER_WAIT)
+  if (unixsock__timeout(s) == 0 || *deadline == UNIXSOCK__NEVER_WAIT)
     return -EAGAIN; /* another thread is writing a frame: try again later */
   if (*deadline == UNIXSOCK__NO_DEADLINE_YET)
-    *deadline = unixsock__deadline(s->timeout_ms);
+    *deadline = unixsock__deadline(unixsock__timeout(s));
   int r = 0;
   pthread_mutex_lock(&s->send_mutex);
   __atomic_add_fetch(&s->send_waiters, 1, __ATOMIC_SEQ_CST);

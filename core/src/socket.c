@@ -277,7 +277,7 @@ int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
     return -EINVAL;
   if (!(__atomic_load_n(&listener->flags, __ATOMIC_RELAXED) & UNIXSOCK__LISTENER))
     return -EINVAL;
-  long long deadline = unixsock__deadline(listener->timeout_ms);
+  long long deadline = unixsock__deadline(unixsock__timeout(listener));
   for (;;) {
     int c = unixsock__platform_accept(listener->fd);
     if (c >= 0 && unixsock__has_allow_list(listener)) {
@@ -311,7 +311,7 @@ int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
     }
     if (c != -EAGAIN)
       return c;
-    if (listener->timeout_ms == 0)
+    if (unixsock__timeout(listener) == 0)
       return -EAGAIN;
     int r = unixsock__wait(listener->fd, POLLIN, deadline);
     if (r < 0)
