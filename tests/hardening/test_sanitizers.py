@@ -1,6 +1,6 @@
 """The C tests, the Lua specs and the Python tests under AddressSanitizer +
-UndefinedBehaviorSanitizer, and the C tests under valgrind memcheck: 0 errors,
-0 leaks."""
+UndefinedBehaviorSanitizer, the C tests under valgrind memcheck (0 errors, 0
+leaks), and the tests of threads sharing a handle under ThreadSanitizer (0 races)."""
 import os
 import pathlib
 import subprocess
@@ -103,3 +103,21 @@ def test_c_tests_under_valgrind_memcheck():
         if r.returncode != 0:
             failures.append(f"{p.name} (exit {r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-4000:]}")
     assert not failures, "\n".join(failures)
+
+
+# Its one report is the case it tests: close(2) of an fd another thread waits on,
+# which the kernel allows (the waiting call finishes on the open file).
+CLOSE_UNDER_A_WAITING_CALL = "test_a_release_never_frees_what_another_threads_receive_uses"
+
+
+def test_threads_sharing_a_handle_under_tsan():
+    build = cmake_build("tsan", "-DCMAKE_C_COMPILER=clang", "-DCMAKE_C_FLAGS=-fsanitize=thread -g",
+                        "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread", "-DUNIXSOCK_BUILD_LUA=OFF",
+                        "-DUNIXSOCK_BUILD_EXAMPLES=OFF", *OFF)
+    prog = build / "tests" / "c" / "test_threads"
+    names = subprocess.run([str(prog), "--list"], capture_output=True, text=True, check=True).stdout.split()
+    assert CLOSE_UNDER_A_WAITING_CALL in names and len(names) >= 5
+    run = [n for n in names if n != CLOSE_UNDER_A_WAITING_CALL]
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1")
+    r = subprocess.run([str(prog), *run], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0 and "ThreadSanitizer" not in r.stderr, r.stdout[-2000:] + r.stderr[-6000:]
