@@ -29,7 +29,7 @@ need strace command -v strace
 need valgrind command -v valgrind  # memcheck of the C tests; instructions per round trip
 need cppcheck command -v cppcheck  # static analysis of the C sources
 need clang command -v clang        # libFuzzer targets
-need libclang-rt-14-dev test -f /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+need libclang-rt-14-dev test -f /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a # and ThreadSanitizer
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
