@@ -344,3 +344,23 @@ TEST(test_a_send_waits_for_another_threads_frame_as_its_timeout_allows) {
   unixsock_close(a);
   unixsock_close(b);
 }
+
+/* shutdown is how another thread stops a sender blocked inside a frame: it must
+ * not wait for that sender's lock (it would wait for ever: the peer reads nothing). */
+TEST(test_shutdown_stops_another_thread_blocked_inside_a_frame) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  struct big_sender bs = {.s = a, .len = 4 << 20};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, send_big, &bs) == 0);
+  struct reader asleep = {0};
+  while (__atomic_load_n(&bs.tid, __ATOMIC_ACQUIRE) == 0)
+    usleep(1000);
+  asleep.tid = bs.tid;
+  wait_asleep(&asleep);
+  CHECK_OK(unixsock_shutdown(a, UNIXSOCK_SHUT_WR));
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK_EQ(bs.r, -EPIPE);
+  unixsock_close(a);
+  unixsock_close(b);
+}
