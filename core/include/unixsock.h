@@ -239,8 +239,9 @@ typedef struct unixsock_message {
  * followed by another.  With timeout 0 a frame the kernel cannot take whole is
  * sent as far as it goes and the rest is kept (a copy) in the handle: the call
  * succeeds, and every later write on the stream writes that rest first (returning
- * -EAGAIN, having written nothing new, while it cannot), as does unixsock_flush.
- * Returns the payload length. */
+ * -EAGAIN, having written nothing new, while it cannot), as does unixsock_flush;
+ * with no memory for that copy it is -ENOMEM and the frame is cut (the stream shut
+ * down for writing).  Returns the payload length. */
 UNIXSOCK_EXTERN ssize_t unixsock_send_message(unixsock *sock, const unixsock_message *msg);
 
 /* One send_message that never waits, whatever the timeout: what

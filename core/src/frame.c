@@ -182,7 +182,8 @@ static ssize_t write_locked(unixsock *s, struct msghdr *mh, bool now, long long 
     if (done > 0 && err == -EAGAIN && (now || unixsock__timeout(s) == 0)) {
       if (keep_tail(s, mh) == 0)
         return (ssize_t)total;
-      err = unixsock__wait(s->fd, POLLOUT, -1); /* no memory to keep it: finish it now */
+      err = -ENOMEM; /* no memory to keep the rest: cut, as a passing deadline does,
+                      * rather than wait against "never wait" */
     } else {
       err = unixsock__retry(s, err, POLLOUT, &deadline);
     }

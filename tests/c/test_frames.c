@@ -2,6 +2,7 @@
  * mid-frame, malformed headers, resuming after a timeout. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -541,4 +542,37 @@ TEST(test_detach_inside_a_cut_frame_is_ebusy) {
   CHECK(fd >= 0);
   close(fd);
   close(raw);
+}
+
+/* With timeout 0 the end of a started frame is kept in memory; when there is no
+ * memory for it, the call must still not wait: ENOMEM, and the frame is cut (the
+ * stream shut for writing, as a deadline passing mid-frame does).  It used to wait
+ * for room with no timeout at all. */
+TEST(test_no_memory_to_keep_a_frame_end_is_enomem_at_once_and_cuts_it) {
+  enum { LEN = 64 << 20 };
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_settimeout(a, 0));
+  char *big = malloc(LEN);
+  CHECK(big != NULL);
+  memset(big, 'k', LEN);
+  long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  CHECK(f != NULL && fscanf(f, "%ld", &pages) == 1);
+  fclose(f);
+  /* room for what runs now and a little more, never for a copy of the rest */
+  struct rlimit as = {(rlim_t)pages * 4096 + (16 << 20), RLIM_INFINITY};
+  CHECK(setrlimit(RLIMIT_AS, &as) == 0);
+  unixsock_message m = {0};
+  m.data = big;
+  m.len = LEN;
+  CHECK_ERR(unixsock_send_message(a, &m), ENOMEM);
+  as.rlim_cur = RLIM_INFINITY; /* the reader needs room for the payload */
+  CHECK(setrlimit(RLIMIT_AS, &as) == 0);
+  unixsock_message in = {0};
+  CHECK_OK(unixsock_set_max_message(b, LEN));
+  CHECK_ERR(unixsock_recv_message(b, &in), ECONNRESET); /* the frame was cut */
+  free(big);
+  unixsock_close(a);
+  unixsock_close(b);
 }
