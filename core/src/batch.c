@@ -253,8 +253,7 @@ static int recv_admitted(unixsock *s, unixsock_message *msgs, size_t count) {
     /* only the first is waited for: said per call, not by the shared timeout */
     if (got > 0)
       deadline = UNIXSOCK__NEVER_WAIT;
-    ssize_t n = unixsock__recv_packet(s, m->data, cap, &in, m, &deadline,
-                                      got > 0 ? MSG_DONTWAIT : 0);
+    ssize_t n = unixsock__recv_packet(s, m->data, cap, &in, m, &deadline);
     if (n < 0 && n != -ENOBUFS) {
       m->len = cap;
       r = (int)n;

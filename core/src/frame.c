@@ -290,14 +290,9 @@ int unixsock__frame_reading(const unixsock *s) {
   return in->hdr_have > 0 || in->box.nfds > 0 ? -EBUSY : 0;
 }
 
-/* A read that may wait leaves the waiting to the kernel only without a timeout. */
-static int read_flag(const unixsock *s, long long deadline) {
-  return deadline == UNIXSOCK__NEVER_WAIT ? MSG_DONTWAIT : unixsock__wait_flag(s);
-}
-
 static int read_header(unixsock *s, long long *deadline) {
   struct unixsock__frame_in *in = s->in;
-  int flags = MSG_CMSG_CLOEXEC | read_flag(s, *deadline);
+  int flags = MSG_CMSG_CLOEXEC | unixsock__wait_flag_for(s, *deadline);
   while (in->hdr_have < HEADER) {
     union unixsock__cmsgbuf cb;
     struct iovec iov = {in->hdr + in->hdr_have, HEADER - in->hdr_have};
@@ -322,7 +317,7 @@ static int read_header(unixsock *s, long long *deadline) {
 
 static int read_payload(unixsock *s, long long *deadline) {
   struct unixsock__frame_in *in = s->in;
-  int flags = read_flag(s, *deadline);
+  int flags = unixsock__wait_flag_for(s, *deadline);
   while (in->got < in->len) {
     ssize_t n = recv(s->fd, in->payload + in->got, in->len - in->got, flags);
     if (n > 0) {

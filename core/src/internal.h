@@ -172,7 +172,7 @@ static inline int unixsock__plain_read_allowed(const unixsock *s) {
 /* One recvmsg of a datagram/packet into buf with control data and sender; returns
  * its full length (MSG_TRUNC), which exceeds cap when it did not fit. */
 ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsock__inbox *in,
-                              unixsock_message *msg, long long *deadline, int extra_flags);
+                              unixsock_message *msg, long long *deadline);
 
 /* A destination address is for dgram only: stream and seqpacket sockets send to
  * their peer, and the kernel would ignore the address (seqpacket) or refuse it
@@ -237,16 +237,19 @@ int unixsock__wait(int fd, short events, long long deadline);
  * < 0 = give up with that result.  The deadline is computed on the first wait, so
  * the fast path never reads the clock. */
 int unixsock__retry(const unixsock *s, int err, short events, long long *io_deadline);
-/* The flag a send or receive that may wait passes to the kernel: MSG_DONTWAIT when
- * a timeout makes poll() bound the wait, 0 when the call may sleep in the kernel
- * (one syscall). */
 /* The socket's timeout, read atomically: another thread may set it meanwhile. */
 static inline int unixsock__timeout(const unixsock *s) {
   return __atomic_load_n(&s->timeout_ms, __ATOMIC_RELAXED);
 }
-
+/* The flag a send or receive that may wait passes to the kernel: MSG_DONTWAIT when
+ * a timeout makes poll() bound the wait, 0 when the call may sleep in the kernel
+ * (one syscall). */
 static inline int unixsock__wait_flag(const unixsock *s) {
   return unixsock__timeout(s) >= 0 ? MSG_DONTWAIT : 0;
+}
+/* The same for a call with this deadline: UNIXSOCK__NEVER_WAIT never waits. */
+static inline int unixsock__wait_flag_for(const unixsock *s, long long deadline) {
+  return deadline == UNIXSOCK__NEVER_WAIT ? MSG_DONTWAIT : unixsock__wait_flag(s);
 }
 
 /* ---- platform_linux.c (the portability seam) ---- */

@@ -73,7 +73,7 @@ static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,
     unixsock_message m;
     unixsock__inbox_init(&in, 0);
     m.addrlen = 0;
-    ssize_t n = unixsock__recv_packet(s, buf, len, &in, &m, &deadline, now ? MSG_DONTWAIT : 0);
+    ssize_t n = unixsock__recv_packet(s, buf, len, &in, &m, &deadline);
     if (n < 0)
       return n;
     unixsock__close_fds(in.fds, in.nfds); /* plain recv hands out no descriptors */
@@ -107,8 +107,8 @@ static ssize_t recv_bytes(unixsock *sock, void *buf, size_t len, bool now) {
   if (sock->kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(sock))
     return recv_admitted(sock, buf, len, NULL, NULL, now);
   int message = sock->kind != UNIXSOCK_STREAM;
-  int flags = (now ? MSG_DONTWAIT : unixsock__wait_flag(sock)) | (message ? MSG_TRUNC : 0);
   long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
+  int flags = unixsock__wait_flag_for(sock, deadline) | (message ? MSG_TRUNC : 0);
   for (;;) {
     ssize_t n = recv(sock->fd, buf, len, flags);
     if (n >= 0)

@@ -135,11 +135,11 @@ static ssize_t next_size(unixsock *s, long long *deadline) {
 /* Receive one datagram/packet into buf (cap bytes), with its control data and
  * sender.  Returns the message length (which may exceed cap: then truncated). */
 ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsock__inbox *in,
-                              unixsock_message *msg, long long *deadline, int extra_flags) {
+                              unixsock_message *msg, long long *deadline) {
   union unixsock__cmsgbuf cb;
   struct sockaddr_un sa;
   struct iovec iov = {.iov_base = buf, .iov_len = cap};
-  int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | extra_flags | unixsock__wait_flag(s);
+  int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | unixsock__wait_flag_for(s, *deadline);
   for (;;) {
     struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov,
                         .msg_iovlen = 1, .msg_control = cb.buf,
@@ -188,7 +188,7 @@ again:;
   char *buf = malloc(size > 0 ? (size_t)size : 1);
   if (buf == NULL)
     return -ENOMEM;
-  ssize_t n = unixsock__recv_packet(sock, buf, (size_t)size, &in, ret_msg, &deadline, 0);
+  ssize_t n = unixsock__recv_packet(sock, buf, (size_t)size, &in, ret_msg, &deadline);
   if (n >= 0 && n > size) {
     /* Another reader of this socket took the peeked message first and this one
      * is longer: say so rather than return a truncated message. */

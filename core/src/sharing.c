@@ -52,18 +52,14 @@ static struct timespec monotonic_in(long long ms) {
  * signals only when someone waits.  No wake-up is lost: a waiter counts itself
  * and tries the flag once more while holding the mutex, which the signaller must
  * take, so either its try sees the flag free or the signal finds it asleep. */
-static bool try_take(unixsock *s) {
+bool unixsock__send_trylock(unixsock *s) {
   bool free_ = false;
   return __atomic_compare_exchange_n(&s->sending, &free_, true, false, __ATOMIC_SEQ_CST,
                                      __ATOMIC_RELAXED);
 }
 
-bool unixsock__send_trylock(unixsock *s) {
-  return try_take(s);
-}
-
 int unixsock__send_lock(unixsock *s, long long *deadline) {
-  if (try_take(s))
+  if (unixsock__send_trylock(s))
     return 0;
   if (unixsock__timeout(s) == 0 || *deadline == UNIXSOCK__NEVER_WAIT)
     return -EAGAIN; /* another thread is writing a frame: try again later */
@@ -72,7 +68,7 @@ int unixsock__send_lock(unixsock *s, long long *deadline) {
   int r = 0;
   pthread_mutex_lock(&s->send_mutex);
   __atomic_add_fetch(&s->send_waiters, 1, __ATOMIC_SEQ_CST);
-  while (!try_take(s)) {
+  while (!unixsock__send_trylock(s)) {
     long long slice = SLICE_MS;
     if (*deadline >= 0) {
       long long left = *deadline - unixsock__now_ms();

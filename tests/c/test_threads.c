@@ -41,10 +41,11 @@ static void *receive_one(void *arg) {
   return NULL;
 }
 
-/* Wait until the thread sleeps in the kernel (state S in /proc), at most 10 s. */
-static void wait_asleep(const struct reader *rd) {
+/* Wait until the thread whose id *tid_of holds (the thread stores it itself, so
+ * 0 until it runs) sleeps in the kernel (state S in /proc), at most 10 s. */
+static void wait_asleep(const pid_t *tid_of) {
   for (int i = 0; i < 10000; i++) {
-    pid_t tid = __atomic_load_n(&rd->tid, __ATOMIC_ACQUIRE);
+    pid_t tid = __atomic_load_n(tid_of, __ATOMIC_ACQUIRE);
     if (tid != 0) {
       char path[64], stat[256] = {0};
       snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
@@ -76,7 +77,7 @@ TEST(test_a_release_never_frees_what_another_threads_receive_uses) {
   struct reader rd = {.s = a};
   pthread_t t;
   CHECK(pthread_create(&t, NULL, receive_one, &rd) == 0);
-  wait_asleep(&rd);
+  wait_asleep(&rd.tid);
   int queued = -1;
   CHECK(ioctl(unixsock_fd(a), FIONREAD, &queued) == 0 && queued == 0); /* inside the payload */
   CHECK_OK(unixsock_release(a, UNIXSOCK_RELEASE_CLOSE));
@@ -102,7 +103,7 @@ TEST(test_a_second_thread_receiving_a_message_on_a_stream_is_ebusy) {
   struct reader rd = {.s = a};
   pthread_t t;
   CHECK(pthread_create(&t, NULL, receive_one, &rd) == 0);
-  wait_asleep(&rd);
+  wait_asleep(&rd.tid);
   unixsock_message m = {0};
   CHECK_ERR(unixsock_recv_message(a, &m), EBUSY);
   char slot[16];
@@ -295,8 +296,7 @@ struct drainer {
 
 static void *drain_two(void *arg) {
   struct drainer *d = arg;
-  struct reader asleep = {.tid = d->waiter};
-  wait_asleep(&asleep);
+  wait_asleep(&d->waiter);
   for (int i = 0; i < 2; i++)
     d->r[i] = unixsock_recv_message(d->s, &d->m[i]);
   return NULL;
@@ -314,11 +314,7 @@ TEST(test_a_send_waits_for_another_threads_frame_as_its_timeout_allows) {
   struct big_sender bs = {.s = a, .len = 4 << 20};
   pthread_t t;
   CHECK(pthread_create(&t, NULL, send_big, &bs) == 0);
-  struct reader asleep = {0}; /* wait_asleep reads only the tid */
-  while (__atomic_load_n(&bs.tid, __ATOMIC_ACQUIRE) == 0)
-    usleep(1000);
-  asleep.tid = bs.tid;
-  wait_asleep(&asleep); /* the big frame fills the socket and waits for room */
+  wait_asleep(&bs.tid); /* the big frame fills the socket and waits for room */
   unixsock_message small = {0};
   small.data = "zz";
   small.len = 2;
@@ -353,11 +349,7 @@ TEST(test_shutdown_stops_another_thread_blocked_inside_a_frame) {
   struct big_sender bs = {.s = a, .len = 4 << 20};
   pthread_t t;
   CHECK(pthread_create(&t, NULL, send_big, &bs) == 0);
-  struct reader asleep = {0};
-  while (__atomic_load_n(&bs.tid, __ATOMIC_ACQUIRE) == 0)
-    usleep(1000);
-  asleep.tid = bs.tid;
-  wait_asleep(&asleep);
+  wait_asleep(&bs.tid);
   CHECK_OK(unixsock_shutdown(a, UNIXSOCK_SHUT_WR));
   CHECK(pthread_join(t, NULL) == 0);
   CHECK_EQ(bs.r, -EPIPE);
