@@ -8,7 +8,8 @@
  *  - Addresses are (name, namelen) byte strings:
  *      "/run/app.sock", "rel/app.sock"  a filesystem path;
  *      "@name"                          the Linux abstract namespace, exact length
- *                                       (the bytes after '@' may contain NUL);
+ *                                       (the bytes after '@' may contain NUL;
+ *                                       "@" alone is the empty abstract name);
  *      "" (namelen 0)                   autobind (bind only): the kernel picks a name.
  *    A path that does not fit sun_path is -ENAMETOOLONG, never truncated; when its
  *    directory exists it is reached through a directory descriptor instead.

@@ -70,9 +70,7 @@ int unixsock__addr_parse(const char *name, size_t namelen, bool allow_long,
   if (name == NULL)
     return -EINVAL;
   if (name[0] == '@') {
-    size_t n = namelen - 1;
-    if (n == 0)
-      return -EINVAL; /* "@" alone names nothing */
+    size_t n = namelen - 1; /* "@" alone is the empty abstract name: Linux has one */
     if (n + 1 > SUN_PATH_SIZE)
       return -ENAMETOOLONG;
     a.sa.sun_path[0] = '\0';

@@ -1,4 +1,5 @@
 /* Addresses: paths, abstract names, autobind, long paths. */
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -72,10 +73,32 @@ TEST(test_abstract_name_with_nul_bytes) {
   echo_once(name, len, UNIXSOCK_STREAM);
 }
 
-TEST(test_at_alone_is_einval) {
-  unixsock *s;
-  CHECK_ERR(unixsock_listen("@", 1, UNIXSOCK_STREAM, NULL, &s), EINVAL);
-  CHECK_ERR(unixsock_connect("@", 1, UNIXSOCK_STREAM, 0, &s), EINVAL);
+/* Linux has one abstract name of no bytes; a sender bound there is reported as
+ * "@", and that "@" must reach it again. */
+TEST(test_at_alone_is_the_empty_abstract_name) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  socklen_t empty = (socklen_t)offsetof(struct sockaddr_un, sun_path) + 1;
+  CHECK(bind(fd, (struct sockaddr *)&sa, empty) == 0);
+  const char *a = check_abstract("to-empty");
+  unixsock *srv;
+  CHECK_OK(unixsock_bind(a, strlen(a), UNIXSOCK_DGRAM, NULL, &srv));
+  struct sockaddr_un to = {.sun_family = AF_UNIX};
+  memcpy(to.sun_path + 1, a + 1, strlen(a) - 1);
+  CHECK(sendto(fd, "hi", 2, 0, (struct sockaddr *)&to,
+               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a))) == 2);
+  char buf[8], sender[UNIXSOCK_ADDRESS_MAX];
+  size_t slen = sizeof(sender);
+  CHECK_EQ(unixsock_recvfrom(srv, buf, sizeof(buf), sender, &slen), 2);
+  CHECK_EQ(slen, 1);
+  CHECK(sender[0] == '@');
+  CHECK_EQ(unixsock_sendto(srv, "back", 4, sender, slen), 4);
+  CHECK(recv(fd, buf, sizeof(buf), 0) == 4);
+  CHECK(memcmp(buf, "back", 4) == 0);
+  unixsock_close(srv);
+  close(fd);
+  /* and it is a name to listen on, and to connect to */
+  echo_once("@", 1, UNIXSOCK_SEQPACKET);
 }
 
 TEST(test_nul_byte_in_path_is_einval) {

@@ -61,10 +61,19 @@ def test_abstract_name_with_nul_bytes(abstract):
     echo_once(addr)
 
 
-def test_at_alone_is_einval():
-    with pytest.raises(OSError) as e:
-        unixsock.listen("@")
-    assert e.value.errno == errno.EINVAL
+def test_at_alone_is_the_empty_abstract_name(abstract):
+    """A `socket` bound to b"\\0" (Linux's abstract name of no bytes) sends; its
+    address comes back as "@" and the reply to "@" reaches it."""
+    addr = abstract()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as peer, unixsock.bind(addr) as srv:
+        peer.bind(b"\0")
+        peer.settimeout(5)
+        peer.sendto(b"hi", b"\0" + addr[1:].encode())
+        data, sender = srv.recvfrom(10)
+        assert (data, sender) == (b"hi", "@")
+        srv.sendto(b"back", sender)
+        assert peer.recv(10) == b"back"
+    echo_once("@", "seqpacket")
 
 
 def test_autobind_gets_unique_reachable_name():
