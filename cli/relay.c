@@ -13,14 +13,24 @@
 
 enum { LINGER_MS = 500 }; /* dgram client: how long replies may still come after stdin ends */
 
+/* A dgram listener answers the last sender with sendto, where poll cannot say
+ * when that sender has room again: it tries again this often. */
+enum { RETRY_MS = 10 };
+
+/* Nothing here ever waits on the socket: both directions go through one poll,
+ * so the tool never sits in a write while the peer sits in its own write back
+ * (a peer that echoes would never be read again). */
 struct relay {
   unixsock *sock;
   const struct cli_options *o;
-  bool messages;
+  bool lines; /* every line of stdin is one message (dgram, seqpacket, --messages) */
   int send_fd; /* passed with the first message, then closed */
   char reply_to[UNIXSOCK_ADDRESS_MAX];
   size_t reply_len;
   bool listening_dgram;
+  bool stdin_open;
+  char in[65536]; /* from stdin: in[off, have) is not sent yet */
+  size_t off, have;
 };
 
 static int write_all(int fd, const char *p, size_t n) {
@@ -37,7 +47,9 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-static int send_one(struct relay *r, const char *data, size_t len) {
+/* One line as one message: 1 when sent (or dropped, said why), 0 when the socket
+ * cannot take it now, < 0 on failure. */
+static int send_line(struct relay *r, const char *data, size_t len) {
   unixsock_message m = {0};
   m.data = (void *)data;
   m.len = len;
@@ -49,30 +61,67 @@ static int send_one(struct relay *r, const char *data, size_t len) {
   if (r->listening_dgram) {
     if (r->reply_len == 0) {
       fprintf(stderr, "unixsock: nobody to send to yet (no datagram received)\n");
-      return 0;
+      return 1;
     }
     memcpy(m.address, r->reply_to, r->reply_len);
     m.addrlen = r->reply_len;
   }
-  unixsock_settimeout(r->sock, -1); /* stdin waits on the peer, as nc does */
-  ssize_t n = (r->messages || r->o->kind != UNIXSOCK_STREAM) ? unixsock_send_message(r->sock, &m)
-                                                            : unixsock_send(r->sock, data, len);
-  unixsock_settimeout(r->sock, 0);
-  if (n < 0) {
-    cli_error("send", r->o->address, (int)n);
+  ssize_t n = unixsock_send_message(r->sock, &m);
+  if (n == -EAGAIN)
+    return 0;
+  if (n < 0)
     return (int)n;
-  }
   if (r->send_fd >= 0) {
     close(r->send_fd);
     r->send_fd = -1;
   }
-  return 0;
+  return 1;
+}
+
+/* Send what stdin gave, as far as the socket takes it now (its timeout is 0):
+ * 1 when all of it is out, 0 when the peer must read first, < 0 on failure.  A
+ * line not ended yet waits for the rest, unless stdin ended or it fills in. */
+static int send_pending(struct relay *r) {
+  int f = unixsock_flush(r->sock); /* the end of a frame the socket took in part */
+  int done = 1;
+  if (f < 0) {
+    done = f == -EAGAIN ? 0 : f;
+  } else if (!r->lines) {
+    while (r->off < r->have) {
+      ssize_t n = unixsock_send(r->sock, r->in + r->off, r->have - r->off);
+      if (n < 0) {
+        done = n == -EAGAIN ? 0 : (int)n;
+        break;
+      }
+      r->off += (size_t)n;
+    }
+  } else {
+    while (r->off < r->have) {
+      char *start = r->in + r->off;
+      size_t left = r->have - r->off, len = left, used = left;
+      char *nl = memchr(start, '\n', left);
+      if (nl != NULL)
+        len = (size_t)(nl - start), used = len + 1;
+      else if (r->stdin_open && left < sizeof(r->in))
+        break; /* the rest of the line is still to come */
+      done = send_line(r, start, len); /* a line longer than in[] goes in pieces */
+      if (done <= 0)
+        break;
+      r->off += used;
+    }
+  }
+  memmove(r->in, r->in + r->off, r->have - r->off);
+  r->have -= r->off;
+  r->off = 0;
+  if (done == 1 && r->lines && (f = unixsock_flush(r->sock)) < 0)
+    done = f == -EAGAIN ? 0 : f; /* the message just sent was taken in part */
+  return done;
 }
 
 /* Everything readable now; 0 at end of stream, 1 to go on, < 0 on failure. */
 static int drain_socket(struct relay *r) {
   for (;;) {
-    if (!r->messages && r->o->kind == UNIXSOCK_STREAM) {
+    if (!r->lines) {
       char buf[65536];
       ssize_t n = unixsock_recv(r->sock, buf, sizeof(buf));
       if (n == -EAGAIN)
@@ -104,7 +153,8 @@ static int drain_socket(struct relay *r) {
 }
 
 int cli_relay(unixsock *sock, const struct cli_options *o) {
-  struct relay r = {.sock = sock, .o = o, .messages = o->messages, .send_fd = -1};
+  struct relay r = {.sock = sock, .o = o, .send_fd = -1, .stdin_open = true};
+  r.lines = o->messages || o->kind != UNIXSOCK_STREAM;
   if (o->send_fd != NULL && (r.send_fd = cli_open_send_fd(o)) < 0)
     return EXIT_FAIL;
   char sockname[UNIXSOCK_ADDRESS_MAX];
@@ -113,19 +163,33 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
   r.listening_dgram = o->kind == UNIXSOCK_DGRAM &&
                       unixsock_peer_address(sock, sockname, &slen) < 0;
   unixsock_settimeout(sock, 0);
-  bool stdin_open = true, sock_open = true; /* each direction ends on its own */
-  char line[65536];
-  size_t have = 0;
+  bool sock_open = true, shut = false; /* each direction ends on its own */
   int status = EXIT_OK;
   for (;;) {
-    if (!stdin_open && !sock_open)
+    int out = send_pending(&r);
+    if (out < 0) {
+      cli_error("send", o->address, out);
+      status = EXIT_FAIL;
       break;
-    struct pollfd p[3] = {{.fd = sock_open ? unixsock_fd(sock) : -1, .events = POLLIN},
-                          {.fd = stdin_open ? 0 : -1, .events = POLLIN},
+    }
+    if (out == 1 && !r.stdin_open && !shut) {
+      shut = true;
+      if (o->kind != UNIXSOCK_DGRAM)
+        unixsock_shutdown(sock, UNIXSOCK_SHUT_WR); /* the peer sees the end */
+    }
+    if (shut && !sock_open)
+      break;
+    bool retry = out == 0 && r.listening_dgram;
+    short sock_events = (sock_open ? POLLIN : 0) | (out == 0 && !retry ? POLLOUT : 0);
+    /* stdin is read only once what it gave is out: the peer sets the pace */
+    struct pollfd p[3] = {{.fd = sock_events ? unixsock_fd(sock) : -1, .events = sock_events},
+                          {.fd = r.stdin_open && out == 1 ? 0 : -1, .events = POLLIN},
                           {.fd = cli_signal_fd(), .events = POLLIN}};
     /* A dgram client whose stdin ended waits a little for replies; a listener
      * has no end of stream to wait for, so it receives until a signal. */
-    int timeout = (!stdin_open && o->kind == UNIXSOCK_DGRAM && !r.listening_dgram) ? LINGER_MS : -1;
+    int timeout = retry ? RETRY_MS
+                  : (shut && o->kind == UNIXSOCK_DGRAM && !r.listening_dgram) ? LINGER_MS
+                                                                               : -1;
     int n = poll(p, 3, timeout);
     if (n > 0 && p[2].revents)
       break; /* SIGINT/SIGTERM */
@@ -135,9 +199,9 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
       status = EXIT_FAIL;
       break;
     }
-    if (n == 0)
+    if (n == 0 && !retry)
       break; /* the linger after stdin ended is over */
-    if (p[0].revents) {
+    if (p[0].revents & ~POLLOUT) {
       int d = drain_socket(&r);
       if (d < 0 && d != -EMSGSIZE && d != -ENOBUFS) {
         if (d != -EPIPE)
@@ -149,37 +213,13 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
         sock_open = false; /* the peer is done sending; we may still send */
     }
     if (p[1].revents) {
-      ssize_t got = read(0, line + have, sizeof(line) - have);
+      ssize_t got = read(0, r.in + r.have, sizeof(r.in) - r.have);
       if (got < 0 && errno == EINTR)
         continue;
-      if (got <= 0) {
-        stdin_open = false;
-        if (have > 0 && send_one(&r, line, have) < 0) /* a last line without newline */
-          return EXIT_FAIL;
-        have = 0;
-        if (o->kind != UNIXSOCK_DGRAM)
-          unixsock_shutdown(sock, UNIXSOCK_SHUT_WR); /* the peer sees the end */
-        continue;
-      }
-      if (!r.messages && o->kind == UNIXSOCK_STREAM) {
-        if (send_one(&r, line, (size_t)got) < 0)
-          return EXIT_FAIL;
-        continue;
-      }
-      have += (size_t)got;
-      char *nl;
-      while ((nl = memchr(line, '\n', have)) != NULL) {
-        size_t len = (size_t)(nl - line);
-        if (send_one(&r, line, len) < 0)
-          return EXIT_FAIL;
-        memmove(line, nl + 1, have - len - 1);
-        have -= len + 1;
-      }
-      if (have == sizeof(line)) { /* a longer line is sent in pieces */
-        if (send_one(&r, line, have) < 0)
-          return EXIT_FAIL;
-        have = 0;
-      }
+      if (got <= 0)
+        r.stdin_open = false; /* what is left (a last line without newline) goes next */
+      else
+        r.have += (size_t)got;
     }
   }
   if (r.send_fd >= 0)

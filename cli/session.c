@@ -112,27 +112,123 @@ int cli_open_send_fd(const struct cli_options *o) {
   return fd;
 }
 
-/* One reply in one write, so a reader gets the whole line at once. */
-static int echo_line(unixsock *c, const char *prefix, size_t plen, const char *line,
-                     size_t len) {
-  char *reply = malloc(plen + len);
-  if (reply == NULL)
+/* One served connection.  Replies are never waited for: what the client has not
+ * read yet waits in out, and the connection is not read again until it has gone,
+ * so one client that reads nothing holds up nobody else. */
+struct conn {
+  unixsock *sock;
+  size_t have;        /* pending[0, have): a line not complete yet */
+  char pending[4096];
+  char *out;          /* a reply not taken yet: bytes, or one whole message */
+  size_t out_off, out_len;
+  bool writing;       /* the poller waits for room to write, not for requests */
+};
+
+/* Append prefix + data to the reply waiting to go. */
+static int add_reply(struct conn *k, const char *prefix, const char *data, size_t len) {
+  size_t plen = strlen(prefix), need = k->out_len + plen + len;
+  char *grown = realloc(k->out, need);
+  if (grown == NULL)
     return -ENOMEM;
-  memcpy(reply, prefix, plen);
-  memcpy(reply + plen, line, len);
-  unixsock_settimeout(c, 5000); /* a slow reader gets a bounded wait, not a lost line */
-  ssize_t n = unixsock_send(c, reply, plen + len);
-  unixsock_settimeout(c, 0);
-  free(reply);
-  return n < 0 ? (int)n : 0;
+  memcpy(grown + k->out_len, prefix, plen);
+  memcpy(grown + k->out_len + plen, data, len);
+  k->out = grown;
+  k->out_len = need;
+  return 0;
 }
 
-/* The echo server: every message gets PREFIX + message back (framed on a stream).
- * 1 to go on, 0 at end of stream, or a negative errno. */
-static int echo_message(unixsock *c, const struct cli_options *o) {
+/* Send what waits in out as far as the client takes it now: 1 when all of it has
+ * gone, 0 when the client must read first, < 0 on failure. */
+static int send_replies(struct conn *k, const struct cli_options *o, bool lines) {
+  int f = unixsock_flush(k->sock); /* the end of a framed reply taken in part */
+  if (f < 0)
+    return f == -EAGAIN ? 0 : f;
+  while (k->out_off < k->out_len) {
+    ssize_t n;
+    if (lines) {
+      n = unixsock_send(k->sock, k->out + k->out_off, k->out_len - k->out_off);
+    } else {
+      unixsock_message m = {0};
+      m.data = k->out;
+      m.len = k->out_len;
+      m.flags = o->cred ? UNIXSOCK_MSG_CREDS : 0;
+      n = unixsock_send_message(k->sock, &m); /* the whole message, or nothing */
+      if (n >= 0)
+        n = (ssize_t)k->out_len;
+    }
+    if (n < 0)
+      return n == -EAGAIN ? 0 : (int)n;
+    k->out_off += (size_t)n;
+  }
+  k->out_off = k->out_len = 0;
+  f = unixsock_flush(k->sock); /* a framed reply the socket took in part */
+  return f == 0 ? 1 : f == -EAGAIN ? 0 : f;
+}
+
+/* Read once and queue the answers: 1 to go on, 0 at end of stream, or a negative
+ * errno (-EAGAIN: nothing there).  A stream without --messages is line-based,
+ * like the seeds' server; a line longer than pending is answered in pieces. */
+static int read_requests(struct conn *k, const struct cli_options *o, bool lines) {
+  if (!lines) {
+    unixsock_message m = {0};
+    int r = unixsock_recv_message(k->sock, &m);
+    if (r <= 0)
+      return r;
+    cli_report(&m, o);
+    r = add_reply(k, o->prefix, m.data, m.len);
+    unixsock_message_release(&m);
+    return r < 0 ? r : 1;
+  }
+  ssize_t n = unixsock_recv(k->sock, k->pending + k->have, sizeof(k->pending) - k->have);
+  if (n <= 0)
+    return (int)n;
+  k->have += (size_t)n;
+  size_t used = 0;
+  char *nl;
+  while ((nl = memchr(k->pending + used, '\n', k->have - used)) != NULL) {
+    size_t line = (size_t)(nl - (k->pending + used)) + 1;
+    if (add_reply(k, o->prefix, k->pending + used, line) < 0)
+      return -ENOMEM;
+    used += line;
+  }
+  if (used == 0 && k->have == sizeof(k->pending)) {
+    if (add_reply(k, o->prefix, k->pending, k->have) < 0)
+      return -ENOMEM;
+    used = k->have;
+  }
+  memmove(k->pending, k->pending + used, k->have - used);
+  k->have -= used;
+  return 1;
+}
+
+/* An event on a connection: 1 to keep it, <= 0 to close it. */
+static int serve_conn(unixsock_poller *p, struct conn *k, const struct cli_options *o) {
+  bool lines = !o->messages && o->kind == UNIXSOCK_STREAM;
+  int w = send_replies(k, o, lines);
+  if (w == 1) {
+    int r = read_requests(k, o, lines);
+    if (r == 0 || (r < 0 && r != -EAGAIN))
+      return r;
+    if (r > 0)
+      w = send_replies(k, o, lines);
+  }
+  if (w < 0)
+    return w;
+  /* with replies waiting, hear only when the client has read them */
+  if (k->writing != (w == 0)) {
+    k->writing = w == 0;
+    unixsock_poller_set(p, unixsock_fd(k->sock), k->writing ? UNIXSOCK_WRITABLE : UNIXSOCK_READABLE, k);
+  }
+  return 1;
+}
+
+/* The dgram echo: one socket answers every sender.  A sender whose queue is full
+ * gets a bounded wait (its reply is dropped after it), since holding the reply
+ * would stop this socket for every other sender. */
+static int echo_datagram(unixsock *s, const struct cli_options *o) {
   size_t plen = strlen(o->prefix);
   unixsock_message m = {0};
-  int r = unixsock_recv_message(c, &m);
+  int r = unixsock_recv_message(s, &m);
   if (r <= 0)
     return r == -EAGAIN ? 1 : r;
   cli_report(&m, o);
@@ -148,50 +244,17 @@ static int echo_message(unixsock *c, const struct cli_options *o) {
   out.len = plen + m.len;
   out.flags = o->cred ? UNIXSOCK_MSG_CREDS : 0;
   memcpy(out.address, m.address, m.addrlen);
-  out.addrlen = o->kind == UNIXSOCK_DGRAM ? m.addrlen : 0;
-  ssize_t s = 0;
-  if (o->kind != UNIXSOCK_DGRAM || m.addrlen > 0) {
-    unixsock_settimeout(c, 5000); /* as for lines: a slow reader gets a bounded wait */
-    s = unixsock_send_message(c, &out);
-    unixsock_settimeout(c, 0);
+  out.addrlen = m.addrlen;
+  ssize_t sent = 0;
+  if (m.addrlen > 0) { /* an unbound sender cannot be answered */
+    unixsock_settimeout(s, 5000);
+    sent = unixsock_send_message(s, &out);
+    unixsock_settimeout(s, 0);
   }
   unixsock_message_release(&m);
   free(reply);
-  return s < 0 ? (int)s : 1;
+  return sent < 0 ? (int)sent : 1;
 }
-
-/* A stream without --messages is line-based, like the seeds' server: pending holds
- * cap bytes, *have of them a line not yet complete. */
-static int echo_conn(unixsock *c, const struct cli_options *o, char *pending, size_t *have,
-                     size_t cap) {
-  if (o->messages || o->kind != UNIXSOCK_STREAM)
-    return echo_message(c, o);
-  size_t plen = strlen(o->prefix);
-  ssize_t n = unixsock_recv(c, pending + *have, cap - *have);
-  if (n <= 0)
-    return n == -EAGAIN ? 1 : (int)n;
-  *have += (size_t)n;
-  char *nl;
-  while ((nl = memchr(pending, '\n', *have)) != NULL) {
-    size_t line = (size_t)(nl - pending) + 1;
-    if (echo_line(c, o->prefix, plen, pending, line) < 0)
-      return -EPIPE;
-    memmove(pending, pending + line, *have - line);
-    *have -= line;
-  }
-  if (*have == cap) { /* a line longer than the buffer: answer it in pieces */
-    if (echo_line(c, o->prefix, plen, pending, *have) < 0)
-      return -EPIPE;
-    *have = 0;
-  }
-  return 1;
-}
-
-struct conn {
-  unixsock *sock;
-  size_t have;
-  char pending[4096];
-};
 
 static int echo_server(unixsock *listener, const struct cli_options *o) {
   if (o->kind == UNIXSOCK_DGRAM) {
@@ -199,7 +262,7 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
     for (;;) {
       int r = cli_wait_readable(unixsock_fd(listener));
       if (r == 0)
-        r = echo_message(listener, o);
+        r = echo_datagram(listener, o);
       if (r == -EINTR)
         return EXIT_OK;
       if (r < 0 && r != -EMSGSIZE && r != -ENOBUFS) {
@@ -252,10 +315,10 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
         continue;
       }
       struct conn *k = ev[i].data;
-      int rr = echo_conn(k->sock, o, k->pending, &k->have, sizeof(k->pending));
-      if (rr <= 0) {
+      if (serve_conn(p, k, o) <= 0) {
         unixsock_poller_remove(p, unixsock_fd(k->sock));
         unixsock_close(k->sock);
+        free(k->out);
         free(k);
       }
     }

@@ -4,6 +4,7 @@ import signal
 import socket
 import stat
 import subprocess
+import threading
 import time
 
 import pytest
@@ -351,3 +352,89 @@ def test_dgram_listener_keeps_receiving_after_its_stdin_ends(tmp_path):
     assert "late line" in out, err
     assert proc.returncode == 0
     assert not os.path.exists(p)  # its own socket file goes with it
+
+
+def echo_peer(listener, kind, messages):
+    """Accept one client and send back everything it sends, until it ends: the
+    kind of peer (cat behind socat) that a relay deadlocks against when it blocks
+    writing while the peer blocks writing back."""
+    if messages:
+        with listener.accept() as c:
+            c.settimeout(30)
+            while (m := c.recv_message()) is not None:
+                with m:
+                    c.send_message(m.data)
+            return
+    conn, _ = listener.accept()
+    with conn:
+        conn.settimeout(30)
+        # a small send buffer makes each reply wait for the tool to read it, so
+        # the tool's unread input piles up on its side at once
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        while True:
+            d = conn.recv(65536)
+            if not d:  # the end (the input has no empty lines to send as empty packets)
+                return
+            conn.sendall(d)
+
+
+@pytest.mark.parametrize("kind, messages", [("stream", False), ("seqpacket", False), ("stream", True)])
+def test_connect_relays_more_than_the_socket_holds_to_an_echoing_peer(sockdir, kind, messages):
+    # the tool wrote to the socket with no timeout while the peer, its buffer
+    # full of replies nobody read, waited to write them: both stuck for ever
+    p = str(sockdir / "cat.sock")
+    if messages:
+        listener = unixsock.listen(p)
+        listener.settimeout(30)
+        data = b"".join(b"line %d\n" % i for i in range(100000))
+    else:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET if kind == "seqpacket" else socket.SOCK_STREAM)
+        listener.bind(p)
+        listener.listen()
+        listener.settimeout(30)
+        data = os.urandom(4 << 20) if kind == "stream" else b"".join(b"line %d\n" % i for i in range(100000))
+    with listener:
+        t = threading.Thread(target=echo_peer, args=(listener, kind, messages), daemon=True)
+        t.start()
+        r = subprocess.run([TOOL, "connect", p, "-k", kind] + (["--messages"] if messages else []),
+                           input=data, capture_output=True, timeout=120)
+        t.join(30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == data
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_echo_server_keeps_serving_while_a_client_does_not_read(abstract, kind):
+    # the server waited up to 5 s to write to a client that sent much and read
+    # nothing, every other client waiting meanwhile, then dropped that client's
+    # replies and closed it
+    addr = abstract()
+    prefix = b"Re: " + b"r" * 1000  # replies outgrow what the client sends
+    srv = start("listen", addr, "-k", kind, "--echo=" + prefix.decode())
+    try:
+        wait_for_abstract(addr)
+        line = b"x" * 99 + b"\n"
+        with unixsock.connect(addr, kind, timeout=5) as a, unixsock.connect(addr, kind, timeout=5) as b:
+            a.settimeout(0)
+            sent = 0
+            while True:  # until the server stops taking what a sends
+                try:
+                    sent += a.send(line)
+                except BlockingIOError:
+                    break
+            time.sleep(0.5)  # the server answers what it took of a's, until a's buffer is full
+            b.settimeout(10)
+            b.send(b"g1\n" if kind == "stream" else b"g1")
+            assert b.recv(2000) == prefix + (b"g1\n" if kind == "stream" else b"g1")
+            lines = sent // len(line)
+            want = lines * (len(prefix) + len(line)) if kind == "stream" else lines
+            a.settimeout(10)
+            got = 0
+            while got < want:
+                d = a.recv(65536)
+                assert d, f"closed after {got} of {want}"
+                got += len(d) if kind == "stream" else 1
+            assert got == want
+    finally:
+        out, err = stop(srv)
+    assert srv.returncode == 0, err
