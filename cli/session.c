@@ -115,10 +115,12 @@ int cli_open_send_fd(const struct cli_options *o) {
 /* One served connection.  Replies are never waited for: what the client has not
  * read yet waits in out, and the connection is not read again until it has gone,
  * so one client that reads nothing holds up nobody else. */
+enum { LINE_MAX_BYTES = 65536 }; /* a longer line is answered in pieces this long */
+
 struct conn {
   unixsock *sock;
-  size_t have;        /* pending[0, have): a line not complete yet */
-  char pending[4096];
+  char *pending;      /* pending[0, have): a line not complete yet */
+  size_t have, cap;
   char *out;          /* a reply not taken yet: bytes, or one whole message */
   size_t out_off, out_len;
   bool writing;       /* the poller waits for room to write, not for requests */
@@ -167,7 +169,7 @@ static int send_replies(struct conn *k, const struct cli_options *o, bool lines)
 
 /* Read once and queue the answers: 1 to go on, 0 at end of stream, or a negative
  * errno (-EAGAIN: nothing there).  A stream without --messages is line-based,
- * like the seeds' server; a line longer than pending is answered in pieces. */
+ * like the seeds' server; a line longer than LINE_MAX_BYTES is answered in pieces. */
 static int read_requests(struct conn *k, const struct cli_options *o, bool lines) {
   if (!lines) {
     unixsock_message m = {0};
@@ -179,7 +181,15 @@ static int read_requests(struct conn *k, const struct cli_options *o, bool lines
     unixsock_message_release(&m);
     return r < 0 ? r : 1;
   }
-  ssize_t n = unixsock_recv(k->sock, k->pending + k->have, sizeof(k->pending) - k->have);
+  if (k->have == k->cap) { /* room grows with the line, up to LINE_MAX_BYTES */
+    size_t cap = k->cap ? 2 * k->cap : 4096;
+    char *grown = realloc(k->pending, cap);
+    if (grown == NULL)
+      return -ENOMEM;
+    k->pending = grown;
+    k->cap = cap;
+  }
+  ssize_t n = unixsock_recv(k->sock, k->pending + k->have, k->cap - k->have);
   if (n <= 0)
     return (int)n;
   k->have += (size_t)n;
@@ -191,7 +201,7 @@ static int read_requests(struct conn *k, const struct cli_options *o, bool lines
       return -ENOMEM;
     used += line;
   }
-  if (used == 0 && k->have == sizeof(k->pending)) {
+  if (used == 0 && k->have == LINE_MAX_BYTES) {
     if (add_reply(k, o->prefix, k->pending, k->have) < 0)
       return -ENOMEM;
     used = k->have;
@@ -318,6 +328,7 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
       if (serve_conn(p, k, o) <= 0) {
         unixsock_poller_remove(p, unixsock_fd(k->sock));
         unixsock_close(k->sock);
+        free(k->pending);
         free(k->out);
         free(k);
       }

@@ -26,8 +26,19 @@ static int fail(const char *what, const char *addr, int r) {
   return 1;
 }
 
+/* Lines up to this long are answered whole; a longer one in pieces this long. */
+#define LINE_MAX_BYTES 65536
+
+static int answer(unixsock *conn, const char *line, size_t len) {
+  static char reply[4 + LINE_MAX_BYTES];
+  printf("Receive: %.*s", (int)len, line);
+  memcpy(reply, "Hi, ", 4);
+  memcpy(reply + 4, line, len);
+  return unixsock_send(conn, reply, len + 4) < 0 ? -1 : 0; /* one write: one whole reply */
+}
+
 static void serve(unixsock *conn) {
-  char buf[4096];
+  static char buf[LINE_MAX_BYTES];
   size_t have = 0;
   while (!stopping) {
     ssize_t n = unixsock_recv(conn, buf + have, sizeof(buf) - have);
@@ -40,17 +51,17 @@ static void serve(unixsock *conn) {
     char *nl;
     while ((nl = memchr(buf, '\n', have)) != NULL) {
       size_t line = (size_t)(nl - buf) + 1;
-      char reply[4100];
-      printf("Receive: %.*s", (int)line, buf);
-      memcpy(reply, "Hi, ", 4);
-      memcpy(reply + 4, buf, line);
-      if (unixsock_send(conn, reply, line + 4) < 0)
+      if (answer(conn, buf, line) < 0)
         return;
       memmove(buf, buf + line, have - line);
       have -= line;
     }
-    if (have == sizeof(buf))
-      have = 0; /* a line longer than the buffer: drop it */
+    if (have == sizeof(buf)) { /* a line longer than the buffer: answer this piece */
+      if (answer(conn, buf, have) < 0)
+        return;
+      printf("\n");
+      have = 0;
+    }
     fflush(stdout);
   }
 }

@@ -1,6 +1,7 @@
 """The examples' echo servers and clients, in every language, talk to each
 other over every kind: the seeds' sessions ("Hi, g1" ...)."""
 import os
+import socket
 import subprocess
 import time
 
@@ -74,3 +75,28 @@ def test_client_to_missing_server_fails_with_enoent(lang, sockdir):
     assert r.returncode != 0
     assert "No such file or directory" in r.stderr
     assert path in r.stderr
+
+
+@pytest.mark.parametrize("server", list(LANGUAGES))
+def test_stream_servers_answer_a_long_line_whole(server, sockdir):
+    # the C server dropped a line longer than its 4 KiB buffer without a word,
+    # and the CLI answered it in 4 KiB pieces, each with its own "Hi, "
+    path = str(sockdir / "echo.sock")
+    srv = subprocess.Popen(command(server, "stream", "server", path), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=lua_env())
+    try:
+        wait_for(path, srv)
+        line = os.urandom(30000).hex().encode() + b"\n"  # 60,000 bytes
+        with socket.socket(socket.AF_UNIX) as c:
+            c.settimeout(30)
+            c.connect(path)
+            c.sendall(line + b"g1\n")
+            want = b"Hi, " + line + b"Hi, g1\n"
+            got = b""
+            while len(got) < len(want):
+                d = c.recv(65536)
+                assert d, got[-100:]
+                got += d
+        assert got == want
+    finally:
+        stop(srv)
