@@ -418,10 +418,14 @@ static us_status_at us_listen(const char *name, size_t namelen, int kind, int ba
   o.uid = uid;
   o.gid = gid;
   const char *op = kind == UNIXSOCK_DGRAM ? "bind" : "listen";
+  /* without the GIL: a listener may wait its turn in the directory (up to 1 s)
+   * while another thread's listener finishes starting there */
+  Py_BEGIN_ALLOW_THREADS
   if (kind == UNIXSOCK_DGRAM)
     r = unixsock_bind(name, namelen, kind, &o, ret);
   else
     r = unixsock_listen(name, namelen, kind, &o, ret);
+  Py_END_ALLOW_THREADS
   /* Raised here, where the operation is known (the typemap would say "listen"),
    * with the option at fault named when one is. */
   const char *why = r == -EINVAL ? unixsock_options_error(&o) : NULL;

@@ -83,8 +83,11 @@ typedef struct unixsock_options {
 /* Listen on an address (stream or seqpacket).  On a path: a live server there
  * makes it -EADDRINUSE; a socket file nobody answers on is stale and replaced; a
  * file that is not a socket is never touched (-EEXIST).  The file gets exactly
- * opts->mode and is never more open than that, even for an instant.  The listener
- * unlinks its file on close only if the path still holds the inode it created.
+ * opts->mode and is never more open than that, even for an instant.  Listeners
+ * starting at once in one directory take turns (an flock of the directory from
+ * bind to listen, waited for 1 s at most), so none mistakes another's socket,
+ * bound but not listening yet, for a stale one.  The listener unlinks its file
+ * on close only if the path still holds the inode it created.
  * opts may be NULL.  The new handle is returned in *ret_sock. */
 UNIXSOCK_EXTERN int unixsock_listen(const char *name, size_t namelen, int kind,
                                     const unixsock_options *opts, unixsock **ret_sock);

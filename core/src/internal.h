@@ -100,9 +100,10 @@ int unixsock__kind_to_type(int kind);                 /* SOCK_* or -EINVAL */
 /* ---- socketfile.c ---- */
 
 /* Bind fd to addr on behalf of listen/bind, applying the socket-file rules and
- * the options' mode/owner.  On success records the file in sock. */
+ * the options' mode/owner, and with backlog >= 0 listen, before another listener
+ * in the directory may look at the file.  On success records the file in sock. */
 int unixsock__bind_file(unixsock *sock, const char *name, size_t namelen,
-                        const unixsock_options *opts);
+                        const unixsock_options *opts, int backlog);
 /* Unlink the socket file if it is still ours. */
 void unixsock__unlink_file(unixsock *sock);
 

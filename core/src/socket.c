@@ -109,7 +109,7 @@ const char *unixsock_options_error(const unixsock_options *opts) {
 
 /* Shared by listen and bind: create, bind with the socket-file rules, record. */
 static int open_bound(const char *name, size_t namelen, int kind,
-                      const unixsock_options *opts, unixsock **ret_sock) {
+                      const unixsock_options *opts, int backlog, unixsock **ret_sock) {
   unixsock *s = NULL;
   if (unixsock_options_error(opts) != NULL)
     return -EINVAL;
@@ -128,7 +128,7 @@ static int open_bound(const char *name, size_t namelen, int kind,
     if (r < 0)
       goto fail;
   }
-  r = unixsock__bind_file(s, name, namelen, opts);
+  r = unixsock__bind_file(s, name, namelen, opts, backlog);
   if (r < 0)
     goto fail;
   *ret_sock = s;
@@ -148,16 +148,12 @@ int unixsock_listen(const char *name, size_t namelen, int kind,
   if (namelen == 0)
     return -EINVAL; /* a listener nobody can name is useless */
   unixsock *s = NULL;
-  int r = open_bound(name, namelen, kind, opts, &s);
+  int backlog = (opts != NULL && opts->backlog > 0) ? opts->backlog : SOMAXCONN;
+  int r = open_bound(name, namelen, kind, opts, backlog, &s);
   if (r < 0)
     return r;
-  int backlog = (opts != NULL && opts->backlog > 0) ? opts->backlog : SOMAXCONN;
   /* Listeners are non-blocking so that accept() after a wake-up never sleeps when
    * another process took the connection first. */
-  if (listen(s->fd, backlog) < 0) {
-    r = -errno;
-    goto fail;
-  }
   r = unixsock__platform_set_nonblock(s->fd, true);
   if (r < 0)
     goto fail;
@@ -173,7 +169,7 @@ int unixsock_bind(const char *name, size_t namelen, int kind,
                   const unixsock_options *opts, unixsock **ret_sock) {
   if (ret_sock == NULL || kind != UNIXSOCK_DGRAM)
     return -EINVAL;
-  return open_bound(name, namelen, kind, opts, ret_sock);
+  return open_bound(name, namelen, kind, opts, -1, ret_sock);
 }
 
 static int set_send_timeout(int fd, long long ms) {

@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,6 +100,10 @@ static int apply_mode_and_owner(const char *path, const struct stat *st,
   return 0;
 }
 
+static int listen_now(unixsock *s, int backlog) {
+  return backlog < 0 || listen(s->fd, backlog) == 0 ? 0 : -errno;
+}
+
 static int remember_name(unixsock *s, const char *name, size_t namelen) {
   if (namelen == 0)
     return 0;
@@ -109,15 +115,50 @@ static int remember_name(unixsock *s, const char *name, size_t namelen) {
   return 0;
 }
 
+/* Listeners starting at once in one directory take turns: otherwise one can
+ * find another's new socket in the instant between its bind and its listen
+ * (connect refused, so "stale") and delete it, leaving a live server nobody can
+ * reach.  The turn is an flock of the directory, held from the first bind to the
+ * listen.  One held by someone else for long (flock(1) on the directory) is
+ * waited for LOCK_WAIT_MS at most, then done without, as is a directory that
+ * cannot be opened for reading: the lock only orders unixsock's own listeners.
+ * Returns the fd to close when done, or -1. */
+#define LOCK_WAIT_MS 1000
+static int take_turn(const char *path) {
+  const char *slash = strrchr(path, '/'); /* path is absolute */
+  size_t dirlen = slash == path ? 1 : (size_t)(slash - path);
+  char *dir = malloc(dirlen + 1);
+  if (dir == NULL)
+    return -1;
+  memcpy(dir, path, dirlen);
+  dir[dirlen] = '\0';
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  free(dir);
+  if (fd < 0)
+    return -1;
+  for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited++) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_WAIT_MS) {
+      close(fd);
+      return -1;
+    }
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+  return fd;
+}
+
 int unixsock__bind_file(unixsock *s, const char *name, size_t namelen,
-                        const unixsock_options *opts) {
+                        const unixsock_options *opts, int backlog) {
   struct unixsock__addr a;
   char *path = NULL;
   int r = unixsock__addr_parse(name, namelen, true, &a);
   if (r < 0)
     return r;
+  int turn = -1;
   if (!a.is_path) { /* abstract or autobind: no file to look after */
     r = bind(s->fd, (const struct sockaddr *)&a.sa, a.len) == 0 ? 0 : -errno;
+    if (r == 0)
+      r = listen_now(s, backlog);
     if (r == 0)
       r = remember_name(s, name, namelen);
     goto out;
@@ -125,6 +166,7 @@ int unixsock__bind_file(unixsock *s, const char *name, size_t namelen,
   r = absolute_path(name, namelen, &path);
   if (r < 0)
     goto out;
+  turn = take_turn(path);
   if (opts != NULL && opts->mode >= 0) {
     r = unixsock__platform_bind_mode(s->fd, opts->mode);
     if (r < 0)
@@ -153,8 +195,12 @@ int unixsock__bind_file(unixsock *s, const char *name, size_t namelen,
   s->flags |= UNIXSOCK__OWNS_FILE; /* from here on, close() cleans up */
   r = apply_mode_and_owner(s->path, &st, opts);
   if (r == 0)
+    r = listen_now(s, backlog); /* live only once its mode and owner are right */
+  if (r == 0)
     r = remember_name(s, name, namelen);
 out:
+  if (turn >= 0)
+    close(turn); /* the next listener's turn */
   free(path);
   unixsock__addr_release(&a);
   return r;

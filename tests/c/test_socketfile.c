@@ -1,6 +1,7 @@
 /* The socket-file rules: live, stale, not-a-socket, inode-checked unlink, mode,
  * owner. */
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -319,4 +320,36 @@ TEST(test_owner_beyond_uid_t_is_einval) {
     CHECK_ERR(unixsock_bind(p, strlen(p), UNIXSOCK_DGRAM, &o, &l), EINVAL);
     CHECK(!exists(p));
   }
+}
+
+/* Another listener caught between its bind and its listen looks stale to a
+ * connect; listeners take turns by the directory's flock, so one starting then
+ * waits, finds the other live, and deletes nothing (it used to delete the other's
+ * file and leave that server unreachable). */
+TEST(test_a_listener_waits_for_another_to_finish_starting) {
+  const char *p = check_path("turns.sock");
+  int other = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  memcpy(sa.sun_path, p, strlen(p) + 1);
+  CHECK(bind(other, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+  ino_t ino = inode_of(p);
+  int turn = open(check_tmpdir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  CHECK(turn >= 0 && flock(turn, LOCK_EX) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    unixsock *l;
+    int r = unixsock_listen(p, strlen(p), UNIXSOCK_STREAM, NULL, &l);
+    _exit(r == -EADDRINUSE ? 0 : 1);
+  }
+  usleep(300000); /* the child has reached the file by now (the old code had) */
+  CHECK(listen(other, 8) == 0);
+  close(turn);
+  int status;
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK_EQ(inode_of(p), ino);
+  unixsock *c;
+  CHECK_OK(unixsock_connect(p, strlen(p), UNIXSOCK_STREAM, 1000, &c));
+  unixsock_close(c);
+  close(other);
 }

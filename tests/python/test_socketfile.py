@@ -1,10 +1,13 @@
 """The socket-file rules through the binding."""
 import errno
+import fcntl
 import os
 import socket
 import stat
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -171,3 +174,50 @@ def test_owner_and_group(sockdir):
     with unixsock.listen(p, uid=65534, gid=65534, mode=0o660):
         st = os.lstat(p)
         assert (st.st_uid, st.st_gid) == (65534, 65534)
+
+
+def test_a_listener_waits_for_another_to_finish_starting(sockdir):
+    # Listeners started at once on one stale path: one found another's new socket
+    # in the instant between its bind and its listen (connect refused, "stale"),
+    # deleted it and bound its own, and the other server lived on unreachable
+    # (3 rounds in 100 with six processes).  A listener holds the directory's
+    # flock from bind to listen; this test plays such a listener, caught in that
+    # instant.
+    p = str(sockdir / "turns.sock")
+    other = socket.socket(socket.AF_UNIX)
+    other.bind(p)  # bound, not listening yet: to a connect, it looks stale
+    turn = os.open(sockdir, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(turn, fcntl.LOCK_EX)
+    result = []
+
+    def start():
+        try:
+            result.append(unixsock.listen(p))
+        except OSError as e:
+            result.append(e)
+
+    t = threading.Thread(target=start)
+    t.start()
+    time.sleep(0.3)  # long enough for listen to have reached the file (old code)
+    other.listen()
+    os.close(turn)
+    t.join(10)
+    with other:
+        if isinstance(result[0], unixsock.Socket):
+            os.close(result[0].detach())  # the file at p is not its to remove
+        assert isinstance(result[0], OSError) and result[0].errno == errno.EADDRINUSE, result
+        with unixsock.connect(p, timeout=5):
+            other.settimeout(5)
+            other.accept()[0].close()  # the first server is still the one reached
+
+
+def test_a_directory_flock_held_by_someone_else_does_not_stop_listen(sockdir):
+    # the turn is only waited for a while: flock(1) on the directory around a
+    # whole command must not hang the listeners that command starts
+    turn = os.open(sockdir, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(turn, fcntl.LOCK_EX)
+    try:
+        with unixsock.listen(str(sockdir / "locked.sock")) as l:
+            assert l.local_address.endswith("locked.sock")
+    finally:
+        os.close(turn)
