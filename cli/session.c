@@ -112,11 +112,11 @@ int cli_open_send_fd(const struct cli_options *o) {
   return fd;
 }
 
+enum { LINE_MAX_BYTES = 65536 }; /* a longer line is answered in pieces this long */
+
 /* One served connection.  Replies are never waited for: what the client has not
  * read yet waits in out, and the connection is not read again until it has gone,
  * so one client that reads nothing holds up nobody else. */
-enum { LINE_MAX_BYTES = 65536 }; /* a longer line is answered in pieces this long */
-
 struct conn {
   unixsock *sock;
   char *pending;      /* pending[0, have): a line not complete yet */
