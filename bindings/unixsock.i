@@ -92,8 +92,35 @@ static void us_raise(long r, const char *op, const char *name, size_t namelen) {
  * their context points at this tag instead, which no other capsule can have. */
 static const char us_capsule_tag[] = "unixsock";
 
+/* A socket collected without close(): a ResourceWarning, as socket.socket gives,
+ * then closed all the same.  Said when the capsule goes, not the Python Socket:
+ * a bound method (unixsock.connect(a).send) may still be using the handle. */
+static void us_warn_unclosed(unixsock *sock) {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb); /* a collection may happen while an error is set */
+  char name[4096];                 /* a long path is reported whole */
+  size_t len = sizeof(name);
+  if (unixsock_local_address(sock, name, &len) < 0)
+    len = 0;
+  int kind = unixsock_kind(sock);
+  const char *kind_name = kind == UNIXSOCK_DGRAM       ? "dgram"
+                          : kind == UNIXSOCK_SEQPACKET ? "seqpacket"
+                                                       : "stream";
+  PyObject *addr = PyUnicode_DecodeFSDefaultAndSize(name, (Py_ssize_t)len);
+  if (addr == NULL ||
+      PyErr_ResourceWarning(NULL, 1, "unclosed <unixsock.Socket %s %R fd=%d>", kind_name,
+                            addr, unixsock_fd(sock)) < 0)
+    PyErr_WriteUnraisable(NULL); /* warnings made errors cannot raise from here; the
+                                  * capsule, half freed, must not be named */
+  Py_XDECREF(addr);
+  PyErr_Restore(type, value, tb);
+}
+
 static void us_capsule_free(PyObject *capsule) {
-  unixsock_close((unixsock *)PyCapsule_GetPointer(capsule, NULL));
+  unixsock *sock = (unixsock *)PyCapsule_GetPointer(capsule, NULL);
+  if (sock != NULL && unixsock_fd(sock) >= 0)
+    us_warn_unclosed(sock);
+  unixsock_close(sock);
 }
 
 /* A handle argument -> the socket: NULL for None (a closed Python Socket: the

@@ -1,7 +1,9 @@
 """Endpoints through the binding: kinds, pair, adopt, accept, close."""
 import errno
 import fcntl
+import gc
 import os
+import re
 import socket
 
 import pytest
@@ -90,14 +92,35 @@ def test_detach_returns_the_fd_without_closing():
         b.close()
 
 
-def test_collected_socket_closes_its_fd():
+def test_collected_socket_closes_its_fd_and_warns():
     a, b = unixsock.pair()
-    del a
-    import gc
-
-    gc.collect()
+    text = repr(a)
+    with pytest.warns(ResourceWarning, match="unclosed " + re.escape(text)):
+        del a
+        gc.collect()
     assert b.recv(10) == b""  # peer closed: end of stream
     b.close()
+
+
+def test_a_socket_dropped_by_a_chained_call_still_makes_the_call():
+    # unixsock.connect(a).send(b"x"): the Socket goes before send runs (the bound
+    # method holds only the handle), so the handle must stay open until send is done
+    with unixsock.bind("") as srv:
+        with pytest.warns(ResourceWarning):
+            assert unixsock.connect(srv.local_address, "dgram").send(b"x") == 1
+            gc.collect()
+        srv.settimeout(5)
+        assert srv.recv(10) == b"x"
+
+
+def test_closed_or_detached_socket_collected_says_nothing(recwarn):
+    a, b = unixsock.pair()
+    a.close()
+    fd = b.detach()
+    del a, b
+    gc.collect()
+    os.close(fd)
+    assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)]
 
 
 def test_accept_on_non_listener_is_einval():
@@ -117,15 +140,21 @@ def test_bad_kind_is_valueerror():
         unixsock.bind("@x", "stream")
 
 
+def _set_on_a_pair(attr, value):
+    a, b = unixsock.pair()
+    with a, b:
+        setattr(a, attr, value)
+
+
 @pytest.mark.parametrize("call, error, text", [
     # these said "in method 'us_listen', argument 5 of type 'int'": SWIG's names, not ours
     (lambda a: unixsock.listen(a, mode="0600"), TypeError, "'str' object cannot be interpreted as an integer"),
     (lambda a: unixsock.listen(a, backlog=2**40), OverflowError, "Python int too large to convert to C int"),
     (lambda a: unixsock.listen(a, uid="root"), TypeError, "'str' object cannot be interpreted as an integer"),
     (lambda a: unixsock.listen(a, gid=2**70), OverflowError, "int too big to convert"),  # CPython's own words
-    (lambda a: setattr(unixsock.pair()[0], "send_buffer", 2**40), OverflowError,
+    (lambda a: _set_on_a_pair("send_buffer", 2**40), OverflowError,
      "Python int too large to convert to C int"),
-    (lambda a: setattr(unixsock.pair()[0], "recv_buffer", 1.5), TypeError,
+    (lambda a: _set_on_a_pair("recv_buffer", 1.5), TypeError,
      "'float' object cannot be interpreted as an integer"),
 ])
 def test_bad_integer_arguments_say_what_python_says(abstract, call, error, text):
