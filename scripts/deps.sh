@@ -18,6 +18,8 @@ need cmake command -v cmake
 need pkg-config command -v pkg-config
 need python3 command -v python3
 need python3-venv python3 -c 'import venv, ensurepip'
+# the headers of the python3 that builds the extension (pip install . compiles it)
+need python3-dev python3 -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'
 need lua5.4 command -v lua5.4
 need liblua5.4-dev test -f /usr/include/lua5.4/lua.h
 need lua-busted test -f /usr/bin/busted
