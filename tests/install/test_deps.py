@@ -11,12 +11,13 @@ import pytest
 
 from conftest import ROOT
 
-DEPS = str(ROOT / "scripts" / "deps.sh")
-
-
 def run_as_nobody(path_first, home):
+    """deps.sh as uid 65534, from a copy it can read (the tree may be under /root)."""
+    deps = home / "deps.sh"
+    shutil.copy(ROOT / "scripts" / "deps.sh", deps)
+    deps.chmod(0o755)
     env = {"PATH": f"{path_first}:{os.environ['PATH']}", "HOME": str(home)}
-    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", DEPS],
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", str(deps)],
                           capture_output=True, text=True, env=env, timeout=120)
 
 
