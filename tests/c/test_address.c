@@ -35,6 +35,15 @@ static void echo_once(const char *addr, size_t addrlen, int kind) {
   unixsock_close(l);
 }
 
+/* A datagram from a raw socket to the abstract name a ("@..."), exact length. */
+static void raw_send_to_abstract(int fd, const char *data, const char *a) {
+  struct sockaddr_un to = {.sun_family = AF_UNIX};
+  memcpy(to.sun_path + 1, a + 1, strlen(a) - 1);
+  CHECK(sendto(fd, data, strlen(data), 0, (struct sockaddr *)&to,
+               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a))) ==
+        (ssize_t)strlen(data));
+}
+
 TEST(test_absolute_path_listen_connect) {
   const char *p = check_path("abs.sock");
   echo_once(p, strlen(p), UNIXSOCK_STREAM);
@@ -83,10 +92,7 @@ TEST(test_at_alone_is_the_empty_abstract_name) {
   const char *a = check_abstract("to-empty");
   unixsock *srv;
   CHECK_OK(unixsock_bind(a, strlen(a), UNIXSOCK_DGRAM, NULL, &srv));
-  struct sockaddr_un to = {.sun_family = AF_UNIX};
-  memcpy(to.sun_path + 1, a + 1, strlen(a) - 1);
-  CHECK(sendto(fd, "hi", 2, 0, (struct sockaddr *)&to,
-               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a))) == 2);
+  raw_send_to_abstract(fd, "hi", a);
   char buf[8], sender[UNIXSOCK_ADDRESS_MAX];
   size_t slen = sizeof(sender);
   CHECK_EQ(unixsock_recvfrom(srv, buf, sizeof(buf), sender, &slen), 2);
@@ -132,10 +138,7 @@ TEST(test_recvfrom_reports_unnamed_sender_as_empty) {
   const char *a = check_abstract("unnamed");
   CHECK_OK(unixsock_bind(a, strlen(a), UNIXSOCK_DGRAM, NULL, &srv));
   int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  memcpy(sa.sun_path + 1, a + 1, strlen(a) - 1);
-  CHECK(sendto(fd, "y", 1, 0, (struct sockaddr *)&sa,
-               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a))) == 1);
+  raw_send_to_abstract(fd, "y", a);
   char buf[4], from[UNIXSOCK_ADDRESS_MAX];
   size_t flen = sizeof(from);
   CHECK_EQ(unixsock_recvfrom(srv, buf, sizeof(buf), from, &flen), 1);
