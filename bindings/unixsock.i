@@ -102,14 +102,10 @@ static void us_warn_unclosed(unixsock *sock) {
   size_t len = sizeof(name);
   if (unixsock_local_address(sock, name, &len) < 0)
     len = 0;
-  int kind = unixsock_kind(sock);
-  const char *kind_name = kind == UNIXSOCK_DGRAM       ? "dgram"
-                          : kind == UNIXSOCK_SEQPACKET ? "seqpacket"
-                                                       : "stream";
   PyObject *addr = PyUnicode_DecodeFSDefaultAndSize(name, (Py_ssize_t)len);
   if (addr == NULL ||
-      PyErr_ResourceWarning(NULL, 1, "unclosed <unixsock.Socket %s %R fd=%d>", kind_name,
-                            addr, unixsock_fd(sock)) < 0)
+      PyErr_ResourceWarning(NULL, 1, "unclosed <unixsock.Socket %s %R fd=%d>",
+                            unixsock_kind_name(unixsock_kind(sock)), addr, unixsock_fd(sock)) < 0)
     PyErr_WriteUnraisable(NULL); /* warnings made errors cannot raise from here; the
                                   * capsule, half freed, must not be named */
   Py_XDECREF(addr);
