@@ -16,6 +16,12 @@ static void raw_pair(unixsock **ret, int *ret_raw) {
   *ret_raw = sv[1];
 }
 
+/* The same with timeout 0 on the unixsock end: frames can be cut at any byte. */
+static void raw_pair_never_waiting(unixsock **ret, int *ret_raw) {
+  raw_pair(ret, ret_raw);
+  CHECK_OK(unixsock_settimeout(*ret, 0));
+}
+
 static void header(unsigned char *h, unsigned len, unsigned nfds, unsigned flags) {
   h[0] = (unsigned char)(len >> 24);
   h[1] = (unsigned char)(len >> 16);
@@ -25,6 +31,12 @@ static void header(unsigned char *h, unsigned len, unsigned nfds, unsigned flags
   h[5] = (unsigned char)flags;
   h[6] = 'U';
   h[7] = 'S';
+}
+
+/* A whole frame of payload (no fds, no creds) in wire, which holds 8 + its length. */
+static void frame_of(unsigned char *wire, const char *payload) {
+  header(wire, (unsigned)strlen(payload), 0, 0);
+  memcpy(wire + 8, payload, strlen(payload));
 }
 
 TEST(test_frame_wire_format_is_as_documented) {
@@ -49,8 +61,7 @@ TEST(test_frame_split_across_many_reads) {
   int raw;
   raw_pair(&a, &raw);
   unsigned char wire[8 + 5];
-  header(wire, 5, 0, 0);
-  memcpy(wire + 8, "hello", 5);
+  frame_of(wire, "hello");
   CHECK_OK(unixsock_settimeout(a, 20));
   unixsock_message m = {0};
   for (size_t i = 0; i < sizeof(wire); i++) {
@@ -425,11 +436,9 @@ TEST(test_try_send_message_on_a_blocking_stream_keeps_the_end_of_a_frame) {
 TEST(test_a_frame_cut_in_a_batch_slot_never_writes_the_slot_later) {
   unixsock *a;
   int raw;
-  raw_pair(&a, &raw);
-  CHECK_OK(unixsock_settimeout(a, 0));
+  raw_pair_never_waiting(&a, &raw);
   unsigned char wire[8 + 6];
-  header(wire, 6, 0, 0);
-  memcpy(wire + 8, "abcdef", 6);
+  frame_of(wire, "abcdef");
   CHECK(write(raw, wire, 8 + 3) == 8 + 3); /* header and half the payload */
   char slot[16];
   unixsock_message m[1] = {{0}};
@@ -498,11 +507,9 @@ TEST(test_a_plain_read_after_a_broken_frame_is_refused) {
 TEST(test_a_plain_read_inside_a_cut_frame_is_ebusy) {
   unixsock *a;
   int raw;
-  raw_pair(&a, &raw);
-  CHECK_OK(unixsock_settimeout(a, 0));
+  raw_pair_never_waiting(&a, &raw);
   unsigned char wire[8 + 4];
-  header(wire, 4, 0, 0);
-  memcpy(wire + 8, "wxyz", 4);
+  frame_of(wire, "wxyz");
   CHECK(write(raw, wire, 5) == 5); /* inside the header */
   unixsock_message m = {0};
   CHECK_ERR(unixsock_recv_message(a, &m), EAGAIN);
@@ -525,11 +532,9 @@ TEST(test_a_plain_read_inside_a_cut_frame_is_ebusy) {
 TEST(test_detach_inside_a_cut_frame_is_ebusy) {
   unixsock *a;
   int raw;
-  raw_pair(&a, &raw);
-  CHECK_OK(unixsock_settimeout(a, 0));
+  raw_pair_never_waiting(&a, &raw);
   unsigned char wire[8 + 2];
-  header(wire, 2, 0, 0);
-  memcpy(wire + 8, "hi", 2);
+  frame_of(wire, "hi");
   CHECK(write(raw, wire, 9) == 9);
   unixsock_message m = {0};
   CHECK_ERR(unixsock_recv_message(a, &m), EAGAIN);
