@@ -1,4 +1,5 @@
 /* Access control on accept: the allow-list. */
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,57 @@ TEST(test_dgram_allow_list_drops_other_uids_messages) {
   CHECK_EQ(unixsock_send(me, "third", 5), 5);
   CHECK_EQ(unixsock_try_recv(srv, buf, sizeof(buf)), 5);
   CHECK_EQ(unixsock_refused(srv), 3);
+  unixsock_close(me);
+  unixsock_close(srv);
+}
+
+#define REFUSED_FLOOD 2000
+
+static int flood_as(void *arg) {
+  const char *addr = arg;
+  unixsock *c;
+  if (unixsock_connect(addr, strlen(addr), UNIXSOCK_DGRAM, 1000, &c) < 0)
+    return 1;
+  unixsock_settimeout(c, 10000);
+  for (int i = 0; i < REFUSED_FLOOD; i++)
+    if (unixsock_send(c, "from nobody", 11) != 11)
+      return 2;
+  unixsock_close(c);
+  return 0;
+}
+
+/* Receives until one admitted datagram arrives (dropping the refused ones). */
+static void *receive_admitted(void *arg) {
+  char buf[32];
+  ssize_t n = unixsock_recv(arg, buf, sizeof(buf));
+  return (void *)(n == 4 && memcmp(buf, "stop", 4) == 0 ? "ok" : NULL);
+}
+
+TEST(test_refused_count_is_exact_with_two_receiving_threads) {
+  if (geteuid() != 0)
+    return;
+  const char *addr = check_abstract("allow-threads");
+  uid_t root = 0;
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  o.allow_uids = &root;
+  o.allow_uids_count = 1;
+  unixsock *srv, *me;
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, &o, &srv));
+  CHECK_OK(unixsock_settimeout(srv, 20000));
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++)
+    CHECK(pthread_create(&t[i], NULL, receive_admitted, srv) == 0);
+  /* both threads drop the flood between them, each counting what it drops */
+  CHECK_EQ(check_as_user(65534, flood_as, (void *)addr), 0);
+  CHECK_OK(unixsock_connect(addr, strlen(addr), UNIXSOCK_DGRAM, 1000, &me));
+  for (int i = 0; i < 2; i++)
+    CHECK_EQ(unixsock_send(me, "stop", 4), 4);
+  for (int i = 0; i < 2; i++) {
+    void *res;
+    CHECK(pthread_join(t[i], &res) == 0);
+    CHECK(res != NULL);
+  }
+  CHECK_EQ(unixsock_refused(srv), REFUSED_FLOOD);
   unixsock_close(me);
   unixsock_close(srv);
 }
