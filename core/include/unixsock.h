@@ -110,7 +110,10 @@ UNIXSOCK_EXTERN int unixsock_connect(const char *name, size_t namelen, int kind,
                                      int timeout_ms, unixsock **ret_sock);
 
 /* Accept one connection, waiting up to the listener's timeout.  Peers refused by
- * the allow-list are closed here and never returned (see unixsock_refused()). */
+ * the allow-list are closed here and never returned (see unixsock_refused()).
+ * -EINVAL once the listener's reading is shut down (unixsock_shutdown with
+ * UNIXSOCK_SHUT_RD, here or in another thread, which wakes a waiting accept), as
+ * the kernel's blocking accept says. */
 UNIXSOCK_EXTERN int unixsock_accept(unixsock *listener, unixsock **ret_conn);
 
 /* A connected pair (socketpair). */

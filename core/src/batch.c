@@ -214,7 +214,7 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
   if (s->kind == UNIXSOCK_SEQPACKET) {
     /* an empty read from a peer that has gone is the end of the stream */
     for (int i = 0; i < got; i++)
-      if (mm[i].msg_len == 0 && unixsock__platform_peer_gone(s->fd)) {
+      if (mm[i].msg_len == 0 && unixsock__platform_read_ended(s->fd)) {
         got = i;
         break;
       }

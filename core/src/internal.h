@@ -258,7 +258,7 @@ static inline int unixsock__wait_flag_for(const unixsock *s, long long deadline)
 int unixsock__platform_accept(int fd);                 /* accept4 CLOEXEC */
 int unixsock__platform_peer_ids(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
 int unixsock__platform_set_cloexec(int fd);
-bool unixsock__platform_peer_gone(int fd);
+bool unixsock__platform_read_ended(int fd);
 int unixsock__platform_set_nonblock(int fd, bool on);
 int unixsock__platform_socket_type(int fd, int *ret_type); /* SO_TYPE + SO_DOMAIN check */
 int unixsock__platform_bind_mode(int fd, int mode);    /* restrict mode before bind */

@@ -183,7 +183,7 @@ again:;
   ssize_t size = next_size(sock, &deadline);
   if (size < 0)
     return (int)size;
-  if (size == 0 && sock->kind == UNIXSOCK_SEQPACKET && unixsock__platform_peer_gone(sock->fd))
+  if (size == 0 && sock->kind == UNIXSOCK_SEQPACKET && unixsock__platform_read_ended(sock->fd))
     return 0; /* end of stream */
   char *buf = malloc(size > 0 ? (size_t)size : 1);
   if (buf == NULL)

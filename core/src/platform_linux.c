@@ -27,9 +27,12 @@ int unixsock__platform_peer_ids(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *r
   return 0;
 }
 
-/* A seqpacket read of 0 bytes is an empty message or the end: the end when the
- * peer has shut down (the kernel offers nothing better to tell them apart). */
-bool unixsock__platform_peer_gone(int fd) {
+/* Will nothing more arrive?  True when the peer has shut down or gone, or when
+ * reading was shut down here.  It tells a seqpacket read of 0 bytes (an empty
+ * message, or the end: the kernel offers nothing better) and an accept that finds
+ * nothing on a listener whose reading was shut down (no connection ever comes,
+ * yet the kernel reports it readable and a non-blocking accept says EAGAIN). */
+bool unixsock__platform_read_ended(int fd) {
   struct pollfd p = {.fd = fd, .events = POLLRDHUP, .revents = 0};
   return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
 }

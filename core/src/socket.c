@@ -307,6 +307,8 @@ int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
     }
     if (c != -EAGAIN)
       return c;
+    if (unixsock__platform_read_ended(listener->fd))
+      return -EINVAL; /* shut down: what a blocking accept says (waiting would spin) */
     if (unixsock__timeout(listener) == 0)
       return -EAGAIN;
     int r = unixsock__wait(listener->fd, POLLIN, deadline);

@@ -277,6 +277,40 @@ TEST(test_accept_timeout_is_etimedout) {
   unixsock_close(l);
 }
 
+struct accepting {
+  unixsock *listener;
+  int result;
+};
+
+static void *accept_one(void *arg) {
+  struct accepting *a = arg;
+  unixsock *c = NULL;
+  a->result = unixsock_accept(a->listener, &c);
+  unixsock_close(c);
+  return NULL;
+}
+
+TEST(test_shutdown_read_ends_an_accept_waiting_in_another_thread) {
+  /* a threaded server's way to stop its accept loop: close() would not wake it */
+  const char *addr = check_abstract("accept-shutdown");
+  unixsock *l, *c;
+  CHECK_OK(unixsock_listen(addr, strlen(addr), UNIXSOCK_STREAM, NULL, &l));
+  CHECK_OK(unixsock_settimeout(l, 10000)); /* before: woken, it spun till then */
+  struct accepting a = {.listener = l, .result = 1};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, accept_one, &a) == 0);
+  usleep(100 * 1000); /* into its wait (if not yet, it sees the shutdown at once) */
+  long long t0 = now_ms();
+  CHECK_OK(unixsock_shutdown(l, UNIXSOCK_SHUT_RD));
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK_EQ(a.result, -EINVAL);
+  CHECK(now_ms() - t0 < 5000);
+  /* what a blocking accept(2) says, never EAGAIN: an event loop would spin */
+  CHECK_OK(unixsock_settimeout(l, 0));
+  CHECK_ERR(unixsock_accept(l, &c), EINVAL);
+  unixsock_close(l);
+}
+
 TEST(test_connect_to_full_backlog_times_out) {
   const char *addr = check_abstract("backlog");
   unixsock_options o = UNIXSOCK_OPTIONS_INIT;

@@ -147,6 +147,19 @@ describe("bytes", function()
     assert.are.equal(E.EAGAIN, err)
   end))
 
+  it("accept on a listener shut down for reading is EINVAL, never EAGAIN", h.no_leak(function()
+    -- a host's loop would see the fd readable for ever and spin on EAGAIN
+    local l <close> = assert(unixsock.listen(h.abstract()))
+    assert(l:shutdown("r"))
+    for _, timeout in ipairs({ 10, 0 }) do
+      l:settimeout(timeout) -- before: with 10 s it spun until then
+      local c, msg, err = l:accept()
+      assert.is_nil(c)
+      assert.are.equal(E.EINVAL, err)
+      assert.are.equal("accept: Invalid argument", msg)
+    end
+  end))
+
   it("shutdown('w') gives the peer end of stream", h.no_leak(function()
     local a, b = unixsock.pair()
     a:send("last")

@@ -169,3 +169,19 @@ def test_coroutines_are_served_in_the_order_they_began_to_wait():
         return got
 
     assert asyncio.run(main()) == [b"%d" % i for i in range(8)]
+
+
+def test_async_accept_on_a_shut_down_listener_raises_instead_of_spinning(abstract):
+    async def main():
+        listener = aio.AsyncSocket(unixsock.listen(abstract()))
+        waiting = asyncio.ensure_future(listener.accept())
+        await asyncio.sleep(0.05)  # waiting for readability
+        listener.sock.shutdown("r")  # readable for ever after, but no connection comes
+        try:
+            await asyncio.wait_for(waiting, 5)
+        finally:
+            listener.close()
+
+    with pytest.raises(OSError) as e:
+        asyncio.run(main())
+    assert e.value.errno == errno.EINVAL

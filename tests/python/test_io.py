@@ -354,6 +354,31 @@ def test_shutdown_read_wakes_a_recv_blocked_in_another_thread(kind):
         assert not t.is_alive() and got == [b""]
 
 
+def test_shutdown_read_ends_an_accept_waiting_in_another_thread(abstract):
+    # a threaded server's way to stop its accept loop (close() does not wake it)
+    with unixsock.listen(abstract()) as l:
+        l.settimeout(10)  # before: woken, the accept spun until then
+        got = []
+
+        def accept():
+            try:
+                got.append(l.accept())
+            except OSError as e:
+                got.append(e)
+
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+        time.sleep(0.1)  # into its wait (if not yet, it sees the shutdown at once)
+        l.shutdown("r")
+        t.join(5)
+        assert not t.is_alive()
+        assert isinstance(got[0], OSError) and got[0].errno == errno.EINVAL
+        l.settimeout(0)  # never BlockingIOError, which would make a loop spin
+        with pytest.raises(OSError) as e:
+            l.accept()
+        assert e.value.errno == errno.EINVAL
+
+
 @pytest.mark.parametrize("call, error, text", [
     (lambda s: s.settimeout("1"), TypeError, "timeout must be None or a number of seconds, not str"),
     (lambda s: s.settimeout(float("nan")), ValueError, "timeout must be None or >= 0, not nan"),
