@@ -57,6 +57,21 @@ def abstract(request):
     return make
 
 
+@pytest.fixture
+def full_receiver(abstract):
+    """(rx, tx, address): a dgram receiver at address whose queue tx (bound,
+    not connected, timeout 0) has filled; closed afterwards."""
+    import unixsock
+
+    address = abstract("full")
+    with unixsock.bind(address) as rx, unixsock.bind("") as tx:
+        tx.settimeout(0)
+        with pytest.raises(BlockingIOError):
+            for _ in range(1000):  # net.unix.max_dgram_qlen, 10 by default
+                tx.sendto(b"fill", address)
+        yield rx, tx, address
+
+
 def _open_fds():
     return set(os.listdir("/proc/self/fd"))
 

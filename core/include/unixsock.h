@@ -179,7 +179,13 @@ UNIXSOCK_EXTERN ssize_t unixsock_recv(unixsock *sock, void *buf, size_t len);
 UNIXSOCK_EXTERN ssize_t unixsock_try_recv(unixsock *sock, void *buf, size_t len);
 
 /* Send one datagram to an address (dgram).  Stream and seqpacket sockets send
- * only to their peer: an address there is -EISCONN, and nothing is sent. */
+ * only to their peer: an address there is -EISCONN, and nothing is sent.
+ * The kernel queues net.unix.max_dgram_qlen datagrams (10 by default) from a
+ * sender the receiver is not connected to; while that queue is full the call
+ * waits (as its timeout allows) for the receiver to read, asleep: the sender's
+ * own fd polls writable meanwhile, so with timeout 0 (-EAGAIN) poll a dgram
+ * socket connected to the receiver instead.  So do send_message and
+ * send_batch with an address. */
 UNIXSOCK_EXTERN ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t len,
                                         const char *name, size_t namelen);
 

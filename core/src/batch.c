@@ -126,7 +126,8 @@ static int send_packets(unixsock *s, const unixsock_message *msgs, size_t count)
       got = sendmmsg(s->fd, mm, (unsigned int)n, flags);
       if (got >= 0)
         break;
-      got = unixsock__retry(s, -errno, POLLOUT, &deadline);
+      /* the first of them is the one that would block */
+      got = unixsock__retry_send_to(s, -errno, msgs[sent].addrlen > 0 ? &addr[0] : NULL, &deadline);
       if (got < 0)
         break;
     }

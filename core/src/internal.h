@@ -238,6 +238,13 @@ int unixsock__wait(int fd, short events, long long deadline);
  * < 0 = give up with that result.  The deadline is computed on the first wait, so
  * the fast path never reads the clock. */
 int unixsock__retry(const unixsock *s, int err, short events, long long *io_deadline);
+/* unixsock__retry for a datagram sent to an address (to = NULL: none, as
+ * unixsock__retry).  Our socket's readiness says nothing of the receiver's queue
+ * (net.unix.max_dgram_qlen), so on would-block this also waits, through a socket
+ * connected to that receiver, until its queue has room; poll() alone would
+ * report ready at once and the call would spin until its deadline. */
+int unixsock__retry_send_to(const unixsock *s, int err, const struct unixsock__addr *to,
+                            long long *io_deadline);
 /* The socket's timeout, read atomically: another thread may set it meanwhile. */
 static inline int unixsock__timeout(const unixsock *s) {
   return __atomic_load_n(&s->timeout_ms, __ATOMIC_RELAXED);

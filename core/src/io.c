@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -17,6 +18,30 @@ int unixsock__retry(const unixsock *s, int err, short events, long long *io_dead
   if (*io_deadline == UNIXSOCK__NO_DEADLINE_YET)
     *io_deadline = unixsock__deadline(unixsock__timeout(s));
   return unixsock__wait(s->fd, events, *io_deadline);
+}
+
+/* Until the receiver at `to` has room for a datagram (or the deadline).  A socket
+ * connected to it polls writable only then, as a connected sender's own does. */
+static int wait_for_receiver(const struct unixsock__addr *to, long long deadline) {
+  int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) {
+    (void)poll(NULL, 0, 1); /* no descriptor to spare: pace the retries instead */
+    return 0;
+  }
+  int r = 0;
+  if (connect(probe, (const struct sockaddr *)&to->sa, to->len) == 0)
+    r = unixsock__wait(probe, POLLOUT, deadline);
+  /* else the send, tried again, reports what is wrong with the receiver */
+  close(probe);
+  return r;
+}
+
+int unixsock__retry_send_to(const unixsock *s, int err, const struct unixsock__addr *to,
+                            long long *io_deadline) {
+  int r = unixsock__retry(s, err, POLLOUT, io_deadline);
+  if (r < 0 || err != -EAGAIN || to == NULL)
+    return r;
+  return wait_for_receiver(to, *io_deadline);
 }
 
 ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
@@ -145,7 +170,7 @@ ssize_t unixsock_sendto(unixsock *sock, const void *buf, size_t len, const char 
     n = sendto(sock->fd, buf, len, flags, (const struct sockaddr *)&a.sa, a.len);
     if (n >= 0)
       break;
-    n = unixsock__retry(sock, -errno, POLLOUT, &deadline);
+    n = unixsock__retry_send_to(sock, -errno, &a, &deadline);
     if (n < 0)
       break;
   }

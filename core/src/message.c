@@ -100,7 +100,7 @@ static ssize_t send_message(unixsock *sock, const unixsock_message *msg, bool no
     n = sendmsg(sock->fd, &mh, flags);
     if (n >= 0)
       break;
-    n = unixsock__retry(sock, -errno, POLLOUT, &deadline);
+    n = unixsock__retry_send_to(sock, -errno, msg->addrlen > 0 ? &a : NULL, &deadline);
     if (n < 0)
       break;
   }

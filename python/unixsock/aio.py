@@ -35,13 +35,29 @@ class AsyncSocket:
         self._waiters = ({}, {})
         self._registered = [None, None]
 
-    async def _io(self, op, writable: bool = False):
+    async def _io(self, op, writable: bool = False, to: Optional[Address] = None):
         while True:
             try:
                 return op()
             except BlockingIOError:
                 pass
             await self._ready(writable)
+            if to is not None:
+                await self._room_at(to)
+
+    async def _room_at(self, address: Address) -> None:
+        """Until the datagram receiver at address has room in its queue
+        (net.unix.max_dgram_qlen).  Our socket polls writable whatever that queue
+        holds, so waiting on it alone would spin; a socket connected to the
+        receiver polls writable only when the receiver can take one more."""
+        if self.sock.kind != "dgram":
+            return
+        try:
+            probe = _connect(address, "dgram", timeout=0)
+        except OSError:
+            return  # the send, tried again, reports what is wrong
+        with probe:
+            await AsyncSocket(probe)._ready(True)
 
     async def _ready(self, writable: bool) -> None:
         """Until the loop says the socket is readable (or writable), or it is
@@ -101,13 +117,14 @@ class AsyncSocket:
                 return sent
 
     async def sendto(self, data, address: Address) -> int:
-        return await self._io(lambda: self.sock.sendto(data, address), writable=True)
+        return await self._io(lambda: self.sock.sendto(data, address), writable=True, to=address)
 
     async def send_message(self, data=b"", fds: Iterable = (), *, creds: bool = False,
                            address: Optional[Address] = None) -> int:
         fds = list(fds)
         n = await self._io(
-            lambda: self.sock.send_message(data, fds, creds=creds, address=address), writable=True)
+            lambda: self.sock.send_message(data, fds, creds=creds, address=address), writable=True,
+            to=address)
         await self._io(self.sock.flush, writable=True)  # the end of a long stream message
         return n
 
@@ -119,7 +136,9 @@ class AsyncSocket:
         items = list(messages)
         sent = 0
         while sent < len(items):
-            sent += await self._io(lambda: self.sock.send_batch(items[sent:]), writable=True)
+            first = items[sent]  # the one that would block: (data, fds, creds, address)?
+            to = first[3] if isinstance(first, tuple) and len(first) == 4 else None
+            sent += await self._io(lambda: self.sock.send_batch(items[sent:]), writable=True, to=to)
         await self._io(self.sock.flush, writable=True)
         return sent
 

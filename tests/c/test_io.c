@@ -4,6 +4,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -309,6 +310,56 @@ TEST(test_shutdown_read_ends_an_accept_waiting_in_another_thread) {
   CHECK_OK(unixsock_settimeout(l, 0));
   CHECK_ERR(unixsock_accept(l, &c), EINVAL);
   unixsock_close(l);
+}
+
+/* CPU time the calling thread has used, in ms. */
+static long long thread_cpu_ms(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  return ((long long)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+static void *receive_one_later(void *arg) {
+  usleep(300 * 1000);
+  char buf[16];
+  return (void *)(unixsock_recv(arg, buf, sizeof(buf)) == 4 ? "ok" : NULL);
+}
+
+/* The kernel queues max_dgram_qlen datagrams from a sender the receiver is not
+ * connected to, and says nothing of that queue to the sender's poll(), which
+ * reports writable at once: a send to an address used to spin in poll and send,
+ * at full CPU, until the receiver read or the timeout ran out. */
+TEST(test_a_datagram_to_a_full_receiver_waits_without_spinning) {
+  const char *addr = check_abstract("full-receiver");
+  unixsock *rx, *tx;
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, NULL, &rx));
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &tx));
+  CHECK_OK(unixsock_settimeout(tx, 0));
+  int queued = 0;
+  while (queued < 1000 && unixsock_sendto(tx, "fill", 4, addr, strlen(addr)) == 4)
+    queued++;
+  CHECK_ERR(unixsock_sendto(tx, "fill", 4, addr, strlen(addr)), EAGAIN); /* full */
+  CHECK_OK(unixsock_settimeout(tx, 5000));
+  unixsock_message m = {.data = "next", .len = 4, .addrlen = strlen(addr)};
+  memcpy(m.address, addr, m.addrlen);
+  for (int how = 0; how < 3; how++) { /* sendto, send_message, send_batch */
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, receive_one_later, rx) == 0);
+    long long cpu = thread_cpu_ms(), t0 = now_ms();
+    ssize_t n = how == 0   ? unixsock_sendto(tx, "next", 4, addr, strlen(addr))
+                : how == 1 ? unixsock_send_message(tx, &m)
+                           : unixsock_send_batch(tx, &m, 1);
+    cpu = thread_cpu_ms() - cpu;
+    CHECK_EQ(n, how == 2 ? 1 : 4); /* sent once the receiver made room */
+    CHECK(now_ms() - t0 < 4000);
+    CHECK(cpu < 100); /* spinning, it took all 300 ms */
+    void *res;
+    CHECK(pthread_join(t, &res) == 0);
+    CHECK(res != NULL);
+  }
+  unixsock_close(tx);
+  unixsock_close(rx);
 }
 
 TEST(test_connect_to_full_backlog_times_out) {

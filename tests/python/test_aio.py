@@ -4,6 +4,7 @@ import errno
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -185,3 +186,25 @@ def test_async_accept_on_a_shut_down_listener_raises_instead_of_spinning(abstrac
     with pytest.raises(OSError) as e:
         asyncio.run(main())
     assert e.value.errno == errno.EINVAL
+
+
+@pytest.mark.parametrize("how", ["sendto", "send_message", "send_batch"])
+def test_async_datagram_to_a_full_receiver_waits_without_spinning(full_receiver, how):
+    # the sender polls writable whatever the receiver's queue holds: the loop
+    # used to spin on it, at full CPU, until the receiver read
+    rx, tx, address = full_receiver
+    sends = {
+        "sendto": lambda s: s.sendto(b"next", address),
+        "send_message": lambda s: s.send_message(b"next", address=address),
+        "send_batch": lambda s: s.send_batch([(b"next", [], False, address)]),
+    }
+
+    async def main():
+        asyncio.get_running_loop().call_later(0.3, rx.recv, 10)
+        cpu = time.thread_time()
+        sent = await asyncio.wait_for(sends[how](aio.AsyncSocket(tx)), 5)
+        return sent, time.thread_time() - cpu
+
+    sent, cpu = asyncio.run(main())
+    assert sent in (1, 4)  # once the receiver made room
+    assert cpu < 0.1  # spinning, it took all 0.3 s

@@ -379,6 +379,25 @@ def test_shutdown_read_ends_an_accept_waiting_in_another_thread(abstract):
         assert e.value.errno == errno.EINVAL
 
 
+SENDS_TO = {
+    "sendto": lambda s, a: s.sendto(b"next", a),
+    "send_message": lambda s, a: s.send_message(b"next", address=a),
+    "send_batch": lambda s, a: s.send_batch([(b"next", [], False, a)]),
+}
+
+
+@pytest.mark.parametrize("how", SENDS_TO)
+def test_a_datagram_to_a_full_receiver_waits_without_spinning(full_receiver, how):
+    # the sender's poll() says writable whatever the receiver's queue holds: the
+    # send used to spin in poll and sendto, at full CPU, until the receiver read
+    rx, tx, address = full_receiver
+    tx.settimeout(5)
+    threading.Timer(0.3, rx.recv, (10,)).start()
+    cpu = time.thread_time()
+    assert SENDS_TO[how](tx, address) in (1, 4)  # sent once the receiver made room
+    assert time.thread_time() - cpu < 0.1  # spinning, it took all 0.3 s
+
+
 @pytest.mark.parametrize("call, error, text", [
     (lambda s: s.settimeout("1"), TypeError, "timeout must be None or a number of seconds, not str"),
     (lambda s: s.settimeout(float("nan")), ValueError, "timeout must be None or >= 0, not nan"),
