@@ -55,16 +55,22 @@ static int send_as(void *arg) {
   return 0;
 }
 
+/* A dgram endpoint at addr whose allow-list admits root only. */
+static unixsock *bind_admitting_root(const char *addr) {
+  static const uid_t root = 0;
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  o.allow_uids = &root;
+  o.allow_uids_count = 1;
+  unixsock *srv;
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, &o, &srv));
+  return srv;
+}
+
 TEST(test_dgram_allow_list_drops_other_uids_messages) {
   if (geteuid() != 0)
     return;
   const char *addr = check_abstract("allow-dgram");
-  uid_t root = 0;
-  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
-  o.allow_uids = &root;
-  o.allow_uids_count = 1;
-  unixsock *srv, *me;
-  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, &o, &srv));
+  unixsock *srv = bind_admitting_root(addr), *me;
   CHECK_EQ(check_as_user(65534, send_as, (void *)addr), 0);
   CHECK_OK(unixsock_connect(addr, strlen(addr), UNIXSOCK_DGRAM, 1000, &me));
   CHECK_EQ(unixsock_send(me, "from root", 9), 9);
@@ -115,12 +121,7 @@ TEST(test_refused_count_is_exact_with_two_receiving_threads) {
   if (geteuid() != 0)
     return;
   const char *addr = check_abstract("allow-threads");
-  uid_t root = 0;
-  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
-  o.allow_uids = &root;
-  o.allow_uids_count = 1;
-  unixsock *srv, *me;
-  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, &o, &srv));
+  unixsock *srv = bind_admitting_root(addr), *me;
   CHECK_OK(unixsock_settimeout(srv, 20000));
   pthread_t t[2];
   for (int i = 0; i < 2; i++)
