@@ -95,8 +95,9 @@ class Message:
         return self.data
 
     def __repr__(self) -> str:
+        cut = ", truncated=True" if self.truncated else ""  # shown only when it matters
         return (f"Message({self.data!r}, fds={self._fds}, creds={self.creds}, "
-                f"address={self.address!r})")
+                f"address={self.address!r}{cut})")
 
 
 def _message(t) -> Message:

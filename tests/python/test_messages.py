@@ -146,6 +146,7 @@ def test_recv_batch_max_fds_0_accepts_none():
         first, second = b.recv_batch(count=2, size=16, max_fds=0)
         assert first.data == b"plain" and not first.truncated
         assert second.fds == () and second.truncated  # its fd did not fit: closed
+        assert repr(second).endswith(", truncated=True)") and "truncated" not in repr(first)
         assert len(os.listdir("/proc/self/fd")) == before
         with pytest.raises(OSError, match="max_fds must be >= 0") as e:
             b.recv_batch(max_fds=-1)
