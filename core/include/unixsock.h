@@ -12,7 +12,10 @@
  *                                       "@" alone is the empty abstract name);
  *      "" (namelen 0)                   autobind (bind only): the kernel picks a name.
  *    A path that does not fit sun_path is -ENAMETOOLONG, never truncated; when its
- *    directory exists it is reached through a directory descriptor instead.
+ *    directory exists it is reached through a directory descriptor instead.  The
+ *    kernel then names a socket bound there "/proc/self/fd/N/name", which peers see
+ *    as its address (recvfrom's sender) and cannot answer: a dgram socket that must
+ *    be answered needs a path that fits, or an abstract name.
  *  - Timeouts are in milliseconds: -1 blocks, 0 never blocks (-EAGAIN), > 0 bounds the
  *    whole call (-ETIMEDOUT).  EINTR is retried inside the library.
  *  - Every descriptor the library creates is close-on-exec; no send raises SIGPIPE.
