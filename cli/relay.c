@@ -69,6 +69,11 @@ static int send_line(struct relay *r, const char *data, size_t len) {
   ssize_t n = unixsock_send_message(r->sock, &m);
   if (n == -EAGAIN)
     return 0;
+  if (n < 0 && r->listening_dgram) {
+    /* that sender left (or cannot take it): the listener goes on for the next */
+    cli_error_at("send to", r->reply_to, r->reply_len, (int)n);
+    return 1;
+  }
   if (n < 0)
     return (int)n;
   if (r->send_fd >= 0) {

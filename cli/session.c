@@ -234,7 +234,8 @@ static int serve_conn(unixsock_poller *p, struct conn *k, const struct cli_optio
 
 /* The dgram echo: one socket answers every sender.  A sender whose queue is full
  * gets a bounded wait (its reply is dropped after it), since holding the reply
- * would stop this socket for every other sender. */
+ * would stop this socket for every other sender.  A reply that cannot go (the
+ * sender left, or stayed full) is reported and dropped: it ends nothing else. */
 static int echo_datagram(unixsock *s, const struct cli_options *o) {
   size_t plen = strlen(o->prefix);
   unixsock_message m = {0};
@@ -260,10 +261,12 @@ static int echo_datagram(unixsock *s, const struct cli_options *o) {
     unixsock_settimeout(s, 5000);
     sent = unixsock_send_message(s, &out);
     unixsock_settimeout(s, 0);
+    if (sent < 0)
+      cli_error_at("reply to", m.address, m.addrlen, (int)sent);
   }
   unixsock_message_release(&m);
   free(reply);
-  return sent < 0 ? (int)sent : 1;
+  return 1;
 }
 
 static int echo_server(unixsock *listener, const struct cli_options *o) {

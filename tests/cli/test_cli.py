@@ -1,5 +1,6 @@
 """The unixsock command-line tool: relay, echo, probe, peer, fds, creds, errors."""
 import os
+import select
 import signal
 import socket
 import stat
@@ -438,3 +439,60 @@ def test_echo_server_keeps_serving_while_a_client_does_not_read(abstract, kind):
     finally:
         out, err = stop(srv)
     assert srv.returncode == 0, err
+
+
+def test_dgram_echo_goes_on_when_a_sender_left_before_its_reply(abstract):
+    # the reply's ECONNREFUSED ended the whole server, said as a recv_message error
+    addr = abstract()
+    srv = start("listen", addr, "-k", "dgram", "--echo")
+    try:
+        wait_for_abstract(addr)
+        srv.send_signal(signal.SIGSTOP)  # so the sender is surely gone when it answers
+        with unixsock.connect(addr, "dgram") as gone:
+            gone.send(b"g1")
+            gone_name = gone.local_address
+        srv.send_signal(signal.SIGCONT)
+        with unixsock.connect(addr, "dgram", timeout=10) as c:
+            c.send(b"g2")
+            assert c.recv(100) == b"Hi, g2"
+        assert srv.poll() is None, "the server quit"
+    finally:
+        out, err = stop(srv)
+    assert f"unixsock: reply to {gone_name}: Connection refused (ECONNREFUSED)" in err
+    assert srv.returncode == 0, err
+
+
+def read_line(stream, timeout=10):
+    """The next line the tool writes, without hanging the test if none comes."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, "the tool wrote nothing"
+    return stream.readline()
+
+
+def test_dgram_listener_goes_on_when_the_last_sender_left(abstract):
+    # a line for a sender that has gone is reported and dropped; the next sender
+    # gets the next line (the send error used to end the listener)
+    addr = abstract()
+    proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            bufsize=1)
+    try:
+        wait_for_abstract(addr)
+        with unixsock.connect(addr, "dgram") as gone:
+            gone.send(b"first")
+            gone_name = gone.local_address
+            assert read_line(proc.stdout) == "first\n"  # heard: the one answered
+        proc.stdin.write("for the one gone\n")
+        proc.stdin.flush()
+        assert read_line(proc.stderr) == (
+            f"unixsock: send to {gone_name}: Connection refused (ECONNREFUSED)\n")
+        with unixsock.connect(addr, "dgram", timeout=10) as c:
+            c.send(b"second")
+            assert read_line(proc.stdout) == "second\n"
+            proc.stdin.write("for you\n")
+            proc.stdin.flush()
+            assert c.recv(100) == b"for you"
+        assert proc.poll() is None, "the listener quit"
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0, err
