@@ -328,7 +328,10 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
         continue;
       }
       struct conn *k = ev[i].data;
-      if (serve_conn(p, k, o) <= 0) {
+      int served = serve_conn(p, k, o);
+      if (served < 0) /* it left with replies due, or reset: the others go on */
+        cli_error("client lost", NULL, served);
+      if (served <= 0) {
         unixsock_poller_remove(p, unixsock_fd(k->sock));
         unixsock_close(k->sock);
         free(k->pending);

@@ -52,8 +52,12 @@ int main(int argc, char **argv) {
       printf("Receive: %.*s\n", (int)n, buf);
       memcpy(reply, "Hi, ", 4);
       memcpy(reply + 4, buf, (size_t)n);
-      if (unixsock_send(conn, reply, (size_t)n + 4) < 0)
+      ssize_t sent = unixsock_send(conn, reply, (size_t)n + 4);
+      if (sent < 0) { /* that client left: the next one is served */
+        fprintf(stderr, "client lost: send: %s (%s)\n", unixsock_strerror((int)sent),
+                unixsock_errname((int)sent));
         break;
+      }
     }
     unixsock_close(conn);
   }

@@ -34,7 +34,11 @@ static int answer(unixsock *conn, const char *line, size_t len) {
   printf("Receive: %.*s", (int)len, line);
   memcpy(reply, "Hi, ", 4);
   memcpy(reply + 4, line, len);
-  return unixsock_send(conn, reply, len + 4) < 0 ? -1 : 0; /* one write: one whole reply */
+  ssize_t r = unixsock_send(conn, reply, len + 4); /* one write: one whole reply */
+  if (r < 0) /* that client left: the next one is served */
+    fprintf(stderr, "client lost: send: %s (%s)\n", unixsock_strerror((int)r),
+            unixsock_errname((int)r));
+  return r < 0 ? -1 : 0;
 }
 
 static void serve(unixsock *conn) {

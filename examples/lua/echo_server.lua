@@ -2,7 +2,8 @@
 --   lua5.4 echo_server.lua PATH [stream|dgram|seqpacket]
 -- stream: one line is one message (wire-compatible with examples/c and
 -- examples/python); dgram and seqpacket: one packet is one message.
--- Serves one client after another until SIGINT/SIGTERM, then removes its file.
+-- Serves one client after another until SIGINT/SIGTERM, then removes its file;
+-- a client that leaves before its reply is reported on stderr, the next served.
 local unixsock = require "unixsock"
 
 local path, kind = arg[1], arg[2] or "stream"
@@ -25,7 +26,8 @@ local function serve_stream(conn)
       if not line then break end
       pending = rest
       print("Receive: " .. line)
-      assert(conn:send("Hi, " .. line .. "\n"))
+      local sent, why = conn:send("Hi, " .. line .. "\n")
+      if not sent then io.stderr:write("client lost: ", why, "\n") return end
     end
   end
 end
@@ -36,7 +38,8 @@ local function serve_packets(conn)
     if not data then return end
     if data == "" then print("client quit") return end
     print("Receive: " .. data)
-    if not conn:send("Hi, " .. data) then return end
+    local sent, why = conn:send("Hi, " .. data)
+    if not sent then io.stderr:write("client lost: ", why, "\n") return end
   end
 end
 
@@ -48,7 +51,10 @@ if kind == "dgram" then
     if not data then break end -- a signal: leave, closing the socket
     print("Receive: " .. data)
     print("now sending: Hi, " .. data)
-    if sender ~= "" then sock:sendto("Hi, " .. data, sender) end
+    if sender ~= "" then
+      local sent, why = sock:sendto("Hi, " .. data, sender)
+      if not sent then io.stderr:write("echo_server: ", why, "\n") end -- that client left
+    end
   end
 else
   local listener <close>, err = unixsock.listen(path, kind)

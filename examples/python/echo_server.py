@@ -5,7 +5,8 @@
 
 stream: one line is one message (wire-compatible with examples/c and examples/lua);
 dgram and seqpacket: one datagram/packet is one message.  Serves one client after
-another until SIGINT/SIGTERM, then removes its socket file."""
+another until SIGINT/SIGTERM, then removes its socket file; a client that leaves
+before its reply is reported on stderr and the next one is served."""
 import signal
 import sys
 
@@ -49,15 +50,22 @@ def main():
                     data, sender = sock.recvfrom(65536)
                     print("Receive:", data.decode(errors="replace"), flush=True)
                     print("now sending: Hi,", data.decode(errors="replace"), flush=True)
-                    if sender:
+                    if not sender:
+                        continue
+                    try:
                         sock.sendto(b"Hi, " + data, sender)
+                    except OSError as e:  # that client left: the others are still served
+                        print(f"echo_server: {e}", file=sys.stderr, flush=True)
         else:
             with unixsock.listen(path, kind) as listener:
                 while True:
                     with listener.accept() as conn:
                         p = conn.peer()
                         print(f"peer: pid={p.pid} uid={p.uid} gid={p.gid}", flush=True)
-                        (serve_stream if kind == "stream" else serve_packets)(conn)
+                        try:
+                            (serve_stream if kind == "stream" else serve_packets)(conn)
+                        except OSError as e:  # that client left, or sent too much: serve the next
+                            print(f"client lost: {e}", file=sys.stderr, flush=True)
     except OSError as e:
         sys.exit(f"echo_server: {e}")
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """The examples' echo servers and clients, in every language, talk to each
 other over every kind: the seeds' sessions ("Hi, g1" ...)."""
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -100,3 +101,46 @@ def test_stream_servers_answer_a_long_line_whole(server, sockdir):
         assert got == want
     finally:
         stop(srv)
+
+
+def _raw(kind):
+    return socket.socket(socket.AF_UNIX, {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
+                                          "seqpacket": socket.SOCK_SEQPACKET}[kind])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("server", list(LANGUAGES))
+def test_servers_go_on_when_a_client_left_before_its_reply(server, kind, sockdir):
+    # a reply to a client that had gone (EPIPE, ECONNREFUSED) ended the Python
+    # and Lua servers, and the CLI's dgram echo, instead of that client alone
+    path = str(sockdir / "echo.sock")
+    srv = subprocess.Popen(command(server, kind, "server", path), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=lua_env())
+    try:
+        wait_for(path, srv)
+        end = b"\n" if kind == "stream" else b""
+        srv.send_signal(signal.SIGSTOP)  # so the client is surely gone when it answers
+        try:
+            with _raw(kind) as gone:
+                if kind == "dgram":
+                    gone.bind("")  # an address to answer, gone by then
+                    gone.sendto(b"g1" + end, path)
+                else:
+                    gone.connect(path)
+                    gone.sendall(b"g1" + end)
+        finally:
+            srv.send_signal(signal.SIGCONT)
+        with _raw(kind) as c:
+            c.settimeout(30)
+            if kind == "dgram":
+                c.bind("")
+                c.sendto(b"g2" + end, path)
+            else:
+                c.connect(path)
+                c.sendall(b"g2" + end)
+            assert c.recv(100) == b"Hi, g2" + end
+        assert srv.poll() is None, srv.communicate()
+    finally:
+        out, err = stop(srv)
+    # and it said why that one reply went nowhere
+    assert ("Connection refused" if kind == "dgram" else "Broken pipe") in err, err
