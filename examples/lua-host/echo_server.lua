@@ -35,7 +35,10 @@ function script.on_ready(fd)
     served = served + 1
     return
   end
-  conn:send("Hi, " .. data)
+  local sent, why = conn:send("Hi, " .. data)
+  -- this host watches readability only, so a reply the client has no room for
+  -- (EAGAIN) is not kept for later: say so rather than drop it without a word
+  if not sent then io.stderr:write("reply not sent: ", why, "\n") end
 end
 
 function script.done()

@@ -34,3 +34,31 @@ def test_host_runs_a_lua_server_from_its_own_loop(sockdir):
             host.communicate()
     assert host.returncode == 0, err
     assert not os.path.exists(path)  # lua_close collected the listener
+
+
+def test_a_reply_the_client_has_no_room_for_is_reported(sockdir, tmp_path):
+    # the host watches readability only, so the script cannot keep such a reply
+    # for later; it used to drop it without a word
+    path = str(sockdir / "host.sock")
+    with open(tmp_path / "stderr", "w+") as log:  # a file: a full pipe would stop the host
+        host = subprocess.Popen(
+            [str(build_dir() / "examples" / "lua-host" / "lua_host"),
+             str(ROOT / "examples" / "lua-host" / "echo_server.lua"), path, "1"],
+            stdout=subprocess.PIPE, stderr=log, text=True)
+        try:
+            for _ in range(500):
+                if os.path.exists(path):
+                    break
+                time.sleep(0.01)
+            with unixsock.connect(path, "seqpacket", timeout=10) as c:
+                for _ in range(2000):  # read nothing back: 2 MB of replies fill up
+                    c.send(b"x" * 1000)
+            host.communicate(timeout=20)
+        finally:
+            if host.poll() is None:
+                host.kill()
+                host.communicate()
+        log.seek(0)
+        err = log.read()
+    assert host.returncode == 0, err
+    assert "reply not sent: send: Resource temporarily unavailable" in err
