@@ -330,17 +330,23 @@ static void *receive_one_later(void *arg) {
  * connected to, and says nothing of that queue to the sender's poll(), which
  * reports writable at once: a send to an address used to spin in poll and send,
  * at full CPU, until the receiver read or the timeout ran out. */
+/* A receiver at addr, and a sender (not connected to it) that has filled its
+ * queue; the sender's timeout is then 5 s. */
+static void full_receiver(const char *addr, unixsock **ret_rx, unixsock **ret_tx) {
+  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, NULL, ret_rx));
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, ret_tx));
+  CHECK_OK(unixsock_settimeout(*ret_tx, 0));
+  for (int queued = 0; queued < 1000; queued++)
+    if (unixsock_sendto(*ret_tx, "fill", 4, addr, strlen(addr)) != 4)
+      break;
+  CHECK_ERR(unixsock_sendto(*ret_tx, "fill", 4, addr, strlen(addr)), EAGAIN); /* full */
+  CHECK_OK(unixsock_settimeout(*ret_tx, 5000));
+}
+
 TEST(test_a_datagram_to_a_full_receiver_waits_without_spinning) {
   const char *addr = check_abstract("full-receiver");
   unixsock *rx, *tx;
-  CHECK_OK(unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, NULL, &rx));
-  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &tx));
-  CHECK_OK(unixsock_settimeout(tx, 0));
-  int queued = 0;
-  while (queued < 1000 && unixsock_sendto(tx, "fill", 4, addr, strlen(addr)) == 4)
-    queued++;
-  CHECK_ERR(unixsock_sendto(tx, "fill", 4, addr, strlen(addr)), EAGAIN); /* full */
-  CHECK_OK(unixsock_settimeout(tx, 5000));
+  full_receiver(addr, &rx, &tx);
   unixsock_message m = {.data = "next", .len = 4, .addrlen = strlen(addr)};
   memcpy(m.address, addr, m.addrlen);
   for (int how = 0; how < 3; how++) { /* sendto, send_message, send_batch */
@@ -358,6 +364,33 @@ TEST(test_a_datagram_to_a_full_receiver_waits_without_spinning) {
     CHECK(pthread_join(t, &res) == 0);
     CHECK(res != NULL);
   }
+  unixsock_close(tx);
+  unixsock_close(rx);
+}
+
+/* With no descriptor left for the socket it waits on, it paces its tries. */
+TEST(test_a_datagram_to_a_full_receiver_waits_even_out_of_descriptors) {
+  const char *addr = check_abstract("full-no-fds");
+  unixsock *rx, *tx;
+  full_receiver(addr, &rx, &tx);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, receive_one_later, rx) == 0);
+  struct rlimit old, low;
+  getrlimit(RLIMIT_NOFILE, &old);
+  int lowest = dup(0);
+  close(lowest);
+  low = old;
+  low.rlim_cur = (rlim_t)lowest; /* no free descriptor number left */
+  CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  long long cpu = thread_cpu_ms();
+  ssize_t n = unixsock_sendto(tx, "next", 4, addr, strlen(addr));
+  cpu = thread_cpu_ms() - cpu;
+  setrlimit(RLIMIT_NOFILE, &old);
+  CHECK_EQ(n, 4);
+  CHECK(cpu < 100);
+  void *res;
+  CHECK(pthread_join(t, &res) == 0);
+  CHECK(res != NULL);
   unixsock_close(tx);
   unixsock_close(rx);
 }
