@@ -496,3 +496,28 @@ def test_dgram_listener_goes_on_when_the_last_sender_left(abstract):
     finally:
         out, err = stop(proc)
     assert proc.returncode == 0, err
+
+
+def test_dgram_listener_holds_lines_for_a_full_sender_and_loses_none(abstract):
+    # the kernel queues only max_dgram_qlen datagrams for a sender it is not
+    # connected to; the lines past that wait for it to read, in order
+    addr = abstract()
+    lines = [f"line {i}" for i in range(100)]
+    proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            bufsize=1)
+    try:
+        wait_for_abstract(addr)
+        with unixsock.connect(addr, "dgram", timeout=10) as c:
+            c.send(b"hello")
+            assert read_line(proc.stdout) == "hello\n"  # heard: the one answered
+            proc.stdin.write("".join(line + "\n" for line in lines))
+            proc.stdin.flush()
+            time.sleep(0.5)  # let its queue fill while nobody reads it
+            got = [c.recv(100).decode() for _ in lines]
+        assert got == lines
+        assert proc.poll() is None
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0, err
+    assert err == ""
