@@ -275,7 +275,8 @@ UNIXSOCK_EXTERN ssize_t unixsock_try_send_message(unixsock *sock, const unixsock
 UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
 
 /* Receive one whole message into *ret_msg (zeroed first; max_fds is read from it
- * before that).  Returns 1 for a message, 0 at end of stream, or -errno:
+ * before that).  Returns 1 for a message, 0 at end of stream (on dgram: once
+ * reading is shut down, its only end), or -errno:
  *   -EMSGSIZE  a frame over the socket's maximum (the stream is then shut down
  *              for reading: it cannot be resynchronised);
  *   -ENOBUFS   more descriptors arrived than max_fds allows, or the kernel

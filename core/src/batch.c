@@ -212,14 +212,13 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
       return got;
     }
   }
-  if (s->kind == UNIXSOCK_SEQPACKET) {
-    /* an empty read from a peer that has gone is the end of the stream */
-    for (int i = 0; i < got; i++)
-      if (mm[i].msg_len == 0 && unixsock__platform_read_ended(s->fd)) {
-        got = i;
-        break;
-      }
-  }
+  /* an empty read once nothing more can arrive (a seqpacket peer gone, reading
+   * shut down here) is the end, as in unixsock_recv_message */
+  for (int i = 0; i < got; i++)
+    if (mm[i].msg_len == 0 && unixsock__platform_read_ended(s->fd)) {
+      got = i;
+      break;
+    }
   for (int i = 0; i < got; i++) {
     unixsock_message *m = &msgs[i];
     struct unixsock__inbox in;

@@ -183,8 +183,11 @@ again:;
   ssize_t size = next_size(sock, &deadline);
   if (size < 0)
     return (int)size;
-  if (size == 0 && sock->kind == UNIXSOCK_SEQPACKET && unixsock__platform_read_ended(sock->fd))
-    return 0; /* end of stream */
+  /* the end: a seqpacket peer gone, or reading shut down here (a dgram socket's
+   * only end; the kernel then reports 0 bytes for ever, which read as empty
+   * messages would make a receive loop spin) */
+  if (size == 0 && unixsock__platform_read_ended(sock->fd))
+    return 0;
   char *buf = malloc(size > 0 ? (size_t)size : 1);
   if (buf == NULL)
     return -ENOMEM;

@@ -271,7 +271,8 @@ class Socket:
         return _c.us_send_message(self._h, data, fds, creds=creds, address=address)
 
     def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
-        """Receive one whole message (never truncated), or None at end of stream.
+        """Receive one whole message (never truncated), or None at end of stream
+        (on dgram: once reading is shut down, with shutdown("r")).
         Credentials arrive once this has been called (it turns SO_PASSCRED on).
         More than ``max_fds`` descriptors raises OSError(ENOBUFS), with every one
         that arrived already closed (``max_fds=0`` accepts none)."""
@@ -296,7 +297,7 @@ class Socket:
         only for the first.  A datagram longer than ``size`` comes back with
         ``truncated`` set (as is one whose descriptors, over ``max_fds``, were
         closed); a longer stream frame stays for recv_message().  An empty list
-        means end of stream."""
+        means end of stream (on dgram: reading shut down)."""
         return [_message(t) for t in _c.us_recv_batch(self._h, count, size, max_fds)]
 
     @property

@@ -398,6 +398,28 @@ TEST(test_seqpacket_end_of_stream_is_zero_and_empty_message_is_a_message) {
   unixsock_close(b);
 }
 
+/* A dgram socket's only end is its reading shut down: the kernel then reports
+ * 0 bytes for ever, which were handed out as empty messages (a receive loop
+ * spun on them).  An empty datagram before that is still a message. */
+TEST(test_dgram_end_is_reading_shut_down_and_empty_message_is_a_message) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_DGRAM, &a, &b));
+  unixsock_message m = {.data = "", .len = 0};
+  CHECK_EQ(unixsock_send_message(a, &m), 0);
+  unixsock_message in = {0};
+  CHECK_EQ(unixsock_recv_message(b, &in), 1);
+  CHECK_EQ(in.len, 0);
+  unixsock_message_release(&in);
+  CHECK_OK(unixsock_shutdown(b, UNIXSOCK_SHUT_RD));
+  for (int i = 0; i < 2; i++)
+    CHECK_EQ(unixsock_recv_message(b, &in), 0);
+  char buf[4];
+  unixsock_message slot = {.data = buf, .len = sizeof(buf)};
+  CHECK_EQ(unixsock_recv_batch(b, &slot, 1), 0);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
 TEST(test_seqpacket_messages_name_no_sender_so_they_can_be_sent_on) {
   /* the client receives from a named listener's connection: the kernel reports
    * the listener's name, which sent on as a destination would be EISCONN */

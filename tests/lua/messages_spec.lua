@@ -211,6 +211,20 @@ describe("messages", function()
     b:close()
   end))
 
+  it("a dgram socket ends once its reading is shut down", h.no_leak(function()
+    -- the kernel then reports 0 bytes for ever: they were empty messages, and a
+    -- `while sock:recv_message() do` loop spun on them
+    local a, b = unixsock.pair("dgram")
+    local _a <close> = a
+    local _b <close> = b
+    assert(b:shutdown("r"))
+    for _ = 1, 2 do
+      local m, msg = b:recv_message()
+      assert.is_nil(m)
+      assert.is_nil(msg)
+    end
+  end))
+
   it("an oversize frame is EMSGSIZE", h.no_leak(function()
     local a, b = unixsock.pair("stream")
     assert.are.equal(16 << 20, b:max_message())

@@ -354,6 +354,24 @@ def test_shutdown_read_wakes_a_recv_blocked_in_another_thread(kind):
         assert not t.is_alive() and got == [b""]
 
 
+@pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
+@pytest.mark.parametrize("call, end", [
+    (lambda s: s.recv_message(), None), (lambda s: s.recv_batch(4, 100), []),
+], ids=["recv_message", "recv_batch"])
+def test_shutdown_read_ends_a_message_loop_in_another_thread(kind, call, end):
+    # `while (m := s.recv_message()) is not None` must end: on dgram it was given
+    # an empty message, again and again, and spun
+    a, b = unixsock.pair(kind)
+    with a, b:
+        got = []
+        t = threading.Thread(target=lambda: got.extend([call(a), call(a)]), daemon=True)
+        t.start()
+        time.sleep(0.1)  # into the kernel's wait (if not yet, it sees the shutdown at once)
+        a.shutdown("r")
+        t.join(10)
+        assert not t.is_alive() and got == [end, end]
+
+
 def test_shutdown_read_ends_an_accept_waiting_in_another_thread(abstract):
     # a threaded server's way to stop its accept loop (close() does not wake it)
     with unixsock.listen(abstract()) as l:
