@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unixsock.h"
@@ -14,14 +15,17 @@ int main(int argc, char **argv) {
     return 2;
   }
   unixsock *sock;
-  int r = unixsock_connect(argv[1], strlen(argv[1]), UNIXSOCK_DGRAM, 5000, &sock);
+  int r = unixsock_connect(argv[1], strlen(argv[1]), UNIXSOCK_DGRAM, 10000, &sock);
   if (r < 0) {
     fprintf(stderr, "connect %s failed: %s (%s)\n", argv[1], unixsock_strerror(r),
             unixsock_errname(r));
     return 1;
   }
-  char line[4096], reply[4200];
-  while (fgets(line, sizeof(line), stdin) != NULL) {
+  static char reply[65540]; /* the servers answer up to 64 KiB */
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t got;
+  while ((got = getline(&line, &cap, stdin)) > 0) { /* a whole line, however long */
     size_t len = strcspn(line, "\n");
     printf("now sending %.*s\n", (int)len, line);
     ssize_t n = unixsock_send(sock, line, len);
@@ -31,11 +35,13 @@ int main(int argc, char **argv) {
       fprintf(stderr, "echo via %s failed: %s (%s)\n", argv[1], unixsock_strerror((int)n),
               unixsock_errname((int)n));
       unixsock_close(sock);
+      free(line);
       return 1;
     }
     printf("%.*s\n", (int)n, reply);
     fflush(stdout);
   }
   unixsock_close(sock);
+  free(line);
   return 0;
 }

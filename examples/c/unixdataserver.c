@@ -29,7 +29,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
-  char buf[4096], reply[4100], from[UNIXSOCK_ADDRESS_MAX];
+  static char buf[65536], reply[65540]; /* a datagram up to 64 KiB, as the others take */
+  char from[UNIXSOCK_ADDRESS_MAX];
   while (!stopping) {
     size_t fromlen = sizeof(from);
     ssize_t n = unixsock_recvfrom(sock, buf, sizeof(buf), from, &fromlen);

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unixsock.h"
@@ -19,17 +20,18 @@ int main(int argc, char **argv) {
             unixsock_errname(r));
     return 1;
   }
-  unixsock_settimeout(conn, -1);
+  unixsock_settimeout(conn, 10000); /* a server that never answers is not waited for for ever */
   unixsock_peer_info who;
   if (unixsock_peer(conn, 0, &who) == 0)
     fprintf(stderr, "server: pid=%d uid=%u gid=%u\n", (int)who.pid, (unsigned)who.uid,
             (unsigned)who.gid);
-  char line[4096], reply[4200];
-  size_t have = 0;
-  while (fgets(line, sizeof(line), stdin) != NULL) {
-    size_t len = strlen(line);
-    if (len == 0 || line[len - 1] != '\n')
-      line[len++] = '\n';
+  char *line = NULL, reply[4200];
+  size_t cap = 0, have = 0;
+  ssize_t got;
+  while ((got = getline(&line, &cap, stdin)) > 0) { /* a whole line, however long */
+    size_t len = (size_t)got;
+    if (line[len - 1] != '\n')
+      line[len++] = '\n'; /* the last line, unended: end it (where getline put its NUL) */
     if ((r = (int)unixsock_send(conn, line, len)) < 0)
       break;
     /* read until the reply's newline: a stream has no message boundaries */
@@ -41,8 +43,13 @@ int main(int argc, char **argv) {
       }
       ssize_t n = unixsock_recv(conn, reply + have, sizeof(reply) - have);
       if (n <= 0) {
-        fprintf(stderr, "server terminated prematurely\n");
+        if (n == 0)
+          fprintf(stderr, "server terminated prematurely\n");
+        else
+          fprintf(stderr, "recv failed: %s (%s)\n", unixsock_strerror((int)n),
+                  unixsock_errname((int)n));
         unixsock_close(conn);
+        free(line);
         return 1;
       }
       have += (size_t)n;
@@ -54,6 +61,7 @@ int main(int argc, char **argv) {
     have -= used;
   }
   unixsock_close(conn);
+  free(line);
   if (r < 0) {
     fprintf(stderr, "send failed: %s (%s)\n", unixsock_strerror(r), unixsock_errname(r));
     return 1;

@@ -11,7 +11,9 @@ import pytest
 from examples import LANGUAGES, command, lua_env
 
 KINDS = ["stream", "dgram", "seqpacket"]
-LINES = ["g1", "g2", "g3", "with spaces and ünïcode"]
+# a line longer than any 4 KiB buffer goes whole: the C clients sent it in
+# 4 KiB pieces, each answered on its own, and the C dgram server refused it
+LINES = ["g1", "g2", "g3", "with spaces and ünïcode", "long " + "x" * 10000]
 
 
 def expected_client_output(kind, client):
@@ -144,3 +146,35 @@ def test_servers_go_on_when_a_client_left_before_its_reply(server, kind, sockdir
         out, err = stop(srv)
     # and it said why that one reply went nowhere
     assert ("Connection refused" if kind == "dgram" else "Broken pipe") in err, err
+
+
+def test_clients_give_up_on_a_server_that_never_answers(sockdir):
+    # the C stream client waited for ever (Python's, Lua's and the other C
+    # clients give up after 10 s); every language's client of every kind runs
+    # at once, so the test waits those 10 s only once
+    servers, clients = [], {}
+    try:
+        for kind in KINDS:
+            for lang in ("C", "Python", "Lua"):
+                path = str(sockdir / f"{lang}-{kind}.sock")
+                s = _raw(kind)
+                servers.append(s)
+                s.bind(path)
+                if kind != "dgram":
+                    s.listen()  # and never accept: the kernel completes the connect
+                proc = clients[lang, kind] = subprocess.Popen(
+                    command(lang, kind, "client", path), stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=lua_env())
+                proc.stdin.write("g1\n")
+                proc.stdin.flush()  # stdin stays open: only the reply is missing
+        for who, proc in clients.items():
+            out, err = proc.communicate(timeout=30)
+            assert proc.returncode != 0, (who, out, err)
+            assert "timed out" in err, (who, err)
+    finally:
+        for proc in clients.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        for s in servers:
+            s.close()
