@@ -80,6 +80,22 @@ int check_as_user(unsigned int uid, int (*fn)(void *), void *arg) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+struct rlimit check_fds_exhaust(void) {
+  struct rlimit old, low;
+  getrlimit(RLIMIT_NOFILE, &old);
+  int lowest = dup(0);
+  close(lowest);
+  low = old;
+  low.rlim_cur = (rlim_t)lowest; /* no free descriptor number left */
+  if (setrlimit(RLIMIT_NOFILE, &low) != 0)
+    check_fail(__FILE__, __LINE__, "setrlimit(RLIMIT_NOFILE, %d) failed", lowest);
+  return old;
+}
+
+void check_fds_restore(const struct rlimit *old) {
+  setrlimit(RLIMIT_NOFILE, old);
+}
+
 static void remove_tree(const char *dir) {
   char cmd[512];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "unixsock.h"
 
@@ -65,5 +66,9 @@ int check_count_fds(void);
 /* Run fn in a child whose uid/gid are set to uid (must be root to start). Returns
  * the child's exit status. */
 int check_as_user(unsigned int uid, int (*fn)(void *), void *arg);
+/* Lower RLIMIT_NOFILE until no descriptor number is free (out of descriptors);
+ * returns the limit it had, for check_fds_restore. */
+struct rlimit check_fds_exhaust(void);
+void check_fds_restore(const struct rlimit *old);
 
 #endif

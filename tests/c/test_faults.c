@@ -149,15 +149,9 @@ TEST(test_accept_out_of_fds_recovers_when_fds_free_up) {
   unixsock *l, *c, *s;
   CHECK_OK(unixsock_listen(addr, strlen(addr), UNIXSOCK_STREAM, NULL, &l));
   CHECK_OK(unixsock_connect(addr, strlen(addr), UNIXSOCK_STREAM, 1000, &c));
-  struct rlimit old, low;
-  getrlimit(RLIMIT_NOFILE, &old);
-  int lowest = dup(0);
-  close(lowest);
-  low = old;
-  low.rlim_cur = (rlim_t)lowest; /* no free descriptor number left */
-  CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  struct rlimit old = check_fds_exhaust();
   int r = unixsock_accept(l, &s);
-  setrlimit(RLIMIT_NOFILE, &old);
+  check_fds_restore(&old);
   CHECK_EQ(r, -EMFILE);
   unixsock_settimeout(l, 1000);
   CHECK_OK(unixsock_accept(l, &s)); /* the same client, served now */
