@@ -47,6 +47,9 @@ int main(int argc, char **argv) {
       if (n <= 0) {
         if (n == 0)
           printf("client quit\n");
+        else if (n != -EINTR) /* a signal: we are stopping */
+          fprintf(stderr, "client lost: recv: %s (%s)\n", unixsock_strerror((int)n),
+                  unixsock_errname((int)n));
         break;
       }
       printf("Receive: %.*s\n", (int)n, buf);

@@ -49,6 +49,9 @@ static void serve(unixsock *conn) {
     if (n <= 0) {
       if (n == 0)
         printf("client quit\n");
+      else if (n != -EINTR) /* a signal: we are stopping */
+        fprintf(stderr, "client lost: recv: %s (%s)\n", unixsock_strerror((int)n),
+                unixsock_errname((int)n));
       return;
     }
     have += (size_t)n;

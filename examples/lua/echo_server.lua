@@ -17,8 +17,11 @@ unixsock.catch_signals("INT", "TERM")
 local function serve_stream(conn)
   local pending = ""
   while not unixsock.signaled() do
-    local data, err = conn:recv(4096)
-    if not data then return end
+    local data, why = conn:recv(4096)
+    if not data then
+      if not unixsock.signaled() then io.stderr:write("client lost: ", why, "\n") end
+      return
+    end
     if data == "" then print("client quit") return end
     pending = pending .. data
     while true do
@@ -34,8 +37,11 @@ end
 
 local function serve_packets(conn)
   while not unixsock.signaled() do
-    local data = conn:recv(65536)
-    if not data then return end
+    local data, why = conn:recv(65536)
+    if not data then
+      if not unixsock.signaled() then io.stderr:write("client lost: ", why, "\n") end
+      return
+    end
     if data == "" then print("client quit") return end
     print("Receive: " .. data)
     local sent, why = conn:send("Hi, " .. data)
@@ -47,13 +53,17 @@ if kind == "dgram" then
   local sock <close>, err = unixsock.bind(path)
   if not sock then io.stderr:write("echo_server: ", err, "\n") os.exit(1) end
   while not unixsock.signaled() do
-    local data, sender = sock:recvfrom(65536)
-    if not data then break end -- a signal: leave, closing the socket
-    print("Receive: " .. data)
-    print("now sending: Hi, " .. data)
-    if sender ~= "" then
-      local sent, why = sock:sendto("Hi, " .. data, sender)
-      if not sent then io.stderr:write("echo_server: ", why, "\n") end -- that client left
+    local data, sender, errno = sock:recvfrom(65536)
+    if not data and errno ~= unixsock.errno.EMSGSIZE then break end -- a signal: leave
+    if not data then
+      io.stderr:write("echo_server: ", sender, "\n") -- too long (and gone): the next
+    else
+      print("Receive: " .. data)
+      print("now sending: Hi, " .. data)
+      if sender ~= "" then
+        local sent, why = sock:sendto("Hi, " .. data, sender)
+        if not sent then io.stderr:write("echo_server: ", why, "\n") end -- that client left
+      end
     end
   end
 else

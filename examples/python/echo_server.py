@@ -7,6 +7,7 @@ stream: one line is one message (wire-compatible with examples/c and examples/lu
 dgram and seqpacket: one datagram/packet is one message.  Serves one client after
 another until SIGINT/SIGTERM, then removes its socket file; a client that leaves
 before its reply is reported on stderr and the next one is served."""
+import errno
 import signal
 import sys
 
@@ -47,7 +48,13 @@ def main():
         if kind == "dgram":
             with unixsock.bind(path) as sock:
                 while True:
-                    data, sender = sock.recvfrom(65536)
+                    try:
+                        data, sender = sock.recvfrom(65536)
+                    except OSError as e:
+                        if e.errno != errno.EMSGSIZE:
+                            raise
+                        print(f"echo_server: {e}", file=sys.stderr, flush=True)
+                        continue  # that one was too long (and is gone): the next
                     print("Receive:", data.decode(errors="replace"), flush=True)
                     print("now sending: Hi,", data.decode(errors="replace"), flush=True)
                     if not sender:

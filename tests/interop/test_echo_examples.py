@@ -178,3 +178,36 @@ def test_clients_give_up_on_a_server_that_never_answers(sockdir):
                 proc.communicate()
         for s in servers:
             s.close()
+
+
+@pytest.mark.parametrize("kind", ["dgram", "seqpacket"])
+@pytest.mark.parametrize("server", list(LANGUAGES))
+def test_servers_go_on_after_a_message_too_long_for_them(server, kind, sockdir):
+    # the Python and Lua dgram servers quit on a datagram over their 64 KiB
+    # buffer (EMSGSIZE), instead of refusing that one
+    path = str(sockdir / "echo.sock")
+    srv = subprocess.Popen(command(server, kind, "server", path), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=lua_env())
+    try:
+        wait_for(path, srv)
+        with _raw(kind) as big:
+            big.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            if kind == "dgram":
+                big.sendto(b"x" * 100000, path)
+            else:
+                big.connect(path)
+                big.sendall(b"x" * 100000)
+        with _raw(kind) as c:
+            c.settimeout(30)
+            if kind == "dgram":
+                c.bind("")
+                c.sendto(b"g2", path)
+            else:
+                c.connect(path)
+                c.sendall(b"g2")
+            assert c.recv(100) == b"Hi, g2"
+        assert srv.poll() is None, srv.communicate()
+    finally:
+        out, err = stop(srv)
+    if server != "CLI":  # it sizes each message exactly, and so takes this one
+        assert "Message too long" in err, err  # and it said why it refused that one
