@@ -13,8 +13,10 @@
 
 enum { LINGER_MS = 500 }; /* dgram client: how long replies may still come after stdin ends */
 
-/* A dgram listener answers the last sender with sendto, where poll cannot say
- * when that sender has room again: it tries again this often. */
+/* A dgram listener answers the last sender with sendto, where its own socket's
+ * poll cannot say when that sender has room again: a socket connected to the
+ * sender can (it polls writable once there is room), and when none can be
+ * connected the listener tries again this often. */
 enum { RETRY_MS = 10 };
 
 /* Nothing here ever waits on the socket: both directions go through one poll,
@@ -27,11 +29,17 @@ struct relay {
   int send_fd; /* passed with the first message, then closed */
   char reply_to[UNIXSOCK_ADDRESS_MAX];
   size_t reply_len;
+  unixsock *room; /* connected to reply_to while that sender is full */
   bool listening_dgram;
   bool stdin_open;
   char in[65536]; /* from stdin: in[off, have) is not sent yet */
   size_t off, have;
 };
+
+static void room_close(struct relay *r) {
+  unixsock_close(r->room);
+  r->room = NULL;
+}
 
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
@@ -146,6 +154,7 @@ static int drain_socket(struct relay *r) {
     if (r->listening_dgram && m.addrlen > 0) {
       memcpy(r->reply_to, m.address, m.addrlen);
       r->reply_len = m.addrlen;
+      room_close(r); /* the next line goes to this sender: wait for it, if at all */
     }
     int w = write_all(1, m.data, m.len);
     if (w == 0)
@@ -185,17 +194,23 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
     if (shut && !sock_open)
       break;
     bool retry = out == 0 && r.listening_dgram;
+    if (!retry)
+      room_close(&r);
+    else if (r.room == NULL &&
+             unixsock_connect(r.reply_to, r.reply_len, UNIXSOCK_DGRAM, 0, &r.room) < 0)
+      r.room = NULL; /* then by time */
     short sock_events = (sock_open ? POLLIN : 0) | (out == 0 && !retry ? POLLOUT : 0);
     /* stdin is read only once what it gave is out: the peer sets the pace */
-    struct pollfd p[3] = {{.fd = sock_events ? unixsock_fd(sock) : -1, .events = sock_events},
+    struct pollfd p[4] = {{.fd = sock_events ? unixsock_fd(sock) : -1, .events = sock_events},
                           {.fd = r.stdin_open && out == 1 ? 0 : -1, .events = POLLIN},
-                          {.fd = cli_signal_fd(), .events = POLLIN}};
+                          {.fd = cli_signal_fd(), .events = POLLIN},
+                          {.fd = r.room != NULL ? unixsock_fd(r.room) : -1, .events = POLLOUT}};
     /* A dgram client whose stdin ended waits a little for replies; a listener
      * has no end of stream to wait for, so it receives until a signal. */
-    int timeout = retry ? RETRY_MS
+    int timeout = retry && r.room == NULL ? RETRY_MS
                   : (shut && o->kind == UNIXSOCK_DGRAM && !r.listening_dgram) ? LINGER_MS
                                                                                : -1;
-    int n = poll(p, 3, timeout);
+    int n = poll(p, 4, timeout);
     if (n > 0 && p[2].revents)
       break; /* SIGINT/SIGTERM */
     if (n < 0) {
@@ -227,6 +242,7 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
         r.have += (size_t)got;
     }
   }
+  room_close(&r);
   if (r.send_fd >= 0)
     close(r.send_fd);
   return status;

@@ -499,8 +499,8 @@ def test_dgram_listener_goes_on_when_the_last_sender_left(abstract):
 
 
 def test_dgram_listener_holds_lines_for_a_full_sender_and_loses_none(abstract):
-    # the kernel queues only max_dgram_qlen datagrams for a sender it is not
-    # connected to; the lines past that wait for it to read, in order
+    # the kernel queues only max_dgram_qlen datagrams from the listener for a
+    # sender not connected to it; the lines past that wait for it to read, in order
     addr = abstract()
     lines = [f"line {i}" for i in range(100)]
     proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
@@ -508,8 +508,9 @@ def test_dgram_listener_holds_lines_for_a_full_sender_and_loses_none(abstract):
                             bufsize=1)
     try:
         wait_for_abstract(addr)
-        with unixsock.connect(addr, "dgram", timeout=10) as c:
-            c.send(b"hello")
+        with unixsock.bind("") as c:  # bound, not connected: the queue limit applies
+            c.settimeout(10)
+            c.sendto(b"hello", addr)
             assert read_line(proc.stdout) == "hello\n"  # heard: the one answered
             proc.stdin.write("".join(line + "\n" for line in lines))
             proc.stdin.flush()
@@ -521,3 +522,34 @@ def test_dgram_listener_holds_lines_for_a_full_sender_and_loses_none(abstract):
         out, err = stop(proc)
     assert proc.returncode == 0, err
     assert err == ""
+
+
+def _wakeups(pid):
+    """How many times the process has gone to sleep and been woken so far."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("voluntary_ctxt_switches"))
+
+
+def test_dgram_listener_sleeps_while_its_last_sender_is_full(abstract):
+    # it waits on a socket connected to that sender, which polls writable once
+    # there is room; it used to wake every 10 ms to try again
+    addr = abstract()
+    proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            bufsize=1)
+    try:
+        wait_for_abstract(addr)
+        with unixsock.bind("") as c:  # bound, not connected: the queue limit applies
+            c.settimeout(10)
+            c.sendto(b"hello", addr)
+            assert read_line(proc.stdout) == "hello\n"
+            proc.stdin.write("".join(f"line {i}\n" for i in range(50)))
+            proc.stdin.flush()
+            time.sleep(0.3)  # it has filled the queue and waits
+            before = _wakeups(proc.pid)
+            time.sleep(1.0)
+            assert _wakeups(proc.pid) - before < 20  # by timer: about 100
+            assert [c.recv(100) for _ in range(50)] == [f"line {i}".encode() for i in range(50)]
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0, err
