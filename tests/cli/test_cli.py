@@ -469,15 +469,31 @@ def read_line(stream, timeout=10):
     return stream.readline()
 
 
+def start_dgram_listener(addr):
+    """`unixsock listen ADDR -k dgram`, its stdin ours to write lines to."""
+    proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            bufsize=1)
+    wait_for_abstract(addr)
+    return proc
+
+
+def heard_sender(proc, addr):
+    """A dgram socket the listener has heard from, so the one its lines go to;
+    bound and not connected, so the kernel's queue limit applies to them."""
+    c = unixsock.bind("")
+    c.settimeout(10)
+    c.sendto(b"hello", addr)
+    assert read_line(proc.stdout) == "hello\n"
+    return c
+
+
 def test_dgram_listener_goes_on_when_the_last_sender_left(abstract):
     # a line for a sender that has gone is reported and dropped; the next sender
     # gets the next line (the send error used to end the listener)
     addr = abstract()
-    proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            bufsize=1)
+    proc = start_dgram_listener(addr)
     try:
-        wait_for_abstract(addr)
         with unixsock.connect(addr, "dgram") as gone:
             gone.send(b"first")
             gone_name = gone.local_address
@@ -503,15 +519,9 @@ def test_dgram_listener_holds_lines_for_a_full_sender_and_loses_none(abstract):
     # sender not connected to it; the lines past that wait for it to read, in order
     addr = abstract()
     lines = [f"line {i}" for i in range(100)]
-    proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            bufsize=1)
+    proc = start_dgram_listener(addr)
     try:
-        wait_for_abstract(addr)
-        with unixsock.bind("") as c:  # bound, not connected: the queue limit applies
-            c.settimeout(10)
-            c.sendto(b"hello", addr)
-            assert read_line(proc.stdout) == "hello\n"  # heard: the one answered
+        with heard_sender(proc, addr) as c:  # heard: the one answered
             proc.stdin.write("".join(line + "\n" for line in lines))
             proc.stdin.flush()
             time.sleep(0.5)  # let its queue fill while nobody reads it
@@ -534,15 +544,9 @@ def test_dgram_listener_sleeps_while_its_last_sender_is_full(abstract):
     # it waits on a socket connected to that sender, which polls writable once
     # there is room; it used to wake every 10 ms to try again
     addr = abstract()
-    proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            bufsize=1)
+    proc = start_dgram_listener(addr)
     try:
-        wait_for_abstract(addr)
-        with unixsock.bind("") as c:  # bound, not connected: the queue limit applies
-            c.settimeout(10)
-            c.sendto(b"hello", addr)
-            assert read_line(proc.stdout) == "hello\n"
+        with heard_sender(proc, addr) as c:
             proc.stdin.write("".join(f"line {i}\n" for i in range(50)))
             proc.stdin.flush()
             time.sleep(0.3)  # it has filled the queue and waits

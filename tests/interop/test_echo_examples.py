@@ -1,10 +1,12 @@
 """The examples' echo servers and clients, in every language, talk to each
 other over every kind: the seeds' sessions ("Hi, g1" ...)."""
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
+import types
 
 import pytest
 
@@ -110,42 +112,59 @@ def _raw(kind):
                                           "seqpacket": socket.SOCK_SEQPACKET}[kind])
 
 
+def _client(kind, path, data, sndbuf=None):
+    """A raw socket of kind that has sent data to the server at path (on dgram
+    from an autobound address, so the server can answer it)."""
+    s = _raw(kind)
+    if sndbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    if kind == "dgram":
+        s.bind("")
+        s.sendto(data, path)
+    else:
+        s.connect(path)
+        s.sendall(data)
+    return s
+
+
+@contextlib.contextmanager
+def _serving(server, kind, path):
+    """server's echo server of kind running at path; afterwards (stopped) its
+    output is in .out and .err."""
+    run = types.SimpleNamespace(out=None, err=None)
+    run.srv = subprocess.Popen(command(server, kind, "server", path), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=lua_env())
+    try:
+        wait_for(path, run.srv)
+        yield run
+    finally:
+        run.out, run.err = stop(run.srv)
+
+
+def _still_serving(srv, kind, path):
+    """The server at path answers a new client."""
+    end = b"\n" if kind == "stream" else b""
+    with _client(kind, path, b"g2" + end) as c:
+        c.settimeout(30)
+        assert c.recv(100) == b"Hi, g2" + end
+    assert srv.poll() is None, srv.communicate()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("server", list(LANGUAGES))
 def test_servers_go_on_when_a_client_left_before_its_reply(server, kind, sockdir):
     # a reply to a client that had gone (EPIPE, ECONNREFUSED) ended the Python
     # and Lua servers, and the CLI's dgram echo, instead of that client alone
     path = str(sockdir / "echo.sock")
-    srv = subprocess.Popen(command(server, kind, "server", path), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env=lua_env())
-    try:
-        wait_for(path, srv)
-        end = b"\n" if kind == "stream" else b""
-        srv.send_signal(signal.SIGSTOP)  # so the client is surely gone when it answers
+    with _serving(server, kind, path) as run:
+        run.srv.send_signal(signal.SIGSTOP)  # so the client is surely gone when it answers
         try:
-            with _raw(kind) as gone:
-                if kind == "dgram":
-                    gone.bind("")  # an address to answer, gone by then
-                    gone.sendto(b"g1" + end, path)
-                else:
-                    gone.connect(path)
-                    gone.sendall(b"g1" + end)
+            _client(kind, path, b"g1\n" if kind == "stream" else b"g1").close()
         finally:
-            srv.send_signal(signal.SIGCONT)
-        with _raw(kind) as c:
-            c.settimeout(30)
-            if kind == "dgram":
-                c.bind("")
-                c.sendto(b"g2" + end, path)
-            else:
-                c.connect(path)
-                c.sendall(b"g2" + end)
-            assert c.recv(100) == b"Hi, g2" + end
-        assert srv.poll() is None, srv.communicate()
-    finally:
-        out, err = stop(srv)
+            run.srv.send_signal(signal.SIGCONT)
+        _still_serving(run.srv, kind, path)
     # and it said why that one reply went nowhere
-    assert ("Connection refused" if kind == "dgram" else "Broken pipe") in err, err
+    assert ("Connection refused" if kind == "dgram" else "Broken pipe") in run.err, run.err
 
 
 def test_clients_give_up_on_a_server_that_never_answers(sockdir):
@@ -186,28 +205,8 @@ def test_servers_go_on_after_a_message_too_long_for_them(server, kind, sockdir):
     # the Python and Lua dgram servers quit on a datagram over their 64 KiB
     # buffer (EMSGSIZE), instead of refusing that one
     path = str(sockdir / "echo.sock")
-    srv = subprocess.Popen(command(server, kind, "server", path), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env=lua_env())
-    try:
-        wait_for(path, srv)
-        with _raw(kind) as big:
-            big.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-            if kind == "dgram":
-                big.sendto(b"x" * 100000, path)
-            else:
-                big.connect(path)
-                big.sendall(b"x" * 100000)
-        with _raw(kind) as c:
-            c.settimeout(30)
-            if kind == "dgram":
-                c.bind("")
-                c.sendto(b"g2", path)
-            else:
-                c.connect(path)
-                c.sendall(b"g2")
-            assert c.recv(100) == b"Hi, g2"
-        assert srv.poll() is None, srv.communicate()
-    finally:
-        out, err = stop(srv)
+    with _serving(server, kind, path) as run:
+        _client(kind, path, b"x" * 100000, sndbuf=1 << 20).close()
+        _still_serving(run.srv, kind, path)
     if server != "CLI":  # it sizes each message exactly, and so takes this one
-        assert "Message too long" in err, err  # and it said why it refused that one
+        assert "Message too long" in run.err, run.err  # and it said why it refused that one
