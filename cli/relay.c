@@ -36,6 +36,11 @@ struct relay {
   size_t off, have;
 };
 
+static bool own_writable(unixsock *sock) {
+  struct pollfd p = {.fd = unixsock_fd(sock), .events = POLLOUT};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
 static void room_close(struct relay *r) {
   unixsock_close(r->room);
   r->room = NULL;
@@ -193,7 +198,9 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
     }
     if (shut && !sock_open)
       break;
-    bool retry = out == 0 && r.listening_dgram;
+    /* The last sender is full (its queue), or our own send buffer is: the
+     * latter first, on our socket (the other socket would say ready at once). */
+    bool retry = out == 0 && r.listening_dgram && own_writable(sock);
     if (!retry)
       room_close(&r);
     else if (r.room == NULL &&

@@ -557,3 +557,33 @@ def test_dgram_listener_sleeps_while_its_last_sender_is_full(abstract):
     finally:
         out, err = stop(proc)
     assert proc.returncode == 0, err
+
+
+def _cpu_ticks(pid):
+    """User and system CPU the process has used so far, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_dgram_listener_waits_for_its_own_send_buffer_without_spinning(abstract):
+    # big lines fill the listener's own send buffer before the sender's queue
+    # limit: the socket connected to the sender then polls ready at once, so it
+    # must wait on its own socket first (waiting on the other one, it spun)
+    addr = abstract()
+    proc = start_dgram_listener(addr)
+    try:
+        with heard_sender(proc, addr) as c:
+            line = "y" * 60000
+            feed = threading.Thread(target=lambda: (proc.stdin.write((line + "\n") * 10),
+                                                    proc.stdin.flush()), daemon=True)
+            feed.start()  # more than a pipe holds: it waits for the listener to read
+            time.sleep(0.3)  # it has filled its buffer and waits
+            before = _cpu_ticks(proc.pid)
+            time.sleep(1.0)
+            assert _cpu_ticks(proc.pid) - before < 20  # spinning: about 100
+            assert [c.recv(70000) for _ in range(10)] == [line.encode()] * 10
+            feed.join(10)
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0, err
