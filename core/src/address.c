@@ -20,35 +20,32 @@ static void addr_init(struct unixsock__addr *a) {
 
 /* A path too long for sun_path: open its directory and name it through
  * /proc/self/fd, so no chdir() of the whole process is needed. */
-static int parse_long_path(const char *name, size_t namelen, struct unixsock__addr *a) {
-  const char *slash = NULL;
-  for (size_t i = namelen; i > 0; i--) {
-    if (name[i - 1] == '/') {
-      slash = name + i - 1;
-      break;
-    }
-  }
-  if (slash == NULL || slash == name + namelen - 1)
-    return -ENAMETOOLONG;
-  size_t dirlen = (size_t)(slash - name);
-  char *dir = malloc(dirlen + 2);
+int unixsock__open_parent_dir(const char *path, size_t len, int flags) {
+  const char *slash = memrchr(path, '/', len);
+  if (slash == NULL)
+    return -EINVAL;
+  size_t dirlen = slash == path ? 1 : (size_t)(slash - path); /* "/name": "/" */
+  char *dir = malloc(dirlen + 1);
   if (dir == NULL)
     return -ENOMEM;
-  if (dirlen == 0) {
-    dir[0] = '/';
-    dir[1] = '\0';
-  } else {
-    memcpy(dir, name, dirlen);
-    dir[dirlen] = '\0';
-  }
-  int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  memcpy(dir, path, dirlen);
+  dir[dirlen] = '\0';
+  int fd = open(dir, flags | O_DIRECTORY | O_CLOEXEC);
   int saved = errno;
   free(dir);
+  return fd < 0 ? -saved : fd;
+}
+
+static int parse_long_path(const char *name, size_t namelen, struct unixsock__addr *a) {
+  const char *slash = memrchr(name, '/', namelen);
+  if (slash == NULL || slash == name + namelen - 1)
+    return -ENAMETOOLONG;
+  int dirfd = unixsock__open_parent_dir(name, namelen, O_PATH);
   if (dirfd < 0)
-    return -saved;
+    return dirfd;
   const char *base = slash + 1;
-  int r = unixsock__platform_dir_path(dirfd, base, namelen - dirlen - 1, a->sa.sun_path,
-                                      SUN_PATH_SIZE);
+  size_t baselen = namelen - (size_t)(base - name);
+  int r = unixsock__platform_dir_path(dirfd, base, baselen, a->sa.sun_path, SUN_PATH_SIZE);
   if (r < 0) {
     close(dirfd);
     return r;

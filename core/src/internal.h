@@ -84,6 +84,10 @@ struct unixsock__addr {
 int unixsock__addr_parse(const char *name, size_t namelen, bool allow_long,
                          struct unixsock__addr *ret_addr);
 void unixsock__addr_release(struct unixsock__addr *addr);
+/* Open the directory holding the last component of path[0, len) ("/" for
+ * "/name"), with flags | O_DIRECTORY | O_CLOEXEC: the fd, or -errno (-EINVAL
+ * when path has no '/'). */
+int unixsock__open_parent_dir(const char *path, size_t len, int flags);
 /* Format a kernel address into the string syntax; -ENOBUFS when it does not fit. */
 int unixsock__addr_format(const struct sockaddr_un *sa, socklen_t salen, char *ret_name,
                           size_t *io_namelen);

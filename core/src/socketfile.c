@@ -125,15 +125,7 @@ static int remember_name(unixsock *s, const char *name, size_t namelen) {
  * Returns the fd to close when done, or -1. */
 #define LOCK_WAIT_MS 1000
 static int take_turn(const char *path) {
-  const char *slash = strrchr(path, '/'); /* path is absolute */
-  size_t dirlen = slash == path ? 1 : (size_t)(slash - path);
-  char *dir = malloc(dirlen + 1);
-  if (dir == NULL)
-    return -1;
-  memcpy(dir, path, dirlen);
-  dir[dirlen] = '\0';
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  free(dir);
+  int fd = unixsock__open_parent_dir(path, strlen(path), O_RDONLY); /* flock needs read */
   if (fd < 0)
     return -1;
   for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited++) {
