@@ -5,7 +5,9 @@
  * GIL); every rule lives in core/.  Their contract for the typemaps:
  *  - a function returning us_status fails when the value is negative (-errno);
  *  - a function returning us_status_at also names the address it was given, which
- *    is always its first argument pair (name, namelen): it becomes `filename`.
+ *    is always its first argument pair (name, namelen): it becomes `filename`;
+ *  - a function returning us_status_on names its socket, always its first
+ *    argument, by the address core's unixsock_error_address picks.
  * us_send_message alone is written by hand, for the vectorcall convention (see
  * there): SWIG's wrappers all take an argument tuple. */
 %module(package="unixsock") capi
@@ -24,6 +26,7 @@
 
 typedef long us_status;
 typedef long us_status_at;
+typedef long us_status_on;
 typedef unixsock us_socket;
 
 /* The note for each operation, made once: a caller that polls without waiting
@@ -86,6 +89,16 @@ static void us_raise_why(long r, const char *why, const char *op, const char *na
 /* The same with the errno's own text. */
 static void us_raise(long r, const char *op, const char *name, size_t namelen) {
   us_raise_why(r, unixsock_strerror((int)r), op, name, namelen);
+}
+
+/* The same for a call on sock (NULL: closed), naming the address core picks for
+ * its errors; none when it has none to give. */
+static void us_raise_on(long r, const char *op, const unixsock *sock) {
+  char name[4096]; /* a long path is named whole */
+  size_t len = sizeof(name);
+  if (sock == NULL || unixsock_error_address(sock, (int)r, name, &len) < 0)
+    len = 0;
+  us_raise(r, op, len > 0 ? name : NULL, len);
 }
 
 /* Capsules carry no name (PyCapsule_GetPointer would strcmp it on every call);
@@ -208,6 +221,7 @@ static int us_id_list(PyObject *seq, unsigned int **ret, size_t *ret_n);
 
 typedef long us_status;
 typedef long us_status_at;
+typedef long us_status_on;
 typedef struct unixsock us_socket;
 
 %init %{
@@ -227,6 +241,14 @@ typedef struct unixsock us_socket;
 %typemap(out) us_status_at {
   if ($1 < 0) {
     us_raise($1, "$symname" + 3, arg1, arg2);
+    SWIG_fail;
+  }
+  $result = PyLong_FromLong($1);
+}
+
+%typemap(out) us_status_on {
+  if ($1 < 0) {
+    us_raise_on($1, "$symname" + 3, arg1);
     SWIG_fail;
   }
   $result = PyLong_FromLong($1);
@@ -518,7 +540,7 @@ static long us_einval(const char *msg) {
   return -EINVAL;
 }
 
-static us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes) {
+static us_status_on us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes) {
   if (sock == NULL)
     return -EBADF;
   if (nbytes < 0)
@@ -533,7 +555,7 @@ static us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nby
 %}
 
 /* nbytes is optional, as in socket.recv_into */
-us_status us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes = 0);
+us_status_on us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes = 0);
 
 %inline %{
 static us_status_at us_connect(const char *name, size_t namelen, int kind, int timeout_ms,
@@ -552,7 +574,7 @@ static us_status us_adopt(int fd, us_socket **ret) {
   return unixsock_adopt(fd, ret);
 }
 
-static us_status us_accept(us_socket *sock, us_socket **ret) {
+static us_status_on us_accept(us_socket *sock, us_socket **ret) {
   long r;
   if (sock == NULL)
     return -EBADF;
@@ -565,7 +587,7 @@ static void us_close(us_socket *sock) {
     (void)unixsock_release(sock, UNIXSOCK_RELEASE_CLOSE); /* the capsule frees it */
 }
 
-static us_status us_shutdown(us_socket *sock, int how) {
+static us_status_on us_shutdown(us_socket *sock, int how) {
   long r;
   if (sock == NULL)
     return -EBADF;
@@ -573,7 +595,7 @@ static us_status us_shutdown(us_socket *sock, int how) {
   return r;
 }
 
-static us_status us_flush(us_socket *sock) {
+static us_status_on us_flush(us_socket *sock) {
   long r;
   if (sock == NULL)
     return -EBADF;
@@ -581,13 +603,13 @@ static us_status us_flush(us_socket *sock) {
   return r;
 }
 
-static us_status us_detach(us_socket *sock) {
+static us_status_on us_detach(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_release(sock, 0);
 }
 
 /* Try first with the GIL held: a send the kernel takes at once (the common case)
  * costs no GIL hand-over; only the rest, if it must wait, releases it. */
-static us_status us_send(us_socket *sock, const void *buf, size_t len) {
+static us_status_on us_send(us_socket *sock, const void *buf, size_t len) {
   long r;
   if (sock == NULL)
     return -EBADF;
@@ -604,7 +626,7 @@ static us_status us_send(us_socket *sock, const void *buf, size_t len) {
 }
 
 /* recv into a new bytes object; now: never wait, and None instead of -EAGAIN. */
-static us_status us_recv_new(us_socket *sock, long size, bool now, PyObject **ret_obj) {
+static us_status_on us_recv_new(us_socket *sock, long size, bool now, PyObject **ret_obj) {
   long r;
   if (sock == NULL)
     return -EBADF;
@@ -630,12 +652,12 @@ static us_status us_recv_new(us_socket *sock, long size, bool now, PyObject **re
   return r;
 }
 
-static us_status us_recv(us_socket *sock, long size, PyObject **ret_obj) {
+static us_status_on us_recv(us_socket *sock, long size, PyObject **ret_obj) {
   return us_recv_new(sock, size, false, ret_obj);
 }
 
 /* -> bytes, or None when nothing is there: for pollers, without an exception */
-static us_status us_try_recv(us_socket *sock, long size, PyObject **ret_obj) {
+static us_status_on us_try_recv(us_socket *sock, long size, PyObject **ret_obj) {
   return us_recv_new(sock, size, true, ret_obj);
 }
 
@@ -649,7 +671,7 @@ static us_status_at us_sendto(const char *name, size_t namelen, us_socket *sock,
 }
 
 /* recvfrom: returns (bytes, address bytes). */
-static us_status us_recvfrom(us_socket *sock, long size, PyObject **ret_obj) {
+static us_status_on us_recvfrom(us_socket *sock, long size, PyObject **ret_obj) {
   char from[UNIXSOCK_ADDRESS_MAX];
   size_t fromlen = sizeof(from);
   long r;
@@ -671,53 +693,53 @@ static us_status us_recvfrom(us_socket *sock, long size, PyObject **ret_obj) {
   return *ret_obj != NULL ? r : -ENOMEM;
 }
 
-static us_status us_settimeout(us_socket *sock, int timeout_ms) {
+static us_status_on us_settimeout(us_socket *sock, int timeout_ms) {
   return sock == NULL ? -EBADF : unixsock_settimeout(sock, timeout_ms);
 }
 
 /* -> the timeout in ms, -1 for none: a value, so it comes back beside the status */
-static us_status us_gettimeout(us_socket *sock, PyObject **ret_obj) {
+static us_status_on us_gettimeout(us_socket *sock, PyObject **ret_obj) {
   if (sock == NULL)
     return -EBADF;
   *ret_obj = PyLong_FromLong(unixsock_gettimeout(sock));
   return *ret_obj != NULL ? 0 : -ENOMEM;
 }
 
-static us_status us_fd(us_socket *sock) {
+static us_status_on us_fd(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_fd(sock);
 }
 
-static us_status us_kind(us_socket *sock) {
+static us_status_on us_kind(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_kind(sock);
 }
 
-static us_status us_local_address(us_socket *sock, PyObject **ret_obj) {
+static us_status_on us_local_address(us_socket *sock, PyObject **ret_obj) {
   return us_address_of(sock, unixsock_local_address, ret_obj);
 }
 
-static us_status us_peer_address(us_socket *sock, PyObject **ret_obj) {
+static us_status_on us_peer_address(us_socket *sock, PyObject **ret_obj) {
   return us_address_of(sock, unixsock_peer_address, ret_obj);
 }
 
-static us_status us_set_send_buffer(us_socket *sock, int bytes) {
+static us_status_on us_set_send_buffer(us_socket *sock, int bytes) {
   if (sock == NULL)
     return -EBADF;
   int r = unixsock_set_send_buffer(sock, bytes); /* EINVAL: a negative size */
   return r == -EINVAL ? us_einval("send_buffer must be >= 0") : r;
 }
 
-static us_status us_get_send_buffer(us_socket *sock) {
+static us_status_on us_get_send_buffer(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_get_send_buffer(sock);
 }
 
-static us_status us_set_recv_buffer(us_socket *sock, int bytes) {
+static us_status_on us_set_recv_buffer(us_socket *sock, int bytes) {
   if (sock == NULL)
     return -EBADF;
   int r = unixsock_set_recv_buffer(sock, bytes); /* EINVAL: a negative size */
   return r == -EINVAL ? us_einval("recv_buffer must be >= 0") : r;
 }
 
-static us_status us_get_recv_buffer(us_socket *sock) {
+static us_status_on us_get_recv_buffer(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_get_recv_buffer(sock);
 }
 
@@ -914,8 +936,10 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
      * in part keeps the frame's end for later, which a blocking send must not */
     US_PACKET_TRY_FIRST(sock, unixsock_try_send_message(sock, &m), unixsock_send_message(sock, &m), r);
   }
-  if (r < 0)
-    us_raise(r, "send_message", m.addrlen > 0 ? name : NULL, m.addrlen);
+  if (r < 0 && m.addrlen > 0)
+    us_raise(r, "send_message", name, m.addrlen);
+  else if (r < 0)
+    us_raise_on(r, "send_message", sock);
   else
     result = PyLong_FromLong(r);
 out:
@@ -937,7 +961,7 @@ static PyMethodDef us_native_methods[] = {
 
 %inline %{
 /* -> None at end of stream, else (data, fds, creds, address, truncated) */
-static us_status us_recv_message(us_socket *sock, long max_fds, PyObject **ret_obj) {
+static us_status_on us_recv_message(us_socket *sock, long max_fds, PyObject **ret_obj) {
   unixsock_message m;
   long r;
   if (sock == NULL)
@@ -961,7 +985,7 @@ static us_status us_recv_message(us_socket *sock, long max_fds, PyObject **ret_o
 
 /* messages: bytes-like objects, (data, fds[, creds[, address]]) tuples, or
  * received Message objects (their data, fds and whether they had credentials) */
-static us_status us_send_batch(us_socket *sock, PyObject *messages) {
+static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
   long r = 0;
   if (sock == NULL)
     return -EBADF;
@@ -1071,19 +1095,22 @@ static us_status us_send_batch(us_socket *sock, PyObject *messages) {
         goto out;
       }
       size_t alen = (size_t)PyBytes_GET_SIZE(to);
-      if (alen <= sizeof(ms[i].address))
-        memcpy(ms[i].address, PyBytes_AS_STRING(to), alen);
-      Py_DECREF(to);
       if (alen > sizeof(ms[i].address)) {
         r = -ENAMETOOLONG;
+        us_raise(r, "send_batch", PyBytes_AS_STRING(to), alen); /* its address, not ours */
+        Py_DECREF(to);
         goto out;
       }
+      memcpy(ms[i].address, PyBytes_AS_STRING(to), alen);
+      Py_DECREF(to);
       ms[i].addrlen = alen;
     }
   }
   for (Py_ssize_t i = 0; i < n; i++) /* fdv has stopped moving */
     ms[i].fds = ms[i].nfds > 0 ? fdv + fd_at[i] : NULL;
   US_BLOCKING(sock, unixsock_send_batch(sock, ms, (size_t)n), r);
+  if (r < 0 && ms[0].addrlen > 0) /* none went: the first failed, at its address */
+    us_raise(r, "send_batch", ms[0].address, ms[0].addrlen);
 out:
   Py_XDECREF(got_data); /* the views hold what the send read */
   Py_XDECREF(got_fds);
@@ -1099,7 +1126,7 @@ out:
 }
 
 /* -> list of (data, fds, creds, address, truncated) */
-static us_status us_recv_batch(us_socket *sock, long count, long size, long max_fds,
+static us_status_on us_recv_batch(us_socket *sock, long count, long size, long max_fds,
                                PyObject **ret_obj) {
   long r;
   if (sock == NULL)
@@ -1150,7 +1177,7 @@ static us_status us_recv_batch(us_socket *sock, long count, long size, long max_
   return r;
 }
 
-static us_status us_set_max_message(us_socket *sock, long long bytes) {
+static us_status_on us_set_max_message(us_socket *sock, long long bytes) {
   if (sock == NULL)
     return -EBADF;
   /* taken signed: -1 was SWIG's "argument 2 of type 'unsigned long long'" */
@@ -1158,12 +1185,12 @@ static us_status us_set_max_message(us_socket *sock, long long bytes) {
   return r == -EINVAL ? us_einval("max_message must be 1 to 2147483647") : r;
 }
 
-static us_status us_get_max_message(us_socket *sock) {
+static us_status_on us_get_max_message(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_get_max_message(sock);
 }
 
 /* -> (pid, uid, gid, pidfd or -1, label bytes, groups tuple) */
-static us_status us_peer(us_socket *sock, int pidfd, PyObject **ret_obj) {
+static us_status_on us_peer(us_socket *sock, int pidfd, PyObject **ret_obj) {
   unixsock_peer_info p;
   if (sock == NULL)
     return -EBADF;

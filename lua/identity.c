@@ -10,7 +10,7 @@ static int l_peer(lua_State *L) {
   unixsock_peer_info p;
   int r = unixsock_peer(s->h, lua_toboolean(L, 2) ? UNIXSOCK_PEER_PIDFD : 0, &p);
   if (r < 0)
-    return lus_fail(L, r, "peer", NULL, 0);
+    return lus_fail_on(L, r, "peer", s->h);
   if (p.pidfd >= 0)
     lus_push_fd(L, p.pidfd); /* first: from here on it is closed when collected */
   lua_createtable(L, 0, 6); /* [pidfd], info */

@@ -131,7 +131,8 @@ static int l_send_message(lua_State *L) {
     return fail_too_long(L, "send_message");
   ssize_t n = unixsock_send_message(s->h, &m);
   if (n < 0)
-    return lus_fail(L, (int)n, "send_message", m.addrlen ? m.address : NULL, m.addrlen);
+    return m.addrlen ? lus_fail(L, (int)n, "send_message", m.address, m.addrlen)
+                     : lus_fail_on(L, (int)n, "send_message", s->h);
   lua_pushinteger(L, n);
   return 1;
 }
@@ -145,7 +146,7 @@ static int l_recv_message(lua_State *L) {
   m->max_fds = max_fds == 0 ? UNIXSOCK_NO_FDS : (size_t)max_fds; /* 0: accept none */
   int r = unixsock_recv_message(s->h, m);
   if (r < 0)
-    return lus_fail(L, r, "recv_message", NULL, 0);
+    return lus_fail_on(L, r, "recv_message", s->h);
   if (r == 0) {
     lua_pushnil(L);
     return 1;
@@ -222,8 +223,10 @@ static int l_send_batch(lua_State *L) {
   }
   lua_settop(L, base);
   int r = unixsock_send_batch(s->h, ms, (size_t)n);
+  if (r < 0 && ms[0].addrlen > 0) /* none went: the first failed, at its address */
+    return lus_fail(L, r, "send_batch", ms[0].address, ms[0].addrlen);
   if (r < 0)
-    return lus_fail(L, r, "send_batch", NULL, 0);
+    return lus_fail_on(L, r, "send_batch", s->h);
   lua_pushinteger(L, r);
   return 1;
 }
@@ -253,7 +256,7 @@ static int l_recv_batch(lua_State *L) {
   int r = unixsock_recv_batch(s->h, ms, (size_t)count);
   if (r < 0) {
     pending_release(p);
-    return lus_fail(L, r, "recv_batch", NULL, 0);
+    return lus_fail_on(L, r, "recv_batch", s->h);
   }
   lua_createtable(L, r, 0);
   for (int i = 0; i < r; i++) {
@@ -277,7 +280,7 @@ static int l_max_message(lua_State *L) {
   if (r == -EINVAL)
     return lus_fail_why(L, r, "the size must be 1 to 2147483647", "max_message", NULL, 0);
   if (r < 0)
-    return lus_fail(L, r, "max_message", NULL, 0);
+    return lus_fail_on(L, r, "max_message", s->h);
   lua_pushboolean(L, 1);
   return 1;
 }

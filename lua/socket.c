@@ -10,6 +10,14 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
   return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
 }
 
+int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h) {
+  char name[4096]; /* a long path is named whole */
+  size_t len = sizeof(name);
+  if (h == NULL || unixsock_error_address(h, result, name, &len) < 0)
+    len = 0;
+  return lus_fail(L, result, op, len > 0 ? name : NULL, len);
+}
+
 int lus_fail_why(lua_State *L, int result, const char *why, const char *op,
                  const char *address, size_t addrlen) {
   lua_pushnil(L);
@@ -160,11 +168,11 @@ static int push_address_of(lua_State *L, address_fn fn, const char *op) {
   size_t len = 0;
   int r = fn(s->h, NULL, &len);
   if (r < 0)
-    return lus_fail(L, r, op, NULL, 0);
+    return lus_fail_on(L, r, op, s->h);
   char *buf = lua_newuserdatauv(L, len + 1, 0); /* collected, even if a push below raises */
   r = fn(s->h, buf, &len);
   if (r < 0)
-    return lus_fail(L, r, op, NULL, 0);
+    return lus_fail_on(L, r, op, s->h);
   lus_push_address(L, buf, len);
   return 1;
 }
@@ -182,7 +190,7 @@ static int l_accept(lua_State *L) {
   lus_socket *c = lus_new(L); /* before the fd exists */
   int r = unixsock_accept(s->h, &c->h);
   if (r < 0)
-    return lus_fail(L, r, "accept", NULL, 0);
+    return lus_fail_on(L, r, "accept", s->h);
   return 1;
 }
 
@@ -192,7 +200,7 @@ static int l_send(lua_State *L) {
   const char *data = luaL_checklstring(L, 2, &len);
   ssize_t n = unixsock_send(s->h, data, len);
   if (n < 0)
-    return lus_fail(L, (int)n, "send", NULL, 0);
+    return lus_fail_on(L, (int)n, "send", s->h);
   lua_pushinteger(L, n);
   return 1;
 }
@@ -206,7 +214,7 @@ static int l_recv(lua_State *L) {
   lua_Integer size = luaL_optinteger(L, 2, 65536);
   luaL_argcheck(L, size >= 0, 2, "size must be >= 0");
   ssize_t n = lus_recv_string(L, lua_upvalueindex(1), (size_t)size, recv_into, s->h);
-  return n < 0 ? lus_fail(L, (int)n, "recv", NULL, 0) : 1;
+  return n < 0 ? lus_fail_on(L, (int)n, "recv", s->h) : 1;
 }
 
 static int l_sendto(lua_State *L) {
@@ -239,7 +247,7 @@ static int l_recvfrom(lua_State *L) {
   struct recvfrom_args a = {.h = s->h, .fromlen = sizeof(a.from)};
   ssize_t n = lus_recv_string(L, lua_upvalueindex(1), (size_t)size, recvfrom_into, &a);
   if (n < 0)
-    return lus_fail(L, (int)n, "recvfrom", NULL, 0);
+    return lus_fail_on(L, (int)n, "recvfrom", s->h);
   lus_push_address(L, a.from, a.fromlen);
   return 2;
 }
@@ -252,11 +260,11 @@ static int l_buffer(lua_State *L, int (*set)(unixsock *, int), int (*get)(const 
     luaL_argcheck(L, v >= 0 && v <= INT_MAX, 2, "buffer size out of range");
     int r = set(s->h, (int)v);
     if (r < 0)
-      return lus_fail(L, r, op, NULL, 0);
+      return lus_fail_on(L, r, op, s->h);
   }
   int v = get(s->h);
   if (v < 0)
-    return lus_fail(L, v, op, NULL, 0);
+    return lus_fail_on(L, v, op, s->h);
   lua_pushinteger(L, v);
   return 1;
 }
@@ -280,7 +288,7 @@ static int l_shutdown(lua_State *L) {
   int how = luaL_checkoption(L, 2, "w", hows) + 1;
   int r = unixsock_shutdown(s->h, how);
   if (r < 0)
-    return lus_fail(L, r, "shutdown", NULL, 0);
+    return lus_fail_on(L, r, "shutdown", s->h);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -289,7 +297,7 @@ static int l_detach(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   int fd = unixsock_detach(s->h);
   if (fd == -EBUSY) /* the end of a message still to write: the socket stays ours */
-    return lus_fail(L, fd, "detach", NULL, 0);
+    return lus_fail_on(L, fd, "detach", s->h);
   s->h = NULL; /* freed, whatever else came back */
   if (fd < 0)
     return lus_fail(L, fd, "detach", NULL, 0);
@@ -298,9 +306,10 @@ static int l_detach(lua_State *L) {
 }
 
 static int l_flush(lua_State *L) {
-  int r = unixsock_flush(lus_check(L, 1)->h);
+  lus_socket *s = lus_check(L, 1);
+  int r = unixsock_flush(s->h);
   if (r < 0)
-    return lus_fail(L, r, "flush", NULL, 0);
+    return lus_fail_on(L, r, "flush", s->h);
   lua_pushboolean(L, 1);
   return 1;
 }

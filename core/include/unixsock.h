@@ -430,6 +430,15 @@ UNIXSOCK_EXTERN int unixsock_local_address(const unixsock *sock, char *ret_name,
                                            size_t *io_namelen);
 UNIXSOCK_EXTERN int unixsock_peer_address(const unixsock *sock, char *ret_name,
                                           size_t *io_namelen);
+/* The address that an error result of a call on this socket names, for messages
+ * ("send /run/app.sock: Broken pipe"), in the same syntax and with the same
+ * buffer contract: the address given to connect, listen or bind, as given; else
+ * the peer's, if it has a name; else the socket's own (an accepted connection's
+ * is its listener's).  "" when there is none (a pair), and for -EAGAIN, which a
+ * poller meets on every empty try: that one names nothing, so that it costs no
+ * syscall.  The bindings name every failed call this way. */
+UNIXSOCK_EXTERN int unixsock_error_address(const unixsock *sock, int result,
+                                           char *ret_name, size_t *io_namelen);
 
 /* Kernel buffer sizes in bytes (SO_SNDBUF / SO_RCVBUF). */
 UNIXSOCK_EXTERN int unixsock_set_send_buffer(unixsock *sock, int bytes);

@@ -97,6 +97,27 @@ int unixsock_peer_address(const unixsock *sock, char *ret_name, size_t *io_namel
   return address_of(sock, getpeername, ret_name, io_namelen);
 }
 
+int unixsock_error_address(const unixsock *sock, int result, char *ret_name,
+                           size_t *io_namelen) {
+  if (sock == NULL || io_namelen == NULL)
+    return -EINVAL;
+  if (result == -EAGAIN) /* no syscall for the poller's empty try */
+    return unixsock__name_copy("", 0, ret_name, io_namelen);
+  if (sock->name != NULL) /* as the caller wrote it, relative or long */
+    return unixsock__name_copy(sock->name, sock->namelen, ret_name, io_namelen);
+  /* accepted, paired or adopted: the peer's name if it has one (a client that
+   * bound one), else its own (an accepted connection shares its listener's) */
+  size_t room = *io_namelen;
+  int r = unixsock_peer_address(sock, ret_name, io_namelen);
+  if (r == 0 && *io_namelen > 0)
+    return 0;
+  *io_namelen = room;
+  r = unixsock_local_address(sock, ret_name, io_namelen);
+  if (r == -EBADF || r == -ENOTCONN) /* released: nothing to name */
+    return unixsock__name_copy("", 0, ret_name, io_namelen);
+  return r;
+}
+
 static int set_int(unixsock *sock, int opt, int value) {
   if (sock == NULL || value < 0)
     return -EINVAL;

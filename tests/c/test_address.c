@@ -211,3 +211,74 @@ TEST(test_long_path_in_missing_directory_is_enoent) {
   unixsock *s;
   CHECK_ERR(unixsock_listen(path, strlen(path), UNIXSOCK_STREAM, NULL, &s), ENOENT);
 }
+
+static void error_address_is(unixsock *s, int result, const char *want) {
+  char name[4096];
+  size_t len = sizeof(name);
+  CHECK_OK(unixsock_error_address(s, result, name, &len));
+  CHECK_EQ(len, strlen(want));
+  CHECK(memcmp(name, want, len) == 0);
+}
+
+TEST(test_error_address_names_the_address_the_caller_knows) {
+  CHECK(chdir(check_tmpdir()) == 0);
+  unixsock *l, *c, *conn;
+  CHECK_OK(unixsock_listen("err.sock", 8, UNIXSOCK_STREAM, NULL, &l));
+  CHECK_OK(unixsock_connect("err.sock", 8, UNIXSOCK_STREAM, 1000, &c));
+  CHECK_OK(unixsock_settimeout(l, 1000));
+  CHECK_OK(unixsock_accept(l, &conn));
+  error_address_is(l, -EINVAL, "err.sock");  /* as given: relative */
+  error_address_is(c, -EPIPE, "err.sock");
+  error_address_is(conn, -EPIPE, "err.sock"); /* its listener's */
+  error_address_is(c, -EAGAIN, "");           /* a poller's empty try names nothing */
+  char small[4];
+  size_t len = sizeof(small);
+  CHECK_ERR(unixsock_error_address(c, -EPIPE, small, &len), ENOBUFS);
+  len = 0;
+  CHECK_OK(unixsock_error_address(c, -EPIPE, NULL, &len)); /* the length alone */
+  CHECK_EQ(len, 8);
+  CHECK_ERR(unixsock_error_address(NULL, -EPIPE, small, &len), EINVAL);
+  int fd = unixsock_release(conn, 0);
+  CHECK(fd >= 0);
+  error_address_is(conn, -EBADF, ""); /* released: nothing left to ask */
+  close(fd);
+  unixsock_close(conn);
+  unixsock_close(c);
+  unixsock_close(l);
+}
+
+TEST(test_error_address_of_an_accepted_named_client_is_the_client) {
+  const char *a = check_abstract("errsrv"), *me = check_abstract("errcli");
+  unixsock *l, *conn;
+  CHECK_OK(unixsock_listen(a, strlen(a), UNIXSOCK_SEQPACKET, NULL, &l));
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  memcpy(sa.sun_path + 1, me + 1, strlen(me) - 1);
+  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(me));
+  CHECK(bind(fd, (struct sockaddr *)&sa, salen) == 0);
+  memset(sa.sun_path, 0, sizeof(sa.sun_path));
+  memcpy(sa.sun_path + 1, a + 1, strlen(a) - 1);
+  salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a));
+  CHECK(connect(fd, (struct sockaddr *)&sa, salen) == 0);
+  CHECK_OK(unixsock_settimeout(l, 1000));
+  CHECK_OK(unixsock_accept(l, &conn));
+  error_address_is(conn, -EPIPE, me);
+  close(fd);
+  unixsock_close(conn);
+  unixsock_close(l);
+}
+
+TEST(test_error_address_of_a_pair_is_empty_and_of_autobind_its_name) {
+  unixsock *a, *b, *d;
+  CHECK_OK(unixsock_pair(UNIXSOCK_DGRAM, &a, &b));
+  error_address_is(a, -ECONNREFUSED, "");
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &d));
+  char own[UNIXSOCK_ADDRESS_MAX];
+  size_t len = sizeof(own);
+  CHECK_OK(unixsock_local_address(d, own, &len));
+  own[len] = '\0';
+  error_address_is(d, -ECONNREFUSED, own);
+  unixsock_close(a);
+  unixsock_close(b);
+  unixsock_close(d);
+}

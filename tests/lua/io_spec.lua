@@ -15,6 +15,46 @@ describe("bytes", function()
     assert.are.equal("recv: " .. unixsock.strerror(E.EAGAIN), msg)
   end))
 
+  it("a call's error names the socket by its address, as connect's does", h.no_leak(function()
+    local dir = h.tmpdir()
+    local path = dir .. "/app.sock"
+    local l <close> = assert(unixsock.listen(path))
+    local c = assert(unixsock.connect(path))
+    l:settimeout(1)
+    local conn <close> = assert(l:accept())
+    c:close()
+    local ok, msg, err = conn:send("x") -- an accepted connection: its listener's address
+    assert.is_nil(ok)
+    assert.are.equal(E.EPIPE, err)
+    assert.are.equal("send " .. path .. ": " .. unixsock.strerror(E.EPIPE), msg)
+    ok, msg = conn:send_message("x")
+    assert.are.equal("send_message " .. path .. ": " .. unixsock.strerror(E.EPIPE), msg)
+    l:settimeout(0)
+    ok, msg = l:accept() -- a poller's empty try names nothing: it costs no lookup
+    assert.are.equal("accept: " .. unixsock.strerror(E.EAGAIN), msg)
+    for _, kind in ipairs({ "dgram", "seqpacket" }) do
+      local name = h.abstract(kind)
+      local srv <close> = assert(kind == "dgram" and unixsock.bind(name) or unixsock.listen(name, kind))
+      local cli <close> = assert(unixsock.connect(name, kind))
+      cli:settimeout(0.01)
+      ok, msg, err = cli:recv_message()
+      assert.are.equal(E.ETIMEDOUT, err)
+      assert.are.equal("recv_message " .. name .. ": " .. unixsock.strerror(E.ETIMEDOUT), msg)
+      ok, msg = cli:recv_batch(2)
+      assert.are.equal("recv_batch " .. name .. ": " .. unixsock.strerror(E.ETIMEDOUT), msg)
+    end
+    local d <close> = assert(unixsock.bind(""))
+    local missing = dir .. "/nobody.sock"
+    ok, msg, err = d:send_batch({ { data = "x", address = missing } }) -- the destination, not d
+    assert.are.equal("send_batch " .. missing .. ": " .. unixsock.strerror(E.ENOENT), msg)
+    local a, b = unixsock.pair()
+    local _a <close> = a
+    b:close()
+    ok, msg = a:send("x")
+    assert.are.equal("send: " .. unixsock.strerror(E.EPIPE), msg) -- a pair has no name
+    h.rmdir(dir)
+  end))
+
   it("timeouts convert as in every language", h.no_leak(function()
     local a, b = unixsock.pair()
     local _a <close> = a
@@ -149,14 +189,15 @@ describe("bytes", function()
 
   it("accept on a listener shut down for reading is EINVAL, never EAGAIN", h.no_leak(function()
     -- a host's loop would see the fd readable for ever and spin on EAGAIN
-    local l <close> = assert(unixsock.listen(h.abstract()))
+    local name = h.abstract()
+    local l <close> = assert(unixsock.listen(name))
     assert(l:shutdown("r"))
     for _, timeout in ipairs({ 10, 0 }) do
       l:settimeout(timeout) -- before: with 10 s it spun until then
       local c, msg, err = l:accept()
       assert.is_nil(c)
       assert.are.equal(E.EINVAL, err)
-      assert.are.equal("accept: Invalid argument", msg)
+      assert.are.equal("accept " .. name .. ": Invalid argument", msg)
     end
   end))
 

@@ -485,3 +485,64 @@ def test_send_message_names_its_destination_when_it_fails(tmp_path):
         with pytest.raises(FileNotFoundError) as e:
             d.send_message(b"x", address=missing)
         assert e.value.filename == missing
+
+
+def test_a_calls_error_names_the_socket_by_its_address(tmp_path, monkeypatch):
+    # as connect's does: a server with many clients must see which one failed
+    monkeypatch.chdir(tmp_path)
+    with unixsock.listen("app.sock") as l, unixsock.connect("app.sock") as c:
+        conn = l.accept()
+        with conn:
+            c.close()
+            with pytest.raises(BrokenPipeError) as e:
+                conn.send(b"x")  # an accepted connection: its listener's address
+            assert (e.value.filename, e.value.__notes__) == ("app.sock", ["in unixsock.send"])
+            with pytest.raises(BrokenPipeError) as e:
+                conn.send_message(b"x")
+            assert e.value.filename == "app.sock"
+        l.settimeout(0)
+        with pytest.raises(BlockingIOError) as e:
+            l.accept()  # a poller's empty try names nothing: it costs no lookup
+        assert e.value.filename is None
+        l.shutdown("r")
+        with pytest.raises(OSError) as e:
+            l.accept()
+        assert (e.value.errno, e.value.filename) == (errno.EINVAL, "app.sock")
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket", "dgram"])
+def test_a_timeout_names_the_address_the_socket_was_made_with(kind, tmp_path):
+    p = str(tmp_path / "srv.sock")
+    make = unixsock.bind if kind == "dgram" else unixsock.listen
+    with make(p, kind=kind) as srv, unixsock.connect(p, kind=kind) as c:
+        c.settimeout(0.01)
+        for call in (lambda: c.recv(10), lambda: c.recv_message(), lambda: c.recv_batch(count=2)):
+            with pytest.raises(TimeoutError) as e:
+                call()
+            assert e.value.filename == p
+        if kind == "dgram":
+            srv.settimeout(0.01)
+            with pytest.raises(TimeoutError) as e:
+                srv.recvfrom(10)
+            assert e.value.filename == p
+
+
+def test_a_pair_names_nothing():
+    a, b = unixsock.pair("seqpacket")
+    with a:
+        b.close()
+        with pytest.raises(BrokenPipeError) as e:
+            a.send(b"x")
+        assert e.value.filename is None and str(e.value) == "[Errno 32] Broken pipe"
+
+
+def test_send_batch_names_the_destination_that_failed(tmp_path):
+    missing = str(tmp_path / "nobody.sock")
+    with unixsock.bind("") as d:
+        with pytest.raises(FileNotFoundError) as e:
+            d.send_batch([(b"x", [], False, missing)])
+        assert (e.value.filename, e.value.__notes__) == (missing, ["in unixsock.send_batch"])
+        too_long = "@" + "z" * 200
+        with pytest.raises(OSError) as e:
+            d.send_batch([b"never sent", (b"x", [], False, too_long)])
+        assert (e.value.errno, e.value.filename) == (errno.ENAMETOOLONG, too_long)
