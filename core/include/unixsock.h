@@ -423,7 +423,8 @@ UNIXSOCK_EXTERN int unixsock_kind_parse(const char *name);
 
 /* This socket's address and the connected peer's, in the address syntax above
  * (abstract and autobound names intact, "" for an unnamed socket).  A long path
- * that was reached through its directory is reported as given, so it may need up
+ * that was reached through its directory is reported as given (for a connection
+ * accepted there too: its listener's), so it may need up
  * to PATH_MAX bytes; -ENOBUFS when ret_name is too small.  ret_name may be NULL
  * to learn the length. */
 UNIXSOCK_EXTERN int unixsock_local_address(const unixsock *sock, char *ret_name,

@@ -101,6 +101,10 @@ void unixsock__addr_release(struct unixsock__addr *addr) {
   }
 }
 
+bool unixsock__addr_is_long_path(const char *name, size_t namelen) {
+  return namelen >= SUN_PATH_SIZE && name[0] != '@';
+}
+
 int unixsock__name_copy(const char *name, size_t namelen, char *ret_name,
                         size_t *io_namelen) {
   if (io_namelen == NULL)

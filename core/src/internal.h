@@ -91,6 +91,9 @@ int unixsock__open_parent_dir(const char *path, size_t len, int flags);
 /* Format a kernel address into the string syntax; -ENOBUFS when it does not fit. */
 int unixsock__addr_format(const struct sockaddr_un *sa, socklen_t salen, char *ret_name,
                           size_t *io_namelen);
+/* Whether the kernel knows this address by a /proc/self/fd/N/... alias: a path
+ * too long for sun_path, reached through its directory. */
+bool unixsock__addr_is_long_path(const char *name, size_t namelen);
 /* Copy a stored string name out (same contract as unixsock__addr_format). */
 int unixsock__name_copy(const char *name, size_t namelen, char *ret_name,
                         size_t *io_namelen);
@@ -100,6 +103,9 @@ int unixsock__name_copy(const char *name, size_t namelen, char *ret_name,
 int unixsock__socket(int kind);                       /* new CLOEXEC fd or -errno */
 int unixsock__wrap(int fd, int kind, unixsock **ret); /* takes fd on success only */
 int unixsock__kind_to_type(int kind);                 /* SOCK_* or -EINVAL */
+/* Keep a copy of the address the socket was made with, to report it (sock->name);
+ * nothing for the empty one.  0 or -ENOMEM. */
+int unixsock__set_name(unixsock *s, const char *name, size_t namelen);
 
 /* ---- socketfile.c ---- */
 

@@ -250,13 +250,9 @@ int unixsock_connect(const char *name, size_t namelen, int kind, int timeout_ms,
     goto fail;
   fd = -1;
   s->timeout_ms = timeout_ms;
-  s->name = malloc(namelen);
-  if (s->name == NULL) {
-    r = -ENOMEM;
+  r = unixsock__set_name(s, name, namelen);
+  if (r < 0)
     goto fail;
-  }
-  memcpy(s->name, name, namelen);
-  s->namelen = namelen;
   unixsock__addr_release(&a);
   *ret_sock = s;
   return 0;
@@ -266,6 +262,17 @@ fail:
     close(fd);
   unixsock__addr_release(&a);
   return r;
+}
+
+int unixsock__set_name(unixsock *s, const char *name, size_t namelen) {
+  if (namelen == 0)
+    return 0;
+  s->name = malloc(namelen);
+  if (s->name == NULL)
+    return -ENOMEM;
+  memcpy(s->name, name, namelen);
+  s->namelen = namelen;
+  return 0;
 }
 
 int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
@@ -292,6 +299,14 @@ int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
       int r = unixsock__wrap(c, listener->kind, &s);
       if (r < 0) {
         close(c);
+        return r;
+      }
+      /* the kernel names it by the alias its listener was bound through
+       * (/proc/self/fd/N/...), whose N is some other descriptor by now */
+      if (listener->name != NULL &&
+          unixsock__addr_is_long_path(listener->name, listener->namelen) &&
+          (r = unixsock__set_name(s, listener->name, listener->namelen)) < 0) {
+        unixsock_close(s);
         return r;
       }
       *ret_conn = s;

@@ -104,17 +104,6 @@ static int listen_now(unixsock *s, int backlog) {
   return backlog < 0 || listen(s->fd, backlog) == 0 ? 0 : -errno;
 }
 
-static int remember_name(unixsock *s, const char *name, size_t namelen) {
-  if (namelen == 0)
-    return 0;
-  s->name = malloc(namelen);
-  if (s->name == NULL)
-    return -ENOMEM;
-  memcpy(s->name, name, namelen);
-  s->namelen = namelen;
-  return 0;
-}
-
 /* Listeners starting at once in one directory take turns: otherwise one can
  * find another's new socket in the instant between its bind and its listen
  * (connect refused, so "stale") and delete it, leaving a live server nobody can
@@ -152,7 +141,7 @@ int unixsock__bind_file(unixsock *s, const char *name, size_t namelen,
     if (r == 0)
       r = listen_now(s, backlog);
     if (r == 0)
-      r = remember_name(s, name, namelen);
+      r = unixsock__set_name(s, name, namelen);
     goto out;
   }
   r = absolute_path(name, namelen, &path);
@@ -189,7 +178,7 @@ int unixsock__bind_file(unixsock *s, const char *name, size_t namelen,
   if (r == 0)
     r = listen_now(s, backlog); /* live only once its mode and owner are right */
   if (r == 0)
-    r = remember_name(s, name, namelen);
+    r = unixsock__set_name(s, name, namelen);
 out:
   if (turn >= 0)
     close(turn); /* the next listener's turn */

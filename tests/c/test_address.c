@@ -25,6 +25,7 @@ static void echo_once(const char *addr, size_t addrlen, int kind) {
   CHECK_EQ(unixsock_send(c, "abc", 3), 3);
   CHECK_EQ(unixsock_recv(s, buf, sizeof(buf)), 3);
   local_is(l, addr, addrlen);
+  local_is(s, addr, addrlen); /* an accepted connection: its listener's, long too */
   char peer[4096];
   size_t plen = sizeof(peer);
   CHECK_OK(unixsock_peer_address(c, peer, &plen));

@@ -11,6 +11,7 @@ local function echo_once(addr, kind)
   assert.are.equal("abc", s:recv(10))
   assert.are.equal(addr, l:local_address())
   assert.are.equal(addr, c:peer_address())
+  assert.are.equal(addr, s:local_address()) -- an accepted connection: its listener's
 end
 
 describe("addresses", function()

@@ -17,6 +17,7 @@ def echo_once(addr, kind="stream"):
             assert s.recv(10) == b"abc"
             assert l.local_address == addr
             assert c.peer_address == addr
+            assert s.local_address == addr  # an accepted connection: its listener's
 
 
 def test_absolute_path(sockdir):
