@@ -608,14 +608,21 @@ static us_status_on us_detach(us_socket *sock) {
 }
 
 /* Try first with the GIL held: a send the kernel takes at once (the common case)
- * costs no GIL hand-over; only the rest, if it must wait, releases it. */
+ * costs no GIL hand-over; only the rest, if it must wait, releases it.  On a
+ * stream, only a send the kernel takes whole or not at all: between a try that
+ * took part and the send of the rest, another thread's bytes could go in.  Up to
+ * 2 KiB is one buffer even at the smallest SO_SNDBUF (4608 bytes, of which a
+ * stream buffer takes at most half less 64), so it is never taken in part. */
+#define US_STREAM_TRY_MAX 2048
+
 static us_status_on us_send(us_socket *sock, const void *buf, size_t len) {
   long r;
   if (sock == NULL)
     return -EBADF;
   if (unixsock_gettimeout(sock) == 0)
     return unixsock_send(sock, buf, len);
-  long done = unixsock_try_send(sock, buf, len);
+  bool whole_or_none = unixsock_kind(sock) != UNIXSOCK_STREAM || len <= US_STREAM_TRY_MAX;
+  long done = whole_or_none ? unixsock_try_send(sock, buf, len) : -EAGAIN;
   if (done == (long)len || (done < 0 && done != -EAGAIN))
     return done;
   if (done < 0 || unixsock_kind(sock) != UNIXSOCK_STREAM)

@@ -159,11 +159,15 @@ UNIXSOCK_EXTERN int unixsock_detach(unixsock *sock);
 /* Send bytes.  On a stream every byte is written or the call fails (except with
  * timeout 0, where it returns what the kernel took, or -EAGAIN); the end of a
  * frame that a send_message with timeout 0 left (unixsock_flush) goes first.
+ * Threads may share a stream: one send's bytes go out together, never mixed with
+ * another thread's send or message (a send waits for those, as its timeout allows;
+ * with timeout 0 it is -EAGAIN while another thread writes).
  * Returns the number of bytes sent.  Never raises SIGPIPE: a closed peer is -EPIPE. */
 UNIXSOCK_EXTERN ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len);
 
-/* One send that never waits, whatever the timeout: the bytes the kernel took now
- * (on a stream possibly fewer than len), or -EAGAIN.  For callers that want to
+/* A send that never waits, whatever the timeout: the bytes the kernel took now
+ * (on a stream possibly fewer than len), or -EAGAIN (also while another thread
+ * writes to the stream).  For callers that want to
  * know whether a send would block before paying for blocking (a binding that
  * releases an interpreter lock only when it must). */
 UNIXSOCK_EXTERN ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_t len);

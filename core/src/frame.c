@@ -67,8 +67,7 @@ void unixsock__frame_drop_tail(unixsock *s) {
   s->out_len = s->out_done = 0;
 }
 
-/* unixsock__frame_flush with the send lock held. */
-static int flush_locked(unixsock *s, long long *deadline) {
+int unixsock__frame_flush_locked(unixsock *s, long long *deadline) {
   bool nowait = unixsock__timeout(s) >= 0 || *deadline == UNIXSOCK__NEVER_WAIT;
   int flags = MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0);
   while (s->out_tail != NULL) {
@@ -94,7 +93,7 @@ int unixsock__frame_flush(unixsock *s, long long *deadline) {
   int r = unixsock__send_lock(s, deadline);
   if (r < 0)
     return r;
-  r = flush_locked(s, deadline);
+  r = unixsock__frame_flush_locked(s, deadline);
   unixsock__send_unlock(s);
   return r;
 }
@@ -151,7 +150,7 @@ static ssize_t write_locked(unixsock *s, struct msghdr *mh, bool now, long long 
   int flags = MSG_NOSIGNAL | (now ? MSG_DONTWAIT : unixsock__wait_flag(s));
   size_t total = 0, done = 0;
   if (s->out_tail != NULL) {
-    int kept = flush_locked(s, &deadline);
+    int kept = unixsock__frame_flush_locked(s, &deadline);
     if (kept < 0)
       return kept;
   }
@@ -215,7 +214,7 @@ int unixsock__frame_let_go(unixsock *s, bool closing) {
   if (unixsock__send_trylock(s)) {
     if (s->out_tail != NULL) {
       long long never = UNIXSOCK__NEVER_WAIT;
-      (void)flush_locked(s, &never); /* an error of the connection drops it */
+      (void)unixsock__frame_flush_locked(s, &never); /* an error of the connection drops it */
     }
     bool kept = s->out_tail != NULL;
     unixsock__send_unlock(s);

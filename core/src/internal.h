@@ -156,6 +156,8 @@ ssize_t unixsock__frame_write(unixsock *s, struct msghdr *mh, bool now);
  * the next call; an error of the connection drops it).  Every write on a stream
  * calls this first, so a later write never lands inside that frame. */
 int unixsock__frame_flush(unixsock *s, long long *deadline);
+/* The same with the send lock held. */
+int unixsock__frame_flush_locked(unixsock *s, long long *deadline);
 /* The same, inline for the common case where nothing is kept (every send). */
 static inline int unixsock__flush_first(unixsock *s, long long *deadline) {
   return s->out_tail != NULL ? unixsock__frame_flush(s, deadline) : 0;

@@ -44,16 +44,17 @@ int unixsock__retry_send_to(const unixsock *s, int err, const struct unixsock__a
   return wait_for_receiver(to, *io_deadline);
 }
 
-ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
-  if (sock == NULL || (buf == NULL && len > 0))
-    return -EINVAL;
-  const char *p = buf;
-  int flags = MSG_NOSIGNAL | unixsock__wait_flag(sock);
-  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+/* Write buf after what is kept of an earlier frame (a stream's send lock held):
+ * all of it as the deadline allows, or what the kernel takes when the call must
+ * not wait. */
+static ssize_t write_bytes(unixsock *sock, const char *p, size_t len, long long *deadline) {
+  if (sock->out_tail != NULL) { /* only on a stream */
+    int kept = unixsock__frame_flush_locked(sock, deadline);
+    if (kept < 0)
+      return kept;
+  }
+  int flags = MSG_NOSIGNAL | unixsock__wait_flag_for(sock, *deadline);
   size_t done = 0;
-  int kept = unixsock__flush_first(sock, &deadline);
-  if (kept < 0)
-    return kept;
   for (;;) {
     ssize_t n = send(sock->fd, p + done, len - done, flags);
     if (n >= 0) {
@@ -64,7 +65,7 @@ ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
         return (ssize_t)done;
       continue;
     }
-    int r = unixsock__retry(sock, -errno, POLLOUT, &deadline);
+    int r = unixsock__retry(sock, -errno, POLLOUT, deadline);
     if (r == -EAGAIN && done > 0)
       return (ssize_t)done;
     if (r < 0)
@@ -72,20 +73,28 @@ ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
   }
 }
 
-ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_t len) {
+/* A stream's bytes are written under its send lock, as its frames are: another
+ * thread's bytes never land inside them, nor they inside another thread's
+ * message.  A datagram or a seqpacket message goes whole or not at all anyway. */
+static ssize_t send_bytes(unixsock *sock, const void *buf, size_t len, long long deadline) {
   if (sock == NULL || (buf == NULL && len > 0))
     return -EINVAL;
-  long long never = UNIXSOCK__NEVER_WAIT;
-  int kept = unixsock__flush_first(sock, &never);
-  if (kept < 0)
-    return kept;
-  for (;;) {
-    ssize_t n = send(sock->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0)
-      return n;
-    if (errno != EINTR)
-      return -errno;
-  }
+  if (sock->kind != UNIXSOCK_STREAM)
+    return write_bytes(sock, buf, len, &deadline);
+  int r = unixsock__send_lock(sock, &deadline); /* -EAGAIN: busy, and no waiting */
+  if (r < 0)
+    return r;
+  ssize_t n = write_bytes(sock, buf, len, &deadline);
+  unixsock__send_unlock(sock);
+  return n;
+}
+
+ssize_t unixsock_send(unixsock *sock, const void *buf, size_t len) {
+  return send_bytes(sock, buf, len, UNIXSOCK__NO_DEADLINE_YET);
+}
+
+ssize_t unixsock_try_send(unixsock *sock, const void *buf, size_t len) {
+  return send_bytes(sock, buf, len, UNIXSOCK__NEVER_WAIT);
 }
 
 /* A dgram endpoint with an allow-list reads credentials with every datagram and

@@ -81,7 +81,14 @@ int unixsock__send_lock(unixsock *s, long long *deadline) {
     }
     struct timespec until = monotonic_in(slice);
     (void)pthread_cond_timedwait(&s->send_free, &s->send_mutex, &until);
-    if (unixsock__interrupted() < 0) {
+    /* The hook is the caller's code (Python's takes the GIL, which the thread
+     * letting go of the lock may hold while it takes this mutex to signal): never
+     * run it under the mutex.  A signal sent meanwhile is not lost: the flag is
+     * tried again, under the mutex, before the next sleep. */
+    pthread_mutex_unlock(&s->send_mutex);
+    bool stop = unixsock__interrupted() < 0;
+    pthread_mutex_lock(&s->send_mutex);
+    if (stop) {
       r = -EINTR;
       break;
     }

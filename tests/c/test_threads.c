@@ -356,3 +356,157 @@ TEST(test_shutdown_stops_another_thread_blocked_inside_a_frame) {
   unixsock_close(a);
   unixsock_close(b);
 }
+
+struct plain_drainer {
+  unixsock *s;
+  pid_t waiter; /* starts draining once this thread is asleep */
+  unixsock_message m;
+  int r;
+  char after[3];
+  ssize_t n;
+};
+
+static void *drain_frame_then_bytes(void *arg) {
+  struct plain_drainer *d = arg;
+  wait_asleep(&d->waiter);
+  d->r = unixsock_recv_message(d->s, &d->m);
+  d->n = unixsock_recv(d->s, d->after, sizeof(d->after));
+  return NULL;
+}
+
+/* A plain send is a write on the stream like a frame's, so it too waits for
+ * another thread's frame to end: it used to land inside it, and the reader got a
+ * message with those bytes in it, and the stream out of step after. */
+TEST(test_a_plain_send_waits_for_another_threads_frame_as_its_timeout_allows) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_set_max_message(b, 8 << 20));
+  struct big_sender bs = {.s = a, .len = 4 << 20};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, send_big, &bs) == 0);
+  wait_asleep(&bs.tid);
+  CHECK_OK(unixsock_settimeout(a, 0));
+  CHECK_ERR(unixsock_send(a, "zz", 2), EAGAIN);
+  CHECK_ERR(unixsock_try_send(a, "zz", 2), EAGAIN);
+  CHECK_OK(unixsock_settimeout(a, 100));
+  CHECK_ERR(unixsock_send(a, "zz", 2), ETIMEDOUT);
+  struct plain_drainer d = {.s = b, .waiter = gettid()};
+  pthread_t td;
+  CHECK(pthread_create(&td, NULL, drain_frame_then_bytes, &d) == 0);
+  CHECK_OK(unixsock_settimeout(a, 10000));
+  CHECK_EQ(unixsock_send(a, "zz", 2), 2); /* waits, then goes after it */
+  CHECK(pthread_join(t, NULL) == 0 && pthread_join(td, NULL) == 0);
+  CHECK_EQ(bs.r, 4 << 20);
+  CHECK_EQ(d.r, 1);
+  CHECK_EQ(d.m.len, 4 << 20);
+  for (size_t i = 0; i < d.m.len; i++)
+    if (((char *)d.m.data)[i] != 'A')
+      CHECK(!"plain bytes inside the frame");
+  CHECK(d.n == 2 && memcmp(d.after, "zz", 2) == 0);
+  unixsock_message_release(&d.m);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+enum { PLAIN = 2 << 20 };
+
+struct plain_sender {
+  unixsock *s;
+  char fill;
+  ssize_t r;
+};
+
+static void *send_plain(void *arg) {
+  struct plain_sender *ps = arg;
+  char *data = malloc(PLAIN);
+  memset(data, ps->fill, PLAIN);
+  ps->r = unixsock_send(ps->s, data, PLAIN);
+  free(data);
+  return NULL;
+}
+
+/* Two threads' sends larger than the socket buffer: each one's bytes arrive
+ * together.  They used to alternate, piece by piece, as the reader made room. */
+TEST(test_plain_sends_from_two_threads_never_interleave) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  struct plain_sender one = {.s = a, .fill = 'A'}, two = {.s = a, .fill = 'B'};
+  pthread_t t1, t2;
+  CHECK(pthread_create(&t1, NULL, send_plain, &one) == 0);
+  CHECK(pthread_create(&t2, NULL, send_plain, &two) == 0);
+  char *got = malloc(2 * PLAIN);
+  size_t have = 0;
+  while (have < 2 * PLAIN) {
+    ssize_t n = unixsock_recv(b, got + have, 2 * PLAIN - have);
+    CHECK(n > 0);
+    have += (size_t)n;
+  }
+  CHECK(pthread_join(t1, NULL) == 0 && pthread_join(t2, NULL) == 0);
+  CHECK(one.r == PLAIN && two.r == PLAIN);
+  size_t runs = 1;
+  for (size_t i = 1; i < have; i++)
+    runs += got[i] != got[i - 1];
+  CHECK_EQ(runs, 2);
+  free(got);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+/* Stands for Python's GIL: the interrupt hook takes it, and the thread whose
+ * frame goes first holds it until its send returns. */
+static pthread_mutex_t interpreter_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int hook_takes_the_interpreter_lock(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&interpreter_lock);
+  pthread_mutex_unlock(&interpreter_lock);
+  return 0;
+}
+
+static void *send_big_holding_the_interpreter_lock(void *arg) {
+  pthread_mutex_lock(&interpreter_lock);
+  send_big(arg);
+  pthread_mutex_unlock(&interpreter_lock);
+  return NULL;
+}
+
+static void *send_small_message(void *arg) {
+  struct big_sender *bs = arg;
+  unixsock_message m = {0};
+  m.data = "zz";
+  m.len = 2;
+  bs->r = unixsock_send_message(bs->s, &m);
+  return NULL;
+}
+
+/* A thread waiting for the send lock ran the interrupt hook with the lock's mutex
+ * held; the hook waited for the interpreter lock, whose holder, done with its
+ * frame, waited for that mutex to say so: both for ever (Python: two threads
+ * sending on one stream). */
+TEST(test_the_interrupt_hook_never_runs_under_the_send_locks_mutex) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  CHECK_OK(unixsock_set_max_message(b, 8 << 20));
+  CHECK_OK(unixsock_settimeout(a, 10000));
+  CHECK_OK(unixsock_settimeout(b, 10000));
+  unixsock_set_interrupt_hook(hook_takes_the_interpreter_lock, NULL);
+  alarm(20); /* a deadlock fails the test instead of hanging it */
+  struct big_sender big = {.s = a, .len = 4 << 20}, small = {.s = a};
+  pthread_t tb, ts;
+  CHECK(pthread_create(&tb, NULL, send_big_holding_the_interpreter_lock, &big) == 0);
+  wait_asleep(&big.tid); /* the big frame waits for room, the lock held */
+  CHECK(pthread_create(&ts, NULL, send_small_message, &small) == 0);
+  usleep(300000); /* the small one waits for the send lock, then for the hook */
+  unixsock_message m[2] = {{0}, {0}};
+  CHECK_EQ(unixsock_recv_message(b, &m[0]), 1);
+  CHECK_EQ(unixsock_recv_message(b, &m[1]), 1);
+  CHECK(pthread_join(tb, NULL) == 0 && pthread_join(ts, NULL) == 0);
+  alarm(0);
+  unixsock_set_interrupt_hook(NULL, NULL);
+  CHECK(big.r == 4 << 20 && small.r == 2);
+  CHECK(m[0].len == (size_t)4 << 20 && m[1].len == 2);
+  unixsock_message_release(&m[0]);
+  unixsock_message_release(&m[1]);
+  unixsock_close(a);
+  unixsock_close(b);
+}

@@ -111,6 +111,63 @@ def test_messages_sent_from_two_threads_never_interleave():
         assert not errors and seen == {b"A": each, b"B": each}
 
 
+@pytest.mark.parametrize("size", [100, 3000, 2 << 20])
+def test_plain_sends_from_two_threads_never_interleave(size):
+    # sends larger than the socket buffer used to alternate piece by piece; the
+    # sizes: under the 2 KiB the binding tries with the GIL held, over it, and large
+    a, b = unixsock.pair("stream")
+    with a, b:
+        each = max(1, (4 << 20) // size // 2)
+        errors = []
+
+        def sender(fill):
+            try:
+                for _ in range(each):
+                    a.send(fill * size)
+            except OSError as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=sender, args=(c,)) for c in (b"A", b"B")]
+        for t in threads:
+            t.start()
+        b.settimeout(30)
+        got = bytearray()
+        while len(got) < 2 * each * size:
+            got += b.recv(1 << 20)
+        for t in threads:
+            t.join(30)
+        assert not errors
+        for at in range(0, len(got), size):  # every send's bytes together
+            assert got[at:at + size] == got[at:at + 1] * size
+
+
+def test_a_plain_send_waits_for_another_threads_message_to_end():
+    # it used to land inside the message, which arrived with those bytes in it
+    a, b = unixsock.pair("stream")
+    with a, b:
+        b.max_message = 8 << 20
+        tid = []
+
+        def big():
+            tid.append(threading.get_native_id())
+            a.send_message(b"A" * (4 << 20))
+
+        t = threading.Thread(target=big)
+        t.start()
+        _wait_until(lambda: tid and _asleep(tid[0]), "the big message waits for room")
+        a.settimeout(0.1)
+        with pytest.raises(TimeoutError):
+            a.send(b"zz")
+        got = []
+        reader = threading.Thread(target=lambda: got.extend([b.recv_message(), b.recv(3)]))
+        reader.start()
+        a.settimeout(10)
+        assert a.send(b"zz") == 2
+        t.join(30)
+        reader.join(30)
+        assert got[0].data == b"A" * (4 << 20) and got[1] == b"zz"
+
+
 def test_a_signal_handler_that_raises_ends_a_wait_for_another_threads_message():
     # the main thread's send_message waits for the other thread's message to go
     # whole; a handler that raises (Ctrl-C) must end that wait, as it ends a recv
