@@ -217,12 +217,27 @@ static inline void unixsock__count_refused(unixsock *s) {
 
 int unixsock__sharing_init(unixsock *s); /* 0 or -errno */
 void unixsock__sharing_free(unixsock *s);
+/* The send lock (see sharing.c), inline where no other thread wants it: every
+ * stream write takes it. */
+static inline bool unixsock__send_trylock(unixsock *s) { /* true when taken */
+  bool free_ = false;
+  return __atomic_compare_exchange_n(&s->sending, &free_, true, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_RELAXED);
+}
+/* When another thread holds it. */
+int unixsock__send_lock_wait(unixsock *s, long long *deadline);
+void unixsock__send_wake(unixsock *s);
 /* Take the send lock, waiting as the socket's timeout allows (the deadline is
  * the call's, set here on the first wait): 0, -EAGAIN (timeout 0, or the deadline
  * is UNIXSOCK__NEVER_WAIT), -ETIMEDOUT, or -EINTR when a signal handler asked. */
-int unixsock__send_lock(unixsock *s, long long *deadline);
-void unixsock__send_unlock(unixsock *s);
-bool unixsock__send_trylock(unixsock *s); /* true when taken */
+static inline int unixsock__send_lock(unixsock *s, long long *deadline) {
+  return unixsock__send_trylock(s) ? 0 : unixsock__send_lock_wait(s, deadline);
+}
+static inline void unixsock__send_unlock(unixsock *s) {
+  __atomic_store_n(&s->sending, false, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&s->send_waiters, __ATOMIC_SEQ_CST) > 0)
+    unixsock__send_wake(s);
+}
 /* Claim the frame receive for this thread: false when another thread has it. */
 static inline bool unixsock__recv_claim(unixsock *s) {
   return !__atomic_exchange_n(&s->receiving, true, __ATOMIC_ACQUIRE);

@@ -52,15 +52,7 @@ static struct timespec monotonic_in(long long ms) {
  * signals only when someone waits.  No wake-up is lost: a waiter counts itself
  * and tries the flag once more while holding the mutex, which the signaller must
  * take, so either its try sees the flag free or the signal finds it asleep. */
-bool unixsock__send_trylock(unixsock *s) {
-  bool free_ = false;
-  return __atomic_compare_exchange_n(&s->sending, &free_, true, false, __ATOMIC_SEQ_CST,
-                                     __ATOMIC_RELAXED);
-}
-
-int unixsock__send_lock(unixsock *s, long long *deadline) {
-  if (unixsock__send_trylock(s))
-    return 0;
+int unixsock__send_lock_wait(unixsock *s, long long *deadline) {
   if (unixsock__timeout(s) == 0 || *deadline == UNIXSOCK__NEVER_WAIT)
     return -EAGAIN; /* another thread is writing a frame: try again later */
   if (*deadline == UNIXSOCK__NO_DEADLINE_YET)
@@ -98,11 +90,8 @@ int unixsock__send_lock(unixsock *s, long long *deadline) {
   return r;
 }
 
-void unixsock__send_unlock(unixsock *s) {
-  __atomic_store_n(&s->sending, false, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&s->send_waiters, __ATOMIC_SEQ_CST) > 0) {
-    pthread_mutex_lock(&s->send_mutex);
-    pthread_cond_signal(&s->send_free);
-    pthread_mutex_unlock(&s->send_mutex);
-  }
+void unixsock__send_wake(unixsock *s) {
+  pthread_mutex_lock(&s->send_mutex);
+  pthread_cond_signal(&s->send_free);
+  pthread_mutex_unlock(&s->send_mutex);
 }
