@@ -287,6 +287,24 @@ static void *send_big(void *arg) {
   return NULL;
 }
 
+/* A stream pair whose a end has a thread (*t) sending a 4 MiB frame, which fills
+ * the socket and waits for room (so holds the send lock) when this returns. */
+static void start_big_frame(unixsock **a, unixsock **b, struct big_sender *bs, pthread_t *t) {
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, a, b));
+  CHECK_OK(unixsock_set_max_message(*b, 8 << 20));
+  *bs = (struct big_sender){.s = *a, .len = 4 << 20};
+  CHECK(pthread_create(t, NULL, send_big, bs) == 0);
+  wait_asleep(&bs->tid);
+}
+
+/* The big frame arrived whole: no other bytes inside it. */
+static void check_big_frame(const unixsock_message *m) {
+  CHECK_EQ(m->len, 4 << 20);
+  for (size_t i = 0; i < m->len; i++)
+    if (((const char *)m->data)[i] != 'A')
+      CHECK(!"other bytes inside the big frame");
+}
+
 struct drainer {
   unixsock *s;
   pid_t waiter; /* starts draining once this thread is asleep */
@@ -309,12 +327,9 @@ static void *drain_two(void *arg) {
  * the reader made room. */
 TEST(test_a_send_waits_for_another_threads_frame_as_its_timeout_allows) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
-  CHECK_OK(unixsock_set_max_message(b, 8 << 20));
-  struct big_sender bs = {.s = a, .len = 4 << 20};
+  struct big_sender bs;
   pthread_t t;
-  CHECK(pthread_create(&t, NULL, send_big, &bs) == 0);
-  wait_asleep(&bs.tid); /* the big frame fills the socket and waits for room */
+  start_big_frame(&a, &b, &bs, &t);
   unixsock_message small = {0};
   small.data = "zz";
   small.len = 2;
@@ -330,10 +345,7 @@ TEST(test_a_send_waits_for_another_threads_frame_as_its_timeout_allows) {
   CHECK(pthread_join(t, NULL) == 0 && pthread_join(td, NULL) == 0);
   CHECK_EQ(bs.r, 4 << 20);
   CHECK(d.r[0] == 1 && d.r[1] == 1);
-  CHECK_EQ(d.m[0].len, 4 << 20);
-  for (size_t i = 0; i < d.m[0].len; i++)
-    if (((char *)d.m[0].data)[i] != 'A')
-      CHECK(!"another frame inside the big one");
+  check_big_frame(&d.m[0]);
   CHECK(d.m[1].len == 2 && memcmp(d.m[1].data, "zz", 2) == 0);
   unixsock_message_release(&d.m[0]);
   unixsock_message_release(&d.m[1]);
@@ -345,11 +357,9 @@ TEST(test_a_send_waits_for_another_threads_frame_as_its_timeout_allows) {
  * not wait for that sender's lock (it would wait for ever: the peer reads nothing). */
 TEST(test_shutdown_stops_another_thread_blocked_inside_a_frame) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
-  struct big_sender bs = {.s = a, .len = 4 << 20};
+  struct big_sender bs;
   pthread_t t;
-  CHECK(pthread_create(&t, NULL, send_big, &bs) == 0);
-  wait_asleep(&bs.tid);
+  start_big_frame(&a, &b, &bs, &t);
   CHECK_OK(unixsock_shutdown(a, UNIXSOCK_SHUT_WR));
   CHECK(pthread_join(t, NULL) == 0);
   CHECK_EQ(bs.r, -EPIPE);
@@ -379,12 +389,9 @@ static void *drain_frame_then_bytes(void *arg) {
  * message with those bytes in it, and the stream out of step after. */
 TEST(test_a_plain_send_waits_for_another_threads_frame_as_its_timeout_allows) {
   unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
-  CHECK_OK(unixsock_set_max_message(b, 8 << 20));
-  struct big_sender bs = {.s = a, .len = 4 << 20};
+  struct big_sender bs;
   pthread_t t;
-  CHECK(pthread_create(&t, NULL, send_big, &bs) == 0);
-  wait_asleep(&bs.tid);
+  start_big_frame(&a, &b, &bs, &t);
   CHECK_OK(unixsock_settimeout(a, 0));
   CHECK_ERR(unixsock_send(a, "zz", 2), EAGAIN);
   CHECK_ERR(unixsock_try_send(a, "zz", 2), EAGAIN);
@@ -398,10 +405,7 @@ TEST(test_a_plain_send_waits_for_another_threads_frame_as_its_timeout_allows) {
   CHECK(pthread_join(t, NULL) == 0 && pthread_join(td, NULL) == 0);
   CHECK_EQ(bs.r, 4 << 20);
   CHECK_EQ(d.r, 1);
-  CHECK_EQ(d.m.len, 4 << 20);
-  for (size_t i = 0; i < d.m.len; i++)
-    if (((char *)d.m.data)[i] != 'A')
-      CHECK(!"plain bytes inside the frame");
+  check_big_frame(&d.m);
   CHECK(d.n == 2 && memcmp(d.after, "zz", 2) == 0);
   unixsock_message_release(&d.m);
   unixsock_close(a);
@@ -504,7 +508,8 @@ TEST(test_the_interrupt_hook_never_runs_under_the_send_locks_mutex) {
   alarm(0);
   unixsock_set_interrupt_hook(NULL, NULL);
   CHECK(big.r == 4 << 20 && small.r == 2);
-  CHECK(m[0].len == (size_t)4 << 20 && m[1].len == 2);
+  check_big_frame(&m[0]);
+  CHECK_EQ(m[1].len, 2);
   unixsock_message_release(&m[0]);
   unixsock_message_release(&m[1]);
   unixsock_close(a);

@@ -29,6 +29,38 @@ def _asleep(thread_id):
         return f.read().rsplit(")", 1)[1].split()[0] == "S"
 
 
+def _two_senders(send, each):
+    """Threads sending `each` times, one filling with b"A", one with b"B"; returns
+    them started and the list of errors they meet."""
+    errors = []
+
+    def sender(fill):
+        try:
+            for _ in range(each):
+                send(fill)
+        except OSError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=sender, args=(c,)) for c in (b"A", b"B")]
+    for t in threads:
+        t.start()
+    return threads, errors
+
+
+def _big_message_waiting(a):
+    """A thread whose 4 MiB message on a fills the socket and waits for room."""
+    tid = []
+
+    def big():
+        tid.append(threading.get_native_id())
+        a.send_message(b"A" * (4 << 20))
+
+    t = threading.Thread(target=big)
+    t.start()
+    _wait_until(lambda: tid and _asleep(tid[0]), "the big message waits for room")
+    return t
+
+
 def test_close_from_another_thread_while_recv_message_waits_frees_nothing_it_uses():
     # close() freed the half-received frame under the waiting call, which then
     # wrote the rest into freed memory and returned it (a crash): run apart
@@ -88,18 +120,7 @@ def test_messages_sent_from_two_threads_never_interleave():
     with a, b:
         size, each = 300_000, 10
         b.max_message = size
-        errors = []
-
-        def sender(fill):
-            try:
-                for _ in range(each):
-                    a.send_message(fill * size)
-            except OSError as e:
-                errors.append(e)
-
-        threads = [threading.Thread(target=sender, args=(c,)) for c in (b"A", b"B")]
-        for t in threads:
-            t.start()
+        threads, errors = _two_senders(lambda fill: a.send_message(fill * size), each)
         b.settimeout(30)
         seen = {b"A": 0, b"B": 0}
         for _ in range(2 * each):
@@ -118,18 +139,7 @@ def test_plain_sends_from_two_threads_never_interleave(size):
     a, b = unixsock.pair("stream")
     with a, b:
         each = max(1, (4 << 20) // size // 2)
-        errors = []
-
-        def sender(fill):
-            try:
-                for _ in range(each):
-                    a.send(fill * size)
-            except OSError as e:
-                errors.append(e)
-
-        threads = [threading.Thread(target=sender, args=(c,)) for c in (b"A", b"B")]
-        for t in threads:
-            t.start()
+        threads, errors = _two_senders(lambda fill: a.send(fill * size), each)
         b.settimeout(30)
         got = bytearray()
         while len(got) < 2 * each * size:
@@ -146,15 +156,7 @@ def test_a_plain_send_waits_for_another_threads_message_to_end():
     a, b = unixsock.pair("stream")
     with a, b:
         b.max_message = 8 << 20
-        tid = []
-
-        def big():
-            tid.append(threading.get_native_id())
-            a.send_message(b"A" * (4 << 20))
-
-        t = threading.Thread(target=big)
-        t.start()
-        _wait_until(lambda: tid and _asleep(tid[0]), "the big message waits for room")
+        t = _big_message_waiting(a)
         a.settimeout(0.1)
         with pytest.raises(TimeoutError):
             a.send(b"zz")
@@ -182,15 +184,7 @@ def test_a_signal_handler_that_raises_ends_a_wait_for_another_threads_message():
     a, b = unixsock.pair("stream")
     with a, b:
         b.max_message = 8 << 20
-        tid = []
-
-        def big():
-            tid.append(threading.get_native_id())
-            a.send_message(b"A" * (4 << 20))
-
-        t = threading.Thread(target=big)
-        t.start()
-        _wait_until(lambda: tid and _asleep(tid[0]), "the big message waits for room")
+        t = _big_message_waiting(a)
         old = signal.signal(signal.SIGALRM, raise_stop)
         try:
             signal.setitimer(signal.ITIMER_REAL, 0.3)
