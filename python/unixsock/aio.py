@@ -15,6 +15,8 @@ all of it is written."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from typing import Iterable, List, Optional
 
 from . import Address, Message, Socket, connect as _connect, MAX_FDS
@@ -167,10 +169,23 @@ class AsyncSocket:
         self.close()
 
 
-async def open_connection(address: Address, kind: str = "stream") -> AsyncSocket:
-    """Connect without blocking the loop (a full backlog is retried)."""
+async def open_connection(address: Address, kind: str = "stream",
+                          timeout: Optional[float] = None) -> AsyncSocket:
+    """Connect without blocking the loop.  A full backlog is tried again (AF_UNIX
+    has no readiness to wait for there), 1 ms after the first try, then twice as
+    long each time up to 50 ms, until ``timeout`` seconds (None: for ever) raise
+    TimeoutError."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    pause = 0.001
     while True:
         try:
             return AsyncSocket(_connect(address, kind, timeout=0))
         except BlockingIOError:
-            await asyncio.sleep(0.001)
+            pass
+        if deadline is not None and loop.time() >= deadline:
+            e = TimeoutError(errno.ETIMEDOUT, os.strerror(errno.ETIMEDOUT), address)
+            e.add_note("in unixsock.aio.open_connection (the server's backlog stayed full)")
+            raise e
+        await asyncio.sleep(pause if deadline is None else min(pause, max(0.0, deadline - loop.time())))
+        pause = min(pause * 2, 0.05)

@@ -208,3 +208,27 @@ def test_async_datagram_to_a_full_receiver_waits_without_spinning(full_receiver,
     sent, cpu = asyncio.run(main())
     assert sent in (1, 4)  # once the receiver made room
     assert cpu < 0.1  # spinning, it took all 0.3 s
+
+
+def test_open_connection_to_a_full_backlog_backs_off_and_times_out(abstract, monkeypatch):
+    addr = abstract()
+    with unixsock.listen(addr, backlog=0) as l:
+        held = []
+        try:
+            while True:  # fill the backlog: nobody accepts
+                held.append(unixsock.connect(addr, timeout=0))
+        except BlockingIOError:
+            pass
+        try:
+            tries = []
+            real = aio._connect
+            monkeypatch.setattr(aio, "_connect", lambda *a, **k: (tries.append(1), real(*a, **k))[1])
+            started = time.monotonic()
+            with pytest.raises(TimeoutError) as e:
+                asyncio.run(aio.open_connection(addr, timeout=0.5))
+            assert time.monotonic() - started >= 0.5
+            assert e.value.filename == addr and e.value.errno == errno.ETIMEDOUT
+            assert len(tries) < 30  # 1, 2, 4 ... 50 ms apart; every 1 ms it was ~500
+        finally:
+            for c in held:
+                c.close()
