@@ -157,7 +157,9 @@ UNIXSOCK_EXTERN int unixsock_detach(unixsock *sock);
 /* ---- bytes -------------------------------------------------------------- */
 
 /* Send bytes.  On a stream every byte is written or the call fails (except with
- * timeout 0, where it returns what the kernel took, or -EAGAIN); the end of a
+ * timeout 0, where it returns what the kernel took, or -EAGAIN); a timeout that
+ * passes part-way is -ETIMEDOUT with the bytes before it written, as with
+ * Python's sendall (a message, by contrast, is cut: see send_message); the end of a
  * frame that a send_message with timeout 0 left (unixsock_flush) goes first.
  * Threads may share a stream: one send's bytes go out together, never mixed with
  * another thread's send or message (a send waits for those, as its timeout allows;

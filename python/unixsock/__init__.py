@@ -223,8 +223,10 @@ class Socket:
 
     def send(self, data: Buffer) -> int:
         """Send bytes.  On a stream every byte is written or it raises (with
-        timeout 0 it returns what the kernel took).  A closed peer raises
-        BrokenPipeError; SIGPIPE never fires."""
+        timeout 0 it returns what the kernel took; a timeout that passes
+        part-way raises TimeoutError with the bytes before it written, as
+        socket.sendall does).  A closed peer raises BrokenPipeError; SIGPIPE
+        never fires."""
         return _c.us_send(self._h, data)
 
     def sendall(self, data: Buffer) -> int:

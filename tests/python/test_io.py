@@ -150,6 +150,23 @@ def test_timeout_is_timeouterror_and_bounds_the_call():
         assert time.monotonic() - t0 >= 0.09
 
 
+def test_a_stream_send_cut_by_its_timeout_leaves_what_went_before_it():
+    # as the docs say (and as socket.sendall does): TimeoutError, the bytes before
+    # it sent, and the socket still usable
+    a, b = unixsock.pair()
+    with a, b:
+        a.settimeout(0.1)
+        with pytest.raises(TimeoutError):
+            a.send(b"x" * (8 << 20))
+        b.settimeout(0)
+        got = 0
+        while (chunk := b.try_recv(1 << 20)):
+            got += len(chunk)
+        assert 0 < got < 8 << 20
+        a.send(b"after")
+        assert b.recv(5) == b"after"
+
+
 def test_small_timeout_is_not_rounded_to_nonblocking():
     a, b = unixsock.pair()
     with a, b:
