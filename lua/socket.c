@@ -10,12 +10,22 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
   return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
 }
 
-int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h) {
+/* Apart, so that the buffer costs nothing on the way that names nothing (EAGAIN,
+ * on every empty try of a host's loop). */
+static __attribute__((noinline)) int fail_naming(lua_State *L, int result, const char *op,
+                                                 const unixsock *h) {
   char name[4096]; /* a long path is named whole */
   size_t len = sizeof(name);
-  if (h == NULL || unixsock_error_address(h, result, name, &len) < 0)
+  if (unixsock_error_address(h, result, name, &len) < 0)
     len = 0;
   return lus_fail(L, result, op, len > 0 ? name : NULL, len);
+}
+
+int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h) {
+  size_t len = 0; /* the length alone first */
+  if (h == NULL || unixsock_error_address(h, result, NULL, &len) < 0 || len == 0)
+    return lus_fail(L, result, op, NULL, 0);
+  return fail_naming(L, result, op, h);
 }
 
 int lus_fail_why(lua_State *L, int result, const char *why, const char *op,
