@@ -621,11 +621,11 @@ static us_status_on us_send(us_socket *sock, const void *buf, size_t len) {
     return -EBADF;
   if (unixsock_gettimeout(sock) == 0)
     return unixsock_send(sock, buf, len);
-  bool whole_or_none = unixsock_kind(sock) != UNIXSOCK_STREAM || len <= US_STREAM_TRY_MAX;
-  long done = whole_or_none ? unixsock_try_send(sock, buf, len) : -EAGAIN;
+  bool stream = unixsock_kind(sock) == UNIXSOCK_STREAM;
+  long done = !stream || len <= US_STREAM_TRY_MAX ? unixsock_try_send(sock, buf, len) : -EAGAIN;
   if (done == (long)len || (done < 0 && done != -EAGAIN))
     return done;
-  if (done < 0 || unixsock_kind(sock) != UNIXSOCK_STREAM)
+  if (done < 0 || !stream)
     done = 0; /* a message goes whole or not at all */
   Py_BEGIN_ALLOW_THREADS r = unixsock_send(sock, (const char *)buf + done, len - (size_t)done);
   Py_END_ALLOW_THREADS

@@ -105,21 +105,6 @@ bool unixsock__addr_is_long_path(const char *name, size_t namelen) {
   return namelen >= SUN_PATH_SIZE && name[0] != '@';
 }
 
-int unixsock__name_copy(const char *name, size_t namelen, char *ret_name,
-                        size_t *io_namelen) {
-  if (io_namelen == NULL)
-    return -EINVAL;
-  if (ret_name != NULL) {
-    if (*io_namelen < namelen)
-      return -ENOBUFS;
-    memcpy(ret_name, name, namelen);
-    if (*io_namelen > namelen)
-      ret_name[namelen] = '\0';
-  }
-  *io_namelen = namelen;
-  return 0;
-}
-
 int unixsock__addr_format(const struct sockaddr_un *sa, socklen_t salen, char *ret_name,
                           size_t *io_namelen) {
   size_t off = offsetof(struct sockaddr_un, sun_path);

@@ -101,12 +101,8 @@ int unixsock_error_address(const unixsock *sock, int result, char *ret_name,
                            size_t *io_namelen) {
   if (sock == NULL || io_namelen == NULL)
     return -EINVAL;
-  if (result == -EAGAIN) { /* nothing to look up on a poller's empty try */
-    if (ret_name != NULL && *io_namelen > 0)
-      ret_name[0] = '\0';
-    *io_namelen = 0;
-    return 0;
-  }
+  if (result == -EAGAIN) /* nothing to look up on a poller's empty try */
+    return unixsock__name_copy("", 0, ret_name, io_namelen);
   if (sock->name != NULL) /* as the caller wrote it, relative or long */
     return unixsock__name_copy(sock->name, sock->namelen, ret_name, io_namelen);
   /* accepted, paired or adopted: the peer's name if it has one (a client that

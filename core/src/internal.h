@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -94,9 +95,22 @@ int unixsock__addr_format(const struct sockaddr_un *sa, socklen_t salen, char *r
 /* Whether the kernel knows this address by a /proc/self/fd/N/... alias: a path
  * too long for sun_path, reached through its directory. */
 bool unixsock__addr_is_long_path(const char *name, size_t namelen);
-/* Copy a stored string name out (same contract as unixsock__addr_format). */
-int unixsock__name_copy(const char *name, size_t namelen, char *ret_name,
-                        size_t *io_namelen);
+/* Copy a stored string name out (same contract as unixsock__addr_format); inline,
+ * since an error's name on a poller's empty try is one. */
+static inline int unixsock__name_copy(const char *name, size_t namelen, char *ret_name,
+                                      size_t *io_namelen) {
+  if (io_namelen == NULL)
+    return -EINVAL;
+  if (ret_name != NULL) {
+    if (*io_namelen < namelen)
+      return -ENOBUFS;
+    memcpy(ret_name, name, namelen);
+    if (*io_namelen > namelen)
+      ret_name[namelen] = '\0';
+  }
+  *io_namelen = namelen;
+  return 0;
+}
 
 /* ---- socket.c ---- */
 
