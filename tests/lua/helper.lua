@@ -8,7 +8,9 @@ local helper = {}
 -- open while it looks (and its write end, for a moment, maybe too), so pipes are
 -- left out of the count: the specs make none of their own.
 local function count_fds()
-  local p = io.popen("find /proc/" .. helper.pid() .. "/fd -mindepth 1 -printf '%l\\n' | grep -vc '^pipe:'")
+  -- a descriptor closed while find lists them (the pipe's write end, as popen
+  -- lets it go) reads as an empty link: it is not counted either
+  local p = io.popen("find /proc/" .. helper.pid() .. "/fd -mindepth 1 -printf '%l\\n' 2>/dev/null | grep -v '^pipe:' | grep -c .")
   local n = tonumber(p:read("*l"))
   p:close()
   return n
