@@ -38,12 +38,27 @@ def cmd(lang, role, kind, path):
     return ["lua5.4", os.path.join(ROOT, "examples", "lua", f"echo_{role}.lua"), path, kind]
 
 
+def serving(path):
+    """Whether a socket at path takes clients: listening (the 0x10000 flag in
+    /proc/net/unix), or a datagram socket (type 2), which needs no listen()."""
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fields = line.rstrip("\n").split(None, 7)
+            if len(fields) == 8 and fields[7] == path:
+                if int(fields[3], 16) & 0x10000 or int(fields[4], 16) == 2:
+                    return True
+    return False
+
+
 def wait_for(path):
+    # not for the file: bind() creates it before listen(), and a client that
+    # connected in between would be refused
     for _ in range(500):
-        if os.path.exists(path):
+        if serving(path):
             return
         time.sleep(0.01)
-    raise SystemExit(f"server did not create {path}")
+    raise SystemExit(f"no server at {path}")
 
 
 def stop(proc):

@@ -4,6 +4,7 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -33,6 +34,37 @@ def run_activated(listener, n, command, **env):
     env.pop("LISTEN_FDNAMES", None)
     return subprocess.run(["bash", "-c", _ACTIVATE, "activate", *command], env=env,
                           pass_fds=(fd,), capture_output=True, text=True, timeout=60)
+
+
+# /proc/net/unix: the flag a listening socket has, and the kind that needs none
+_SO_ACCEPTCON = 0x10000
+_SOCK_DGRAM = 2
+
+
+def serving(name: str) -> bool:
+    """Whether a socket bound to name (a path, or "@abstract") takes clients now:
+    listening for stream and seqpacket, bound for dgram."""
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fields = line.rstrip("\n").split(None, 7)
+            if len(fields) == 8 and fields[7] == name:
+                if int(fields[3], 16) & _SO_ACCEPTCON or int(fields[4], 16) == _SOCK_DGRAM:
+                    return True
+    return False
+
+
+def wait_until_serving(name: str, proc=None, timeout: float = 10.0):
+    """Wait for a server started in another process.  Waiting for its file
+    alone raced: bind() creates the file before listen(), and a client that
+    connects in between is refused."""
+    deadline = time.monotonic() + timeout
+    while not serving(name):
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing served {name} within {timeout} s")
+        time.sleep(0.01)
 
 
 @pytest.fixture

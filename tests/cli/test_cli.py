@@ -11,7 +11,7 @@ import time
 import pytest
 
 import unixsock
-from conftest import build_dir
+from conftest import build_dir, wait_until_serving
 
 TOOL = str(build_dir() / "cli" / "unixsock")
 
@@ -24,24 +24,6 @@ def run(*args, input=None, timeout=20, **kw):
 def start(*args, **kw):
     return subprocess.Popen([TOOL, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
-
-
-def wait_for(path):
-    for _ in range(500):
-        if os.path.exists(path):
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"nothing appeared at {path}")
-
-
-def wait_for_abstract(name):
-    """An abstract name has no file to wait for: look for it in /proc/net/unix."""
-    for _ in range(500):
-        with open("/proc/net/unix") as f:
-            if any(line.rstrip().endswith(" " + name) for line in f):
-                return
-        time.sleep(0.01)
-    raise AssertionError(f"nobody bound {name}")
 
 
 def stop(proc):
@@ -137,7 +119,7 @@ def test_echo_server_serves_many_clients(sockdir, kind):
     p = str(sockdir / "echo.sock")
     srv = start("listen", p, "-k", kind, "--echo=Re: ")
     try:
-        wait_for(p)
+        wait_until_serving(p)
         for i in range(3):
             r = run("connect", p, "-k", kind, input=f"a{i}\nb{i}\n")
             assert r.returncode == 0, r.stderr
@@ -152,7 +134,7 @@ def test_stream_echo_serves_clients_at_the_same_time(abstract):
     addr = abstract()
     srv = start("listen", addr, "--echo")
     try:
-        wait_for_abstract(addr)
+        wait_until_serving(addr)
         a = unixsock.connect(addr, timeout=5)
         b = unixsock.connect(addr, timeout=5)
         with a, b:
@@ -172,7 +154,7 @@ def test_message_echo_of_a_long_stream_message_arrives_whole(abstract):
     addr = abstract()
     srv = start("listen", addr, "--echo=Re: ", "--messages")
     try:
-        wait_for_abstract(addr)
+        wait_until_serving(addr)
         big = os.urandom(2 << 20)
         with unixsock.connect(addr, timeout=5) as c:
             c.settimeout(10)
@@ -192,7 +174,7 @@ def test_listen_relays_one_connection_both_ways(sockdir):
     srv = subprocess.Popen([TOOL, "listen", p], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
     try:
-        wait_for(p)
+        wait_until_serving(p)
         with unixsock.connect(p, timeout=5) as c:
             c.send(b"to the tool\n")
             srv.stdin.write(b"from the tool\n")
@@ -219,7 +201,7 @@ def test_mode_option(sockdir):
     p = str(sockdir / "mode.sock")
     srv = start("listen", p, "--mode", "0600", "--echo")
     try:
-        wait_for(p)
+        wait_until_serving(p)
         assert stat.S_IMODE(os.lstat(p).st_mode) == 0o600
     finally:
         stop(srv)
@@ -229,7 +211,7 @@ def test_show_peer_prints_credentials(abstract):
     addr = abstract()
     srv = start("listen", addr, "-k", "seqpacket", "--echo", "--show-peer")
     try:
-        wait_for_abstract(addr)
+        wait_until_serving(addr)
         r = run("connect", addr, "-k", "seqpacket", "--show-peer", input="x\n")
         assert r.returncode == 0
         assert f"peer: pid={srv.pid} uid={os.geteuid()} gid={os.getegid()}" in r.stderr
@@ -245,7 +227,7 @@ def test_send_fd_and_recv_fds_show_the_content(tmp_path, abstract, kind):
     addr = abstract()
     srv = start("listen", addr, "-k", kind, "--recv-fds", "--cred")
     try:
-        wait_for_abstract(addr)
+        wait_until_serving(addr)
         r = run("connect", addr, "-k", kind, "--send-fd", str(secret), "--cred", input="hello\n")
         assert r.returncode == 0, r.stderr
         time.sleep(0.3)
@@ -260,7 +242,7 @@ def test_send_fd_missing_file_is_a_clear_error(abstract):
     addr = abstract()
     srv = start("listen", addr, "--echo")
     try:
-        wait_for_abstract(addr)
+        wait_until_serving(addr)
         r = run("connect", addr, "--send-fd", "/nonexistent/file", input="x\n")
         assert r.returncode == 1
         assert "open /nonexistent/file: No such file or directory (ENOENT)" in r.stderr
@@ -343,7 +325,7 @@ def test_dgram_listener_keeps_receiving_after_its_stdin_ends(tmp_path):
     # (stdin /dev/null, as in the background) before anything arrived
     p = str(tmp_path / "log.sock")
     proc = start("listen", p, "-k", "dgram")
-    wait_for(p)
+    wait_until_serving(p)
     time.sleep(1.0)  # twice the linger
     assert proc.poll() is None, "the listener quit on its own"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
@@ -413,7 +395,7 @@ def test_echo_server_keeps_serving_while_a_client_does_not_read(abstract, kind):
     prefix = b"Re: " + b"r" * 1000  # replies outgrow what the client sends
     srv = start("listen", addr, "-k", kind, "--echo=" + prefix.decode())
     try:
-        wait_for_abstract(addr)
+        wait_until_serving(addr)
         line = b"x" * 99 + b"\n"
         with unixsock.connect(addr, kind, timeout=5) as a, unixsock.connect(addr, kind, timeout=5) as b:
             a.settimeout(0)
@@ -446,7 +428,7 @@ def test_dgram_echo_goes_on_when_a_sender_left_before_its_reply(abstract):
     addr = abstract()
     srv = start("listen", addr, "-k", "dgram", "--echo")
     try:
-        wait_for_abstract(addr)
+        wait_until_serving(addr)
         srv.send_signal(signal.SIGSTOP)  # so the sender is surely gone when it answers
         with unixsock.connect(addr, "dgram") as gone:
             gone.send(b"g1")
@@ -474,7 +456,7 @@ def start_dgram_listener(addr):
     proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             bufsize=1)
-    wait_for_abstract(addr)
+    wait_until_serving(addr)
     return proc
 
 

@@ -3,7 +3,7 @@ find_package(unixsock) complete an echo round trip."""
 import os
 import subprocess
 
-from conftest import ROOT, build_dir
+from conftest import ROOT, build_dir, wait_until_serving
 
 
 def run(cmd, **kw):
@@ -33,12 +33,7 @@ def test_installed_library_works_with_pkg_config_and_find_package(tmp_path, sock
     path = str(sockdir / "install.sock")
     srv = subprocess.Popen([str(server), path], stdout=subprocess.PIPE, env=runenv, text=True)
     try:
-        import time
-
-        for _ in range(200):
-            if os.path.exists(path):
-                break
-            time.sleep(0.01)
+        wait_until_serving(path, srv)
         out = run([str(consumer / "echo_client"), path], input="g1\ng2\n", env=runenv, timeout=20)
         assert out == "Hi, g1\nHi, g2\n"
     finally:

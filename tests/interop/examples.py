@@ -1,6 +1,5 @@
 """How to start each language's echo server and client (examples/)."""
 import os
-import shutil
 import sys
 
 from conftest import ROOT, build_dir

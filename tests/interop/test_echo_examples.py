@@ -5,11 +5,11 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import types
 
 import pytest
 
+from conftest import wait_until_serving
 from examples import LANGUAGES, command, lua_env
 
 KINDS = ["stream", "dgram", "seqpacket"]
@@ -41,16 +41,6 @@ def stop(proc):
     return proc.communicate()
 
 
-def wait_for(path, proc):
-    for _ in range(1000):
-        if os.path.exists(path):
-            return
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.communicate()}")
-        time.sleep(0.01)
-    raise AssertionError(f"server never created {path}")
-
-
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("client", list(LANGUAGES))
 @pytest.mark.parametrize("server", list(LANGUAGES))
@@ -59,7 +49,7 @@ def test_echo(server, client, kind, sockdir):
     srv = subprocess.Popen(command(server, kind, "server", path), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, env=lua_env())
     try:
-        wait_for(path, srv)
+        wait_until_serving(path, srv)
         r = subprocess.run(command(client, kind, "client", path), input="\n".join(LINES) + "\n",
                            capture_output=True, text=True, timeout=30, env=lua_env())
         assert r.returncode == 0, r.stderr
@@ -90,7 +80,7 @@ def test_stream_servers_answer_a_long_line_whole(server, sockdir):
     srv = subprocess.Popen(command(server, "stream", "server", path), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, env=lua_env())
     try:
-        wait_for(path, srv)
+        wait_until_serving(path, srv)
         line = os.urandom(30000).hex().encode() + b"\n"  # 60,000 bytes
         with socket.socket(socket.AF_UNIX) as c:
             c.settimeout(30)
@@ -135,7 +125,7 @@ def _serving(server, kind, path):
     run.srv = subprocess.Popen(command(server, kind, "server", path), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=lua_env())
     try:
-        wait_for(path, run.srv)
+        wait_until_serving(path, run.srv)
         yield run
     finally:
         run.out, run.err = stop(run.srv)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import build_dir
+from conftest import build_dir, wait_until_serving
 from examples import lua_env
 from test_echo_examples import stop
 
@@ -74,10 +74,7 @@ def test_message_with_fd_and_creds(frm, to, kind, sockdir):
     recv = subprocess.Popen(receiver(to, kind, path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=lua_env())
     try:
-        for _ in range(1000):
-            if os.path.exists(path):
-                break
-            time.sleep(0.01)
+        wait_until_serving(path, recv)
         send = subprocess.run(sender(frm, kind, path, str(secret)), input="hello\n", capture_output=True,
                               text=True, timeout=30, env=lua_env())
         assert send.returncode == 0, send.stderr

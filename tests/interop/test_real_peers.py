@@ -9,14 +9,13 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
 import unixsock
-from conftest import build_dir
+from conftest import build_dir, wait_until_serving
 from examples import LANGUAGES, command, lua_env
-from test_echo_examples import stop, wait_for
+from test_echo_examples import stop
 
 HERE = pathlib.Path(__file__).parent
 LINES = ["g1", "g2", "g3"]
@@ -37,7 +36,7 @@ def go_peer():
 def serve(cmd, path):
     srv = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, env=lua_env())
-    wait_for(path, srv)
+    wait_until_serving(path, srv)
     return srv
 
 
@@ -283,7 +282,7 @@ else:
 """
     srv = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(path, srv)
+        wait_until_serving(path, srv)
         assert client_lines(command(client, kind, "client", path)) == [f"Hi, {l}" for l in LINES]
     finally:
         srv.kill()
@@ -345,7 +344,7 @@ while c.recv(65536):
 """
     srv = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(path, srv)
+        wait_until_serving(path, srv)
         assert client_lines(command(client, "stream", "client", path), ["g1"]) == [long_line]
     finally:
         srv.kill()

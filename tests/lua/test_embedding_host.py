@@ -2,10 +2,9 @@
 server script exposes, and the script serves clients without ever blocking it."""
 import os
 import subprocess
-import time
 
 import unixsock
-from conftest import ROOT, build_dir
+from conftest import ROOT, build_dir, wait_until_serving
 
 
 def test_host_runs_a_lua_server_from_its_own_loop(sockdir):
@@ -15,10 +14,7 @@ def test_host_runs_a_lua_server_from_its_own_loop(sockdir):
          str(ROOT / "examples" / "lua-host" / "echo_server.lua"), path, "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(500):
-            if os.path.exists(path):
-                break
-            time.sleep(0.01)
+        wait_until_serving(path, host)
         # two clients at once: the script interleaves them without blocking
         c1 = unixsock.connect(path, "seqpacket", timeout=5)
         c2 = unixsock.connect(path, "seqpacket", timeout=5)
@@ -46,10 +42,7 @@ def test_a_reply_the_client_has_no_room_for_is_reported(sockdir, tmp_path):
              str(ROOT / "examples" / "lua-host" / "echo_server.lua"), path, "1"],
             stdout=subprocess.PIPE, stderr=log, text=True)
         try:
-            for _ in range(500):
-                if os.path.exists(path):
-                    break
-                time.sleep(0.01)
+            wait_until_serving(path, host)
             with unixsock.connect(path, "seqpacket", timeout=10) as c:
                 for _ in range(2000):  # read nothing back: 2 MB of replies fill up
                     c.send(b"x" * 1000)
