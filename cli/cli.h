@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "unixsock.h"
 
@@ -40,6 +41,12 @@ void cli_error(const char *op, const char *address, int result);
 void cli_error_at(const char *op, const char *address, size_t len, int result);
 /* Print "unixsock: " + the printf-style reason and the --help hint; EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "a regular file", "a directory", ...: what a file that is not a socket is. */
+const char *cli_file_type(mode_t m);
+/* After a failed connect to address as kind, print to stderr what is there when
+ * result alone does not say (ECONNREFUSED, EPROTOTYPE); nothing otherwise. */
+void cli_connect_hint(const char *address, int kind, int result);
 
 int cli_listen(const struct cli_options *o);
 int cli_connect(const struct cli_options *o);

@@ -20,7 +20,7 @@ static void describe_file(const char *path, const struct stat *st) {
          (unsigned)(st->st_mode & 07777));
 }
 
-static const char *file_type(mode_t m) {
+const char *cli_file_type(mode_t m) {
   if (S_ISREG(m))
     return "a regular file";
   if (S_ISDIR(m))
@@ -52,7 +52,7 @@ int cli_probe(const struct cli_options *o) {
       return err == EACCES ? EXIT_DENIED : EXIT_FAIL;
     }
     if (!S_ISSOCK(st.st_mode)) {
-      printf("%s: %s, not a socket\n", a, file_type(st.st_mode));
+      printf("%s: %s, not a socket\n", a, cli_file_type(st.st_mode));
       return EXIT_NOT_SOCKET;
     }
     describe_file(a, &st);

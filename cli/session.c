@@ -390,6 +390,7 @@ int cli_connect(const struct cli_options *o) {
   int r = unixsock_connect(o->address, strlen(o->address), o->kind, o->timeout_ms, &s);
   if (r < 0) {
     cli_error("connect", o->address, r);
+    cli_connect_hint(o->address, o->kind, r);
     return EXIT_FAIL;
   }
   unixsock_settimeout(s, -1);

@@ -74,7 +74,8 @@ def test_a_long_timeout_waits_long_instead_of_failing(seconds):
     name = f"@unixsock-cli-nobody-{os.getpid()}"
     r = run("connect", name, "-t", seconds, input="")
     assert r.returncode == 1
-    assert r.stderr.strip() == f"unixsock: connect {name}: Connection refused (ECONNREFUSED)"
+    assert r.stderr.splitlines() == [f"unixsock: connect {name}: Connection refused (ECONNREFUSED)",
+                                     f"unixsock: no socket holds {name}"]
 
 
 def test_a_tiny_timeout_still_waits_for_a_full_backlog(sockdir):
@@ -106,6 +107,51 @@ def test_connect_error_names_operation_address_and_errno(sockdir):
     r = run("connect", p, input="")
     assert r.returncode == 1
     assert r.stderr.strip() == f"unixsock: connect {p}: No such file or directory (ENOENT)"
+
+
+def _bound(kind, name, listening=False):
+    s = socket.socket(socket.AF_UNIX, {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
+                                       "seqpacket": socket.SOCK_SEQPACKET}[kind])
+    s.bind("\0" + name[1:] if name.startswith("@") else name)
+    if listening:
+        s.listen()
+    return s
+
+
+def test_a_refused_connect_says_what_is_at_a_path(sockdir):
+    # ECONNREFUSED was all it said, for a regular file as for a stale socket
+    f = sockdir / "file"
+    f.write_text("data")
+    stale = str(sockdir / "stale.sock")
+    _bound("stream", stale).close()
+    idle = str(sockdir / "idle.sock")
+    other = str(sockdir / "dgram.sock")
+    with _bound("stream", idle), _bound("dgram", other):
+        for address, args, hint in [
+                (str(f), [], f"{f} is a regular file, not a socket"),
+                (str(sockdir), [], f"{sockdir} is a directory, not a socket"),
+                (stale, [], f"{stale} is a stale socket file: nobody answers there"),
+                (idle, [], f"the stream socket bound to {idle} does not listen"),
+                (other, ["-k", "seqpacket"], f"{other} is a dgram socket, not a seqpacket one: try -k dgram")]:
+            r = run("connect", address, *args, input="")
+            assert r.returncode == 1
+            assert r.stderr.splitlines()[1:] == [f"unixsock: {hint}"], r.stderr
+
+
+def test_a_refused_connect_says_which_kinds_hold_an_abstract_name(abstract):
+    # the kernel looks an abstract name up by kind, so a server of another kind
+    # is ECONNREFUSED, as if nobody were there
+    both, one, idle = abstract(), abstract(), abstract()
+    with _bound("dgram", both), _bound("seqpacket", both, listening=True), _bound("dgram", one), \
+            _bound("stream", idle):
+        for address, kind, hint in [
+                (both, "stream", f"no stream socket holds {both}; a dgram and a seqpacket socket do"),
+                (one, "seqpacket", f"no seqpacket socket holds {one}; a dgram socket does: try -k dgram"),
+                (idle, "stream", f"the stream socket bound to {idle} does not listen")]:
+            r = run("connect", address, "-k", kind, input="")
+            assert r.returncode == 1
+            assert r.stderr.splitlines() == [
+                f"unixsock: connect {address}: Connection refused (ECONNREFUSED)", f"unixsock: {hint}"]
 
 
 def test_empty_address_is_shown_as_such():

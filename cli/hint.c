@@ -1,0 +1,123 @@
+/* What a failed connect's errno leaves unsaid: ECONNREFUSED is the kernel's
+ * answer for a file that is not a socket, for a socket file nobody listens on,
+ * and for an abstract name no socket of this kind holds; EPROTOTYPE for a socket
+ * of another kind.  The hint looks without connecting (a listener of another kind
+ * would see a probe's connection, and probe is the command that does that). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+/* /proc/net/unix's Type column (the kernel's SOCK_*), as unixsock kinds. */
+static int kind_of_type(unsigned type) {
+  switch (type) {
+  case 1: return UNIXSOCK_STREAM;
+  case 2: return UNIXSOCK_DGRAM;
+  case 5: return UNIXSOCK_SEQPACKET;
+  default: return 0;
+  }
+}
+
+/* Which kinds (a bit per kind) have a socket bound to name as /proc/net/unix
+ * shows it ("@x" for an abstract name, the path as given to bind).  0 when none
+ * or when it cannot be read. */
+static unsigned kinds_bound_to(const char *name) {
+  FILE *f = fopen("/proc/net/unix", "re");
+  if (f == NULL)
+    return 0;
+  unsigned kinds = 0;
+  char line[512]; /* a bound name is at most 108 bytes */
+  while (fgets(line, sizeof(line), f) != NULL) {
+    unsigned type;
+    int path_at = -1;
+    /* Num RefCount Protocol Flags Type St Inode Path */
+    if (sscanf(line, "%*s %*s %*s %*s %x %*s %*s %n", &type, &path_at) < 1 || path_at < 0)
+      continue;
+    char *path = line + path_at;
+    path[strcspn(path, "\n")] = '\0';
+    if (strcmp(path, name) == 0 && kind_of_type(type) != 0)
+      kinds |= 1u << kind_of_type(type);
+  }
+  fclose(f);
+  return kinds;
+}
+
+/* The kinds in kinds, as "a dgram socket" or "a stream and a seqpacket socket";
+ * *only is the kind when there is one, else 0. */
+static const char *say_kinds(unsigned kinds, int *only, char *buf, size_t size) {
+  static const int all[] = {UNIXSOCK_STREAM, UNIXSOCK_DGRAM, UNIXSOCK_SEQPACKET};
+  size_t n = 0;
+  int count = 0;
+  for (size_t i = 0; i < 3; i++)
+    if (kinds & (1u << all[i])) {
+      n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? " and a " : "a ",
+                            unixsock_kind_name(all[i]));
+      *only = all[i];
+      count++;
+    }
+  snprintf(buf + n, size - n, " socket");
+  if (count != 1)
+    *only = 0;
+  return buf;
+}
+
+/* ": try -k dgram" when one kind is there, else "". */
+static const char *try_kind(int only, char *buf, size_t size) {
+  if (only == 0)
+    return "";
+  snprintf(buf, size, ": try -k %s", unixsock_kind_name(only));
+  return buf;
+}
+
+/* kinds_bound_to() for a path: as given, else as the absolute path a server
+ * started elsewhere may have bound. */
+static unsigned kinds_bound_to_path(const char *path) {
+  unsigned kinds = kinds_bound_to(path);
+  char full[PATH_MAX];
+  if (kinds == 0 && realpath(path, full) != NULL)
+    kinds = kinds_bound_to(full);
+  return kinds;
+}
+
+void cli_connect_hint(const char *address, int kind, int result) {
+  bool abstract = address[0] == '@';
+  struct stat st;
+  if (result != -ECONNREFUSED && !(result == -EPROTOTYPE && !abstract))
+    return;
+  if (!abstract) {
+    if (stat(address, &st) < 0)
+      return;
+    if (!S_ISSOCK(st.st_mode)) {
+      fprintf(stderr, "unixsock: %s is %s, not a socket\n", address, cli_file_type(st.st_mode));
+      return;
+    }
+  }
+  const char *want = unixsock_kind_name(kind);
+  unsigned kinds = abstract ? kinds_bound_to(address) : kinds_bound_to_path(address);
+  unsigned others = kinds & ~(1u << kind);
+  char said[64], hint[32];
+  int only = 0;
+  if (others != 0)
+    say_kinds(others, &only, said, sizeof(said));
+  if (result == -ECONNREFUSED && (kinds & (1u << kind)))
+    fprintf(stderr, "unixsock: the %s socket bound to %s does not listen\n", want, address);
+  else if (abstract && others != 0)
+    fprintf(stderr, "unixsock: no %s socket holds %s; %s %s%s\n", want, address, said,
+            only ? "does" : "do", try_kind(only, hint, sizeof(hint)));
+  else if (abstract)
+    fprintf(stderr, "unixsock: no socket holds %s\n", address);
+  else if (result == -ECONNREFUSED)
+    fprintf(stderr, "unixsock: %s is a stale socket file: nobody answers there\n", address);
+  else if (others != 0)
+    fprintf(stderr, "unixsock: %s is %s, not a %s one%s\n", address, said, want,
+            try_kind(only, hint, sizeof(hint)));
+  else
+    fprintf(stderr, "unixsock: %s is a socket of another kind than %s ('unixsock probe' "
+            "says which)\n", address, want);
+}
