@@ -77,6 +77,22 @@ def test_at_alone_is_the_empty_abstract_name(abstract):
     echo_once("@", "seqpacket")
 
 
+def test_an_abstract_name_is_held_per_kind(abstract, sockdir):
+    # docs/c-api.md: of another kind, an abstract name is nobody (ECONNREFUSED),
+    # a path a socket of the wrong kind (EPROTOTYPE)
+    addr = abstract()
+    path = str(sockdir / "k.sock")
+    with unixsock.listen(addr, "stream"), unixsock.bind(addr, "dgram"), unixsock.bind(path, "dgram"):
+        with unixsock.connect(addr, "stream", timeout=5), unixsock.connect(addr, "dgram"):
+            pass
+        with pytest.raises(ConnectionRefusedError) as e:
+            unixsock.connect(addr, "seqpacket", timeout=5)
+        assert e.value.filename == addr
+        with pytest.raises(OSError) as e:
+            unixsock.connect(path, "seqpacket", timeout=5)
+        assert e.value.errno == errno.EPROTOTYPE
+
+
 def test_autobind_gets_unique_reachable_name():
     with unixsock.bind("") as a, unixsock.bind() as b:
         assert a.local_address.startswith("@") and len(a.local_address) == 6
