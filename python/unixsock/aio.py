@@ -147,8 +147,9 @@ class AsyncSocket:
     async def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
         return await self._io(lambda: self.sock.recv_message(max_fds))
 
-    async def recv_batch(self, count: int = 64, size: int = 65536) -> List[Message]:
-        return await self._io(lambda: self.sock.recv_batch(count, size))
+    async def recv_batch(self, count: int = 64, size: int = 65536,
+                         max_fds: int = MAX_FDS) -> List[Message]:
+        return await self._io(lambda: self.sock.recv_batch(count, size, max_fds))
 
     def fileno(self) -> int:
         return self.sock.fileno()

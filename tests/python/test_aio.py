@@ -87,6 +87,21 @@ def test_async_send_batch_sends_every_message_as_the_reader_drains(kind):
     assert sent == n and got == [payload] * n
 
 
+def test_async_recv_batch_takes_max_fds_as_the_socket_does():
+    # it had no max_fds: descriptors a caller wanted refused were taken
+    a, b = unixsock.pair("seqpacket")
+
+    async def main():
+        with a, b, open(__file__) as f:
+            a.send_message(b"one", [f])
+            a.send_message(b"two")
+            return await aio.AsyncSocket(b).recv_batch(8, 100, max_fds=0)
+
+    first, second = asyncio.run(main())
+    assert (first.data, first.truncated, len(first.fds)) == (b"one", True, 0)
+    assert (second.data, second.truncated) == (b"two", False)
+
+
 LONG_MESSAGE = """
 import asyncio, os, unixsock
 from unixsock import aio
