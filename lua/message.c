@@ -137,13 +137,20 @@ static int l_send_message(lua_State *L) {
   return 1;
 }
 
+/* The optional max_fds argument at arg as the core's: 0 accepts none (the
+ * core's 0 means the most), absent the most. */
+static size_t opt_max_fds(lua_State *L, int arg) {
+  lua_Integer max_fds = luaL_optinteger(L, arg, UNIXSOCK_MAX_FDS);
+  luaL_argcheck(L, max_fds >= 0, arg, "max_fds must be >= 0");
+  return max_fds == 0 ? UNIXSOCK_NO_FDS : (size_t)max_fds;
+}
+
 /* sock:recv_message([max_fds]) -> message table | nil (end of stream) | nil, msg, errno */
 static int l_recv_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
-  lua_Integer max_fds = luaL_optinteger(L, 2, UNIXSOCK_MAX_FDS);
-  luaL_argcheck(L, max_fds >= 0, 2, "max_fds must be >= 0");
+  size_t max_fds = opt_max_fds(L, 2);
   unixsock_message *m = new_pending(L, 1)->m;
-  m->max_fds = max_fds == 0 ? UNIXSOCK_NO_FDS : (size_t)max_fds; /* 0: accept none */
+  m->max_fds = max_fds;
   int r = unixsock_recv_message(s->h, m);
   if (r < 0)
     return lus_fail_on(L, r, "recv_message", s->h);
@@ -231,11 +238,12 @@ static int l_send_batch(lua_State *L) {
   return 1;
 }
 
-/* sock:recv_batch([count [, size]]) -> array of message tables ({} at end) */
+/* sock:recv_batch([count [, size [, max_fds]]]) -> array of message tables ({} at end) */
 static int l_recv_batch(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   lua_Integer count = luaL_optinteger(L, 2, 64);
   lua_Integer size = luaL_optinteger(L, 3, 65536);
+  size_t max_fds = opt_max_fds(L, 4);
   _Static_assert(UNIXSOCK_BATCH_MAX == 1024 && UNIXSOCK_BATCH_SLOT_MAX == 67108864,
                  "the messages below name the bounds");
   luaL_argcheck(L, count > 0 && count <= UNIXSOCK_BATCH_MAX, 2, "count must be 1..1024");
@@ -252,6 +260,7 @@ static int l_recv_batch(lua_State *L) {
   for (lua_Integer i = 0; i < count; i++) {
     ms[i].data = arena + i * size;
     ms[i].len = (size_t)size;
+    ms[i].max_fds = max_fds;
   }
   int r = unixsock_recv_batch(s->h, ms, (size_t)count);
   if (r < 0) {

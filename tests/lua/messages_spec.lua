@@ -418,6 +418,21 @@ describe("messages", function()
     assert.matches("recv_message", msg)
   end))
 
+  it("recv_batch takes max_fds as recv_message does", h.no_leak(function()
+    -- it had none: a batch took every descriptor the sender passed
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    assert(a:send_message("one", { a }))
+    assert(a:send_message("two"))
+    local batch = assert(b:recv_batch(8, 100, 0))
+    assert.are.equal(2, #batch)
+    assert.are.same({ "one", true, 0 }, { batch[1].data, batch[1].truncated, #batch[1].fds })
+    assert.are.equal("two", batch[2].data)
+    assert.is_falsy(batch[2].truncated)
+    assert.has_error(function() b:recv_batch(8, 100, -1) end)
+  end))
+
   it("with timeout 0 a long stream message keeps its end for flush", h.no_leak(function()
     local a, b = unixsock.pair("stream")
     local _a <close> = a
