@@ -75,12 +75,12 @@ static const char *try_kind(int only, char *buf, size_t size) {
   return buf;
 }
 
-/* kinds_bound_to() for a path: as given, else as the absolute path a server
- * started elsewhere may have bound. */
+/* kinds_bound_to() for a path, by its absolute name: a relative name in
+ * /proc/net/unix was bound from some other directory, and may be another file. */
 static unsigned kinds_bound_to_path(const char *path) {
-  unsigned kinds = kinds_bound_to(path);
   char full[PATH_MAX];
-  if (kinds == 0 && realpath(path, full) != NULL)
+  unsigned kinds = path[0] == '/' ? kinds_bound_to(path) : 0;
+  if (kinds == 0 && realpath(path, full) != NULL && strcmp(full, path) != 0)
     kinds = kinds_bound_to(full);
   return kinds;
 }

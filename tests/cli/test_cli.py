@@ -136,6 +136,9 @@ def test_a_refused_connect_says_what_is_at_a_path(sockdir):
             r = run("connect", address, *args, input="")
             assert r.returncode == 1
             assert r.stderr.splitlines()[1:] == [f"unixsock: {hint}"], r.stderr
+        # a relative path is looked up by the absolute name the socket was bound to
+        r = run("connect", "dgram.sock", input="", cwd=sockdir)
+        assert r.stderr.splitlines()[1:] == ["unixsock: dgram.sock is a dgram socket, not a stream one: try -k dgram"]
 
 
 def test_a_refused_connect_says_which_kinds_hold_an_abstract_name(abstract):
