@@ -47,6 +47,9 @@ const char *cli_file_type(mode_t m);
 /* After a failed connect to address as kind, print to stderr what is there when
  * result alone does not say (ECONNREFUSED, EPROTOTYPE); nothing otherwise. */
 void cli_connect_hint(const char *address, int kind, int result);
+/* The same after a failed listen or bind: what holds the address (EADDRINUSE),
+ * or what the file that is not a socket is (EEXIST). */
+void cli_listen_hint(const char *address, int result);
 
 int cli_listen(const struct cli_options *o);
 int cli_connect(const struct cli_options *o);

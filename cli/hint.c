@@ -1,8 +1,9 @@
-/* What a failed connect's errno leaves unsaid: ECONNREFUSED is the kernel's
- * answer for a file that is not a socket, for a socket file nobody listens on,
- * and for an abstract name no socket of this kind holds; EPROTOTYPE for a socket
- * of another kind.  The hint looks without connecting (a listener of another kind
- * would see a probe's connection, and probe is the command that does that). */
+/* What a failed connect's or listen's errno leaves unsaid.  ECONNREFUSED is the
+ * kernel's answer for a file that is not a socket, for a socket file nobody
+ * listens on, and for an abstract name no socket of this kind holds; EPROTOTYPE
+ * for a socket of another kind; EADDRINUSE and EEXIST do not say what holds the
+ * address.  A hint looks without connecting (a listener would see a probe's
+ * connection, and probe is the command that does that). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -120,4 +121,23 @@ void cli_connect_hint(const char *address, int kind, int result) {
   else
     fprintf(stderr, "unixsock: %s is a socket of another kind than %s ('unixsock probe' "
             "says which)\n", address, want);
+}
+
+void cli_listen_hint(const char *address, int result) {
+  char said[64];
+  int only = 0;
+  struct stat st;
+  if (result == -EEXIST && address[0] != '@' && lstat(address, &st) == 0 &&
+      !S_ISSOCK(st.st_mode)) {
+    /* a symbolic link is never followed, even to a socket */
+    fprintf(stderr, "unixsock: %s is %s, which listen never replaces\n", address,
+            cli_file_type(st.st_mode));
+    return;
+  }
+  if (result != -EADDRINUSE)
+    return;
+  unsigned kinds = address[0] == '@' ? kinds_bound_to(address) : kinds_bound_to_path(address);
+  if (kinds != 0)
+    fprintf(stderr, "unixsock: %s is in use by %s\n", address,
+            say_kinds(kinds, &only, said, sizeof(said)));
 }

@@ -354,6 +354,7 @@ int cli_listen(const struct cli_options *o) {
                                     : unixsock_listen(o->address, alen, o->kind, &opts, &s);
   if (r < 0) {
     cli_error(o->kind == UNIXSOCK_DGRAM ? "bind" : "listen", o->address, r);
+    cli_listen_hint(o->address, r);
     return EXIT_FAIL;
   }
   int status;

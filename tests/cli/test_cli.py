@@ -157,6 +157,29 @@ def test_a_refused_connect_says_which_kinds_hold_an_abstract_name(abstract):
                 f"unixsock: connect {address}: Connection refused (ECONNREFUSED)", f"unixsock: {hint}"]
 
 
+def test_a_refused_listen_says_what_holds_the_address(sockdir, abstract):
+    # EADDRINUSE and EEXIST said neither what was there nor that it stays
+    f = sockdir / "file"
+    f.write_text("data")
+    link = sockdir / "link.sock"
+    link.symlink_to(f)
+    live, name = str(sockdir / "live.sock"), abstract()
+    with _bound("seqpacket", live, listening=True), _bound("dgram", name):
+        for args, lines in [
+                ([str(f)], [f"listen {f}: File exists (EEXIST)",
+                            f"{f} is a regular file, which listen never replaces"]),
+                ([str(link)], [f"listen {link}: File exists (EEXIST)",
+                               f"{link} is a symbolic link, which listen never replaces"]),
+                ([live], [f"listen {live}: Address already in use (EADDRINUSE)",
+                          f"{live} is in use by a seqpacket socket"]),
+                ([name, "-k", "dgram"], [f"bind {name}: Address already in use (EADDRINUSE)",
+                                         f"{name} is in use by a dgram socket"])]:
+            r = run("listen", *args, input="")
+            assert r.returncode == 1
+            assert r.stderr.splitlines() == [f"unixsock: {line}" for line in lines]
+    assert f.read_text() == "data" and link.is_symlink()
+
+
 def test_empty_address_is_shown_as_such():
     r = run("connect", "", input="")
     assert r.returncode == 1
