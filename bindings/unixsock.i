@@ -379,6 +379,7 @@ typedef struct unixsock us_socket;
 %constant int DGRAM = UNIXSOCK_DGRAM;
 %constant int SEQPACKET = UNIXSOCK_SEQPACKET;
 %constant int ADDRESS_MAX = UNIXSOCK_ADDRESS_MAX;
+%constant int MAX_FDS = UNIXSOCK_MAX_FDS;
 %constant int VERSION_MAJOR = UNIXSOCK_VERSION_MAJOR;
 %constant int VERSION_MINOR = UNIXSOCK_VERSION_MINOR;
 %constant int VERSION_PATCH = UNIXSOCK_VERSION_PATCH;

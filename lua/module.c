@@ -153,15 +153,22 @@ static int l_adopt(lua_State *L) {
   return 1;
 }
 
-static int l_strerror(lua_State *L) {
+/* The errno at arg 1, given as errno or -errno, as the core's -errno; one past
+ * any errno when it does not fit an int (a cast would make another errno). */
+static int errno_arg(lua_State *L) {
   lua_Integer e = luaL_checkinteger(L, 1);
-  lua_pushstring(L, unixsock_strerror(e > 0 ? (int)-e : (int)e));
+  if (e < -INT_MAX || e > INT_MAX)
+    return -INT_MAX;
+  return e > 0 ? (int)-e : (int)e;
+}
+
+static int l_strerror(lua_State *L) {
+  lua_pushstring(L, unixsock_strerror(errno_arg(L)));
   return 1;
 }
 
 static int l_errname(lua_State *L) {
-  lua_Integer e = luaL_checkinteger(L, 1);
-  lua_pushstring(L, unixsock_errname(e > 0 ? (int)-e : (int)e));
+  lua_pushstring(L, unixsock_errname(errno_arg(L)));
   return 1;
 }
 
@@ -210,5 +217,7 @@ __attribute__((visibility("default"))) int luaopen_unixsock(lua_State *L) {
   lua_pushfstring(L, "%d.%d.%d", UNIXSOCK_VERSION_MAJOR, UNIXSOCK_VERSION_MINOR,
                   UNIXSOCK_VERSION_PATCH);
   lua_setfield(L, -2, "version");
+  lua_pushinteger(L, UNIXSOCK_MAX_FDS);
+  lua_setfield(L, -2, "MAX_FDS"); /* the most descriptors one message carries */
   return 1;
 }

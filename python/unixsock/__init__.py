@@ -49,7 +49,7 @@ Buffer = Union[bytes, bytearray, memoryview]
 KINDS = ("stream", "dgram", "seqpacket")
 #: the C library's version, which the Lua module (unixsock.version) and the CLI report too
 __version__ = f"{_c.VERSION_MAJOR}.{_c.VERSION_MINOR}.{_c.VERSION_PATCH}"
-MAX_FDS = 253  #: the most descriptors one message carries
+MAX_FDS = _c.MAX_FDS  #: the most descriptors one message carries (253)
 _KIND_NUMBER = {"stream": _c.STREAM, "dgram": _c.DGRAM, "seqpacket": _c.SEQPACKET}
 _KIND_NAME = {v: k for k, v in _KIND_NUMBER.items()}
 

@@ -3,6 +3,15 @@ local h = require "helper"
 local E = unixsock.errno
 
 describe("bytes", function()
+  it("errname and strerror say what the core says, for errno and -errno alike", function()
+    assert.are.same({ "ENOENT", "EPIPE", "EPIPE", "EUNKNOWN" },
+      { unixsock.errname(E.ENOENT), unixsock.errname(E.EPIPE), unixsock.errname(-E.EPIPE),
+        unixsock.errname(99999) })
+    assert.are.equal("EUNKNOWN", unixsock.errname((1 << 32) + E.EPIPE)) -- was EPIPE: cut to an int
+    assert.are.equal("Broken pipe", unixsock.strerror(E.EPIPE))
+    assert.are.equal(unixsock.strerror(E.EPIPE), unixsock.strerror(-E.EPIPE))
+  end)
+
   it("timeout 0 returns a distinct would-block result", h.no_leak(function()
     local a, b = unixsock.pair("dgram")
       local _a <close> = a

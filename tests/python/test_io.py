@@ -563,3 +563,9 @@ def test_send_batch_names_the_destination_that_failed(tmp_path):
         with pytest.raises(OSError) as e:
             d.send_batch([b"never sent", (b"x", [], False, too_long)])
         assert (e.value.errno, e.value.filename) == (errno.ENAMETOOLONG, too_long)
+
+
+def test_errname_is_the_symbolic_name_the_core_gives():
+    assert [unixsock.errname(e) for e in (errno.ENOENT, errno.EPIPE, errno.EAGAIN)] == ["ENOENT", "EPIPE", "EAGAIN"]
+    assert unixsock.errname(-errno.EPIPE) == "EPIPE"  # as the C API returns it
+    assert unixsock.errname(99999) == "EUNKNOWN"
