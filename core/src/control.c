@@ -71,7 +71,10 @@ static int is_dir_alias(const char *name, size_t len) {
 
 typedef int (*getname_fn)(int, struct sockaddr *, socklen_t *);
 
-static int address_of(const unixsock *sock, getname_fn get, char *ret_name,
+/* peer: whether get reports the peer's address, which the caller's name stands
+ * for only when it was given to connect (an accepted connection's name is its
+ * listener's, and its client's alias is the client's own business). */
+static int address_of(const unixsock *sock, getname_fn get, bool peer, char *ret_name,
                       size_t *io_namelen) {
   if (sock == NULL || io_namelen == NULL)
     return -EINVAL;
@@ -84,17 +87,18 @@ static int address_of(const unixsock *sock, getname_fn get, char *ret_name,
   int r = unixsock__addr_format(&sa, salen, buf, &len);
   if (r < 0)
     return r;
-  if (is_dir_alias(buf, len) && sock->name != NULL)
+  unsigned int flags = __atomic_load_n(&sock->flags, __ATOMIC_RELAXED);
+  if (is_dir_alias(buf, len) && sock->name != NULL && peer == !!(flags & UNIXSOCK__NAMES_PEER))
     return unixsock__name_copy(sock->name, sock->namelen, ret_name, io_namelen);
   return unixsock__name_copy(buf, len, ret_name, io_namelen);
 }
 
 int unixsock_local_address(const unixsock *sock, char *ret_name, size_t *io_namelen) {
-  return address_of(sock, getsockname, ret_name, io_namelen);
+  return address_of(sock, getsockname, false, ret_name, io_namelen);
 }
 
 int unixsock_peer_address(const unixsock *sock, char *ret_name, size_t *io_namelen) {
-  return address_of(sock, getpeername, ret_name, io_namelen);
+  return address_of(sock, getpeername, true, ret_name, io_namelen);
 }
 
 int unixsock_error_address(const unixsock *sock, int result, char *ret_name,
@@ -103,7 +107,8 @@ int unixsock_error_address(const unixsock *sock, int result, char *ret_name,
     return -EINVAL;
   if (result == -EAGAIN) /* nothing to look up on a poller's empty try */
     return unixsock__name_copy("", 0, ret_name, io_namelen);
-  if (sock->name != NULL) /* as the caller wrote it, relative or long */
+  bool accepted = __atomic_load_n(&sock->flags, __ATOMIC_RELAXED) & UNIXSOCK__ACCEPTED;
+  if (sock->name != NULL && !accepted) /* as the caller wrote it, relative or long */
     return unixsock__name_copy(sock->name, sock->namelen, ret_name, io_namelen);
   /* accepted, paired or adopted: the peer's name if it has one (a client that
    * bound one), else its own (an accepted connection shares its listener's) */

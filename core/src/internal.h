@@ -16,7 +16,13 @@
 enum {
   UNIXSOCK__LISTENER = 1u << 0,  /* accept() is meaningful */
   UNIXSOCK__OWNS_FILE = 1u << 1, /* unlink path on close if inode still matches */
-  UNIXSOCK__PASSCRED = 1u << 2   /* SO_PASSCRED already turned on */
+  UNIXSOCK__PASSCRED = 1u << 2,  /* SO_PASSCRED already turned on */
+  /* Which end name is (set once, before the handle is returned): the peer's for
+   * a connect, its own for listen, bind and accept.  An accepted connection
+   * keeps its listener's long path only to report its own address; its errors
+   * name its client when the client has a name. */
+  UNIXSOCK__NAMES_PEER = 1u << 3,
+  UNIXSOCK__ACCEPTED = 1u << 4
 };
 
 struct unixsock {

@@ -250,6 +250,7 @@ int unixsock_connect(const char *name, size_t namelen, int kind, int timeout_ms,
     goto fail;
   fd = -1;
   s->timeout_ms = timeout_ms;
+  s->flags |= UNIXSOCK__NAMES_PEER;
   r = unixsock__set_name(s, name, namelen);
   if (r < 0)
     goto fail;
@@ -301,6 +302,7 @@ int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
         close(c);
         return r;
       }
+      s->flags |= UNIXSOCK__ACCEPTED;
       /* the kernel names it by the alias its listener was bound through
        * (/proc/self/fd/N/...), whose N is some other descriptor by now */
       if (listener->name != NULL &&

@@ -125,6 +125,34 @@ def test_long_path_works_through_the_directory(sockdir, kind):
     assert not os.path.exists(p)
 
 
+def test_a_long_path_listener_s_connection_still_names_its_client(sockdir):
+    # the connection took its listener's name so that local_address is not the
+    # /proc/self/fd alias, and then named that where its client's name belongs:
+    # as its peer_address (for a client bound through such an alias of its own),
+    # and in errors (for a client bound at any name)
+    d = _long_dir(sockdir)
+    p = d + "/long.sock"
+    long_dir, short_dir = (os.open(x, os.O_RDONLY | os.O_DIRECTORY) for x in (d, sockdir))
+    named, aliased = str(sockdir / "client.sock"), f"/proc/self/fd/{short_dir}/aliased.sock"
+    try:
+        with unixsock.listen(p) as listener:
+            listener.settimeout(5)
+            for bound in (named, aliased):
+                with socket.socket(socket.AF_UNIX) as c:
+                    c.bind(bound)
+                    c.connect(f"/proc/self/fd/{long_dir}/long.sock")
+                    with listener.accept() as conn:
+                        assert conn.local_address == p
+                        assert conn.peer_address == bound
+                        c.close()
+                        with pytest.raises(BrokenPipeError) as e:
+                            conn.send(b"x" * 100000)
+                        assert e.value.filename == bound
+    finally:
+        os.close(long_dir)
+        os.close(short_dir)
+
+
 def test_long_path_dgram(sockdir):
     p = _long_dir(sockdir) + "/long-dgram.sock"
     with unixsock.bind(p) as srv, unixsock.connect(p, "dgram") as c:
