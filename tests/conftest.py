@@ -1,6 +1,7 @@
 """Fixtures shared by every suite pytest drives."""
 import os
 import pathlib
+import select
 import shutil
 import subprocess
 import tempfile
@@ -65,6 +66,13 @@ def wait_until_serving(name: str, proc=None, timeout: float = 10.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"nothing served {name} within {timeout} s")
         time.sleep(0.01)
+
+
+def first_line(proc, timeout: float = 30.0) -> str:
+    """The first line a running server prints to its stdout pipe, once it has (a
+    fixed sleep before stopping it raced a loaded machine); "" if none came."""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline() if ready else ""
 
 
 @pytest.fixture

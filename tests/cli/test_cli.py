@@ -11,7 +11,7 @@ import time
 import pytest
 
 import unixsock
-from conftest import build_dir, wait_until_serving
+from conftest import build_dir, first_line, wait_until_serving
 
 TOOL = str(build_dir() / "cli" / "unixsock")
 
@@ -302,9 +302,10 @@ def test_send_fd_and_recv_fds_show_the_content(tmp_path, abstract, kind):
         wait_until_serving(addr)
         r = run("connect", addr, "-k", kind, "--send-fd", str(secret), "--cred", input="hello\n")
         assert r.returncode == 0, r.stderr
-        time.sleep(0.3)
+        first = first_line(srv)  # the listener goes on: stop it once it has printed
     finally:
         out, err = stop(srv)
+    out = first + out
     assert "hello" in out.splitlines()
     assert "fd 1 of 1: passed by descriptor" in err
     assert "creds: pid=" in err
@@ -402,9 +403,9 @@ def test_dgram_listener_keeps_receiving_after_its_stdin_ends(tmp_path):
     assert proc.poll() is None, "the listener quit on its own"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
         s.sendto(b"late line", p)
-    time.sleep(0.2)
+    first = first_line(proc)
     out, err = stop(proc)
-    assert "late line" in out, err
+    assert "late line" in first + out, err
     assert proc.returncode == 0
     assert not os.path.exists(p)  # its own socket file goes with it
 
