@@ -4,7 +4,8 @@
 local unixsock = require "unixsock"
 
 local path, kind = arg[1], arg[2] or "stream"
-if not path then
+local kinds = { stream = true, dgram = true, seqpacket = true }
+if not path or not kinds[kind] or arg[3] then
   io.stderr:write("usage: echo_client.lua PATH [stream|dgram|seqpacket]\n")
   os.exit(2)
 end

@@ -10,10 +10,11 @@ import unixsock
 
 
 def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: echo_client.py PATH [stream|dgram|seqpacket]")
-    path = sys.argv[1]
     kind = sys.argv[2] if len(sys.argv) == 3 else "stream"
+    if len(sys.argv) not in (2, 3) or kind not in unixsock.KINDS:
+        print("usage: echo_client.py PATH [stream|dgram|seqpacket]", file=sys.stderr)
+        sys.exit(2)
+    path = sys.argv[1]
     try:
         with unixsock.connect(path, kind, timeout=5) as conn:
             conn.settimeout(10)

@@ -39,10 +39,11 @@ def serve_packets(conn):
 
 
 def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: echo_server.py PATH [stream|dgram|seqpacket]")
-    path = sys.argv[1]
     kind = sys.argv[2] if len(sys.argv) == 3 else "stream"
+    if len(sys.argv) not in (2, 3) or kind not in unixsock.KINDS:
+        print("usage: echo_server.py PATH [stream|dgram|seqpacket]", file=sys.stderr)
+        sys.exit(2)
+    path = sys.argv[1]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if kind == "dgram":

@@ -200,3 +200,18 @@ def test_servers_go_on_after_a_message_too_long_for_them(server, kind, sockdir):
         _still_serving(run.srv, kind, path)
     if server != "CLI":  # it sizes each message exactly, and so takes this one
         assert "Message too long" in run.err, run.err  # and it said why it refused that one
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+@pytest.mark.parametrize("lang", ["C", "Python", "Lua"])
+def test_examples_answer_a_bad_command_line_with_their_usage_and_status_2(lang, role, sockdir):
+    # the Python examples exited 1, and a kind they did not know was a traceback
+    # in Python and Lua alike
+    good = command(lang, "stream", role, str(sockdir / "x.sock"))
+    bad = [good[:-1] + ["raw"]] if lang != "C" else []  # the C programs take no kind
+    for argv in [good[:-2] if lang != "C" else good[:1], good + ["extra"], *bad]:
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=30, env=lua_env())
+        assert (r.returncode, r.stdout) == (2, ""), (argv, r.stderr)
+        assert r.stderr.startswith("usage: "), (argv, r.stderr)
+    assert not os.listdir(sockdir)
