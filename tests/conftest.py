@@ -3,6 +3,7 @@ import os
 import pathlib
 import select
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -35,6 +36,15 @@ def run_activated(listener, n, command, **env):
     env.pop("LISTEN_FDNAMES", None)
     return subprocess.run(["bash", "-c", _ACTIVATE, "activate", *command], env=env,
                           pass_fds=(fd,), capture_output=True, text=True, timeout=60)
+
+
+SOCKET_TYPES = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
+                "seqpacket": socket.SOCK_SEQPACKET}
+
+
+def raw_socket(kind: str) -> socket.socket:
+    """An AF_UNIX socket of the socket module (a peer nobody here wrote) of kind."""
+    return socket.socket(socket.AF_UNIX, SOCKET_TYPES[kind])
 
 
 # /proc/net/unix: the flag a listening socket has, and the kind that needs none

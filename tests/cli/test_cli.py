@@ -11,7 +11,7 @@ import time
 import pytest
 
 import unixsock
-from conftest import build_dir, first_line, wait_until_serving
+from conftest import build_dir, first_line, raw_socket, wait_until_serving
 
 TOOL = str(build_dir() / "cli" / "unixsock")
 
@@ -110,8 +110,7 @@ def test_connect_error_names_operation_address_and_errno(sockdir):
 
 
 def _bound(kind, name, listening=False):
-    s = socket.socket(socket.AF_UNIX, {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
-                                       "seqpacket": socket.SOCK_SEQPACKET}[kind])
+    s = raw_socket(kind)
     s.bind("\0" + name[1:] if name.startswith("@") else name)
     if listening:
         s.listen()

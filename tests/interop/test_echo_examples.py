@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from conftest import wait_until_serving
+from conftest import raw_socket, wait_until_serving
 from examples import LANGUAGES, command, lua_env
 
 KINDS = ["stream", "dgram", "seqpacket"]
@@ -97,15 +97,10 @@ def test_stream_servers_answer_a_long_line_whole(server, sockdir):
         stop(srv)
 
 
-def _raw(kind):
-    return socket.socket(socket.AF_UNIX, {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
-                                          "seqpacket": socket.SOCK_SEQPACKET}[kind])
-
-
 def _client(kind, path, data, sndbuf=None):
     """A raw socket of kind that has sent data to the server at path (on dgram
     from an autobound address, so the server can answer it)."""
-    s = _raw(kind)
+    s = raw_socket(kind)
     if sndbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     if kind == "dgram":
@@ -166,7 +161,7 @@ def test_clients_give_up_on_a_server_that_never_answers(sockdir):
         for kind in KINDS:
             for lang in ("C", "Python", "Lua"):
                 path = str(sockdir / f"{lang}-{kind}.sock")
-                s = _raw(kind)
+                s = raw_socket(kind)
                 servers.append(s)
                 s.bind(path)
                 if kind != "dgram":

@@ -13,7 +13,7 @@ import tempfile
 import pytest
 
 import unixsock
-from conftest import build_dir, wait_until_serving
+from conftest import SOCKET_TYPES, build_dir, raw_socket, wait_until_serving
 from examples import LANGUAGES, command, lua_env
 from test_echo_examples import stop
 
@@ -230,8 +230,6 @@ def test_our_send_message_passes_an_fd_to_go(go_peer, lang, sockdir, tmp_path):
 
 # ---- Python's standard socket module ----------------------------------------
 
-STD_KIND = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM, "seqpacket": socket.SOCK_SEQPACKET}
-
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("server", list(LANGUAGES))
@@ -239,7 +237,7 @@ def test_python_socket_client_to_our_server(server, kind, sockdir):
     path = str(sockdir / "ours.sock")
     srv = serve(command(server, kind, "server", path), path)
     try:
-        s = socket.socket(socket.AF_UNIX, STD_KIND[kind])
+        s = raw_socket(kind)
         s.settimeout(10)
         if kind == "dgram":
             s.bind("")  # Linux autobind, so the reply finds us
@@ -258,7 +256,7 @@ def test_our_client_to_python_socket_server(client, kind, sockdir):
     path = str(sockdir / "std.sock")
     code = f"""
 import socket, sys
-s = socket.socket(socket.AF_UNIX, {int(STD_KIND[kind])})
+s = socket.socket(socket.AF_UNIX, {int(SOCKET_TYPES[kind])})
 s.bind({path!r})
 if {kind!r} != "dgram":
     s.listen()
