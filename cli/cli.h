@@ -20,6 +20,8 @@ enum {
   EXIT_DENIED = 6     /* probe: not allowed to connect */
 };
 
+enum { WAIT_DEFAULT = -2 };
+
 struct cli_options {
   const char *address;
   int kind;
@@ -32,6 +34,8 @@ struct cli_options {
   const char *send_fd;   /* file to pass with the first message */
   bool messages;         /* use send_message/recv_message (framed on stream) */
   int timeout_ms;        /* connect timeout */
+  int wait_ms;           /* once stdin ended: how long to wait with nothing arriving
+                            (-1 for ever); WAIT_DEFAULT: the relay's own choice */
 };
 
 /* Print "unixsock: <op> <address>: <strerror> (<ERRNAME>)" to stderr. */

@@ -30,6 +30,8 @@ static const char usage[] =
     "                       credentials that arrive\n"
     "      --messages       framed messages on a stream (implied by the 3 above)\n"
     "  -t, --timeout SECS   connect timeout (default 5)\n"
+    "  -w, --wait SECS      once stdin ends, quit after SECS with nothing received\n"
+    "                       (default: until the peer closes; dgram connect 0.5)\n"
     "  -h, --help           this text;  -V, --version\n"
     "\n"
     "On dgram and seqpacket every line of stdin is one message, and every message\n"
@@ -121,14 +123,15 @@ int main(int argc, char **argv) {
       {"mode", required_argument, NULL, 'm'},  {"show-peer", no_argument, NULL, 'p'},
       {"send-fd", required_argument, NULL, 1}, {"recv-fds", no_argument, NULL, 2},
       {"cred", no_argument, NULL, 3},          {"messages", no_argument, NULL, 4},
-      {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+      {"timeout", required_argument, NULL, 't'}, {"wait", required_argument, NULL, 'w'},
+      {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
   struct cli_options o = {.kind = UNIXSOCK_STREAM, .mode = -1, .prefix = "Hi, ",
-                          .timeout_ms = 5000};
+                          .timeout_ms = 5000, .wait_ms = WAIT_DEFAULT};
   int c;
   signal(SIGPIPE, SIG_IGN); /* stdout may be a closed pipe; sockets never raise it */
   opterr = 0; /* option_error says it */
-  while ((c = getopt_long(argc, argv, ":k:e::m:pt:hV", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":k:e::m:pt:w:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 'k':
       o.kind = unixsock_kind_parse(optarg);
@@ -169,6 +172,10 @@ int main(int argc, char **argv) {
     case 't':
       if (parse_timeout(optarg, &o.timeout_ms) < 0)
         return cli_usage_error("bad timeout '%s' (seconds, like 2.5)", optarg);
+      break;
+    case 'w':
+      if (parse_timeout(optarg, &o.wait_ms) < 0)
+        return cli_usage_error("bad wait '%s' (seconds, like 2.5)", optarg);
       break;
     case 'h':
       fputs(usage, stdout);

@@ -182,6 +182,12 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
   r.listening_dgram = o->kind == UNIXSOCK_DGRAM &&
                       unixsock_peer_address(sock, sockname, &slen) < 0;
   unixsock_settimeout(sock, 0);
+  /* Once stdin ended: a stream or seqpacket peer says it is done by closing; a
+   * dgram client waits a little for replies; a dgram listener has no end of
+   * stream to wait for, so it receives until a signal.  -w says otherwise. */
+  int wait_ms = o->wait_ms != WAIT_DEFAULT                         ? o->wait_ms
+                : o->kind == UNIXSOCK_DGRAM && !r.listening_dgram ? LINGER_MS
+                                                                   : -1;
   bool sock_open = true, shut = false; /* each direction ends on its own */
   int status = EXIT_OK;
   for (;;) {
@@ -212,11 +218,7 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
                           {.fd = r.stdin_open && out == 1 ? 0 : -1, .events = POLLIN},
                           {.fd = cli_signal_fd(), .events = POLLIN},
                           {.fd = r.room != NULL ? unixsock_fd(r.room) : -1, .events = POLLOUT}};
-    /* A dgram client whose stdin ended waits a little for replies; a listener
-     * has no end of stream to wait for, so it receives until a signal. */
-    int timeout = retry && r.room == NULL ? RETRY_MS
-                  : (shut && o->kind == UNIXSOCK_DGRAM && !r.listening_dgram) ? LINGER_MS
-                                                                               : -1;
+    int timeout = retry && r.room == NULL ? RETRY_MS : shut ? wait_ms : -1;
     int n = poll(p, 4, timeout);
     if (n > 0 && p[2].revents)
       break; /* SIGINT/SIGTERM */
@@ -227,7 +229,7 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
       break;
     }
     if (n == 0 && !retry)
-      break; /* the linger after stdin ended is over */
+      break; /* the wait after stdin ended is over */
     if (p[0].revents & ~POLLOUT) {
       int d = drain_socket(&r);
       if (d < 0 && d != -EMSGSIZE && d != -ENOBUFS) {

@@ -409,6 +409,67 @@ def test_dgram_listener_keeps_receiving_after_its_stdin_ends(tmp_path):
     assert not os.path.exists(p)  # its own socket file goes with it
 
 
+class _RepliesButStaysOpen:
+    """A server that answers every line and never closes: the tool's end of
+    stdin (a shutdown for writing) is not an end for it."""
+
+    def __init__(self, kind, address):
+        self.server = raw_socket(kind)
+        self.server.bind(address)
+        if kind != "dgram":
+            self.server.listen()
+        self.kind = kind
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        if self.kind == "dgram":
+            data, sender = self.server.recvfrom(100)
+            self.server.sendto(b"pong " + data, sender)
+        else:
+            conn, _ = self.server.accept()
+            conn.recv(100)
+            conn.sendall(b"pong\n")
+            self.done.wait(30)
+            conn.close()
+
+    def close(self):
+        self.done.set()
+        self.thread.join(10)
+        self.server.close()
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket", "dgram"])
+def test_wait_bounds_how_long_connect_waits_for_replies_after_stdin_ends(sockdir, kind):
+    # without -w a stream or seqpacket peer that never closes held the tool for ever
+    address = str(sockdir / f"open-{kind}.sock")
+    peer = _RepliesButStaysOpen(kind, address)
+    try:
+        began = time.monotonic()
+        r = run("connect", address, "-k", kind, "-w", "0.3", input="ping\n", timeout=10)
+        took = time.monotonic() - began
+    finally:
+        peer.close()
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout.startswith("pong")
+    assert took < 8  # the run's own timeout is 10 s: this says it ended by -w
+
+
+def test_wait_ends_a_dgram_listener_that_stdin_left_after_a_quiet_spell(sockdir):
+    address = str(sockdir / "quiet.sock")
+    r = run("listen", address, "-k", "dgram", "-w", "0.2", input="", timeout=10)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    assert not os.path.exists(address)
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "nan", ""])
+def test_a_bad_wait_is_a_usage_error(value):
+    r = run("connect", "@x", "-w", value, input="")
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[0] == f"unixsock: bad wait '{value}' (seconds, like 2.5)"
+
+
 def echo_peer(listener, kind, messages):
     """Accept one client and send back everything it sends, until it ends: the
     kind of peer (cat behind socat) that a relay deadlocks against when it blocks
