@@ -467,7 +467,9 @@ UNIXSOCK_EXTERN void unixsock_set_interrupt_hook(unixsock_interrupt_fn fn, void 
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* Text for a negative result ("No such file or directory"); never NULL. */
+/* Text for a negative result ("No such file or directory"); never NULL.  The
+ * library's own -E2BIG (too many descriptors, which the kernel never returns
+ * here) says so: "More than 253 descriptors in one message". */
 UNIXSOCK_EXTERN const char *unixsock_strerror(int result);
 /* The errno's name for a negative result ("ENOENT"); never NULL. */
 UNIXSOCK_EXTERN const char *unixsock_errname(int result);

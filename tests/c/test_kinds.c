@@ -125,6 +125,8 @@ TEST(test_strerror_and_errname_name_the_errno) {
   CHECK(strcmp(unixsock_strerror(-ENOENT), "No such file or directory") == 0);
   CHECK(strcmp(unixsock_errname(-EPROTOTYPE), "EPROTOTYPE") == 0);
   CHECK(unixsock_strerror(-99999) != NULL);
+  /* the library's own E2BIG says its limit ("Argument list too long" did not) */
+  CHECK(strcmp(unixsock_strerror(-E2BIG), "More than 253 descriptors in one message") == 0);
   CHECK(unixsock_errname(-99999) != NULL);
 }
 

@@ -186,6 +186,7 @@ describe("messages", function()
     for i = 1, unixsock.MAX_FDS + 1 do fds[i] = a end
     local n, msg, err = a:send_message("x", fds)
     assert.are.equal(E.E2BIG, err)
+    assert.are.equal("send_message: More than 253 descriptors in one message", msg)
     b:settimeout(0)
     local _, _, err2 = b:recv(10)
     assert.are.equal(E.EAGAIN, err2)

@@ -100,6 +100,9 @@ def test_254_fds_is_e2big_before_sending():
         with pytest.raises(OSError) as e:
             a.send_message(b"x", [0] * (unixsock.MAX_FDS + 1))
         assert e.value.errno == errno.E2BIG
+        # "Argument list too long" left the limit unsaid
+        assert str(e.value) == "[Errno 7] More than 253 descriptors in one message"
+        assert e.value.__notes__ == ["in unixsock.send_message"]
         b.settimeout(0)
         with pytest.raises(BlockingIOError):
             b.recv(10)
