@@ -41,7 +41,7 @@ struct cli_options {
 /* Print "unixsock: <op> <address>: <strerror> (<ERRNAME>)" to stderr. */
 void cli_error(const char *op, const char *address, int result);
 /* The same for an address of len bytes as the library gives them (an abstract
- * name may hold any byte: those not printable are shown as \xNN). */
+ * name may hold any byte), shown as unixsock_address_text shows it. */
 void cli_error_at(const char *op, const char *address, size_t len, int result);
 /* Print "unixsock: " + the printf-style reason and the --help hint; EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,7 +1,6 @@
 /* unixsock — a command-line tool for Unix domain sockets, like nc -U or socat
  * but with seqpacket, credentials and descriptor passing built in. */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -96,25 +95,20 @@ static const struct command *find_command(const char *name) {
 
 void cli_error(const char *op, const char *address, int result) {
   if (address != NULL)
-    fprintf(stderr, "unixsock: %s %s: %s (%s)\n", op, address[0] ? address : "\"\"",
-            unixsock_strerror(result), unixsock_errname(result));
+    cli_error_at(op, address, strlen(address), result);
   else
     fprintf(stderr, "unixsock: %s: %s (%s)\n", op, unixsock_strerror(result),
             unixsock_errname(result));
 }
 
 void cli_error_at(const char *op, const char *address, size_t len, int result) {
-  char shown[4 * UNIXSOCK_ADDRESS_MAX + 1];
-  size_t n = 0;
-  for (size_t i = 0; i < len && i < UNIXSOCK_ADDRESS_MAX; i++) {
-    unsigned char c = (unsigned char)address[i];
-    if (isprint(c))
-      shown[n++] = (char)c;
-    else
-      n += (size_t)snprintf(shown + n, sizeof(shown) - n, "\\x%02x", c);
-  }
-  shown[n] = '\0';
-  cli_error(op, shown, result);
+  size_t size = 4 * len + 3; /* a path given on the command line may be long */
+  char *shown = malloc(size);
+  if (shown != NULL)
+    unixsock_address_text(address, len, shown, size);
+  fprintf(stderr, "unixsock: %s %s: %s (%s)\n", op, shown != NULL ? shown : "?",
+          unixsock_strerror(result), unixsock_errname(result));
+  free(shown);
 }
 
 int main(int argc, char **argv) {

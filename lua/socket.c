@@ -36,9 +36,8 @@ int lus_fail_why(lua_State *L, int result, const char *why, const char *op,
     luaL_buffinit(L, &b);
     luaL_addstring(&b, op);
     luaL_addchar(&b, ' ');
-    if (addrlen == 0)
-      luaL_addstring(&b, "\"\""); /* an empty address, shown as one */
-    luaL_addlstring(&b, address, addrlen);
+    size_t room = 4 * addrlen + 3; /* all of it, escaped */
+    luaL_addsize(&b, unixsock_address_text(address, addrlen, luaL_prepbuffsize(&b, room), room));
     luaL_addstring(&b, ": ");
     luaL_addstring(&b, why);
     luaL_pushresult(&b);

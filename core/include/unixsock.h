@@ -473,6 +473,13 @@ UNIXSOCK_EXTERN void unixsock_set_interrupt_hook(unixsock_interrupt_fn fn, void 
 UNIXSOCK_EXTERN const char *unixsock_strerror(int result);
 /* The errno's name for a negative result ("ENOENT"); never NULL. */
 UNIXSOCK_EXTERN const char *unixsock_errname(int result);
+/* An address as error messages show it (the bindings' and the CLI's): its bytes
+ * as they are, UTF-8 included, but control bytes (an abstract name's NUL, a
+ * newline) as \xNN; an empty one as "".  Writes at most outsize - 1 bytes and a
+ * NUL, cut before an escape rather than inside it (4 * namelen + 3 bytes always
+ * hold it all); returns the length written. */
+UNIXSOCK_EXTERN size_t unixsock_address_text(const char *name, size_t namelen, char *out,
+                                             size_t outsize);
 
 #ifdef __cplusplus
 }

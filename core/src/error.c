@@ -16,6 +16,31 @@ const char *unixsock_strerror(int result) {
   return s != NULL ? s : "Unknown error";
 }
 
+size_t unixsock_address_text(const char *name, size_t namelen, char *out, size_t outsize) {
+  if (outsize == 0)
+    return 0;
+  if (namelen == 0)
+    name = "\"\"", namelen = 2;
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+  for (size_t i = 0; i < namelen; i++) {
+    unsigned char c = (unsigned char)name[i];
+    bool control = c < 0x20 || c == 0x7f;
+    if (n + (control ? 4 : 1) >= outsize)
+      break;
+    if (control) {
+      out[n++] = '\\';
+      out[n++] = 'x';
+      out[n++] = hex[c >> 4];
+      out[n++] = hex[c & 0xf];
+    } else {
+      out[n++] = (char)c;
+    }
+  }
+  out[n] = '\0';
+  return n;
+}
+
 const char *unixsock_errname(int result) {
   if (result >= 0)
     return "OK";

@@ -283,3 +283,25 @@ TEST(test_error_address_of_a_pair_is_empty_and_of_autobind_its_name) {
   unixsock_close(b);
   unixsock_close(d);
 }
+
+static void text_is(const char *name, size_t len, size_t outsize, const char *want) {
+  char out[64];
+  size_t n = unixsock_address_text(name, len, out, outsize);
+  if (strcmp(out, want) != 0 || n != strlen(want))
+    check_fail(__FILE__, __LINE__, "address_text gave \"%s\" (%zu), expected \"%s\"", out, n,
+               want);
+}
+
+TEST(test_address_text_escapes_control_bytes_only) {
+  text_is("/tmp/x.sock", 11, 64, "/tmp/x.sock");
+  text_is("", 0, 64, "\"\"");
+  text_is("@a\0b\n", 5, 64, "@a\\x00b\\x0a");
+  text_is("/tmp/caf\xc3\xa9", 10, 64, "/tmp/caf\xc3\xa9"); /* UTF-8 stays as it is */
+  text_is("@\x7f", 2, 64, "@\\x7f");
+  /* cut to fit, never inside an escape */
+  text_is("abcdef", 6, 4, "abc");
+  text_is("ab\001cd", 5, 6, "ab");
+  text_is("ab\001cd", 5, 7, "ab\\x01");
+  text_is("x", 1, 1, "");
+  CHECK_EQ(unixsock_address_text("x", 1, NULL, 0), 0);
+}

@@ -577,6 +577,26 @@ def test_dgram_echo_goes_on_when_a_sender_left_before_its_reply(abstract):
     assert srv.returncode == 0, err
 
 
+@pytest.mark.parametrize("name, shown", [("gone-café.sock", "gone-café.sock"),
+                                         ("gone\tnow.sock", "gone\\x09now.sock")])
+def test_a_sender_address_in_an_error_is_shown_as_it_is_but_control_bytes(sockdir, name, shown):
+    # "café" was shown as "caf\xc3\xa9": every byte past ASCII was escaped
+    addr = str(sockdir / "echo.sock")
+    srv = start("listen", addr, "-k", "dgram", "--echo")
+    try:
+        wait_until_serving(addr)
+        srv.send_signal(signal.SIGSTOP)
+        with unixsock.bind(str(sockdir / name)) as gone:
+            gone.sendto(b"g1", addr)
+        srv.send_signal(signal.SIGCONT)
+        with unixsock.connect(addr, "dgram", timeout=10) as c:  # its reply says the first one went
+            c.send(b"g2")
+            assert c.recv(100) == b"Hi, g2"
+    finally:
+        out, err = stop(srv)
+    assert f"unixsock: reply to {sockdir}/{shown}: " in err
+
+
 def read_line(stream, timeout=10):
     """The next line the tool writes, without hanging the test if none comes."""
     ready, _, _ = select.select([stream], [], [], timeout)
