@@ -40,14 +40,35 @@ static pending *new_pending(lua_State *L, size_t n) {
   return p;
 }
 
+/* Raise unless the table at idx holds nothing but [1..n]: send_message("x",
+ * {creds = true}) would send no fds and no creds without a word. */
+static void check_fds_list(lua_State *L, int idx, lua_Integer n, const char *op) {
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    lua_pop(L, 1);
+    bool integer = lua_isinteger(L, -1);
+    if (integer && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= n)
+      continue;
+    if (integer)
+      lua_pushfstring(L, "key %I", lua_tointeger(L, -1));
+    else if (lua_type(L, -1) == LUA_TSTRING)
+      lua_pushfstring(L, "key '%s'", lua_tostring(L, -1));
+    else
+      lua_pushfstring(L, "a %s key", luaL_typename(L, -1));
+    luaL_error(L, "%s: fds must be a list of descriptors, not a table with %s (options go after fds)",
+               op, lua_tostring(L, -1));
+  }
+}
+
 /* Fill m from (data, fds table, options table) at idx, idx+1, idx+2.  0, or
  * -ENAMETOOLONG for an address longer than a message holds, which is then left
  * on top of the stack for the caller's error (as sendto says it). */
-static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv) {
+static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv, const char *op) {
   m->data = (void *)luaL_checklstring(L, idx, &m->len);
   if (!lua_isnoneornil(L, idx + 1)) {
     luaL_checktype(L, idx + 1, LUA_TTABLE);
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx + 1); /* a plain list */
+    check_fds_list(L, idx + 1, n, op);
     if (n > UNIXSOCK_MAX_FDS) {
       m->nfds = (size_t)n; /* the core says E2BIG before any syscall */
     } else {
@@ -127,7 +148,7 @@ static int l_send_message(lua_State *L) {
     static const char *const options[] = {"creds", "address", "data", "fds", "truncated", NULL};
     lus_check_option_names(L, 4, options);
   }
-  if (read_outgoing(L, 2, &m, fdv) < 0)
+  if (read_outgoing(L, 2, &m, fdv, "send_message") < 0)
     return fail_too_long(L, "send_message");
   ssize_t n = unixsock_send_message(s->h, &m);
   if (n < 0)
@@ -223,7 +244,7 @@ static int l_send_batch(lua_State *L) {
     made = lua_getfield(L, t, "data") != LUA_TSTRING || made;
     lua_getfield(L, t, "fds");
     lua_pushvalue(L, t); /* the table doubles as the options table */
-    if (read_outgoing(L, t + 1, &ms[i - 1], fdv + (i - 1) * UNIXSOCK_MAX_FDS) < 0)
+    if (read_outgoing(L, t + 1, &ms[i - 1], fdv + (i - 1) * UNIXSOCK_MAX_FDS, "send_batch") < 0)
       return fail_too_long(L, "send_batch"); /* before anything is sent, as in Python */
     if (made)
       keep_alive(L, anchor, t + 1, i); /* read_outgoing left the string there */

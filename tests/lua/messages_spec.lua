@@ -160,6 +160,26 @@ describe("messages", function()
     b:close()
   end))
 
+  it("an fds table that is not a list is an error, not a message sent without them", h.no_leak(function()
+    -- send_message("x", {creds = true}) sent "x" with neither creds nor fds
+    local a, b = unixsock.pair("seqpacket")
+    assert.has_error(function() a:send_message("x", { creds = true }) end,
+      "send_message: fds must be a list of descriptors, not a table with key 'creds' (options go after fds)")
+    assert.has_error(function() a:send_message("x", { b, extra = 1 }) end,
+      "send_message: fds must be a list of descriptors, not a table with key 'extra' (options go after fds)")
+    assert.has_error(function() a:send_batch({ { data = "x", fds = { fd = b } } }) end,
+      "send_batch: fds must be a list of descriptors, not a table with key 'fd' (options go after fds)")
+    assert.has_error(function() a:send_message("x", { [true] = b }) end,
+      "send_message: fds must be a list of descriptors, not a table with a boolean key (options go after fds)")
+    b:settimeout(0)
+    local _, _, err = b:recv(10)
+    assert.are.equal(E.EAGAIN, err) -- nothing went
+    assert.are.equal(1, a:send_message("x", {}))
+    assert.are.equal(1, a:send_message("x", { [1] = b }))
+    a:close()
+    b:close()
+  end))
+
   it("messages received from a named seqpacket peer can be sent on as they are", h.no_leak(function()
     local name = "@unixsock-spec-relay-" .. tostring({}):sub(8)
     local l <close> = assert(unixsock.listen(name, "seqpacket"))
