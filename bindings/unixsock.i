@@ -216,7 +216,7 @@ static int us_check_signals(void *arg) {
 static us_status_at us_listen(const char *name, size_t namelen, int kind, int backlog,
                               int mode, long long uid, long long gid, PyObject *allow_uids,
                               PyObject *allow_gids, us_socket **ret);
-static int us_id_list(PyObject *seq, unsigned int **ret, size_t *ret_n);
+static int us_id_list(PyObject *seq, const char *field, unsigned int **ret, size_t *ret_n);
 %}
 
 typedef long us_status;
@@ -414,14 +414,19 @@ static PyObject *us_timeout_ms(double seconds) {
 %}
 
 %{
-static int us_id_list(PyObject *seq, unsigned int **ret, size_t *ret_n) {
+/* An allow list (any iterable of ints) as the core's array; a bad one raises,
+ * naming field and the entry at fault. */
+static int us_id_list(PyObject *seq, const char *field, unsigned int **ret, size_t *ret_n) {
   *ret = NULL;
   *ret_n = 0;
   if (seq == NULL || seq == Py_None)
     return 0;
-  PyObject *fast = PySequence_Fast(seq, "allow lists are sequences of ints");
-  if (fast == NULL)
+  PyObject *fast = PySequence_Fast(seq, "");
+  if (fast == NULL) {
+    PyErr_Format(PyExc_TypeError, "%s must be a sequence of ints, not %.100s", field,
+                 Py_TYPE(seq)->tp_name);
     return -1;
+  }
   Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
   unsigned int *ids = n > 0 ? PyMem_Malloc((size_t)n * sizeof(*ids)) : NULL;
   if (n > 0 && ids == NULL) {
@@ -430,10 +435,22 @@ static int us_id_list(PyObject *seq, unsigned int **ret, size_t *ret_n) {
     return -1;
   }
   for (Py_ssize_t i = 0; i < n; i++) {
-    unsigned long v = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(fast, i));
-    if (PyErr_Occurred() || v > UINT_MAX) {
-      if (!PyErr_Occurred())
-        PyErr_SetString(PyExc_OverflowError, "uid/gid out of range");
+    PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+    PyObject *number = PyNumber_Index(item); /* an int, or anything with __index__ */
+    long long v = -1;
+    if (number == NULL) {
+      PyErr_Format(PyExc_TypeError, "%s[%zd] must be an int (a uid/gid), not %.100s", field, i,
+                   Py_TYPE(item)->tp_name);
+    } else {
+      v = PyLong_AsLongLong(number); /* -1 and OverflowError past long long: out of range too */
+      if (v < 0 || v > UINT_MAX) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s[%zd] must be a uid/gid (0 to %u), not %R", field, i,
+                     UINT_MAX, number);
+      }
+      Py_DECREF(number);
+    }
+    if (PyErr_Occurred()) {
       PyMem_Free(ids);
       Py_DECREF(fast);
       return -1;
@@ -452,8 +469,8 @@ static us_status_at us_listen(const char *name, size_t namelen, int kind, int ba
   unixsock_options o = UNIXSOCK_OPTIONS_INIT;
   unsigned int *uids = NULL, *gids = NULL;
   long r;
-  if (us_id_list(allow_uids, &uids, &o.allow_uids_count) < 0 ||
-      us_id_list(allow_gids, &gids, &o.allow_gids_count) < 0) {
+  if (us_id_list(allow_uids, "allow_uids", &uids, &o.allow_uids_count) < 0 ||
+      us_id_list(allow_gids, "allow_gids", &gids, &o.allow_gids_count) < 0) {
     PyMem_Free(uids);
     return -EINVAL; /* the Python error is already set and kept */
   }

@@ -374,8 +374,8 @@ def _open(address, k, mode, uid, gid, backlog, allow_uids, allow_gids) -> Socket
             _mode(mode),
             -1 if uid is None else uid,
             -1 if gid is None else gid,
-            list(allow_uids),
-            list(allow_gids),
+            allow_uids,
+            allow_gids,
         )
     )
 

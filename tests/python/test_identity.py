@@ -94,6 +94,21 @@ def test_allow_list_refuses_other_uids(sockdir):
 
 
 @root_only
+@pytest.mark.parametrize("field, ids, error, text", [
+    ("allow_uids", [0, -1], ValueError, "allow_uids[1] must be a uid/gid (0 to 4294967295), not -1"),
+    ("allow_gids", [1 << 32], ValueError,
+     "allow_gids[0] must be a uid/gid (0 to 4294967295), not 4294967296"),
+    ("allow_uids", ["0"], TypeError, "allow_uids[0] must be an int (a uid/gid), not str"),
+    ("allow_gids", 5, TypeError, "allow_gids must be a sequence of ints, not int"),
+])
+def test_a_bad_allow_list_says_which_entry(abstract, field, ids, error, text):
+    # it was "can't convert negative value to unsigned int" (OverflowError), naming neither
+    for open_ in (unixsock.listen, unixsock.bind):
+        with pytest.raises(error) as e:
+            open_(abstract(), **{field: ids})
+        assert str(e.value) == text
+
+
 def test_dgram_allow_list_drops_other_uids(abstract):
     addr = abstract()
     with unixsock.bind(addr, allow_gids=[0]) as srv:
