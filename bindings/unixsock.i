@@ -1044,7 +1044,7 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
     PyObject *data = t, *fds = Py_None, *addr = Py_None, *message_creds = NULL;
     int creds = 0;
     if (PyUnicode_Check(t)) {
-      PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+      PyErr_Format(PyExc_TypeError, "send_batch: item %zd must be bytes-like, not str", i);
       r = -EINVAL;
       goto out;
     }
@@ -1078,7 +1078,7 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
       Py_DECREF(message_creds);
     }
     if (PyUnicode_Check(data)) {
-      PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+      PyErr_Format(PyExc_TypeError, "send_batch: item %zd's data must be bytes-like, not str", i);
       r = -EINVAL;
       goto out;
     }

@@ -291,8 +291,7 @@ class Socket:
         timeout ran out, one failed (those before it are sent; the next call,
         starting with it, raises its error) or, with
         timeout 0, the queue was full."""
-        items = messages if isinstance(messages, (list, tuple)) else list(messages)
-        return _c.us_send_batch(self._h, items)
+        return _c.us_send_batch(self._h, _batch_items(messages))
 
     def recv_batch(self, count: int = 64, size: int = 65536, max_fds: int = MAX_FDS) -> List[Message]:
         """Receive up to ``count`` messages in one call, waiting (up to the timeout)
@@ -321,6 +320,23 @@ class Socket:
         pid, uid, gid, pidfd, label, groups = _c.us_peer(self._h, bool(pidfd))
         return Peer(pid, uid, gid, None if pidfd < 0 else pidfd,
                     label.decode(errors="replace") or None, groups)
+
+
+def _batch_items(messages) -> Union[list, tuple]:
+    """send_batch's messages as a list; one message, or something that is no
+    iterable, is a TypeError that says so (a bytes object would have been taken
+    as a list of ints)."""
+    if isinstance(messages, (list, tuple)):
+        return messages
+    if isinstance(messages, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"send_batch takes a list of messages, not one "
+                        f"{type(messages).__name__} object (wrap it: [data])")
+    try:
+        it = iter(messages)
+    except TypeError:
+        raise TypeError(f"send_batch takes a list of messages, not "
+                        f"{type(messages).__name__}") from None
+    return list(it)
 
 
 def listen(

@@ -19,7 +19,7 @@ import errno
 import os
 from typing import Iterable, List, Optional
 
-from . import Address, Message, Socket, connect as _connect, MAX_FDS
+from . import Address, Message, Socket, connect as _connect, MAX_FDS, _batch_items
 
 __all__ = ["AsyncSocket", "open_connection"]
 
@@ -135,7 +135,7 @@ class AsyncSocket:
         writability whenever the kernel takes only part; returns once all of
         them, the end of a long stream message included, are written.  A message
         that cannot be sent raises, after the ones before it went."""
-        items = list(messages)
+        items = list(_batch_items(messages))
         sent = 0
         while sent < len(items):
             first = items[sent]  # the one that would block: (data, fds, creds, address)?

@@ -247,3 +247,15 @@ def test_open_connection_to_a_full_backlog_backs_off_and_times_out(abstract, mon
         finally:
             for c in held:
                 c.close()
+
+
+def test_async_send_batch_of_one_bytes_object_says_so():
+    # it was taken as a list of ints, and the error spoke of "item 0 ... not int"
+    async def main():
+        a, b = unixsock.pair("seqpacket")
+        async with aio.AsyncSocket(a) as x:
+            with pytest.raises(TypeError, match=r"not one bytes object \(wrap it: \[data\]\)"):
+                await x.send_batch(b"one message")
+        b.close()
+
+    asyncio.run(main())

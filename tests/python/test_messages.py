@@ -409,6 +409,25 @@ def test_send_batch_takes_bytes_tuples_and_received_messages():
             a.send_batch(["text"])
 
 
+@pytest.mark.parametrize("messages, text", [
+    (["ok", "text"], "send_batch: item 0 must be bytes-like, not str"),
+    ([b"ok", (u"text", [])], "send_batch: item 1's data must be bytes-like, not str"),
+    (b"one message", "send_batch takes a list of messages, not one bytes object (wrap it: [data])"),
+    ("one message", "send_batch takes a list of messages, not one str object (wrap it: [data])"),
+    (5, "send_batch takes a list of messages, not int"),
+])
+def test_send_batch_says_which_item_is_wrong(messages, text):
+    # "data must be bytes-like, not str" named no item; one bytes object was
+    # taken as a list of ints ("item 0 ... not int")
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        with pytest.raises(TypeError) as e:
+            a.send_batch(messages)
+        assert str(e.value) == text
+        b.settimeout(0)
+        assert b.try_recv(10) is None  # nothing went
+
+
 @pytest.mark.parametrize("form", [str, os.fsencode, lambda a: bytearray(os.fsencode(a))])
 def test_send_batch_addresses_take_every_form_send_message_takes(abstract, form):
     # a str address in a batch item was a TypeError ("expected bytes, str found")
