@@ -73,6 +73,32 @@ def test_peer_across_fork_as_another_uid(abstract):
 
 
 @root_only
+def test_attached_credentials_are_the_effective_ids_and_added_ones_the_real_ids():
+    # what docs/c-api.md says of a set-uid sender: creds=True names its effective
+    # ids (as peer() does), the ones the kernel adds by itself its real ids
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        a.send_message(b"prime")
+        b.recv_message().close()  # SO_PASSCRED is on from here
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                os.setresgid(65533, 0, 0)
+                os.setresuid(65534, 0, 0)
+                a.send_message(b"attached", creds=True)
+                a.send_message(b"added")
+                status = 0
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        with b.recv_message() as attached, b.recv_message() as added:
+            assert (attached.data, tuple(attached.creds)) == (b"attached", (pid, 0, 0))
+            assert (added.data, tuple(added.creds)) == (b"added", (pid, 65534, 65533))
+
+
+@root_only
 def test_allow_list_refuses_other_uids(sockdir):
     path = str(sockdir / "allow.sock")
     with unixsock.listen(path, mode=0o666, allow_uids=[0]) as l:
