@@ -41,6 +41,13 @@ static bool own_writable(unixsock *sock) {
   return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
 }
 
+/* The peer closed, not just shut its writing (POLLHUP: both directions are
+ * down), so nothing sent from here on would be read. */
+static bool peer_gone(unixsock *sock) {
+  struct pollfd p = {.fd = unixsock_fd(sock), .events = 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
 static void room_close(struct relay *r) {
   unixsock_close(r->room);
   r->room = NULL;
@@ -238,8 +245,11 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
         status = d == -EPIPE ? EXIT_OK : EXIT_FAIL;
         break;
       }
-      if (d == 0)
+      if (d == 0) {
         sock_open = false; /* the peer is done sending; we may still send */
+        if (out == 1 && r.have == 0 && peer_gone(sock))
+          break; /* and it reads nothing either: what stdin still has could never go */
+      }
     }
     if (p[1].revents) {
       ssize_t got = read(0, r.in + r.have, sizeof(r.in) - r.have);

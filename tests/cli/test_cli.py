@@ -456,6 +456,62 @@ def test_wait_bounds_how_long_connect_waits_for_replies_after_stdin_ends(sockdir
     assert took < 8  # the run's own timeout is 10 s: this says it ended by -w
 
 
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_connect_ends_when_the_peer_closes_though_stdin_is_still_open(sockdir, kind):
+    # it went on reading stdin (a terminal: until Ctrl-D), then failed the next
+    # send with EPIPE and exit status 1
+    address = str(sockdir / f"bye-{kind}.sock")
+    with raw_socket(kind) as server:
+        server.bind(address)
+        server.listen()
+        proc = subprocess.Popen([TOOL, "connect", address, "-k", kind], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            conn, _ = server.accept()
+            conn.sendall(b"banner, bye\n" if kind == "stream" else b"banner, bye")
+            conn.close()
+            proc.wait(timeout=10)  # with its stdin still open
+            out, err = proc.stdout.read(), proc.stderr.read()
+        finally:
+            proc.kill()
+            for f in (proc.stdin, proc.stdout, proc.stderr):
+                f.close()
+    assert (proc.returncode, out, err) == (0, "banner, bye\n", "")
+
+
+def test_connect_goes_on_sending_to_a_peer_that_only_shut_its_writing(sockdir):
+    # a peer that is done sending but still reads gets the rest of stdin
+    address = str(sockdir / "half.sock")
+    got = []
+    with raw_socket("stream") as server:
+        server.bind(address)
+        server.listen()
+        proc = subprocess.Popen([TOOL, "connect", address], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            conn, _ = server.accept()
+            with conn:
+                conn.sendall(b"send me everything\n")
+                conn.shutdown(socket.SHUT_WR)
+                assert read_line(proc.stdout) == "send me everything\n"
+                proc.stdin.write("one\n")
+                proc.stdin.flush()
+                time.sleep(0.3)  # the tool has seen the end of what the peer sends
+                proc.stdin.write("two\n")
+                proc.stdin.close()
+                conn.settimeout(10)
+                while chunk := conn.recv(100):
+                    got.append(chunk)
+            proc.wait(timeout=10)
+            err = proc.stderr.read()
+        finally:
+            proc.kill()
+            for f in (proc.stdin, proc.stdout, proc.stderr):
+                f.close()
+    assert b"".join(got) == b"one\ntwo\n"
+    assert (proc.returncode, err) == (0, "")
+
+
 def test_wait_ends_a_dgram_listener_that_stdin_left_after_a_quiet_spell(sockdir):
     address = str(sockdir / "quiet.sock")
     r = run("listen", address, "-k", "dgram", "-w", "0.2", input="", timeout=10)
