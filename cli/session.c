@@ -124,6 +124,7 @@ struct conn {
   char *out;          /* a reply not taken yet: bytes, or one whole message */
   size_t out_off, out_len;
   bool writing;       /* the poller waits for room to write, not for requests */
+  bool ended;         /* the client has sent its last: close once out has gone */
 };
 
 /* Append prefix + data to the reply waiting to go. */
@@ -190,6 +191,11 @@ static int read_requests(struct conn *k, const struct cli_options *o, bool lines
     k->cap = cap;
   }
   ssize_t n = unixsock_recv(k->sock, k->pending + k->have, k->cap - k->have);
+  if (n == 0 && k->have > 0) { /* a last line without its newline is a line too */
+    if (add_reply(k, o->prefix, k->pending, k->have) < 0)
+      return -ENOMEM;
+    k->have = 0;
+  }
   if (n <= 0)
     return (int)n;
   k->have += (size_t)n;
@@ -215,12 +221,17 @@ static int read_requests(struct conn *k, const struct cli_options *o, bool lines
 static int serve_conn(unixsock_poller *p, struct conn *k, const struct cli_options *o) {
   bool lines = !o->messages && o->kind == UNIXSOCK_STREAM;
   int w = send_replies(k, o, lines);
+  if (w == 1 && k->ended)
+    return 0; /* the answer to its last line has gone */
   if (w == 1) {
     int r = read_requests(k, o, lines);
-    if (r == 0 || (r < 0 && r != -EAGAIN))
+    if (r == 0 && k->out_len > 0) /* that last line's answer */
+      k->ended = true;
+    else if (r == 0 || (r < 0 && r != -EAGAIN))
       return r;
-    if (r > 0)
-      w = send_replies(k, o, lines);
+    w = send_replies(k, o, lines);
+    if (w == 1 && k->ended)
+      return 0;
   }
   if (w < 0)
     return w;

@@ -46,6 +46,11 @@ static void serve(unixsock *conn) {
   size_t have = 0;
   while (!stopping) {
     ssize_t n = unixsock_recv(conn, buf + have, sizeof(buf) - have);
+    if (n == 0 && have > 0) { /* a last line without its newline is answered as it is */
+      if (answer(conn, buf, have) < 0)
+        return;
+      printf("\n");
+    }
     if (n <= 0) {
       if (n == 0)
         printf("client quit\n");

@@ -23,7 +23,15 @@ local function serve_stream(conn)
       if not unixsock.signaled() then io.stderr:write("client lost: ", why, "\n") end
       return
     end
-    if data == "" then print("client quit") return end
+    if data == "" then
+      if pending ~= "" then -- a last line without its newline is answered as it is
+        print("Receive: " .. pending)
+        local sent, why = conn:send("Hi, " .. pending)
+        if not sent then io.stderr:write("client lost: ", why, "\n") return end
+      end
+      print("client quit")
+      return
+    end
     pending = pending .. data
     while true do
       local line, rest = pending:match("^(.-)\n(.*)$")

@@ -19,6 +19,9 @@ def serve_stream(conn):
     while True:
         data = conn.recv(4096)
         if not data:
+            if pending:  # a last line without its newline is answered as it is
+                print("Receive:", pending.decode(errors="replace"), flush=True)
+                conn.send(b"Hi, " + pending)
             print("client quit", flush=True)
             return
         pending += data

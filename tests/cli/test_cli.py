@@ -201,6 +201,26 @@ def test_echo_server_serves_many_clients(sockdir, kind):
     assert not os.path.exists(p)  # SIGTERM: closed and removed
 
 
+def test_stream_echo_answers_a_last_line_without_newline(abstract):
+    # the rest after the last newline was dropped at end of stream, unanswered
+    addr = abstract()
+    srv = start("listen", addr, "--echo")
+    try:
+        wait_until_serving(addr)
+        with unixsock.connect(addr, timeout=10) as c:
+            c.send(b"a\nb")
+            c.shutdown("w")
+            got = b""
+            while chunk := c.recv(100):
+                got += chunk
+        assert got == b"Hi, a\nHi, b"
+        r = run("connect", addr, input="no newline")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "Hi, no newline", "")
+    finally:
+        out, err = stop(srv)
+    assert srv.returncode == 0, err
+
+
 def test_stream_echo_serves_clients_at_the_same_time(abstract):
     addr = abstract()
     srv = start("listen", addr, "--echo")

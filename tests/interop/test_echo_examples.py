@@ -97,6 +97,23 @@ def test_stream_servers_answer_a_long_line_whole(server, sockdir):
         stop(srv)
 
 
+@pytest.mark.parametrize("server", list(LANGUAGES))
+def test_stream_servers_answer_a_last_line_without_newline(server, sockdir):
+    # `printf hello | socat - UNIX-CONNECT:...` got no answer: what came after the
+    # last newline was dropped at end of stream (the seeds' server answers it)
+    path = str(sockdir / "echo.sock")
+    with _serving(server, "stream", path) as run:
+        with _client("stream", path, b"g1\nno newline") as c:
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(30)
+            got = b""
+            while d := c.recv(100):
+                got += d
+        assert got == b"Hi, g1\nHi, no newline"
+        _still_serving(run.srv, "stream", path)
+    assert run.srv.returncode == 0, run.err
+
+
 def _client(kind, path, data, sndbuf=None):
     """A raw socket of kind that has sent data to the server at path (on dgram
     from an autobound address, so the server can answer it)."""
