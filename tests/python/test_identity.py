@@ -73,13 +73,14 @@ def test_peer_across_fork_as_another_uid(abstract):
 
 
 @root_only
-def test_attached_credentials_are_the_effective_ids_and_added_ones_the_real_ids():
+def test_attached_credentials_are_the_effective_ids_read_afresh_and_added_ones_the_real_ids():
     # what docs/c-api.md says of a set-uid sender: creds=True names its effective
     # ids (as peer() does), the ones the kernel adds by itself its real ids
     a, b = unixsock.pair("seqpacket")
     with a, b:
-        a.send_message(b"prime")
-        b.recv_message().close()  # SO_PASSCRED is on from here
+        a.send_message(b"prime", creds=True)  # this process's ids, before the fork
+        with b.recv_message() as m:  # SO_PASSCRED is on from here
+            assert tuple(m.creds) == (os.getpid(), 0, 0)
         pid = os.fork()
         if pid == 0:
             status = 1
@@ -88,14 +89,19 @@ def test_attached_credentials_are_the_effective_ids_and_added_ones_the_real_ids(
                 os.setresuid(65534, 0, 0)
                 a.send_message(b"attached", creds=True)
                 a.send_message(b"added")
+                os.setresuid(-1, 65534, -1)  # and the ids are read afresh, never cached
+                a.send_message(b"after seteuid", creds=True)
                 status = 0
             finally:
                 os._exit(status)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
-        with b.recv_message() as attached, b.recv_message() as added:
-            assert (attached.data, tuple(attached.creds)) == (b"attached", (pid, 0, 0))
-            assert (added.data, tuple(added.creds)) == (b"added", (pid, 65534, 65533))
+        got = []
+        for _ in range(3):
+            with b.recv_message() as m:
+                got.append((m.data, tuple(m.creds)))
+        assert got == [(b"attached", (pid, 0, 0)), (b"added", (pid, 65534, 65533)),
+                       (b"after seteuid", (pid, 65534, 0))]
 
 
 @root_only
