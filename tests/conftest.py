@@ -78,11 +78,12 @@ def wait_until_serving(name: str, proc=None, timeout: float = 10.0):
         time.sleep(0.01)
 
 
-def first_line(proc, timeout: float = 30.0) -> str:
-    """The first line a running server prints to its stdout pipe, once it has (a
-    fixed sleep before stopping it raced a loaded machine); "" if none came."""
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    return proc.stdout.readline() if ready else ""
+def read_line(stream, timeout: float = 30.0) -> str:
+    """The next line a running process writes to a pipe (stdout or stderr), once it
+    has, without hanging the test if none comes ("" then): a fixed sleep before
+    reading or stopping it raced a loaded machine."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    return stream.readline() if ready else ""
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The unixsock command-line tool: relay, echo, probe, peer, fds, creds, errors."""
 import os
-import select
 import signal
 import socket
 import stat
@@ -11,7 +10,7 @@ import time
 import pytest
 
 import unixsock
-from conftest import build_dir, first_line, raw_socket, wait_until_serving
+from conftest import build_dir, raw_socket, read_line, wait_until_serving
 
 TOOL = str(build_dir() / "cli" / "unixsock")
 
@@ -321,7 +320,7 @@ def test_send_fd_and_recv_fds_show_the_content(tmp_path, abstract, kind):
         wait_until_serving(addr)
         r = run("connect", addr, "-k", kind, "--send-fd", str(secret), "--cred", input="hello\n")
         assert r.returncode == 0, r.stderr
-        first = first_line(srv)  # the listener goes on: stop it once it has printed
+        first = read_line(srv.stdout)  # the listener goes on: stop it once it has printed
     finally:
         out, err = stop(srv)
     out = first + out
@@ -422,7 +421,7 @@ def test_dgram_listener_keeps_receiving_after_its_stdin_ends(tmp_path):
     assert proc.poll() is None, "the listener quit on its own"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
         s.sendto(b"late line", p)
-    first = first_line(proc)
+    first = read_line(proc.stdout)
     out, err = stop(proc)
     assert "late line" in first + out, err
     assert proc.returncode == 0
@@ -671,13 +670,6 @@ def test_a_sender_address_in_an_error_is_shown_as_it_is_but_control_bytes(sockdi
     finally:
         out, err = stop(srv)
     assert f"unixsock: reply to {sockdir}/{shown}: " in err
-
-
-def read_line(stream, timeout=10):
-    """The next line the tool writes, without hanging the test if none comes."""
-    ready, _, _ = select.select([stream], [], [], timeout)
-    assert ready, "the tool wrote nothing"
-    return stream.readline()
 
 
 def start_dgram_listener(addr):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import build_dir, first_line, wait_until_serving
+from conftest import build_dir, read_line, wait_until_serving
 from examples import lua_env
 from test_echo_examples import stop
 
@@ -78,7 +78,7 @@ def test_message_with_fd_and_creds(frm, to, kind, sockdir):
                               text=True, timeout=30, env=lua_env())
         assert send.returncode == 0, send.stderr
         if to == "C":  # the tool goes on listening: stop it once it has printed the message
-            first = first_line(recv)  # (its report on stderr is written before it reads a signal)
+            first = read_line(recv.stdout)  # (its report on stderr is written before it reads a signal)
             out, err = stop(recv)
             out = first + out
         else:
