@@ -221,18 +221,17 @@ static int read_requests(struct conn *k, const struct cli_options *o, bool lines
 static int serve_conn(unixsock_poller *p, struct conn *k, const struct cli_options *o) {
   bool lines = !o->messages && o->kind == UNIXSOCK_STREAM;
   int w = send_replies(k, o, lines);
-  if (w == 1 && k->ended)
-    return 0; /* the answer to its last line has gone */
-  if (w == 1) {
+  if (w == 1 && !k->ended) {
     int r = read_requests(k, o, lines);
     if (r == 0 && k->out_len > 0) /* that last line's answer */
       k->ended = true;
     else if (r == 0 || (r < 0 && r != -EAGAIN))
       return r;
-    w = send_replies(k, o, lines);
-    if (w == 1 && k->ended)
-      return 0;
+    if (r > 0 || k->ended)
+      w = send_replies(k, o, lines);
   }
+  if (w == 1 && k->ended)
+    return 0; /* the answer to its last line has gone */
   if (w < 0)
     return w;
   /* with replies waiting, hear only when the client has read them */
