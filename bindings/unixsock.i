@@ -443,10 +443,10 @@ static int us_id_list(PyObject *seq, const char *field, unsigned int **ret, size
                    Py_TYPE(item)->tp_name);
     } else {
       v = PyLong_AsLongLong(number); /* -1 and OverflowError past long long: out of range too */
-      if (v < 0 || v > UINT_MAX) {
+      if (v < 0 || v >= UINT_MAX) { /* UINT_MAX is (uid_t)-1, no one's id: the core's rule */
         PyErr_Clear();
         PyErr_Format(PyExc_ValueError, "%s[%zd] must be a uid/gid (0 to %u), not %R", field, i,
-                     UINT_MAX, number);
+                     UINT_MAX - 1, number);
       }
       Py_DECREF(number);
     }

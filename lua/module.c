@@ -32,8 +32,8 @@ static unsigned int *id_list(lua_State *L, int opts, const char *field, size_t *
     int ok;
     lua_Integer v = lua_tointegerx(L, -1, &ok);
     lua_pop(L, 1);
-    if (!ok || v < 0 || v > 0xffffffffLL)
-      luaL_error(L, "%s[%d] must be a uid/gid", field, (int)i + 1);
+    if (!ok || v < 0 || v >= 0xffffffffLL) /* (uid_t)-1 is no one's id: the core's rule */
+      luaL_error(L, "%s[%d] must be a uid/gid (0 to 4294967294)", field, (int)i + 1);
     ids[i] = (unsigned int)v;
   }
   lua_remove(L, -2); /* the table; the userdata stays until the call returns */

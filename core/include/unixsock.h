@@ -97,7 +97,9 @@ UNIXSOCK_EXTERN int unixsock_listen(const char *name, size_t namelen, int kind,
 
 /* Why unixsock_listen() and unixsock_bind() would refuse opts with -EINVAL: a
  * sentence naming the field ("uid must be 0 to 4294967294"), or NULL when opts
- * (which may be NULL) are valid.  For error messages; the text is static. */
+ * (which may be NULL) are valid.  Owner ids and allow-list entries alike must be
+ * 0 to 4294967294: (uid_t)-1 is no one's id.  For error messages; the text is
+ * static. */
 UNIXSOCK_EXTERN const char *unixsock_options_error(const unixsock_options *opts);
 
 /* Bind a datagram endpoint (kind UNIXSOCK_DGRAM).  namelen 0 autobinds, which is

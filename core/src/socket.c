@@ -104,6 +104,14 @@ const char *unixsock_options_error(const unixsock_options *opts) {
   if ((opts->allow_gids_count && opts->allow_gids == NULL) ||
       opts->allow_gids_count > SIZE_MAX / sizeof(gid_t))
     return "allow_gids must point at allow_gids_count ids";
+  /* (uid_t)-1 is no one's id (chown reads it as "leave"): an entry of it admits
+   * nobody, so it is a caller's mistake, refused as the owner's is */
+  for (size_t i = 0; i < opts->allow_uids_count; i++)
+    if (opts->allow_uids[i] == (uid_t)-1)
+      return "allow_uids entries must be 0 to 4294967294";
+  for (size_t i = 0; i < opts->allow_gids_count; i++)
+    if (opts->allow_gids[i] == (gid_t)-1)
+      return "allow_gids entries must be 0 to 4294967294";
   return NULL;
 }
 

@@ -301,6 +301,21 @@ TEST(test_options_error_names_the_bad_field) {
   o.allow_gids_count = 1;
   CHECK(strcmp(unixsock_options_error(&o), "allow_gids must point at allow_gids_count ids") == 0);
   CHECK_ERR(unixsock_bind("@options-null", 13, UNIXSOCK_DGRAM, &o, &l), EINVAL);
+  /* (uid_t)-1 in an allow list admits no one; it was taken, unlike an owner of it */
+  uid_t uids[] = {0, 4294967294U, (uid_t)-1};
+  gid_t gids[] = {(gid_t)-1};
+  o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
+  o.allow_uids = uids;
+  o.allow_uids_count = 2;
+  CHECK(unixsock_options_error(&o) == NULL);
+  o.allow_uids_count = 3;
+  CHECK(strcmp(unixsock_options_error(&o), "allow_uids entries must be 0 to 4294967294") == 0);
+  CHECK_ERR(unixsock_listen("@options-nobody", 15, UNIXSOCK_STREAM, &o, &l), EINVAL);
+  o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
+  o.allow_gids = gids;
+  o.allow_gids_count = 1;
+  CHECK(strcmp(unixsock_options_error(&o), "allow_gids entries must be 0 to 4294967294") == 0);
+  CHECK_ERR(unixsock_bind("@options-nobody", 15, UNIXSOCK_DGRAM, &o, &l), EINVAL);
 }
 
 /* An owner past uid_t was cut to its low 32 bits (2^40 became uid 0: root owned

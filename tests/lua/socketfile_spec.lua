@@ -121,6 +121,20 @@ describe("socket files", function()
     end
   end))
 
+  it("an allow list entry out of range raises, naming it", h.no_leak(function()
+    -- 4294967295, (uid_t)-1, was taken though it admits no one
+    local p = dir .. "/allow.sock"
+    for _, case in ipairs({ { { allow_uids = { 0, -1 } }, "allow_uids[2]" },
+                            { { allow_gids = { 4294967295 } }, "allow_gids[1]" },
+                            { { allow_uids = { 1 << 32 } }, "allow_uids[1]" } }) do
+      local ok, err = pcall(unixsock.listen, p, "stream", case[1])
+      assert.is_false(ok)
+      assert.matches(case[2]:gsub("%p", "%%%0") .. " must be a uid/gid %(0 to 4294967294%)$", err)
+      assert.is_nil(io.open(p))
+    end
+    local l <close> = assert(unixsock.listen(p, "stream", { allow_uids = { 4294967294 } }))
+  end))
+
   it("listen needs an address; bind without one autobinds", h.no_leak(function()
     -- listen(nil) was listen "": Invalid argument
     local ok, err = pcall(unixsock.listen, nil)

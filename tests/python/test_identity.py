@@ -127,9 +127,12 @@ def test_allow_list_refuses_other_uids(sockdir):
 
 @root_only
 @pytest.mark.parametrize("field, ids, error, text", [
-    ("allow_uids", [0, -1], ValueError, "allow_uids[1] must be a uid/gid (0 to 4294967295), not -1"),
+    ("allow_uids", [0, -1], ValueError, "allow_uids[1] must be a uid/gid (0 to 4294967294), not -1"),
     ("allow_gids", [1 << 32], ValueError,
-     "allow_gids[0] must be a uid/gid (0 to 4294967295), not 4294967296"),
+     "allow_gids[0] must be a uid/gid (0 to 4294967294), not 4294967296"),
+    # (uid_t)-1 admits no one (it was taken, unlike an owner uid of it)
+    ("allow_uids", [5, 2**32 - 1], ValueError,
+     "allow_uids[1] must be a uid/gid (0 to 4294967294), not 4294967295"),
     ("allow_uids", ["0"], TypeError, "allow_uids[0] must be an int (a uid/gid), not str"),
     ("allow_gids", 5, TypeError, "allow_gids must be a sequence of ints, not int"),
 ])
