@@ -24,6 +24,7 @@ enum { WAIT_DEFAULT = -2 };
 
 struct cli_options {
   const char *address;
+  const char *shown;     /* the address as messages show it (cli_shown) */
   int kind;
   int mode;              /* -1: default */
   bool echo;
@@ -43,17 +44,21 @@ void cli_error(const char *op, const char *address, int result);
 /* The same for an address of len bytes as the library gives them (an abstract
  * name may hold any byte), shown as unixsock_address_text shows it. */
 void cli_error_at(const char *op, const char *address, size_t len, int result);
+/* address (len bytes) as unixsock_address_text shows it, control bytes as \xNN:
+ * malloc'ed, NULL when memory ran out. */
+char *cli_shown(const char *address, size_t len);
 /* Print "unixsock: " + the printf-style reason and the --help hint; EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "a regular file", "a directory", ...: what a file that is not a socket is. */
 const char *cli_file_type(mode_t m);
-/* After a failed connect to address as kind, print to stderr what is there when
- * result alone does not say (ECONNREFUSED, EPROTOTYPE); nothing otherwise. */
-void cli_connect_hint(const char *address, int kind, int result);
+/* After a failed connect to o->address as o->kind, print to stderr what is
+ * there when result alone does not say (ECONNREFUSED, EPROTOTYPE); nothing
+ * otherwise. */
+void cli_connect_hint(const struct cli_options *o, int result);
 /* The same after a failed listen or bind: what holds the address (EADDRINUSE),
  * or what the file that is not a socket is (EEXIST). */
-void cli_listen_hint(const char *address, int result);
+void cli_listen_hint(const struct cli_options *o, int result);
 
 int cli_listen(const struct cli_options *o);
 int cli_connect(const struct cli_options *o);

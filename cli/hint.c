@@ -86,7 +86,9 @@ static unsigned kinds_bound_to_path(const char *path) {
   return kinds;
 }
 
-void cli_connect_hint(const char *address, int kind, int result) {
+void cli_connect_hint(const struct cli_options *o, int result) {
+  const char *address = o->address, *shown = o->shown;
+  int kind = o->kind;
   bool abstract = address[0] == '@';
   struct stat st;
   if (result != -ECONNREFUSED && !(result == -EPROTOTYPE && !abstract))
@@ -95,7 +97,7 @@ void cli_connect_hint(const char *address, int kind, int result) {
     if (stat(address, &st) < 0)
       return;
     if (!S_ISSOCK(st.st_mode)) {
-      fprintf(stderr, "unixsock: %s is %s, not a socket\n", address, cli_file_type(st.st_mode));
+      fprintf(stderr, "unixsock: %s is %s, not a socket\n", shown, cli_file_type(st.st_mode));
       return;
     }
   }
@@ -107,30 +109,31 @@ void cli_connect_hint(const char *address, int kind, int result) {
   if (others != 0)
     say_kinds(others, &only, said, sizeof(said));
   if (result == -ECONNREFUSED && (kinds & (1u << kind)))
-    fprintf(stderr, "unixsock: the %s socket bound to %s does not listen\n", want, address);
+    fprintf(stderr, "unixsock: the %s socket bound to %s does not listen\n", want, shown);
   else if (abstract && others != 0)
-    fprintf(stderr, "unixsock: no %s socket holds %s; %s %s%s\n", want, address, said,
+    fprintf(stderr, "unixsock: no %s socket holds %s; %s %s%s\n", want, shown, said,
             only ? "does" : "do", try_kind(only, hint, sizeof(hint)));
   else if (abstract)
-    fprintf(stderr, "unixsock: no socket holds %s\n", address);
+    fprintf(stderr, "unixsock: no socket holds %s\n", shown);
   else if (result == -ECONNREFUSED)
-    fprintf(stderr, "unixsock: %s is a stale socket file: nobody answers there\n", address);
+    fprintf(stderr, "unixsock: %s is a stale socket file: nobody answers there\n", shown);
   else if (others != 0)
-    fprintf(stderr, "unixsock: %s is %s, not a %s one%s\n", address, said, want,
+    fprintf(stderr, "unixsock: %s is %s, not a %s one%s\n", shown, said, want,
             try_kind(only, hint, sizeof(hint)));
   else
     fprintf(stderr, "unixsock: %s is a socket of another kind than %s ('unixsock probe' "
-            "says which)\n", address, want);
+            "says which)\n", shown, want);
 }
 
-void cli_listen_hint(const char *address, int result) {
+void cli_listen_hint(const struct cli_options *o, int result) {
+  const char *address = o->address, *shown = o->shown;
   char said[64];
   int only = 0;
   struct stat st;
   if (result == -EEXIST && address[0] != '@' && lstat(address, &st) == 0 &&
       !S_ISSOCK(st.st_mode)) {
     /* a symbolic link is never followed, even to a socket */
-    fprintf(stderr, "unixsock: %s is %s, which listen never replaces\n", address,
+    fprintf(stderr, "unixsock: %s is %s, which listen never replaces\n", shown,
             cli_file_type(st.st_mode));
     return;
   }
@@ -138,6 +141,6 @@ void cli_listen_hint(const char *address, int result) {
     return;
   unsigned kinds = address[0] == '@' ? kinds_bound_to(address) : kinds_bound_to_path(address);
   if (kinds != 0)
-    fprintf(stderr, "unixsock: %s is in use by %s\n", address,
+    fprintf(stderr, "unixsock: %s is in use by %s\n", shown,
             say_kinds(kinds, &only, said, sizeof(said)));
 }

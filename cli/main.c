@@ -101,11 +101,16 @@ void cli_error(const char *op, const char *address, int result) {
             unixsock_errname(result));
 }
 
-void cli_error_at(const char *op, const char *address, size_t len, int result) {
+char *cli_shown(const char *address, size_t len) {
   size_t size = 4 * len + 3; /* a path given on the command line may be long */
   char *shown = malloc(size);
   if (shown != NULL)
     unixsock_address_text(address, len, shown, size);
+  return shown;
+}
+
+void cli_error_at(const char *op, const char *address, size_t len, int result) {
+  char *shown = cli_shown(address, len);
   fprintf(stderr, "unixsock: %s %s: %s (%s)\n", op, shown != NULL ? shown : "?",
           unixsock_strerror(result), unixsock_errname(result));
   free(shown);
@@ -192,13 +197,19 @@ int main(int argc, char **argv) {
   if (argc - optind > 2)
     return cli_usage_error("unexpected argument '%s'", argv[optind + 2]);
   o.address = argv[optind + 1];
+  char *shown = cli_shown(o.address, strlen(o.address));
+  o.shown = shown != NULL ? shown : "?";
   /* options after the address are allowed too */
   if (o.send_fd != NULL && cmd->passes_fds) {
     /* a file that cannot be opened is said before any peer sees a connection */
     int fd = cli_open_send_fd(&o);
-    if (fd < 0)
+    if (fd < 0) {
+      free(shown);
       return EXIT_FAIL;
+    }
     close(fd);
   }
-  return cmd->run(&o);
+  int status = cmd->run(&o);
+  free(shown);
+  return status;
 }

@@ -45,17 +45,17 @@ int cli_probe(const struct cli_options *o) {
     if (stat(a, &st) < 0) { /* follows symlinks: a link to a socket is usable */
       int err = errno;
       if (err == ENOENT) {
-        printf("%s: nothing there\n", a);
+        printf("%s: nothing there\n", o->shown);
         return EXIT_MISSING;
       }
       cli_error("stat", a, -err);
       return err == EACCES ? EXIT_DENIED : EXIT_FAIL;
     }
     if (!S_ISSOCK(st.st_mode)) {
-      printf("%s: %s, not a socket\n", a, cli_file_type(st.st_mode));
+      printf("%s: %s, not a socket\n", o->shown, cli_file_type(st.st_mode));
       return EXIT_NOT_SOCKET;
     }
-    describe_file(a, &st);
+    describe_file(o->shown, &st);
   }
   /* Try each kind: the wrong one answers EPROTOTYPE, nobody answers ECONNREFUSED. */
   static const int kinds[] = {UNIXSOCK_STREAM, UNIXSOCK_SEQPACKET, UNIXSOCK_DGRAM};
@@ -64,22 +64,22 @@ int cli_probe(const struct cli_options *o) {
     unixsock *s;
     int r = unixsock_connect(a, alen, kinds[i], 1000, &s);
     if (r == 0) {
-      printf("%s: listening (%s)\n", a, unixsock_kind_name(kinds[i]));
+      printf("%s: listening (%s)\n", o->shown, unixsock_kind_name(kinds[i]));
       if (kinds[i] != UNIXSOCK_DGRAM) {
         unixsock_peer_info p;
         if (unixsock_peer(s, 0, &p) == 0)
-          printf("%s: server pid %d uid %u gid %u\n", a, (int)p.pid, (unsigned)p.uid,
+          printf("%s: server pid %d uid %u gid %u\n", o->shown, (int)p.pid, (unsigned)p.uid,
                  (unsigned)p.gid);
       }
       unixsock_close(s);
       return EXIT_OK;
     }
     if (r == -EAGAIN || r == -ETIMEDOUT) {
-      printf("%s: listening (%s), backlog full\n", a, unixsock_kind_name(kinds[i]));
+      printf("%s: listening (%s), backlog full\n", o->shown, unixsock_kind_name(kinds[i]));
       return EXIT_OK;
     }
     if (r == -EACCES || r == -EPERM) {
-      printf("%s: permission denied\n", a);
+      printf("%s: permission denied\n", o->shown);
       return EXIT_DENIED;
     }
     last = r;
@@ -89,11 +89,11 @@ int cli_probe(const struct cli_options *o) {
       break;
   }
   if (last == -ECONNREFUSED && a[0] != '@') {
-    printf("%s: stale socket file (nobody answers)\n", a);
+    printf("%s: stale socket file (nobody answers)\n", o->shown);
     return EXIT_STALE;
   }
   if (last == -ENOENT || last == -ECONNREFUSED) { /* an abstract name nobody holds */
-    printf("%s: nothing there\n", a);
+    printf("%s: nothing there\n", o->shown);
     return EXIT_MISSING;
   }
   cli_error("connect", a, last);

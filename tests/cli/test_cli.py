@@ -672,6 +672,25 @@ def test_a_sender_address_in_an_error_is_shown_as_it_is_but_control_bytes(sockdi
     assert f"unixsock: reply to {sockdir}/{shown}: " in err
 
 
+def test_hints_and_probe_show_an_address_as_the_error_line_does(sockdir):
+    # the error line escaped control bytes, the hint below it and probe printed
+    # them raw, so an address could move the cursor or recolour the terminal
+    name = "f\x1b[1m"
+    (sockdir / name).write_text("")
+    path, shown = str(sockdir / name), f"{sockdir}/f\\x1b[1m"
+    r = run("listen", path)
+    assert r.stderr == (f"unixsock: listen {shown}: File exists (EEXIST)\n"
+                        f"unixsock: {shown} is a regular file, which listen never replaces\n")
+    r = run("connect", path)
+    assert r.stderr.splitlines()[1] == f"unixsock: {shown} is a regular file, not a socket"
+    r = run("probe", path)
+    assert r.stdout == f"{shown}: a regular file, not a socket\n"
+    r = run("connect", "@\x1b[31mred")
+    assert r.stderr.splitlines()[1] == "unixsock: no socket holds @\\x1b[31mred"
+    r = run("probe", "@\x1b[31mred")
+    assert r.stdout == "@\\x1b[31mred: nothing there\n"
+
+
 def start_dgram_listener(addr):
     """`unixsock listen ADDR -k dgram`, its stdin ours to write lines to."""
     proc = subprocess.Popen([TOOL, "listen", addr, "-k", "dgram"], stdin=subprocess.PIPE,
