@@ -49,6 +49,20 @@ int cli_usage_error(const char *fmt, ...) {
   return EXIT_USAGE;
 }
 
+/* A usage error that quotes len bytes of what was typed, control bytes as \xNN
+ * as addresses are shown (raw, an escape sequence would act on the terminal
+ * instead of being seen); an empty value is shown as ''. */
+static int usage_error_quoting(const char *what, const char *typed, size_t len, const char *after) {
+  char *shown = len > 0 ? cli_shown(typed, len) : NULL;
+  int status = cli_usage_error("%s '%s'%s", what, len == 0 ? "" : shown != NULL ? shown : "?", after);
+  free(shown);
+  return status;
+}
+
+static int bad_value(const char *what, const char *typed, const char *after) {
+  return usage_error_quoting(what, typed, strlen(typed), after);
+}
+
 /* Seconds, as unixsock_timeout_ms takes them (inf waits for ever); -1 for text
  * that is not one number.  (A plain cast overflowed: connect said EINVAL.) */
 static int parse_timeout(const char *text, int *ret_ms) {
@@ -67,14 +81,15 @@ static int option_error(int c, char **argv, const struct option *longopts) {
   bool is_long = strncmp(arg, "--", 2) == 0;
   int n = (int)strcspn(arg, "=");
   if (c == ':')
-    return is_long ? cli_usage_error("option '%.*s' needs a value", n, arg)
-                   : cli_usage_error("option '-%c' needs a value", optopt);
+    return is_long ? usage_error_quoting("option", arg, (size_t)n, " needs a value")
+                   : usage_error_quoting("option", arg, 2, " needs a value");
   if (optopt == 0)
-    return cli_usage_error("unknown option '%.*s'", n, arg);
+    return usage_error_quoting("unknown option", arg, (size_t)n, "");
   for (const struct option *o = longopts; is_long && arg[n] == '=' && o->name != NULL; o++)
     if (o->val == optopt && (int)strlen(o->name) == n - 2 && strncmp(o->name, arg + 2, (size_t)n - 2) == 0)
-      return cli_usage_error("option '%.*s' takes no value", n, arg);
-  return cli_usage_error("unknown option '-%c'", optopt);
+      return usage_error_quoting("option", arg, (size_t)n, " takes no value");
+  char shortopt[2] = {'-', (char)optopt};
+  return usage_error_quoting("unknown option", shortopt, 2, "");
 }
 
 struct command {
@@ -135,7 +150,7 @@ int main(int argc, char **argv) {
     case 'k':
       o.kind = unixsock_kind_parse(optarg);
       if (o.kind < 0)
-        return cli_usage_error("unknown kind '%s' (stream, dgram, seqpacket)", optarg);
+        return bad_value("unknown kind", optarg, " (stream, dgram, seqpacket)");
       break;
     case 'e':
       o.echo = true;
@@ -146,7 +161,7 @@ int main(int argc, char **argv) {
       char *end;
       long m = strtol(optarg, &end, 8);
       if (end == optarg || *end != '\0' || m < 0 || m > 07777)
-        return cli_usage_error("bad mode '%s' (octal, like 0660)", optarg);
+        return bad_value("bad mode", optarg, " (octal, like 0660)");
       o.mode = (int)m;
       break;
     }
@@ -170,11 +185,11 @@ int main(int argc, char **argv) {
       break;
     case 't':
       if (parse_timeout(optarg, &o.timeout_ms) < 0)
-        return cli_usage_error("bad timeout '%s' (seconds, like 2.5)", optarg);
+        return bad_value("bad timeout", optarg, " (seconds, like 2.5)");
       break;
     case 'w':
       if (parse_timeout(optarg, &o.wait_ms) < 0)
-        return cli_usage_error("bad wait '%s' (seconds, like 2.5)", optarg);
+        return bad_value("bad wait", optarg, " (seconds, like 2.5)");
       break;
     case 'h':
       fputs(usage, stdout);
@@ -191,11 +206,11 @@ int main(int argc, char **argv) {
     return cli_usage_error("missing command (listen, connect or probe)");
   const struct command *cmd = find_command(argv[optind]);
   if (cmd == NULL)
-    return cli_usage_error("unknown command '%s'", argv[optind]);
+    return bad_value("unknown command", argv[optind], "");
   if (argc - optind < 2)
     return cli_usage_error("%s needs an ADDRESS", cmd->name);
   if (argc - optind > 2)
-    return cli_usage_error("unexpected argument '%s'", argv[optind + 2]);
+    return bad_value("unexpected argument", argv[optind + 2], "");
   o.address = argv[optind + 1];
   char *shown = cli_shown(o.address, strlen(o.address));
   o.shown = shown != NULL ? shown : "?";

@@ -60,6 +60,15 @@ def test_usage_errors_exit_2(args):
     (["connect", "@x", "--kind"], "unixsock: option '--kind' needs a value"),
     (["connect", "@x", "-t"], "unixsock: option '-t' needs a value"),
     (["connect", "@x", "--echo=1", "--show-peer=yes"], "unixsock: option '--show-peer' takes no value"),
+    # what was typed is quoted as addresses are shown: an escape sequence echoed
+    # raw acted on the terminal instead of being seen
+    (["bo\x1b[2Jgus", "x"], "unixsock: unknown command 'bo\\x1b[2Jgus'"),
+    (["connect", "@a", "b\tc"], "unixsock: unexpected argument 'b\\x09c'"),
+    (["connect", "@x", "-k", "str\x1beam"], "unixsock: unknown kind 'str\\x1beam' (stream, dgram, seqpacket)"),
+    (["listen", "x", "-m", "06\r60"], "unixsock: bad mode '06\\x0d60' (octal, like 0660)"),
+    (["connect", "@x", "-w", "1\x07"], "unixsock: bad wait '1\\x07' (seconds, like 2.5)"),
+    (["connect", "@x", "--fr\x1bob"], "unixsock: unknown option '--fr\\x1bob'"),
+    (["connect", "@x", "-\x1b"], "unixsock: unknown option '-\\x1b'"),
 ])
 def test_usage_errors_say_what_is_wrong(args, reason):
     r = run(*args, input="")
