@@ -86,11 +86,22 @@ static unsigned kinds_bound_to_path(const char *path) {
   return kinds;
 }
 
+/* EINVAL for "" says nothing of why (bind alone autobinds; the CLI never does). */
+static bool said_empty(const struct cli_options *o, int result) {
+  if (result != -EINVAL || o->address[0] != '\0')
+    return false;
+  fputs("unixsock: an empty address names no socket: give a path, or @name for an abstract one\n",
+        stderr);
+  return true;
+}
+
 void cli_connect_hint(const struct cli_options *o, int result) {
   const char *address = o->address, *shown = o->shown;
   int kind = o->kind;
   bool abstract = address[0] == '@';
   struct stat st;
+  if (said_empty(o, result))
+    return;
   if (result != -ECONNREFUSED && !(result == -EPROTOTYPE && !abstract))
     return;
   if (!abstract) {
@@ -130,6 +141,8 @@ void cli_listen_hint(const struct cli_options *o, int result) {
   char said[64];
   int only = 0;
   struct stat st;
+  if (said_empty(o, result))
+    return;
   if (result == -EEXIST && address[0] != '@' && lstat(address, &st) == 0 &&
       !S_ISSOCK(st.st_mode)) {
     /* a symbolic link is never followed, even to a socket */

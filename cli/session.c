@@ -360,8 +360,11 @@ int cli_listen(const struct cli_options *o) {
   opts.mode = o->mode;
   unixsock *s;
   size_t alen = strlen(o->address);
-  int r = o->kind == UNIXSOCK_DGRAM ? unixsock_bind(o->address, alen, o->kind, &opts, &s)
-                                    : unixsock_listen(o->address, alen, o->kind, &opts, &s);
+  /* unixsock_bind autobinds for "": a dgram listener bound to a name nobody is
+   * told; listen refuses it for every kind alike */
+  int r = alen == 0                 ? -EINVAL
+          : o->kind == UNIXSOCK_DGRAM ? unixsock_bind(o->address, alen, o->kind, &opts, &s)
+                                      : unixsock_listen(o->address, alen, o->kind, &opts, &s);
   if (r < 0) {
     cli_error(o->kind == UNIXSOCK_DGRAM ? "bind" : "listen", o->address, r);
     cli_listen_hint(o, r);
