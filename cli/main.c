@@ -80,15 +80,15 @@ static int option_error(int c, char **argv, const struct option *longopts) {
   const char *arg = argv[optind - 1];
   bool is_long = strncmp(arg, "--", 2) == 0;
   int n = (int)strcspn(arg, "=");
+  char shortopt[2] = {'-', (char)optopt}; /* arg may hold several, as "-pt" */
   if (c == ':')
     return is_long ? usage_error_quoting("option", arg, (size_t)n, " needs a value")
-                   : usage_error_quoting("option", arg, 2, " needs a value");
+                   : usage_error_quoting("option", shortopt, 2, " needs a value");
   if (optopt == 0)
     return usage_error_quoting("unknown option", arg, (size_t)n, "");
   for (const struct option *o = longopts; is_long && arg[n] == '=' && o->name != NULL; o++)
     if (o->val == optopt && (int)strlen(o->name) == n - 2 && strncmp(o->name, arg + 2, (size_t)n - 2) == 0)
       return usage_error_quoting("option", arg, (size_t)n, " takes no value");
-  char shortopt[2] = {'-', (char)optopt};
   return usage_error_quoting("unknown option", shortopt, 2, "");
 }
 

@@ -59,6 +59,8 @@ def test_usage_errors_exit_2(args):
     (["connect", "@x", "-z"], "unixsock: unknown option '-z'"),
     (["connect", "@x", "--kind"], "unixsock: option '--kind' needs a value"),
     (["connect", "@x", "-t"], "unixsock: option '-t' needs a value"),
+    (["connect", "@x", "-pt"], "unixsock: option '-t' needs a value"),
+    (["connect", "@x", "-pz"], "unixsock: unknown option '-z'"),
     (["connect", "@x", "--echo=1", "--show-peer=yes"], "unixsock: option '--show-peer' takes no value"),
     # what was typed is quoted as addresses are shown: an escape sequence echoed
     # raw acted on the terminal instead of being seen
