@@ -110,6 +110,27 @@ describe("bytes", function()
     end
   end))
 
+  it("a size too large to allocate raises before anything is taken", function()
+    for _, kind in ipairs({ "stream", "dgram", "seqpacket" }) do
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      a:send("kept")
+      local ok, err = pcall(b.recv, b, 1 << 60)
+      assert.is_false(ok)
+      assert.matches("not enough memory", err, 1, true)
+      if kind == "dgram" then
+        ok, err = pcall(b.recvfrom, b, 1 << 60)
+        assert.is_false(ok)
+        assert.matches("not enough memory", err, 1, true)
+      end
+      assert.are.equal("kept", b:recv(10))
+      -- a size over the kept buffer's 1 MiB still works, for that call
+      a:send("more")
+      assert.are.equal("more", b:recv(4 << 20))
+    end
+  end)
+
   it("a destination address on stream or seqpacket is EISCONN and sends nothing", h.no_leak(function()
     for _, kind in ipairs({ "stream", "seqpacket" }) do
       local a, b = unixsock.pair(kind)
