@@ -53,6 +53,10 @@ ssize_t lus_recv_string(lua_State *L, int upvalue, size_t size, lus_recv_fn fn, 
  * to-be-closed value is pushed for that.  NULL (nothing pushed) when size is
  * over 1 MiB or the buffer is in use; the caller then allocates one itself. */
 void *lus_scratch(lua_State *L, int upvalue, size_t size);
+/* Register the metatable tname: metamethods, and __index a table of methods
+ * (NULL-terminated), each given upvalue 1 for lus_recv_string/lus_scratch. */
+void lus_new_class(lua_State *L, const char *tname, const luaL_Reg *metamethods,
+                   const luaL_Reg *methods);
 /* Push an address string (abstract names keep their NUL bytes). */
 void lus_push_address(lua_State *L, const char *name, size_t len);
 

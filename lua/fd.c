@@ -132,11 +132,5 @@ static const luaL_Reg metamethods[] = {
 };
 
 void lus_open_fd(lua_State *L) {
-  luaL_newmetatable(L, LUS_FD); /* mt */
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods); /* mt, methods */
-  lua_pushnil(L);                /* upvalue 1: read's buffer (scratch.c) */
-  luaL_setfuncs(L, methods, 1);
-  lua_setfield(L, -2, "__index"); /* mt */
-  lua_pop(L, 1);
+  lus_new_class(L, LUS_FD, metamethods, methods); /* upvalue 1: read's buffer */
 }

@@ -84,3 +84,17 @@ void *lus_scratch(lua_State *L, int upvalue, size_t size) {
   lua_toclose(L, -1); /* released however the function ends, raising included */
   return b->data;
 }
+
+void lus_new_class(lua_State *L, const char *tname, const luaL_Reg *metamethods,
+                   const luaL_Reg *methods) {
+  int n = 0;
+  while (methods[n].name != NULL)
+    n++;
+  luaL_newmetatable(L, tname); /* mt */
+  luaL_setfuncs(L, metamethods, 0);
+  lua_createtable(L, 0, n); /* mt, methods */
+  lua_pushnil(L);           /* upvalue 1: each method's buffer */
+  luaL_setfuncs(L, methods, 1);
+  lua_setfield(L, -2, "__index"); /* mt */
+  lua_pop(L, 1);
+}

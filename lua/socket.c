@@ -350,16 +350,10 @@ static const luaL_Reg metamethods[] = {
     {"__gc", l_close},
     {"__close", l_close},
     {"__tostring", l_tostring},
-    {"__index", NULL}, /* placeholder, set below */
+    {"__index", NULL}, /* placeholder: lus_new_class sets the methods */
     {NULL, NULL},
 };
 
 void lus_open_socket(lua_State *L) {
-  luaL_newmetatable(L, LUS_SOCKET); /* mt */
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods); /* mt, methods */
-  lua_pushnil(L); /* upvalue 1: recv's buffer (scratch.c) */
-  luaL_setfuncs(L, methods, 1);
-  lua_setfield(L, -2, "__index"); /* mt */
-  lua_pop(L, 1);
+  lus_new_class(L, LUS_SOCKET, metamethods, methods); /* upvalue 1: recv's buffer */
 }
