@@ -1,4 +1,4 @@
-"""The shared library exports exactly the functions the header declares."""
+"""The shared library exports exactly the functions the header declares, and the C guide names them all."""
 import re
 import subprocess
 
@@ -26,3 +26,10 @@ def test_python_extension_hides_the_core():
     out = subprocess.run(["nm", "-D", "--defined-only", so], capture_output=True, text=True, check=True).stdout
     exported = {line.split()[-1] for line in out.splitlines()}
     assert exported == {"PyInit__capi"}
+
+
+def test_the_c_guide_names_every_public_function():
+    # a user should find every function from docs/ alone, not only in the header
+    guide = (ROOT / "docs/c-api.md").read_text()
+    named = set(re.findall(r"\b(unixsock_\w+)\b", guide))
+    assert header_functions() - named == set()
