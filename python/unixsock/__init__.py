@@ -33,6 +33,8 @@ __all__ = [
     "Credentials",
     "Peer",
     "listen_fds",
+    "ListenFd",
+    "errname",
     "MAX_FDS",
     "Address",
     "listen",

@@ -209,3 +209,16 @@ def test_both_ends_of_a_pair_stay_open_after_collection():
             assert os.readlink(f"/proc/self/fd/{s.fileno()}").startswith("socket:")
         a.send(b"still open")
         assert b.recv(100) == b"still open"
+
+
+@pytest.mark.parametrize("module", ["unixsock", "unixsock.aio"])
+def test_star_import_gives_every_public_function_and_class(module):
+    # errname and ListenFd were left out of __all__: "from unixsock import *" lost them
+    import importlib
+    import inspect
+    m = importlib.import_module(module)
+    defined = {n for n, v in vars(m).items()
+               if not n.startswith("_") and (inspect.isfunction(v) or inspect.isclass(v))
+               and (v.__module__ == module or v.__module__.startswith(module + "._"))}
+    assert defined - set(m.__all__) == set()
+    assert all(hasattr(m, n) for n in m.__all__)
