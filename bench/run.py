@@ -26,6 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = pathlib.Path(os.environ.get("UNIXSOCK_BUILD_DIR", ROOT / "build" / "cmake")).resolve()
 PEER = str(BUILD / "bench" / "c" / "bench_peer")
 CCLIENT = str(BUILD / "bench" / "c" / "bench_client")
+CLI = str(BUILD / "cli" / "unixsock")
 PYCLIENT = [sys.executable, str(ROOT / "bench" / "python" / "client.py")]
 LUACLIENT = ["lua5.4", str(ROOT / "bench" / "lua" / "client.lua")]
 ENV = dict(os.environ, LUA_CPATH=f"{BUILD / 'lua'}/?.so;;")
@@ -193,6 +194,22 @@ def run_all(b: Bench):
                 rows.append(("TCP loopback, raw C", b.measure(lambda a: ["tcp-echo", port], lambda a: [CCLIENT, "tcpbulk", port, str(total // 4), str(chunk)], peer_cpu=1)))
             label = "default buffers" if rcvbuf == 0 else "SO_RCVBUF 4 MiB (C rows)"
             sections.append(table(f"Bulk stream, {chunk >> 10} KiB writes, {label}, two CPUs", "MiB/s", rows, False))
+
+    # 3b. the CLI as a relay, against socat: a stream's data copied to stdout (a
+    # pipe that bench/python/relay.py drains and counts), both on CPU 0, the source
+    # on CPU 1 (it closes when done, so end of stream ends either relay)
+    relay_total = 16 << 20 if b.smoke else 1 << 30
+    chunk = 64 << 10
+    src = lambda a: ["source", a, str(relay_total), str(chunk)]
+    src_eof = lambda a: ["source-eof", a, str(relay_total), str(chunk)]
+    relay = [sys.executable, str(ROOT / "bench" / "python" / "relay.py"), str(relay_total)]
+    rows = [
+        ("raw C recv (no pipe)", b.measure(src, lambda a: [CCLIENT, "bulk", "raw", a, str(relay_total), str(chunk), "0"], peer_cpu=1)),
+        ("unixsock connect (CLI)", b.measure(src_eof, lambda a: [*relay, CLI, "connect", a], peer_cpu=1)),
+        ("socat -u ABSTRACT-CONNECT", b.measure(src_eof, lambda a: [*relay, "socat", "-u", f"ABSTRACT-CONNECT:{a[1:]}", "-"], peer_cpu=1)),
+        ("socat -u -b 1048576 (a 1 MiB buffer)", b.measure(src_eof, lambda a: [*relay, "socat", "-u", "-b", "1048576", f"ABSTRACT-CONNECT:{a[1:]}", "-"], peer_cpu=1)),
+    ]
+    sections.append(table(f"CLI relay, stream to a pipe, {chunk >> 10} KiB writes, two CPUs", "MiB/s", rows, False))
 
     # 4. fd passing rate, 1 fd per message: both ends on CPU 0 (the sink's receive
     # and close count too), then seqpacket with the sink busy-polling on CPU 1, where

@@ -5,7 +5,10 @@
  *   peer sink KIND ADDRESS N  swallow N bytes (stream) or N messages, closing any
  *                             fds that arrive, then answer one byte
  *   peer spin-sink KIND ADDRESS N  the same, busy-polling (give it a CPU of its own)
- *   peer source ADDRESS BYTES CHUNK   (stream) write BYTES in CHUNK-sized writes
+ *   peer source ADDRESS BYTES CHUNK   (stream) write BYTES in CHUNK-sized writes,
+ *                             then wait for the client's byte (or its end)
+ *   peer source-eof ADDRESS BYTES CHUNK  the same, then close: the end of the data
+ *                             is end of stream (for relays, such as the CLI and socat)
  *   peer tcp-echo PORT        TCP echo with TCP_NODELAY, for the loopback row
  * ADDRESS is @name (abstract), or a scratch path (replaced without asking).  It prints "ready" once listening. */
 #define _GNU_SOURCE
@@ -169,7 +172,7 @@ static void sink(int type, const char *addr, long long want, int spin) {
   sleep(1); /* let the client read the answer before the socket goes */
 }
 
-static void source(const char *addr, long long bytes, size_t chunk) {
+static void source(const char *addr, long long bytes, size_t chunk, int wait_for_client) {
   int fd = serve_one(SOCK_STREAM, addr);
   char *buf = calloc(1, chunk);
   long long sent = 0;
@@ -181,7 +184,9 @@ static void source(const char *addr, long long bytes, size_t chunk) {
     sent += w;
   }
   char c;
-  recv(fd, &c, 1, 0); /* the client says it has it all */
+  if (wait_for_client)
+    recv(fd, &c, 1, 0); /* the client says it has it all */
+  close(fd);
 }
 
 static void tcp_echo(int port) {
@@ -214,7 +219,9 @@ int main(int argc, char **argv) {
   else if (argc == 5 && strcmp(argv[1], "spin-sink") == 0)
     sink(kind_type(argv[2]), argv[3], atoll(argv[4]), 1);
   else if (argc == 5 && strcmp(argv[1], "source") == 0)
-    source(argv[2], atoll(argv[3]), (size_t)atoll(argv[4]));
+    source(argv[2], atoll(argv[3]), (size_t)atoll(argv[4]), 1);
+  else if (argc == 5 && strcmp(argv[1], "source-eof") == 0)
+    source(argv[2], atoll(argv[3]), (size_t)atoll(argv[4]), 0);
   else if (argc == 3 && strcmp(argv[1], "tcp-echo") == 0)
     tcp_echo(atoi(argv[2]));
   else {
