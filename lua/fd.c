@@ -35,7 +35,9 @@ int lus_to_fd(lua_State *L, int idx) {
     return v < 0 || v > 0x7fffffff ? -1 : (int)v;
   }
   lus_socket *s = lus_test(L, idx);
-  if (s != NULL && s->h != NULL)
+  if (s != NULL && s->h == NULL)
+    return luaL_error(L, "attempt to use a closed socket"); /* what its own methods say */
+  if (s != NULL)
     return unixsock_fd(s->h);
   lus_fd *f = fd_test(L, idx);
   if (f != NULL)

@@ -150,8 +150,11 @@ describe("messages", function()
     local closed, other = unixsock.pair()
     closed:close()
     other:close()
-    assert.has_error(function() a:send_message("x", { closed }) end,
-      "expected a descriptor (integer, unixsock.fd or socket)")
+    -- a closed socket is one, and says so, as its own methods do (it was called
+    -- no descriptor at all)
+    assert.has_error(function() a:send_message("x", { closed }) end, "attempt to use a closed socket")
+    local p <close> = unixsock.poller()
+    assert.has_error(function() p:add(closed, "r") end, "attempt to use a closed socket")
     assert.has_error(function() a:send_message("x", { "3" }) end,
       "expected a descriptor (integer, unixsock.fd or socket)")
     second.fds[1]:close()
