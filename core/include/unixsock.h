@@ -381,7 +381,8 @@ typedef struct unixsock_event {
  * fds.  It borrows the fds: remove an fd before closing it. */
 UNIXSOCK_EXTERN int unixsock_poller_new(unixsock_poller **ret_poller);
 UNIXSOCK_EXTERN void unixsock_poller_free(unixsock_poller *poller);
-/* Add fd, or change its events and data if it is already there. */
+/* Add fd, or change its events and data if it is already there.  A negative fd
+ * (a closed socket's or fd object's) is -EBADF for set and remove alike. */
 UNIXSOCK_EXTERN int unixsock_poller_set(unixsock_poller *poller, int fd, unsigned int events,
                                         void *data);
 UNIXSOCK_EXTERN int unixsock_poller_remove(unixsock_poller *poller, int fd);

@@ -63,8 +63,10 @@ static int grow(unixsock_poller *p, int fd) {
 }
 
 int unixsock_poller_set(unixsock_poller *poller, int fd, unsigned int events, void *data) {
-  if (poller == NULL || fd < 0 || (events & ~(unsigned)(UNIXSOCK_READABLE | UNIXSOCK_WRITABLE)))
+  if (poller == NULL || (events & ~(unsigned)(UNIXSOCK_READABLE | UNIXSOCK_WRITABLE)))
     return -EINVAL;
+  if (fd < 0)
+    return -EBADF; /* as epoll_ctl, and the library's other calls that take an fd, say */
   int r = grow(poller, fd);
   if (r < 0)
     return r;
@@ -89,8 +91,10 @@ int unixsock_poller_set(unixsock_poller *poller, int fd, unsigned int events, vo
 }
 
 int unixsock_poller_remove(unixsock_poller *poller, int fd) {
-  if (poller == NULL || fd < 0)
+  if (poller == NULL)
     return -EINVAL;
+  if (fd < 0)
+    return -EBADF;
   if ((size_t)fd >= poller->nslots || !poller->slots[fd].used)
     return -ENOENT;
   poller->slots[fd].used = false;
