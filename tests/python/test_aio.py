@@ -259,3 +259,61 @@ def test_async_send_batch_of_one_bytes_object_says_so():
         b.close()
 
     asyncio.run(main())
+
+
+def test_a_cancelled_recv_message_loses_nothing_and_the_next_one_resumes_the_frame():
+    a, b = unixsock.pair()
+    payload = bytes(range(256)) * 64
+    frame = len(payload).to_bytes(4, "big") + b"\0\0US" + payload
+    half = len(frame) // 2
+
+    async def main():
+        reader = aio.AsyncSocket(b)
+        a.sendall(frame[:half])
+        task = asyncio.create_task(reader.recv_message())
+        for _ in range(20):  # it reads the first half and waits for the rest
+            await asyncio.sleep(0)
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(OSError) as e:  # the frame is still being read: not for a plain recv
+            b.recv(10)
+        assert e.value.errno == errno.EBUSY
+        a.sendall(frame[half:] + len(b"next").to_bytes(4, "big") + b"\0\0USnext")
+        first = await asyncio.wait_for(reader.recv_message(), 10)
+        second = await asyncio.wait_for(reader.recv_message(), 10)
+        return first.data, second.data
+
+    first, second = asyncio.run(main())
+    assert first == payload and second == b"next"
+    a.close()
+    b.close()
+
+
+def test_a_cancelled_send_message_is_finished_whole_by_the_next_write():
+    a, b = unixsock.pair()
+    big = os.urandom(4 << 20)  # far more than the socket buffers hold: it must wait
+
+    async def main():
+        writer = aio.AsyncSocket(a)
+        task = asyncio.create_task(writer.send_message(big))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not task.done()  # started, waiting for room: nobody reads yet
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        reader = aio.AsyncSocket(b)
+
+        async def read_two():
+            return [(await asyncio.wait_for(reader.recv_message(), 10)).data for _ in range(2)]
+
+        got = asyncio.create_task(read_two())
+        await asyncio.wait_for(writer.send_message(b"after"), 10)
+        return await got
+
+    first, second = asyncio.run(main())
+    assert first == big and second == b"after"  # never half of it, never spliced
+    a.close()
+    b.close()
