@@ -1,6 +1,8 @@
 /* The socket class: methods, __gc, __close, __tostring. */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
@@ -121,23 +123,45 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
+/* Add the socket's own address, or its peer's, as error messages show it (control
+ * bytes as \xNN); nothing when it has none. */
+static void add_address(luaL_Buffer *b, const unixsock *h, bool peer) {
+  char name[4096]; /* a long path is reported whole, as given */
+  size_t len = sizeof(name);
+  int r = peer ? unixsock_peer_address(h, name, &len) : unixsock_local_address(h, name, &len);
+  if (r < 0 || len == 0)
+    return;
+  size_t room = 4 * len + 3;
+  luaL_addsize(b, unixsock_address_text(name, len, luaL_prepbuffsize(b, room), room));
+}
+
+/* unixsock.socket KIND 'local' [peer 'peer'] (fd N): the peer only when it has a
+ * name (a client's server; an accepted connection's peer is mostly unnamed). */
 static int l_tostring(lua_State *L) {
   lus_socket *s = luaL_checkudata(L, 1, LUS_SOCKET);
   if (s->h == NULL) {
     lua_pushliteral(L, "unixsock.socket (closed)");
     return 1;
   }
-  char name[UNIXSOCK_ADDRESS_MAX];
-  size_t len = sizeof(name);
-  if (unixsock_local_address(s->h, name, &len) < 0)
-    len = 0;
-  lua_pushfstring(L, "unixsock.socket %s '", unixsock_kind_name(unixsock_kind(s->h)));
-  lua_pushlstring(L, name, len);
-  lua_pushfstring(L, "' (fd %d)", unixsock_fd(s->h));
-  lua_concat(L, 3);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "unixsock.socket ");
+  luaL_addstring(&b, unixsock_kind_name(unixsock_kind(s->h)));
+  luaL_addstring(&b, " '");
+  add_address(&b, s->h, false);
+  luaL_addchar(&b, '\'');
+  size_t peerlen = 0;
+  if (unixsock_peer_address(s->h, NULL, &peerlen) == 0 && peerlen > 0) {
+    luaL_addstring(&b, " peer '");
+    add_address(&b, s->h, true);
+    luaL_addchar(&b, '\'');
+  }
+  char fd[32];
+  snprintf(fd, sizeof(fd), " (fd %d)", unixsock_fd(s->h));
+  luaL_addstring(&b, fd);
+  luaL_pushresult(&b);
   return 1;
 }
-
 static int l_fileno(lua_State *L) {
   lua_pushinteger(L, unixsock_fd(lus_check(L, 1)->h));
   return 1;

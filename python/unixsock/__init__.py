@@ -160,7 +160,12 @@ class Socket:
             addr = self.local_address
         except OSError:
             addr = "?"
-        return f"<unixsock.Socket {self.kind} {addr!r} fd={self.fileno()}>"
+        try:  # a client's server; mostly unnamed for an accepted connection
+            peer = self.peer_address
+        except OSError:  # a listener, an unconnected dgram socket
+            peer = ""
+        shown = f" peer={peer!r}" if peer else ""
+        return f"<unixsock.Socket {self.kind} {addr!r}{shown} fd={self.fileno()}>"
 
     # -- identity and control ---------------------------------------------
 

@@ -70,6 +70,27 @@ describe("endpoints", function()
     assert.are.equal("unixsock.socket (closed)", tostring(l))
   end))
 
+  it("__tostring names a client's peer, a long path whole, control bytes as \\xNN", h.no_leak(function()
+    local name = h.abstract() .. "\0x"
+    local l <close> = assert(unixsock.listen(name, "seqpacket"))
+    local c <close> = assert(unixsock.connect(name, "seqpacket"))
+    local s <close> = assert(l:accept())
+    local shown = name:gsub("%z", "\\x00")
+    assert.are.equal("unixsock.socket seqpacket '" .. shown .. "' (fd " .. l:fileno() .. ")", tostring(l))
+    assert.are.equal("unixsock.socket seqpacket '' peer '" .. shown .. "' (fd " .. c:fileno() .. ")", tostring(c))
+    assert.are.equal("unixsock.socket seqpacket '" .. shown .. "' (fd " .. s:fileno() .. ")", tostring(s))
+    -- a path past sun_path was shown as '' (its buffer was too small for it)
+    local d = h.tmpdir()
+    while #d < 150 do
+      d = d .. "/a-rather-long-directory-name"
+      os.execute("mkdir " .. d)
+    end
+    local long = assert(unixsock.listen(d .. "/long.sock"))
+    assert.are.equal("unixsock.socket stream '" .. d .. "/long.sock' (fd " .. long:fileno() .. ")", tostring(long))
+    long:close()
+    h.rmdir(d:match("^/tmp/us%-lua%-[^/]+"))
+  end))
+
   it("adopt reads the kind of an fd and refuses non-sockets", h.no_leak(function()
     local a, b = unixsock.pair("seqpacket")
     local fd = a:detach()

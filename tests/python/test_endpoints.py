@@ -196,6 +196,14 @@ def test_repr_shows_kind_address_fd(abstract):
     assert "closed" in repr(l)
 
 
+def test_repr_names_a_clients_peer(abstract):
+    addr = abstract()
+    with unixsock.listen(addr, "seqpacket") as l, unixsock.connect(addr, "seqpacket") as c, l.accept() as s:
+        assert repr(c) == f"<unixsock.Socket seqpacket '' peer={addr!r} fd={c.fileno()}>"
+        assert repr(s) == f"<unixsock.Socket seqpacket {addr!r} fd={s.fileno()}>"
+        assert repr(l) == f"<unixsock.Socket seqpacket {addr!r} fd={l.fileno()}>"
+
+
 def test_both_ends_of_a_pair_stay_open_after_collection():
     """Regression: the first handle of pair() was wrapped twice, and the throwaway
     wrapper closed it (found by the asyncio test hanging)."""
