@@ -162,6 +162,7 @@ static int l_tostring(lua_State *L) {
   luaL_pushresult(&b);
   return 1;
 }
+
 static int l_fileno(lua_State *L) {
   lua_pushinteger(L, unixsock_fd(lus_check(L, 1)->h));
   return 1;
