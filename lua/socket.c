@@ -30,6 +30,12 @@ int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h) {
   return fail_naming(L, result, op, h);
 }
 
+/* Add an address as messages show it: control bytes as \xNN, "" for an empty one. */
+static void add_shown(luaL_Buffer *b, const char *name, size_t len) {
+  size_t room = 4 * len + 3; /* all of it, escaped */
+  luaL_addsize(b, unixsock_address_text(name, len, luaL_prepbuffsize(b, room), room));
+}
+
 int lus_fail_why(lua_State *L, int result, const char *why, const char *op,
                  const char *address, size_t addrlen) {
   lua_pushnil(L);
@@ -38,8 +44,7 @@ int lus_fail_why(lua_State *L, int result, const char *why, const char *op,
     luaL_buffinit(L, &b);
     luaL_addstring(&b, op);
     luaL_addchar(&b, ' ');
-    size_t room = 4 * addrlen + 3; /* all of it, escaped */
-    luaL_addsize(&b, unixsock_address_text(address, addrlen, luaL_prepbuffsize(&b, room), room));
+    add_shown(&b, address, addrlen);
     luaL_addstring(&b, ": ");
     luaL_addstring(&b, why);
     luaL_pushresult(&b);
@@ -123,16 +128,11 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
-/* Add the socket's own address, or its peer's, as error messages show it (control
- * bytes as \xNN); nothing when it has none. */
-static void add_address(luaL_Buffer *b, const unixsock *h, bool peer) {
-  char name[4096]; /* a long path is reported whole, as given */
-  size_t len = sizeof(name);
-  int r = peer ? unixsock_peer_address(h, name, &len) : unixsock_local_address(h, name, &len);
-  if (r < 0 || len == 0)
-    return;
-  size_t room = 4 * len + 3;
-  luaL_addsize(b, unixsock_address_text(name, len, luaL_prepbuffsize(b, room), room));
+/* The socket's own address or its peer's, into name (size bytes); its length, 0
+ * when it has none. */
+static size_t address_of(const unixsock *h, bool peer, char *name, size_t size) {
+  int r = peer ? unixsock_peer_address(h, name, &size) : unixsock_local_address(h, name, &size);
+  return r < 0 ? 0 : size;
 }
 
 /* unixsock.socket KIND 'local' [peer 'peer'] (fd N): the peer only when it has a
@@ -143,17 +143,20 @@ static int l_tostring(lua_State *L) {
     lua_pushliteral(L, "unixsock.socket (closed)");
     return 1;
   }
+  char name[4096]; /* a long path is reported whole, as given */
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "unixsock.socket ");
   luaL_addstring(&b, unixsock_kind_name(unixsock_kind(s->h)));
   luaL_addstring(&b, " '");
-  add_address(&b, s->h, false);
+  size_t len = address_of(s->h, false, name, sizeof(name));
+  if (len > 0)
+    add_shown(&b, name, len);
   luaL_addchar(&b, '\'');
-  size_t peerlen = 0;
-  if (unixsock_peer_address(s->h, NULL, &peerlen) == 0 && peerlen > 0) {
+  len = address_of(s->h, true, name, sizeof(name));
+  if (len > 0) {
     luaL_addstring(&b, " peer '");
-    add_address(&b, s->h, true);
+    add_shown(&b, name, len);
     luaL_addchar(&b, '\'');
   }
   char fd[32];
