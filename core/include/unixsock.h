@@ -125,8 +125,9 @@ UNIXSOCK_EXTERN int unixsock_accept(unixsock *listener, unixsock **ret_conn);
 UNIXSOCK_EXTERN int unixsock_pair(int kind, unixsock **ret_a, unixsock **ret_b);
 
 /* Wrap an existing AF_UNIX descriptor.  Checks that it is one (-ENOTSOCK,
- * -EAFNOSUPPORT), reads its kind, sets close-on-exec, and takes the fd on success
- * only.  An adopted socket never unlinks anything. */
+ * -EAFNOSUPPORT), reads its kind, sets close-on-exec (and SO_PASSCRED on a
+ * seqpacket listener or a named dgram socket: see UNIXSOCK_MSG_CREDS), and takes
+ * the fd on success only.  An adopted socket never unlinks anything. */
 UNIXSOCK_EXTERN int unixsock_adopt(int fd, unixsock **ret_sock);
 
 /* Close the socket (and, for a listener that created its file, unlink the file if
@@ -225,9 +226,12 @@ typedef struct unixsock_creds {
 
 /* Message flags.  Received credentials are the kernel's record of the sender.  A
  * stream frame has them only when its sender attached them.  On dgram and
- * seqpacket, once the receiver has called recv_message (which turns SO_PASSCRED
- * on), the kernel adds them to every message, attached or not; before that only
- * the attached ones arrive. */
+ * seqpacket the kernel adds them to every message, attached or not, sent while
+ * the receiver has SO_PASSCRED on: a socket from unixsock_bind, a dgram
+ * unixsock_connect and a seqpacket listener's connections (adopted ones too) have
+ * it from the start; a seqpacket client and a pair turn it on with their first
+ * recv_message (earlier, the kernel would autobind them a name), and messages
+ * that reached them before that have only the attached ones. */
 enum {
   UNIXSOCK_MSG_CREDS = 1u << 0,    /* send: attach own credentials; recv: creds valid */
   UNIXSOCK_MSG_TRUNCATED = 1u << 1 /* recv_batch: the message did not fit its slot */
@@ -290,7 +294,8 @@ UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
  *   -ENOBUFS   more descriptors arrived than max_fds allows, or the kernel
  *              truncated them (MSG_CTRUNC); every one that did arrive is closed;
  *   -EBADMSG   a malformed frame header; -ECONNRESET  end of stream mid-frame.
- * Turns SO_PASSCRED on the first time, so credentials of later messages arrive. */
+ * Turns SO_PASSCRED on the first time where it is not on yet (see
+ * UNIXSOCK_MSG_CREDS). */
 UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg);
 
 /* Free a received message's payload and close the descriptors not taken.

@@ -130,8 +130,12 @@ static int open_bound(const char *name, size_t namelen, int kind,
   r = copy_allow_list(s, opts);
   if (r < 0)
     goto fail;
-  if (kind == UNIXSOCK_DGRAM && unixsock__has_allow_list(s)) {
-    /* every datagram must carry its sender's credentials to be judged */
+  if (kind != UNIXSOCK_STREAM) {
+    /* SO_PASSCRED from the start: the kernel adds credentials only to messages
+     * sent while it is on, so a server that turned it on at its first receive
+     * would see some early messages without them, depending on timing (and an
+     * allow list must judge every datagram).  A seqpacket listener's
+     * connections inherit it from the listener. */
     r = unixsock__passcred(s);
     if (r < 0)
       goto fail;
@@ -262,6 +266,10 @@ int unixsock_connect(const char *name, size_t namelen, int kind, int timeout_ms,
   r = unixsock__set_name(s, name, namelen);
   if (r < 0)
     goto fail;
+  /* The server's replies carry credentials from the first (as a bound socket's
+   * messages do, open_bound); autobound already, so turning it on names nothing. */
+  if (kind == UNIXSOCK_DGRAM && (r = unixsock__passcred(s)) < 0)
+    goto fail;
   unixsock__addr_release(&a);
   *ret_sock = s;
   return 0;
@@ -310,7 +318,8 @@ int unixsock_accept(unixsock *listener, unixsock **ret_conn) {
         close(c);
         return r;
       }
-      s->flags |= UNIXSOCK__ACCEPTED;
+      s->flags |= UNIXSOCK__ACCEPTED |
+                  (__atomic_load_n(&listener->flags, __ATOMIC_RELAXED) & UNIXSOCK__PASSCRED);
       /* the kernel names it by the alias its listener was bound through
        * (/proc/self/fd/N/...), whose N is some other descriptor by now */
       if (listener->name != NULL &&
@@ -366,6 +375,12 @@ fail:
   return r;
 }
 
+static bool has_name(int fd) {
+  struct sockaddr_un sa;
+  socklen_t len = sizeof(sa);
+  return getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && len > sizeof(sa_family_t);
+}
+
 int unixsock_adopt(int fd, unixsock **ret_sock) {
   int type;
   if (fd < 0)
@@ -396,6 +411,15 @@ int unixsock_adopt(int fd, unixsock **ret_sock) {
     return r;
   if (accepting)
     s->flags |= UNIXSOCK__LISTENER;
+  /* a server, as open_bound makes them (see there); on an unnamed dgram socket
+   * the kernel would autobind a name at its next send */
+  if (kind == UNIXSOCK_SEQPACKET ? accepting : kind == UNIXSOCK_DGRAM && has_name(fd)) {
+    r = unixsock__passcred(s);
+    if (r < 0) {
+      (void)unixsock_detach(s); /* the fd stays the caller's */
+      return r;
+    }
+  }
   *ret_sock = s;
   return 0;
 }

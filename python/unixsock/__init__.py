@@ -282,7 +282,10 @@ class Socket:
     def recv_message(self, max_fds: int = MAX_FDS) -> Optional[Message]:
         """Receive one whole message (never truncated), or None at end of stream
         (on dgram: once reading is shut down, with shutdown("r")).
-        Credentials arrive once this has been called (it turns SO_PASSCRED on).
+        ``creds`` is the sender's when it attached them and, on dgram and
+        seqpacket, whenever the kernel added them (to every message for a bound
+        or dgram-connected socket and a seqpacket listener's connections; a
+        seqpacket client or a pair, only after its first recv_message).
         More than ``max_fds`` descriptors raises OSError(ENOBUFS), with every one
         that arrived already closed (``max_fds=0`` accepts none)."""
         t = _c.us_recv_message(self._h, max_fds)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -317,6 +318,124 @@ TEST(test_credentials_from_a_child_of_another_uid_on_dgram) {
   waitpid(pid, &status, 0);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   unixsock_close(srv);
+}
+
+/* The kernel adds credentials only to messages sent while the receiver (or the
+ * sender) has SO_PASSCRED on.  Servers have it from the start, so a message from
+ * a plain peer that reached one before its first recv_message (or before accept)
+ * carries them too: with it turned on at the first receive, these came without,
+ * depending on timing. */
+static void credentials_are_the_kernels(unixsock *s, const char *want) {
+  unixsock_message m = {0};
+  CHECK_EQ(unixsock_recv_message(s, &m), 1);
+  CHECK_EQ(m.len, strlen(want));
+  CHECK(memcmp(m.data, want, m.len) == 0);
+  CHECK(m.flags & UNIXSOCK_MSG_CREDS);
+  CHECK_EQ(m.creds.pid, getpid());
+  CHECK_EQ(m.creds.uid, getuid());
+  unixsock_message_release(&m);
+}
+
+static socklen_t abstract_sa(struct sockaddr_un *sa, const char *address, size_t len) {
+  memset(sa, 0, sizeof(*sa));
+  sa->sun_family = AF_UNIX;
+  CHECK(len > 0 && len <= sizeof(sa->sun_path) && address[0] == '@');
+  memcpy(sa->sun_path + 1, address + 1, len - 1);
+  return (socklen_t)(sizeof(sa_family_t) + len);
+}
+
+/* A plain socket of type bound to address (an "@name"); then plain_connect. */
+static int plain_bound(int type, const char *address) {
+  struct sockaddr_un sa;
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  CHECK(fd >= 0);
+  socklen_t sl = abstract_sa(&sa, address, strlen(address));
+  CHECK(bind(fd, (struct sockaddr *)&sa, sl) == 0);
+  return fd;
+}
+
+/* Connect fd (or, given -1, a new plain socket of type) to address: a peer that
+ * attaches nothing and has no SO_PASSCRED of its own. */
+static int plain_connect(int fd, int type, const char *address, size_t len) {
+  struct sockaddr_un sa;
+  if (fd < 0)
+    fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  CHECK(fd >= 0);
+  socklen_t sl = abstract_sa(&sa, address, len);
+  CHECK(connect(fd, (struct sockaddr *)&sa, sl) == 0);
+  return fd;
+}
+
+static void plain_send(int fd, const char *text) {
+  CHECK(send(fd, text, strlen(text), 0) == (ssize_t)strlen(text));
+}
+
+TEST(test_a_server_gets_credentials_on_messages_sent_before_its_first_receive) {
+  const char *d = check_abstract("early-dgram");
+  unixsock *srv, *cli;
+  CHECK_OK(unixsock_bind(d, strlen(d), UNIXSOCK_DGRAM, NULL, &srv));
+  int peer = plain_connect(-1, SOCK_DGRAM, d, strlen(d));
+  plain_send(peer, "early");
+  credentials_are_the_kernels(srv, "early");
+  close(peer);
+  unixsock_close(srv);
+  /* a dgram client is answered so too, by a plain server */
+  peer = plain_bound(SOCK_DGRAM, d);
+  CHECK_OK(unixsock_connect(d, strlen(d), UNIXSOCK_DGRAM, 1000, &cli));
+  char me[UNIXSOCK_ADDRESS_MAX];
+  size_t melen = sizeof(me);
+  CHECK_OK(unixsock_local_address(cli, me, &melen));
+  plain_connect(peer, SOCK_DGRAM, me, melen);
+  plain_send(peer, "reply");
+  credentials_are_the_kernels(cli, "reply");
+  close(peer);
+  unixsock_close(cli);
+
+  const char *q = check_abstract("early-seqpacket");
+  unixsock *l, *conn;
+  CHECK_OK(unixsock_listen(q, strlen(q), UNIXSOCK_SEQPACKET, NULL, &l));
+  peer = plain_connect(-1, SOCK_SEQPACKET, q, strlen(q));
+  plain_send(peer, "before accept");
+  CHECK_OK(unixsock_accept(l, &conn));
+  plain_send(peer, "after accept");
+  credentials_are_the_kernels(conn, "before accept");
+  credentials_are_the_kernels(conn, "after accept");
+  close(peer);
+  unixsock_close(conn);
+  /* and a unixsock client was not autobound a name for it */
+  CHECK_OK(unixsock_connect(q, strlen(q), UNIXSOCK_SEQPACKET, 1000, &cli));
+  melen = sizeof(me);
+  CHECK_OK(unixsock_local_address(cli, me, &melen));
+  CHECK_EQ(melen, 0);
+  CHECK_EQ(unixsock_send(cli, "x", 1), 1);
+  melen = sizeof(me);
+  CHECK_OK(unixsock_local_address(cli, me, &melen));
+  CHECK_EQ(melen, 0);
+  unixsock_close(cli);
+  unixsock_close(l);
+
+  /* a bound dgram socket and a seqpacket listener made elsewhere (a service
+   * manager's) are servers too */
+  const char *names[] = {check_abstract("early-adopted-dgram"),
+                         check_abstract("early-adopted-seqpacket")};
+  const int types[] = {SOCK_DGRAM, SOCK_SEQPACKET};
+  for (size_t i = 0; i < 2; i++) {
+    int fd = plain_bound(types[i], names[i]);
+    CHECK(types[i] == SOCK_DGRAM || listen(fd, 8) == 0);
+    unixsock *adopted;
+    CHECK_OK(unixsock_adopt(fd, &adopted));
+    peer = plain_connect(-1, types[i], names[i], strlen(names[i]));
+    plain_send(peer, "early");
+    if (types[i] == SOCK_DGRAM) {
+      credentials_are_the_kernels(adopted, "early");
+    } else {
+      CHECK_OK(unixsock_accept(adopted, &conn));
+      credentials_are_the_kernels(conn, "early");
+      unixsock_close(conn);
+    }
+    close(peer);
+    unixsock_close(adopted);
+  }
 }
 
 TEST(test_dgram_message_to_an_address) {

@@ -74,6 +74,35 @@ describe("messages", function()
     end))
   end
 
+  it("a server gets the kernel's credentials on messages sent before it asked", h.no_leak(function()
+    -- they came without: SO_PASSCRED was turned on at the first recv_message.
+    -- The peers attach nothing and have no SO_PASSCRED: luasocket, and a
+    -- unixsock seqpacket client
+    local dir = h.tmpdir()
+    local d = dir .. "/srv"
+    local srv <close> = assert(unixsock.bind(d))
+    local peer = assert(require("socket.unix").dgram())
+    assert(peer:sendto("early", d))
+    peer:close()
+    local m = assert(srv:recv_message())
+    assert.are.equal("early", m.data)
+    assert.are.equal(tonumber(h.pid()), m.creds and m.creds.pid)
+    srv:close()
+    local q = h.abstract("early-seqpacket")
+    local l <close> = assert(unixsock.listen(q, "seqpacket"))
+    local c <close> = assert(unixsock.connect(q, "seqpacket", 5))
+    assert(c:send("before accept"))
+    local conn <close> = assert(l:accept())
+    assert(c:send("after accept"))
+    for _, want in ipairs({ "before accept", "after accept" }) do
+      m = assert(conn:recv_message())
+      assert.are.equal(want, m.data)
+      assert.are.equal(tonumber(h.pid()), m.creds and m.creds.pid)
+    end
+    assert.are.equal("", c:local_address())
+    h.rmdir(dir)
+  end))
+
   it("send_batch recovers from a bad item and keeps batches of every size apart", h.no_leak(function()
     -- its buffer is reused from call to call: a call that raised must free it
     local a, b = unixsock.pair("seqpacket")

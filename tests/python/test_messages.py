@@ -194,6 +194,43 @@ def test_creds_flag_is_taken_by_truth_as_in_send_batch(flag, sent):
             assert m.creds == (mine if sent else None)
 
 
+def _plain(kind, bind_to=None):
+    # a peer nobody here wrote, which attaches nothing and has no SO_PASSCRED
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM if kind == "dgram" else socket.SOCK_SEQPACKET)
+    if bind_to is not None:
+        s.bind("\0" + bind_to[1:])
+    return s
+
+
+def test_a_server_gets_the_kernels_credentials_on_messages_sent_before_it_asked(abstract):
+    # the kernel adds them only while the receiver has SO_PASSCRED on, which a
+    # server turned on at its first recv_message: these came with creds=None
+    mine = unixsock.Credentials(os.getpid(), os.getuid(), os.getgid())
+
+    def received(sock, want):
+        with sock.recv_message() as m:
+            assert (m.data, m.creds) == (want, mine)
+
+    d = abstract("dgram")
+    with unixsock.bind(d) as srv, _plain("dgram") as peer:
+        peer.sendto(b"early", "\0" + d[1:])
+        received(srv, b"early")
+    with _plain("dgram", bind_to=d) as peer, unixsock.connect(d, "dgram") as cli:
+        peer.sendto(b"reply", "\0" + cli.local_address[1:])
+        received(cli, b"reply")  # a dgram client is answered so too
+    q = abstract("seqpacket")
+    with unixsock.listen(q, "seqpacket") as l, _plain("seqpacket") as peer:
+        peer.connect("\0" + q[1:])
+        peer.send(b"before accept")
+        with l.accept() as conn:
+            peer.send(b"after accept")
+            received(conn, b"before accept")
+            received(conn, b"after accept")
+        with unixsock.connect(q, "seqpacket") as cli:
+            cli.send(b"x")
+            assert cli.local_address == ""  # a unixsock client is not autobound for it
+
+
 def test_send_message_arguments_by_position_and_by_keyword():
     a, b = unixsock.pair("seqpacket")
     r, w = os.pipe()
