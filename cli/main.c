@@ -33,8 +33,9 @@ static const char usage[] =
     "                       (default: until the peer closes; dgram connect 0.5)\n"
     "  -h, --help           this text;  -V, --version\n"
     "\n"
-    "On dgram and seqpacket every line of stdin is one message, and every message\n"
-    "received is printed on its own line.  Exit status: 0 ok, 1 failure, 2 usage,\n"
+    "On dgram and seqpacket every line of stdin is one message (over 64 KiB: in\n"
+    "64 KiB pieces), and every message received is printed on its own line.\n"
+    "Exit status: 0 ok, 1 failure, 2 usage,\n"
     "probe: 3 nothing there, 4 not a socket, 5 stale socket file, 6 permission denied.\n";
 
 /* A usage error says what was wrong on one line, then where the rest is; the

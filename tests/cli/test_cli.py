@@ -243,6 +243,33 @@ def test_stream_echo_serves_clients_at_the_same_time(abstract):
         stop(srv)
 
 
+@pytest.mark.parametrize("kind", ["dgram", "seqpacket"])
+def test_connect_sends_a_line_over_64_kib_in_64_kib_messages(abstract, kind):
+    # what --help and the man page say: one line is one message, up to 64 KiB
+    addr = abstract()
+    with (unixsock.bind(addr) if kind == "dgram" else unixsock.listen(addr, kind)) as srv:
+        srv.settimeout(10)
+        line = "".join(chr(ord("a") + i % 26) for i in range(150_000))
+        client = subprocess.Popen([TOOL, "connect", addr, "-k", kind, "-w", "0.2"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        try:
+            conn = srv if kind == "dgram" else srv.accept()
+            client.stdin.write(line.encode() + b"\n")
+            client.stdin.close()
+            conn.settimeout(10)
+            got = [conn.recv_message().data for _ in range(3)]
+        finally:
+            client.stdin.close()
+            client.wait(timeout=10)
+            err = client.stderr.read()
+            client.stdout.close()
+            client.stderr.close()
+        assert [len(g) for g in got] == [65536, 65536, 150_000 - 2 * 65536]
+        assert b"".join(got) == line.encode()
+        assert client.returncode == 0, err
+
+
 def test_message_echo_of_a_long_stream_message_arrives_whole(abstract):
     # the reply is longer than the kernel takes at once and the client reads it
     # only after a while: the server must finish it, not cut or drop it
