@@ -154,6 +154,9 @@ class AsyncSocket:
     def fileno(self) -> int:
         return self.sock.fileno()
 
+    def __repr__(self) -> str:  # the socket's: kind, address, peer, fd
+        return "<unixsock.aio.AsyncSocket" + repr(self.sock)[len("<unixsock.Socket"):]
+
     def close(self) -> None:
         """Close the socket.  Coroutines waiting on it wake and raise
         OSError(EBADF), as a call on a closed socket does."""

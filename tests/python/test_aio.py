@@ -44,6 +44,19 @@ def test_async_echo_with_fd_passing(abstract):
     assert asyncio.run(main()) == b"Hi, g1 (via fd)"
 
 
+def test_async_socket_repr_shows_the_sockets(abstract):
+    addr = abstract()
+
+    async def main():
+        async with aio.AsyncSocket(unixsock.listen(addr, "seqpacket")) as l:
+            async with await aio.open_connection(addr, "seqpacket") as c:
+                assert repr(c) == f"<unixsock.aio.AsyncSocket seqpacket '' peer={addr!r} fd={c.fileno()}>"
+                assert repr(l) == f"<unixsock.aio.AsyncSocket seqpacket {addr!r} fd={l.fileno()}>"
+        assert repr(c) == "<unixsock.aio.AsyncSocket closed>"
+
+    asyncio.run(main())
+
+
 def test_async_stream_send_all_and_recv(abstract):
     a, b = unixsock.pair()
 
