@@ -114,21 +114,26 @@ static int l_poller(lua_State *L) {
   return 1;
 }
 
+static int p_tostring(lua_State *L) {
+  lus_poller *p = luaL_checkudata(L, 1, LUS_POLLER);
+  if (p->p == NULL)
+    lua_pushliteral(L, "unixsock.poller (closed)");
+  else
+    lua_pushfstring(L, "unixsock.poller (fd %d)", unixsock_poller_fd(p->p));
+  return 1;
+}
+
 static const luaL_Reg methods[] = {
     {"add", p_add}, {"remove", p_remove}, {"wait", p_wait},
     {"fileno", p_fileno}, {"close", p_close}, {NULL, NULL},
 };
 
+static const luaL_Reg metamethods[] = {
+    {"__gc", p_close}, {"__close", p_close}, {"__tostring", p_tostring}, {NULL, NULL},
+};
+
 void lus_open_poller(lua_State *L) {
-  luaL_newmetatable(L, LUS_POLLER); /* M, mt */
-  lua_pushcfunction(L, p_close);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, p_close);
-  lua_setfield(L, -2, "__close");
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1); /* M */
+  lus_new_class(L, LUS_POLLER, metamethods, methods); /* M */
   lua_pushcfunction(L, l_poller);
   lua_setfield(L, -2, "poller");
 }

@@ -572,4 +572,13 @@ describe("poller", function()
     assert(p:remove(b))
     b:close()
   end))
+
+  it("__tostring shows its fd or closed", function()
+    -- it was the default "unixsock.poller: 0x...", closed or not
+    local p = unixsock.poller()
+    assert.are.equal("unixsock.poller (fd " .. p:fileno() .. ")", tostring(p))
+    p:close()
+    assert.are.equal("unixsock.poller (closed)", tostring(p))
+    assert.has_error(function() p:wait(0) end, "attempt to use a closed poller")
+  end)
 end)
