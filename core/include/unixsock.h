@@ -217,7 +217,9 @@ UNIXSOCK_EXTERN ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len,
 /* Default largest framed message a stream receiver accepts (payload bytes). */
 #define UNIXSOCK_DEFAULT_MAX_MESSAGE (16u << 20)
 
-/* A process's credentials, as the kernel vouches for them. */
+/* A process's credentials, as the kernel vouches for them.  pid is 0 for a
+ * process in a pid namespace this one cannot see into (the host's, seen from a
+ * container); its uid and gid are still the kernel's. */
 typedef struct unixsock_creds {
   pid_t pid;
   uid_t uid;

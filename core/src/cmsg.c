@@ -87,7 +87,7 @@ int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in) {
                c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
       struct ucred uc;
       memcpy(&uc, CMSG_DATA(c), sizeof(uc));
-      if (uc.pid != 0) { /* pid 0: the sender's creds were never recorded */
+      if (!unixsock__platform_creds_unrecorded(uc.pid, uc.uid, uc.gid)) {
         in->creds.pid = uc.pid;
         in->creds.uid = uc.uid;
         in->creds.gid = uc.gid;

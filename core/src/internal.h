@@ -316,6 +316,11 @@ bool unixsock__platform_read_ended(int fd);
 int unixsock__platform_set_nonblock(int fd, bool on);
 int unixsock__platform_socket_type(int fd, int *ret_type); /* SO_TYPE + SO_DOMAIN check */
 int unixsock__platform_bind_mode(int fd, int mode);    /* restrict mode before bind */
+/* Whether received SCM_CREDENTIALS are the kernel's "none recorded" (the message
+ * was sent while neither end had SO_PASSCRED on and its sender attached none):
+ * pid 0 with the overflow uid and gid.  Pid 0 alone is a sender in a pid
+ * namespace this process cannot see into, whose ids are real. */
+bool unixsock__platform_creds_unrecorded(pid_t pid, uid_t uid, gid_t gid);
 /* Directory-relative name usable in sun_path for a descriptor; -ENAMETOOLONG. */
 int unixsock__platform_dir_path(int dirfd, const char *base, size_t baselen,
                                 char *ret_path, size_t size);

@@ -11,6 +11,30 @@
 
 #include "internal.h"
 
+/* /proc/sys/kernel/overflowuid or overflowgid, read once (65534 where unreadable):
+ * what the kernel reports for an id it has not recorded. */
+static long overflow_id(const char *file, long *cached) {
+  long v = __atomic_load_n(cached, __ATOMIC_RELAXED);
+  if (v >= 0)
+    return v;
+  v = 65534;
+  FILE *f = fopen(file, "re");
+  if (f != NULL) {
+    long read;
+    if (fscanf(f, "%ld", &read) == 1 && read >= 0)
+      v = read;
+    fclose(f);
+  }
+  __atomic_store_n(cached, v, __ATOMIC_RELAXED); /* racing readers store the same */
+  return v;
+}
+
+bool unixsock__platform_creds_unrecorded(pid_t pid, uid_t uid, gid_t gid) {
+  static long overflow_uid = -1, overflow_gid = -1;
+  return pid == 0 && (long)uid == overflow_id("/proc/sys/kernel/overflowuid", &overflow_uid) &&
+         (long)gid == overflow_id("/proc/sys/kernel/overflowgid", &overflow_gid);
+}
+
 int unixsock__platform_accept(int fd) {
   int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
   return c < 0 ? -errno : c;

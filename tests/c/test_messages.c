@@ -1,6 +1,7 @@
 /* Messages: payload, fds (proved by content), credentials, on every kind;
  * frames on a stream; CTRUNC and no-room cases leak nothing. */
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -436,6 +437,63 @@ TEST(test_a_server_gets_credentials_on_messages_sent_before_its_first_receive) {
     close(peer);
     unixsock_close(adopted);
   }
+}
+
+/* A sender in a pid namespace the receiver cannot see into (the host, for a
+ * server in a container) has pid 0 there, but its uid and gid are real: they were
+ * reported as no credentials at all, and a dgram allow list refused it. */
+TEST(test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids) {
+  if (geteuid() != 0)
+    return;
+  const char *addr = check_abstract("creds-pidns");
+  int ready[2], result[2];
+  CHECK(pipe2(ready, O_CLOEXEC) == 0 && pipe2(result, O_CLOEXEC) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    if (unshare(CLONE_NEWPID) < 0)
+      _exit(9);
+    pid_t server = fork(); /* pid 1 of the new namespace */
+    if (server == 0) {
+      unixsock *srv;
+      static const uid_t only_root[] = {0};
+      unixsock_options o = {.allow_uids = only_root, .allow_uids_count = 1};
+      if (unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, &o, &srv) < 0)
+        _exit(1);
+      if (write(ready[1], "r", 1) != 1 || unixsock_settimeout(srv, 5000) < 0)
+        _exit(2);
+      unixsock_message m = {0};
+      long long got[4] = {-1, -1, -1, -1};
+      if (unixsock_recv_message(srv, &m) == 1) {
+        got[0] = (m.flags & UNIXSOCK_MSG_CREDS) != 0;
+        got[1] = m.creds.pid;
+        got[2] = m.creds.uid;
+        got[3] = m.creds.gid;
+      }
+      _exit(write(result[1], got, sizeof(got)) == sizeof(got) ? 0 : 3);
+    }
+    int status;
+    if (server < 0 || waitpid(server, &status, 0) < 0 || !WIFEXITED(status))
+      _exit(8);
+    _exit(WEXITSTATUS(status));
+  }
+  char c;
+  CHECK(read(ready[0], &c, 1) == 1);
+  int peer = plain_connect(-1, SOCK_DGRAM, addr, strlen(addr));
+  plain_send(peer, "from outside");
+  long long got[4];
+  CHECK(read(result[0], got, sizeof(got)) == sizeof(got));
+  CHECK_EQ(got[0], 1); /* admitted, with credentials */
+  CHECK_EQ(got[1], 0); /* the sender's pid means nothing in there */
+  CHECK_EQ(got[2], getuid());
+  CHECK_EQ(got[3], getgid());
+  int status;
+  CHECK(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(peer);
+  close(ready[0]);
+  close(ready[1]);
+  close(result[0]);
+  close(result[1]);
 }
 
 TEST(test_dgram_message_to_an_address) {

@@ -1,6 +1,7 @@
 """Peer identity, allow-lists and socket activation through Python."""
 import errno
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -218,3 +219,28 @@ def test_listen_fds_over_32767_says_so(sockdir):
     with unixsock.listen(str(sockdir / "over.sock")) as l:
         done = run_activated(l, 1, [sys.executable, "-c", code], LISTEN_FDS="99999")
     assert done.returncode == 0, done.stderr
+
+
+@root_only
+def test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids(abstract):
+    # a server in a container hears the host's processes as pid 0, but their uid
+    # and gid are real: they came as creds=None, and an allow list refused them
+    addr = abstract()
+    server = textwrap.dedent(f"""
+        import unixsock
+        with unixsock.bind({addr!r}, allow_uids=[{os.getuid()}]) as s:
+            s.settimeout(10)
+            print("ready", flush=True)
+            with s.recv_message() as m:
+                print(m.data.decode(), tuple(m.creds), flush=True)
+    """)
+    p = subprocess.Popen(["unshare", "--pid", "--fork", sys.executable, "-c", server],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n", p.stderr.read()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as c:
+            c.sendto(b"from outside", "\0" + addr[1:])
+        out, err = p.communicate(timeout=20)
+    finally:
+        p.kill()
+    assert out == f"from outside (0, {os.getuid()}, {os.getgid()})\n", err
