@@ -6,6 +6,10 @@
 
 #include "internal.h"
 
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04 /* Linux 6.5; Debian 12's headers lack it */
+#endif
+
 int unixsock__cmsg_build(struct msghdr *mh, union unixsock__cmsgbuf *cb, const int *fds,
                          size_t nfds, bool creds) {
   if (nfds > UNIXSOCK_MAX_FDS)
@@ -82,6 +86,16 @@ int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in) {
           close(fd); /* no room: never leak it */
           overflow = true;
         }
+      }
+    } else if (c->cmsg_type == SCM_PIDFD) {
+      /* the sender's pidfd, installed here because SO_PASSPIDFD is on (not by
+       * unixsock: a socket made elsewhere); not offered, so never leaked */
+      size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < n; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (fd >= 0)
+          close(fd);
       }
     } else if (c->cmsg_type == SCM_CREDENTIALS &&
                c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {

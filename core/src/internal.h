@@ -58,9 +58,15 @@ struct unixsock {
 };
 
 /* Room for the most descriptors one message carries plus one set of credentials. */
+/* Room for what a receive can bring: the most descriptors, credentials, and what
+ * a socket made elsewhere may have asked for too (a service manager's
+ * PassPIDFD=, PassSecurity=): a pidfd and a security label, which would
+ * otherwise truncate a message with the most descriptors. */
+enum { UNIXSOCK__LABEL_ROOM = 256 };
 union unixsock__cmsgbuf {
   struct cmsghdr align;
-  char buf[CMSG_SPACE(sizeof(int) * UNIXSOCK_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred))];
+  char buf[CMSG_SPACE(sizeof(int) * UNIXSOCK_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred)) +
+           CMSG_SPACE(sizeof(int)) + CMSG_SPACE(UNIXSOCK__LABEL_ROOM)];
 };
 
 /* What arrived beside the bytes of one message. */

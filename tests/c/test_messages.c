@@ -496,6 +496,48 @@ TEST(test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids) {
   close(result[1]);
 }
 
+/* A socket made elsewhere may come with SO_PASSPIDFD on (a service manager's
+ * PassPIDFD=): then every receive brings the sender's pidfd too.  Each one leaked,
+ * and beside the most descriptors and credentials it truncated the message
+ * (ENOBUFS).  The runner fails a test that leaks a descriptor. */
+TEST(test_a_pidfd_the_socket_was_set_to_receive_is_closed_not_leaked) {
+  int on = 1;
+  for (size_t k = 0; k < 3; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(kinds[k], &a, &b));
+    if (setsockopt(unixsock_fd(b), SOL_SOCKET, 76 /* SO_PASSPIDFD */, &on, sizeof(on)) < 0) {
+      CHECK_EQ(errno, ENOPROTOOPT); /* a kernel before 6.5: nothing to close */
+      unixsock_close(a);
+      unixsock_close(b);
+      return;
+    }
+    int w, r = pipe_with("x", &w);
+    int many[UNIXSOCK_MAX_FDS];
+    for (size_t i = 0; i < UNIXSOCK_MAX_FDS; i++)
+      many[i] = r;
+    send_text(a, "most", many, UNIXSOCK_MAX_FDS, UNIXSOCK_MSG_CREDS);
+    send_text(a, "plain", NULL, 0, 0);
+    send_text(a, "batched", NULL, 0, 0);
+    close(r);
+    close(w);
+    unixsock_message m = {0};
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK_EQ(m.nfds, UNIXSOCK_MAX_FDS);
+    CHECK(m.flags & UNIXSOCK_MSG_CREDS);
+    unixsock_message_release(&m);
+    CHECK_EQ(unixsock_recv_message(b, &m), 1);
+    CHECK_EQ(m.len, 5);
+    unixsock_message_release(&m);
+    char buf[16];
+    unixsock_message slot = {.data = buf, .len = sizeof(buf)};
+    CHECK_EQ(unixsock_recv_batch(b, &slot, 1), 1);
+    CHECK_EQ(slot.len, 7);
+    unixsock_message_release(&slot);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
 TEST(test_dgram_message_to_an_address) {
   const char *addr = check_abstract("msg-to");
   unixsock *srv, *cli;

@@ -1,7 +1,8 @@
 /* libFuzzer: the control-message parser.  The input is laid out as control data
  * (lengths, levels and types as they come, garbage included); every SCM_RIGHTS
  * payload is filled with real descriptors first, so the test can check that each
- * one is either handed over or closed: none leaks, none is closed twice. */
+ * one is either handed over or closed: none leaks, none is closed twice.  An
+ * SCM_PIDFD payload is filled so too: each of those must be closed. */
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -10,6 +11,10 @@
 #include <unistd.h>
 
 #include "internal.h"
+
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
 
 /* assert() vanishes under NDEBUG; a fuzz check must not */
 #define MUST(c) \
@@ -37,18 +42,21 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   memcpy(cb.buf, data + 1, size - 1);
   struct msghdr mh = {.msg_control = cb.buf, .msg_controllen = size - 1,
                       .msg_flags = (data[0] & 0x80) ? MSG_CTRUNC : 0};
-  int made[UNIXSOCK_MAX_FDS * 4];
-  size_t nmade = 0;
+  int made[UNIXSOCK_MAX_FDS * 4], pidfds[UNIXSOCK_MAX_FDS * 4];
+  size_t nmade = 0, npidfds = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
     if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > (size_t)(cb.buf + (size - 1) - (char *)c))
       break; /* the parser must refuse what follows; there is nothing to fill */
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+    if (c->cmsg_level != SOL_SOCKET || (c->cmsg_type != SCM_RIGHTS && c->cmsg_type != SCM_PIDFD))
       continue;
+    bool rights = c->cmsg_type == SCM_RIGHTS;
+    int *into = rights ? made : pidfds;
+    size_t *n_into = rights ? &nmade : &npidfds;
     size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < n && nmade < sizeof(made) / sizeof(made[0]); i++) {
+    for (size_t i = 0; i < n && *n_into < sizeof(made) / sizeof(made[0]); i++) {
       int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
       memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
-      made[nmade++] = fd;
+      into[(*n_into)++] = fd;
     }
   }
   int r = unixsock__cmsg_parse(&mh, &in);
@@ -58,6 +66,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     MUST(in.nfds == 0);
   /* what is open now is exactly what the inbox holds */
   MUST((size_t)count_open(made, nmade) == in.nfds);
+  MUST(count_open(pidfds, npidfds) == 0); /* not offered: every one closed */
   unixsock__close_fds(in.fds, in.nfds);
   return 0;
 }
