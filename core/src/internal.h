@@ -57,7 +57,6 @@ struct unixsock {
   pthread_cond_t send_free;    /* and on: signalled when sending goes false */
 };
 
-/* Room for the most descriptors one message carries plus one set of credentials. */
 /* Room for what a receive can bring: the most descriptors, credentials, and what
  * a socket made elsewhere may have asked for too (a service manager's
  * PassPIDFD=, PassSecurity=): a pidfd and a security label, which would

@@ -20,9 +20,9 @@ static long overflow_id(const char *file, long *cached) {
   v = 65534;
   FILE *f = fopen(file, "re");
   if (f != NULL) {
-    long read;
-    if (fscanf(f, "%ld", &read) == 1 && read >= 0)
-      v = read;
+    long id;
+    if (fscanf(f, "%ld", &id) == 1 && id >= 0)
+      v = id;
     fclose(f);
   }
   __atomic_store_n(cached, v, __ATOMIC_RELAXED); /* racing readers store the same */
