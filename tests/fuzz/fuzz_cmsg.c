@@ -42,21 +42,20 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   memcpy(cb.buf, data + 1, size - 1);
   struct msghdr mh = {.msg_control = cb.buf, .msg_controllen = size - 1,
                       .msg_flags = (data[0] & 0x80) ? MSG_CTRUNC : 0};
-  int made[UNIXSOCK_MAX_FDS * 4], pidfds[UNIXSOCK_MAX_FDS * 4];
-  size_t nmade = 0, npidfds = 0;
+  enum { RIGHTS, PIDFDS, ROOM = UNIXSOCK_MAX_FDS * 4 };
+  int made[2][ROOM]; /* the descriptors filled in, by kind of payload */
+  size_t nmade[2] = {0, 0};
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
     if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > (size_t)(cb.buf + (size - 1) - (char *)c))
       break; /* the parser must refuse what follows; there is nothing to fill */
     if (c->cmsg_level != SOL_SOCKET || (c->cmsg_type != SCM_RIGHTS && c->cmsg_type != SCM_PIDFD))
       continue;
-    bool rights = c->cmsg_type == SCM_RIGHTS;
-    int *into = rights ? made : pidfds;
-    size_t *n_into = rights ? &nmade : &npidfds;
+    int k = c->cmsg_type == SCM_RIGHTS ? RIGHTS : PIDFDS;
     size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < n && *n_into < sizeof(made) / sizeof(made[0]); i++) {
+    for (size_t i = 0; i < n && nmade[k] < ROOM; i++) {
       int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
       memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
-      into[(*n_into)++] = fd;
+      made[k][nmade[k]++] = fd;
     }
   }
   int r = unixsock__cmsg_parse(&mh, &in);
@@ -65,8 +64,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   if (r < 0)
     MUST(in.nfds == 0);
   /* what is open now is exactly what the inbox holds */
-  MUST((size_t)count_open(made, nmade) == in.nfds);
-  MUST(count_open(pidfds, npidfds) == 0); /* not offered: every one closed */
+  MUST((size_t)count_open(made[RIGHTS], nmade[RIGHTS]) == in.nfds);
+  MUST(count_open(made[PIDFDS], nmade[PIDFDS]) == 0); /* not offered: every one closed */
   unixsock__close_fds(in.fds, in.nfds);
   return 0;
 }
