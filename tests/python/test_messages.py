@@ -645,3 +645,30 @@ def test_seqpacket_messages_name_no_sender_and_can_be_sent_on(abstract):
                 x.send_message(m.data, address=m.address)
                 assert x.send_batch(batch) == 1
                 assert y.recv(10) == b"one" and y.recv(10) == b"two"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_pidfd_the_socket_was_set_to_receive_is_closed_not_leaked(kind):
+    # SO_PASSPIDFD turned on elsewhere (a service manager's PassPIDFD=): every
+    # message brought the sender's pidfd, which leaked, and beside 253 fds and
+    # credentials the message was ENOBUFS
+    a, b = unixsock.pair(kind)
+    with a, b, socket.socket(fileno=os.dup(b.fileno())) as raw:
+        try:
+            raw.setsockopt(socket.SOL_SOCKET, 76, 1)  # SO_PASSPIDFD, Linux 6.5
+        except OSError as e:
+            assert e.errno == errno.ENOPROTOOPT
+            return
+        r, w = os.pipe()
+        before = len(os.listdir("/proc/self/fd"))
+        a.send_message(b"most", [r] * unixsock.MAX_FDS, creds=True)
+        for _ in range(10):
+            a.send_message(b"plain")
+        with b.recv_message() as m:
+            assert (m.data, len(m.fds), m.creds is not None) == (b"most", unixsock.MAX_FDS, True)
+        for _ in range(10):
+            with b.recv_message() as m:
+                assert m.data == b"plain"
+        assert len(os.listdir("/proc/self/fd")) == before
+        os.close(r)
+        os.close(w)
