@@ -476,6 +476,8 @@ TEST(test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids) {
       _exit(8);
     _exit(WEXITSTATUS(status));
   }
+  close(ready[1]); /* a server that fails before it is ready: EOF here, not a hang */
+  close(result[1]);
   char c;
   CHECK(read(ready[0], &c, 1) == 1);
   int peer = plain_connect(-1, SOCK_DGRAM, addr, strlen(addr));
@@ -491,9 +493,7 @@ TEST(test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   close(peer);
   close(ready[0]);
-  close(ready[1]);
   close(result[0]);
-  close(result[1]);
 }
 
 /* A socket made elsewhere may come with SO_PASSPIDFD on (a service manager's
