@@ -47,6 +47,9 @@ void cli_error_at(const char *op, const char *address, size_t len, int result);
 /* address (len bytes) as unixsock_address_text shows it, control bytes as \xNN:
  * malloc'ed, NULL when memory ran out. */
 char *cli_shown(const char *address, size_t len);
+/* Where a symbolic link at path points, shown as cli_shown does, when it leads
+ * nowhere (a server that moved its socket): malloc'ed, else NULL. */
+char *cli_dangling_target(const char *path);
 /* Print "unixsock: " + the printf-style reason and the --help hint; EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

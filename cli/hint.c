@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -95,6 +96,15 @@ static bool said_empty(const struct cli_options *o, int result) {
   return true;
 }
 
+char *cli_dangling_target(const char *path) {
+  char target[PATH_MAX];
+  struct stat st;
+  if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode) || stat(path, &st) == 0)
+    return NULL;
+  ssize_t n = readlink(path, target, sizeof(target));
+  return n >= 0 ? cli_shown(target, (size_t)n) : NULL;
+}
+
 void cli_connect_hint(const struct cli_options *o, int result) {
   const char *address = o->address, *shown = o->shown;
   int kind = o->kind;
@@ -102,6 +112,13 @@ void cli_connect_hint(const struct cli_options *o, int result) {
   struct stat st;
   if (said_empty(o, result))
     return;
+  if (result == -ENOENT && !abstract) {
+    char *t = cli_dangling_target(address);
+    if (t != NULL)
+      fprintf(stderr, "unixsock: %s is a symbolic link to %s, which does not exist\n", shown, t);
+    free(t);
+    return;
+  }
   if (result != -ECONNREFUSED && !(result == -EPROTOTYPE && !abstract))
     return;
   if (!abstract) {

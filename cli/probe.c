@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -34,6 +35,16 @@ const char *cli_file_type(mode_t m) {
   return "not a socket";
 }
 
+/* Nothing at path; a symbolic link that leads nowhere says where it points. */
+static void say_missing(const char *path, const char *shown) {
+  char *t = cli_dangling_target(path);
+  if (t != NULL)
+    printf("%s: nothing there (a symbolic link to %s, which does not exist)\n", shown, t);
+  else
+    printf("%s: nothing there\n", shown);
+  free(t);
+}
+
 int cli_probe(const struct cli_options *o) {
   const char *a = o->address;
   size_t alen = strlen(a);
@@ -45,7 +56,7 @@ int cli_probe(const struct cli_options *o) {
     if (stat(a, &st) < 0) { /* follows symlinks: a link to a socket is usable */
       int err = errno;
       if (err == ENOENT) {
-        printf("%s: nothing there\n", o->shown);
+        say_missing(a, o->shown);
         return EXIT_MISSING;
       }
       cli_error("stat", a, -err);

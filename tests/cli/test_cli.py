@@ -428,6 +428,19 @@ class TestProbe:
         r = run("probe", str(sockdir / "none.sock"))
         assert r.returncode == 3 and "nothing there" in r.stdout
 
+    def test_a_link_that_leads_nowhere_says_where_it_points(self, sockdir):
+        # a server that moved its socket: it said only "nothing there"
+        link = sockdir / "app.sock"
+        link.symlink_to(sockdir / "gone" / "app.sock")
+        r = run("probe", str(link))
+        assert (r.returncode, r.stdout) == (
+            3, f"{link}: nothing there (a symbolic link to {sockdir}/gone/app.sock, which does not exist)\n")
+        r = run("connect", str(link))
+        assert r.returncode == 1
+        assert r.stderr.splitlines() == [
+            f"unixsock: connect {link}: No such file or directory (ENOENT)",
+            f"unixsock: {link} is a symbolic link to {sockdir}/gone/app.sock, which does not exist"]
+
     def test_not_a_socket(self, sockdir):
         (sockdir / "file").write_text("x")
         r = run("probe", str(sockdir / "file"))
