@@ -72,7 +72,9 @@ typedef struct unixsock_options {
   long long gid;     /* group of the socket file; -1 = leave; likewise (else -EINVAL) */
   /* Access control (listen: checked on accept with SO_PEERCRED; dgram: checked on
    * each message's credentials).  A peer is admitted when its uid is in allow_uids
-   * or its gid is in allow_gids; with both lists empty every peer is admitted. */
+   * or its gid is in allow_gids; with both lists empty every peer is admitted.
+   * The kernel shows a uid or gid with no mapping in this user namespace as the
+   * overflow id (65534, "nobody"), so listing that id admits every such peer. */
   const uid_t *allow_uids;
   size_t allow_uids_count;
   const gid_t *allow_gids;
