@@ -47,6 +47,24 @@ def raw_socket(kind: str) -> socket.socket:
     return socket.socket(socket.AF_UNIX, SOCKET_TYPES[kind])
 
 
+def heard_from_another_pid_namespace(command, address: str, data: bytes, env=None):
+    """Run command, a dgram server that prints "ready" once bound to address (an
+    "@name") and then what it received, in a pid namespace of its own (unshare
+    --pid: as a server in a container is to the host); send it data from here
+    with a socket-module socket.  Returns its (stdout, stderr) once it ends."""
+    p = subprocess.Popen(["unshare", "--pid", "--fork", *command], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n", p.stderr.read()
+        with raw_socket("dgram") as c:
+            c.sendto(data, "\0" + address[1:])
+        return p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:  # it failed before its answer: end it, read what it said
+            p.kill()
+            p.communicate()
+
+
 # /proc/net/unix: the flag a listening socket has, and the kind that needs none
 _SO_ACCEPTCON = 0x10000
 _SOCK_DGRAM = 2

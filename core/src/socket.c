@@ -375,12 +375,6 @@ fail:
   return r;
 }
 
-static bool has_name(int fd) {
-  struct sockaddr_un sa;
-  socklen_t len = sizeof(sa);
-  return getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && len > sizeof(sa_family_t);
-}
-
 int unixsock_adopt(int fd, unixsock **ret_sock) {
   int type;
   if (fd < 0)
@@ -413,7 +407,11 @@ int unixsock_adopt(int fd, unixsock **ret_sock) {
     s->flags |= UNIXSOCK__LISTENER;
   /* a server, as open_bound makes them (see there); on an unnamed dgram socket
    * the kernel would autobind a name at its next send */
-  if (kind == UNIXSOCK_SEQPACKET ? accepting : kind == UNIXSOCK_DGRAM && has_name(fd)) {
+  char name[UNIXSOCK_ADDRESS_MAX];
+  size_t namelen = sizeof(name);
+  if (kind == UNIXSOCK_SEQPACKET ? accepting
+                                 : kind == UNIXSOCK_DGRAM &&
+                                       unixsock_local_address(s, name, &namelen) == 0 && namelen > 0) {
     r = unixsock__passcred(s);
     if (r < 0) {
       (void)unixsock_detach(s); /* the fd stays the caller's */

@@ -1,12 +1,10 @@
 """Lua's credentials where busted cannot put the receiver: in a pid namespace of
 its own (unshare --pid), as a server in a container is to the host."""
 import os
-import socket
-import subprocess
 
 import pytest
 
-from conftest import build_dir
+from conftest import build_dir, heard_from_another_pid_namespace
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a pid namespace")
@@ -24,13 +22,5 @@ def test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids(abstract):
         print(m.data, m.creds and m.creds.pid, m.creds and m.creds.uid, m.creds and m.creds.gid)
     """
     env = dict(os.environ, LUA_CPATH=f"{build_dir() / 'lua'}/?.so;;")
-    p = subprocess.Popen(["unshare", "--pid", "--fork", "lua5.4", "-e", code], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline() == "ready\n", p.stderr.read()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as c:
-            c.sendto(b"from outside", "\0" + addr[1:])
-        out, err = p.communicate(timeout=20)
-    finally:
-        p.kill()
+    out, err = heard_from_another_pid_namespace(["lua5.4", "-e", code], addr, b"from outside", env)
     assert out == f"from outside\t0\t{os.getuid()}\t{os.getgid()}\n", err

@@ -1,7 +1,6 @@
 """Peer identity, allow-lists and socket activation through Python."""
 import errno
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -9,7 +8,7 @@ import textwrap
 import pytest
 
 import unixsock
-from conftest import run_activated
+from conftest import heard_from_another_pid_namespace, run_activated
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another uid")
 
@@ -234,13 +233,5 @@ def test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids(abstract):
             with s.recv_message() as m:
                 print(m.data.decode(), tuple(m.creds), flush=True)
     """)
-    p = subprocess.Popen(["unshare", "--pid", "--fork", sys.executable, "-c", server],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline() == "ready\n", p.stderr.read()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as c:
-            c.sendto(b"from outside", "\0" + addr[1:])
-        out, err = p.communicate(timeout=20)
-    finally:
-        p.kill()
+    out, err = heard_from_another_pid_namespace([sys.executable, "-c", server], addr, b"from outside")
     assert out == f"from outside (0, {os.getuid()}, {os.getgid()})\n", err

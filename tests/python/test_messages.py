@@ -10,6 +10,7 @@ import socket
 import pytest
 
 import unixsock
+from conftest import raw_socket
 
 KINDS = ["stream", "dgram", "seqpacket"]
 
@@ -196,7 +197,7 @@ def test_creds_flag_is_taken_by_truth_as_in_send_batch(flag, sent):
 
 def _plain(kind, bind_to=None):
     # a peer nobody here wrote, which attaches nothing and has no SO_PASSCRED
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM if kind == "dgram" else socket.SOCK_SEQPACKET)
+    s = raw_socket(kind)
     if bind_to is not None:
         s.bind("\0" + bind_to[1:])
     return s
