@@ -34,7 +34,8 @@ static const char usage[] =
     "  -h, --help           this text;  -V, --version\n"
     "\n"
     "On dgram and seqpacket every line of stdin is one message (over 64 KiB: in\n"
-    "64 KiB pieces), and every message received is printed on its own line.\n"
+    "64 KiB pieces), and every message received is printed on its own line\n"
+    "(a newline added unless it ends in one).\n"
     "Exit status: 0 ok, 1 failure, 2 usage,\n"
     "probe: 3 nothing there, 4 not a socket, 5 stale socket file, 6 permission denied.\n";
 

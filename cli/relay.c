@@ -1,6 +1,7 @@
 /* Relay stdin <-> socket.  On a stream (without --messages) bytes are bytes; on
  * dgram, seqpacket and framed streams every line of stdin is one message and every
- * message received is printed on its own line. */
+ * message received is printed on its own line (ended by a newline, unless it ends
+ * in one). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -168,8 +169,10 @@ static int drain_socket(struct relay *r) {
       r->reply_len = m.addrlen;
       room_close(r); /* the next line goes to this sender: wait for it, if at all */
     }
-    int w = write_all(1, m.data, m.len);
-    if (w == 0)
+    /* a peer that sends lines (socat) sends their newline: no blank line after */
+    const char *data = m.data;
+    int w = write_all(1, data, m.len);
+    if (w == 0 && (m.len == 0 || data[m.len - 1] != '\n'))
       w = write_all(1, "\n", 1);
     cli_report(&m, r->o);
     unixsock_message_release(&m);

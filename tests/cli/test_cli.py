@@ -1,5 +1,6 @@
 """The unixsock command-line tool: relay, echo, probe, peer, fds, creds, errors."""
 import os
+import select
 import signal
 import socket
 import stat
@@ -471,6 +472,28 @@ def test_dgram_listener_keeps_receiving_after_its_stdin_ends(tmp_path):
     assert "late line" in first + out, err
     assert proc.returncode == 0
     assert not os.path.exists(p)  # its own socket file goes with it
+
+
+@pytest.mark.parametrize("kind", ["dgram", "seqpacket"])
+def test_a_message_that_ends_in_a_newline_is_printed_without_another(sockdir, kind):
+    # socat sends a line with its newline; the tool printed a blank line after it
+    p = str(sockdir / f"lines-{kind}.sock")
+    proc = subprocess.Popen([TOOL, "listen", p, "-k", kind], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until_serving(p)
+    want = b"with newline\nwithout\n\ntwo\n\n"
+    got = b""
+    with raw_socket(kind) as s:
+        s.connect(p)
+        for message in (b"with newline\n", b"without", b"\n", b"two\n\n"):
+            s.send(message)
+        deadline = time.monotonic() + 30
+        while len(got) < len(want) and time.monotonic() < deadline:
+            if select.select([proc.stdout], [], [], 1)[0]:
+                got += os.read(proc.stdout.fileno(), 4096)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    assert got + out == want, err
 
 
 class _RepliesButStaysOpen:
