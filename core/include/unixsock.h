@@ -25,7 +25,9 @@
  *    sent on a stream go whole, one after another (a sender waits, as its timeout
  *    allows, for another thread's message to finish); one thread at a time
  *    receives a stream's messages, and while it does another thread's
- *    recv_message, recv_batch or plain read of that stream is -EBUSY.
+ *    recv_message, recv_batch or plain read of that stream is -EBUSY.  Threads may
+ *    receive dgram and seqpacket messages from one handle at once: each message
+ *    goes to one of them, whole.
  *    unixsock_release from another thread never frees what a call in progress
  *    uses (a call already waiting in the kernel finishes on the old descriptor);
  *    unixsock_close and unixsock_detach free the handle, so nothing may be using it.
@@ -298,6 +300,10 @@ UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
  *   -ENOBUFS   more descriptors arrived than max_fds allows, or the kernel
  *              truncated them (MSG_CTRUNC); every one that did arrive is closed;
  *   -EBADMSG   a malformed frame header; -ECONNRESET  end of stream mid-frame.
+ * On dgram and seqpacket it measures the next packet, then reads it (two
+ * syscalls); other threads' calls on this handle never come between.  A reader
+ * outside the handle (another process sharing the socket) may: a longer packet
+ * read instead of the one measured is -EMSGSIZE, and lost.
  * Turns SO_PASSCRED on the first time where it is not on yet (see
  * UNIXSOCK_MSG_CREDS). */
 UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg);

@@ -204,8 +204,10 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
   int got;
   for (;;) {
     got = recvmmsg(s->fd, mm, (unsigned int)n, flags, NULL);
-    if (got >= 0)
+    if (got >= 0) {
+      unixsock__packets_taken(s, (unsigned long)got);
       break;
+    }
     got = unixsock__retry(s, -errno, POLLIN, &deadline);
     if (got < 0) {
       free(cb);

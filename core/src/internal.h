@@ -55,6 +55,13 @@ struct unixsock {
   unsigned int send_waiters;   /* threads asleep for the send lock (__atomic) */
   pthread_mutex_t send_mutex;  /* what they sleep under, */
   pthread_cond_t send_free;    /* and on: signalled when sending goes false */
+  /* Packets (dgram, seqpacket): recv_message peeks at the next one's size, then
+   * reads it.  Its read, and the peek again when another thread took a packet
+   * since its first peek (packets_taken moved), hold recv_mutex, so that a
+   * thread never reads a longer packet than it measured (it would be cut, and
+   * lost).  The wait for a packet holds nothing. */
+  pthread_mutex_t recv_mutex;
+  unsigned long packets_taken; /* packets read by any call on this handle (__atomic) */
 };
 
 /* Room for what a receive can bring: the most descriptors, credentials, and what
@@ -262,6 +269,10 @@ static inline void unixsock__send_unlock(unixsock *s) {
   __atomic_store_n(&s->sending, false, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&s->send_waiters, __ATOMIC_SEQ_CST) > 0)
     unixsock__send_wake(s);
+}
+/* A packet was read: a recv_message that peeked before it measures again. */
+static inline void unixsock__packets_taken(unixsock *s, unsigned long n) {
+  __atomic_add_fetch(&s->packets_taken, n, __ATOMIC_RELEASE);
 }
 /* Claim the frame receive for this thread: false when another thread has it. */
 static inline bool unixsock__recv_claim(unixsock *s) {

@@ -117,10 +117,11 @@ ssize_t unixsock_try_send_message(unixsock *sock, const unixsock_message *msg) {
   return send_message(sock, msg, true);
 }
 
-/* The exact size of the next datagram, waiting for one as the timeout allows: a
- * peek that copies nothing (MSG_TRUNC reports the real length). */
+/* The exact size of the next packet, waiting for one as *deadline allows
+ * (UNIXSOCK__NEVER_WAIT: not at all): a peek that copies nothing (MSG_TRUNC
+ * reports the real length). */
 static ssize_t next_size(unixsock *s, long long *deadline) {
-  int flags = MSG_PEEK | MSG_TRUNC | unixsock__wait_flag(s);
+  int flags = MSG_PEEK | MSG_TRUNC | unixsock__wait_flag_for(s, *deadline);
   for (;;) {
     char c;
     ssize_t n = recv(s->fd, &c, 0, flags);
@@ -130,6 +131,49 @@ static ssize_t next_size(unixsock *s, long long *deadline) {
     if (r < 0)
       return r;
   }
+}
+
+/* A size of 0 once nothing more can arrive is the end, not a message: a
+ * seqpacket peer gone, or reading shut down here (a dgram socket's only end;
+ * the kernel then reports 0 bytes for ever, which read as empty messages would
+ * make a receive loop spin). */
+static bool packets_ended(const unixsock *s, ssize_t size) {
+  return size == 0 && unixsock__platform_read_ended(s->fd);
+}
+
+/* Read the packet that next_size measured as `size` when `taken` packets had
+ * been read from this handle, into a buffer of that size (*ret_buf, the
+ * caller's).  Under recv_mutex, and measured again first if another thread read
+ * one since: two threads that measured the same packet would otherwise both
+ * read, and the second cut (lose) the longer packet behind it.  -EAGAIN when
+ * none is left now (wait for the next), 0 with *ret_ended at the end. */
+static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char **ret_buf,
+                           bool *ret_ended, struct unixsock__inbox *in, unixsock_message *m) {
+  long long never = UNIXSOCK__NEVER_WAIT;
+  char *buf = NULL;
+  pthread_mutex_lock(&s->recv_mutex);
+  ssize_t n = size;
+  if (__atomic_load_n(&s->packets_taken, __ATOMIC_ACQUIRE) != taken) {
+    n = size = next_size(s, &never);
+    *ret_ended = packets_ended(s, size);
+  }
+  if (n >= 0 && !*ret_ended) {
+    buf = malloc(size > 0 ? (size_t)size : 1);
+    n = buf == NULL ? -ENOMEM : unixsock__recv_packet(s, buf, (size_t)size, in, m, &never);
+  }
+  pthread_mutex_unlock(&s->recv_mutex);
+  if (n > size) {
+    /* A reader outside this handle (another process, or a plain recv here) took
+     * the measured packet first and this one is longer: say so rather than
+     * return it cut. */
+    unixsock__close_fds(in->fds, in->nfds);
+    n = -EMSGSIZE;
+  }
+  if (n < 0 || *ret_ended)
+    free(buf);
+  else
+    *ret_buf = buf;
+  return n;
 }
 
 /* Receive one datagram/packet into buf (cap bytes), with its control data and
@@ -146,6 +190,7 @@ ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsoc
                         .msg_controllen = sizeof(cb.buf)};
     ssize_t n = recvmsg(s->fd, &mh, flags);
     if (n >= 0) {
+      unixsock__packets_taken(s, 1);
       int r = unixsock__cmsg_parse(&mh, in);
       if (r < 0)
         return r;
@@ -180,28 +225,20 @@ int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
   struct unixsock__inbox in;
   unixsock__inbox_init(&in, max_fds);
 again:;
-  ssize_t size = next_size(sock, &deadline);
+  unsigned long taken = __atomic_load_n(&sock->packets_taken, __ATOMIC_ACQUIRE);
+  ssize_t size = next_size(sock, &deadline); /* the wait holds no lock */
   if (size < 0)
     return (int)size;
-  /* the end: a seqpacket peer gone, or reading shut down here (a dgram socket's
-   * only end; the kernel then reports 0 bytes for ever, which read as empty
-   * messages would make a receive loop spin) */
-  if (size == 0 && unixsock__platform_read_ended(sock->fd))
+  bool ended = packets_ended(sock, size);
+  if (ended)
     return 0;
-  char *buf = malloc(size > 0 ? (size_t)size : 1);
-  if (buf == NULL)
-    return -ENOMEM;
-  ssize_t n = unixsock__recv_packet(sock, buf, (size_t)size, &in, ret_msg, &deadline);
-  if (n >= 0 && n > size) {
-    /* Another reader of this socket took the peeked message first and this one
-     * is longer: say so rather than return a truncated message. */
-    unixsock__close_fds(in.fds, in.nfds);
-    n = -EMSGSIZE;
-  }
-  if (n < 0) {
-    free(buf);
+  char *buf = NULL;
+  ssize_t n = take_packet(sock, size, taken, &buf, &ended, &in, ret_msg);
+  if (n == -EAGAIN)
+    goto again; /* another thread took it, and none is left: wait for the next */
+  if (n < 0 || ended) {
     memset(ret_msg, 0, sizeof(*ret_msg));
-    return (int)n;
+    return n < 0 ? (int)n : 0;
   }
   if (unixsock__has_allow_list(sock) &&
       (!in.has_creds || !unixsock__admitted(sock, in.creds.uid, in.creds.gid))) {

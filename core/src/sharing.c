@@ -1,6 +1,7 @@
 /* One handle, several threads: what keeps calls made at once from spoiling the
  * state a stream's messages keep in the handle (a frame half received, the end of
- * a frame half sent).  Bytes and packets keep no state and need none of this. */
+ * a frame half sent), and a packet's size measured before it is read (message.c).
+ * Bytes keep no state and need none of this. */
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
@@ -26,10 +27,17 @@ int unixsock__sharing_init(unixsock *s) {
     pthread_cond_destroy(&s->send_free);
     return -r;
   }
+  r = pthread_mutex_init(&s->recv_mutex, NULL);
+  if (r != 0) {
+    pthread_mutex_destroy(&s->send_mutex);
+    pthread_cond_destroy(&s->send_free);
+    return -r;
+  }
   return 0;
 }
 
 void unixsock__sharing_free(unixsock *s) {
+  pthread_mutex_destroy(&s->recv_mutex);
   pthread_mutex_destroy(&s->send_mutex);
   pthread_cond_destroy(&s->send_free);
 }

@@ -198,3 +198,40 @@ def test_a_signal_handler_that_raises_ends_a_wait_for_another_threads_message():
         t.join(10)
         b.settimeout(0)
         assert b.try_recv(10) is None
+
+
+@pytest.mark.parametrize("kind", ["seqpacket", "dgram"])
+def test_threads_receiving_messages_from_one_socket_lose_none(kind):
+    # a worker pool on one socket: two threads that measured the same short message
+    # both read, and the second cut the long one behind it (EMSGSIZE: it was lost)
+    a, b = unixsock.pair(kind)
+    with a, b:
+        got, errors = [], []
+
+        def worker():
+            while True:
+                try:
+                    m = b.recv_message()
+                except OSError as e:
+                    errors.append(e)
+                    continue
+                if m.data == b"stop":
+                    return
+                got.append(m.data)
+
+        workers = [threading.Thread(target=worker) for _ in range(2)]
+        for w in workers:
+            w.start()
+        sent = []
+        for i in range(4000):
+            data = i.to_bytes(4, "big") * (250 if i % 2 else 2)
+            a.send(data)
+            sent.append(data)
+            if i % 8 == 7:
+                time.sleep(0.00005)  # both workers wait, so one message wakes both
+        a.send(b"stop")
+        a.send(b"stop")
+        for w in workers:
+            w.join(30)
+        assert errors == []
+        assert sorted(got) == sorted(sent)
