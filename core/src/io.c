@@ -9,8 +9,11 @@
 #include "internal.h"
 
 int unixsock__retry(const unixsock *s, int err, short events, long long *io_deadline) {
+  /* A call that never waits has no wait to interrupt: it tries again without
+   * running the hook (the caller's code), which it may not run where it holds a
+   * lock, as recv_message does (message.c). */
   if (err == -EINTR)
-    return unixsock__interrupted();
+    return *io_deadline == UNIXSOCK__NEVER_WAIT ? 0 : unixsock__interrupted();
   if (err != -EAGAIN)
     return err;
   if (unixsock__timeout(s) == 0 || *io_deadline == UNIXSOCK__NEVER_WAIT)
