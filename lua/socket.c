@@ -78,11 +78,12 @@ lus_socket *lus_new(lua_State *L) {
 
 /* By the tag in the userdata, not its metatable: on every method call a
  * metatable lookup (by name or by key) cost as much as the rest of the call.
- * Only C code could forge the tag; Lua code cannot write into a userdata. */
+ * Only C code could forge the tag; Lua code cannot write into a userdata.  The
+ * tag is read only from a full userdata of our size: lua_touserdata is NULL for
+ * anything but a userdata, and lua_rawlen is 0 for a light one. */
 lus_socket *lus_test(lua_State *L, int n) {
   lus_socket *s = lua_touserdata(L, n);
-  if (s == NULL || lua_type(L, n) != LUA_TUSERDATA || lua_rawlen(L, n) != sizeof(*s) ||
-      s->tag != &lus_socket_tag)
+  if (s == NULL || lua_rawlen(L, n) != sizeof(*s) || s->tag != &lus_socket_tag)
     return NULL;
   return s;
 }
