@@ -298,9 +298,9 @@ int unixsock__wait(int fd, short events, long long deadline);
 #define UNIXSOCK__NO_DEADLINE_YET (-2LL)
 #define UNIXSOCK__NEVER_WAIT (-3LL) /* a deadline that has always passed: -EAGAIN */
 /* After a syscall failed with err: 0 = try it again (EINTR, or ready after a wait),
- * < 0 = give up with that result.  With the deadline UNIXSOCK__NEVER_WAIT, EINTR
- * is tried again without running the interrupt hook.  The deadline is computed on the first wait, so
- * the fast path never reads the clock. */
+ * < 0 = give up with that result.  The deadline is computed on the first wait, so
+ * the fast path never reads the clock.  With the deadline UNIXSOCK__NEVER_WAIT,
+ * EINTR is tried again without running the interrupt hook. */
 int unixsock__retry(const unixsock *s, int err, short events, long long *io_deadline);
 /* unixsock__retry for a datagram sent to an address (to = NULL: none, as
  * unixsock__retry).  Our socket's readiness says nothing of the receiver's queue

@@ -151,6 +151,7 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
                            bool *ret_ended, struct unixsock__inbox *in, unixsock_message *m) {
   long long never = UNIXSOCK__NEVER_WAIT;
   char *buf = NULL;
+  *ret_ended = false;
   pthread_mutex_lock(&s->recv_mutex);
   ssize_t n = size;
   if (__atomic_load_n(&s->packets_taken, __ATOMIC_ACQUIRE) != taken) {
@@ -229,10 +230,10 @@ again:;
   ssize_t size = next_size(sock, &deadline); /* the wait holds no lock */
   if (size < 0)
     return (int)size;
-  bool ended = packets_ended(sock, size);
-  if (ended)
+  if (packets_ended(sock, size))
     return 0;
   char *buf = NULL;
+  bool ended;
   ssize_t n = take_packet(sock, size, taken, &buf, &ended, &in, ret_msg);
   if (n == -EAGAIN)
     goto again; /* another thread took it, and none is left: wait for the next */
