@@ -393,7 +393,8 @@ typedef struct unixsock_event {
 } unixsock_event;
 
 /* A readiness poller (epoll) over any descriptors: unixsock_fd() of sockets, raw
- * fds.  It borrows the fds: remove an fd before closing it. */
+ * fds.  It borrows the fds: remove an fd before closing it.  As with epoll, one
+ * thread may wait while others set and remove descriptors. */
 UNIXSOCK_EXTERN int unixsock_poller_new(unixsock_poller **ret_poller);
 UNIXSOCK_EXTERN void unixsock_poller_free(unixsock_poller *poller);
 /* Add fd, or change its events and data if it is already there.  A negative fd

@@ -1,6 +1,10 @@
 /* A readiness poller over epoll, for C programs and Lua hosts without a loop.
- * epoll hands back the fd; the caller's data is kept in a table indexed by fd. */
+ * epoll hands back the fd; the caller's data is kept in a table indexed by fd.
+ * As with epoll, one thread may wait while others add and remove descriptors:
+ * the table (which moves as it grows) is read and changed under a mutex, never
+ * held while waiting. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -15,6 +19,7 @@ struct slot {
 
 struct unixsock_poller {
   int epfd;
+  pthread_mutex_t lock; /* over slots and nslots */
   struct slot *slots;
   size_t nslots;
 };
@@ -25,9 +30,15 @@ int unixsock_poller_new(unixsock_poller **ret_poller) {
   unixsock_poller *p = calloc(1, sizeof(*p));
   if (p == NULL)
     return -ENOMEM;
+  int r = pthread_mutex_init(&p->lock, NULL);
+  if (r != 0) {
+    free(p);
+    return -r;
+  }
   p->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (p->epfd < 0) {
     int err = errno;
+    pthread_mutex_destroy(&p->lock);
     free(p);
     return -err;
   }
@@ -39,6 +50,7 @@ void unixsock_poller_free(unixsock_poller *poller) {
   if (poller == NULL)
     return;
   close(poller->epfd);
+  pthread_mutex_destroy(&poller->lock);
   free(poller->slots);
   free(poller);
 }
@@ -62,11 +74,8 @@ static int grow(unixsock_poller *p, int fd) {
   return 0;
 }
 
-int unixsock_poller_set(unixsock_poller *poller, int fd, unsigned int events, void *data) {
-  if (poller == NULL || (events & ~(unsigned)(UNIXSOCK_READABLE | UNIXSOCK_WRITABLE)))
-    return -EINVAL;
-  if (fd < 0)
-    return -EBADF; /* as epoll_ctl, and the library's other calls that take an fd, say */
+/* Under the lock: the table and epoll's set change together. */
+static int set_locked(unixsock_poller *poller, int fd, unsigned int events, void *data) {
   int r = grow(poller, fd);
   if (r < 0)
     return r;
@@ -90,19 +99,35 @@ int unixsock_poller_set(unixsock_poller *poller, int fd, unsigned int events, vo
   return 0;
 }
 
+int unixsock_poller_set(unixsock_poller *poller, int fd, unsigned int events, void *data) {
+  if (poller == NULL || (events & ~(unsigned)(UNIXSOCK_READABLE | UNIXSOCK_WRITABLE)))
+    return -EINVAL;
+  if (fd < 0)
+    return -EBADF; /* as epoll_ctl, and the library's other calls that take an fd, say */
+  pthread_mutex_lock(&poller->lock);
+  int r = set_locked(poller, fd, events, data);
+  pthread_mutex_unlock(&poller->lock);
+  return r;
+}
+
 int unixsock_poller_remove(unixsock_poller *poller, int fd) {
   if (poller == NULL)
     return -EINVAL;
   if (fd < 0)
     return -EBADF;
-  if ((size_t)fd >= poller->nslots || !poller->slots[fd].used)
-    return -ENOENT;
-  poller->slots[fd].used = false;
-  poller->slots[fd].data = NULL;
-  /* EBADF: already closed, and epoll forgot it by itself */
-  if (epoll_ctl(poller->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 && errno != EBADF && errno != ENOENT)
-    return -errno;
-  return 0;
+  int r = 0;
+  pthread_mutex_lock(&poller->lock);
+  if ((size_t)fd >= poller->nslots || !poller->slots[fd].used) {
+    r = -ENOENT;
+  } else {
+    poller->slots[fd].used = false;
+    poller->slots[fd].data = NULL;
+    /* EBADF: already closed, and epoll forgot it by itself */
+    if (epoll_ctl(poller->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 && errno != EBADF && errno != ENOENT)
+      r = -errno;
+  }
+  pthread_mutex_unlock(&poller->lock);
+  return r;
 }
 
 int unixsock_poller_wait(unixsock_poller *poller, unixsock_event *ret_events, size_t max,
@@ -128,6 +153,7 @@ int unixsock_poller_wait(unixsock_poller *poller, unixsock_event *ret_events, si
     if (r < 0)
       return r;
   }
+  pthread_mutex_lock(&poller->lock);
   for (int i = 0; i < got; i++) {
     int fd = evs[i].data.fd;
     unsigned int e = 0;
@@ -143,5 +169,6 @@ int unixsock_poller_wait(unixsock_poller *poller, unixsock_event *ret_events, si
     ret_events[i].events = e;
     ret_events[i].data = (size_t)fd < poller->nslots ? poller->slots[fd].data : NULL;
   }
+  pthread_mutex_unlock(&poller->lock);
   return got;
 }

@@ -1,9 +1,11 @@
 /* One handle used by several threads at once, as Python does when a blocking
  * call releases the GIL: a release never frees what another thread's call is
  * using, a frame is received by one thread at a time, and frames sent by two
- * threads never interleave. */
+ * threads never interleave; a poller is waited on while another thread changes
+ * it. */
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -582,4 +584,62 @@ TEST(test_threads_receiving_messages_from_one_socket_lose_none) {
     unixsock_close(a);
     unixsock_close(b);
   }
+}
+
+/* A poller waited on in one thread while another adds and removes descriptors
+ * (epoll allows it): the table of what was registered with each fd grows under
+ * the waiter, which read it as it was moved (a use after free). */
+struct poller_waiter {
+  unixsock_poller *p;
+  int fd;
+  void *want;
+  int wrong, seen;
+  bool stop;
+};
+
+static void *wait_for_events(void *arg) {
+  struct poller_waiter *w = arg;
+  while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+    unixsock_event ev[8];
+    int n = unixsock_poller_wait(w->p, ev, 8, 10);
+    for (int i = 0; i < n; i++)
+      if (ev[i].fd == w->fd) {
+        w->seen++;
+        if (ev[i].data != w->want)
+          w->wrong++;
+      }
+  }
+  return NULL;
+}
+
+TEST(test_a_poller_is_waited_on_while_another_thread_adds_descriptors) {
+  int always[2];
+  CHECK(pipe(always) == 0);
+  CHECK(write(always[1], "x", 1) == 1); /* readable for ever */
+  struct rlimit lim;
+  CHECK(getrlimit(RLIMIT_NOFILE, &lim) == 0);
+  int top = lim.rlim_cur > 4096 ? 4096 : (int)lim.rlim_cur - 1;
+  int tag, seen = 0;
+  for (int round = 0; round < 20; round++) { /* a new poller's table starts small */
+    unixsock_poller *p;
+    CHECK_OK(unixsock_poller_new(&p));
+    CHECK_OK(unixsock_poller_set(p, always[0], UNIXSOCK_READABLE, &tag));
+    struct poller_waiter w = {.p = p, .fd = always[0], .want = &tag};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, wait_for_events, &w) == 0);
+    for (int fd = 100; fd < top; fd = fd * 3 / 2) { /* each higher fd grows the table */
+      CHECK(dup2(always[1], fd) == fd);
+      CHECK_OK(unixsock_poller_set(p, fd, UNIXSOCK_WRITABLE, NULL));
+      CHECK_OK(unixsock_poller_remove(p, fd));
+      close(fd);
+    }
+    __atomic_store_n(&w.stop, true, __ATOMIC_RELEASE);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK_EQ(w.wrong, 0);
+    seen += w.seen;
+    unixsock_poller_free(p);
+  }
+  CHECK(seen > 0);
+  close(always[0]);
+  close(always[1]);
 }
