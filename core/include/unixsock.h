@@ -301,9 +301,9 @@ UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
  *              truncated them (MSG_CTRUNC); every one that did arrive is closed;
  *   -EBADMSG   a malformed frame header; -ECONNRESET  end of stream mid-frame.
  * On dgram and seqpacket it measures the next packet, then reads it (two
- * syscalls); other threads' calls on this handle never come between.  A reader
- * outside the handle (another process sharing the socket) may: a longer packet
- * read instead of the one measured is -EMSGSIZE, and lost.
+ * syscalls); other threads' recv_message and recv_batch never come between.  A
+ * plain recv in another thread, or another process sharing the socket, may: a
+ * longer packet read instead of the one measured is -EMSGSIZE, and lost.
  * Turns SO_PASSCRED on the first time where it is not on yet (see
  * UNIXSOCK_MSG_CREDS). */
 UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg);

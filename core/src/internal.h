@@ -61,7 +61,9 @@ struct unixsock {
    * thread never reads a longer packet than it measured (it would be cut, and
    * lost).  The wait for a packet holds nothing. */
   pthread_mutex_t recv_mutex;
-  unsigned long packets_taken; /* packets read by any call on this handle (__atomic) */
+  /* packets read by recv_message and recv_batch (__atomic); not by a plain recv,
+   * which stays one syscall with nothing added */
+  unsigned long packets_taken;
 };
 
 /* Room for what a receive can bring: the most descriptors, credentials, and what

@@ -148,8 +148,6 @@ static ssize_t recv_bytes(unixsock *sock, void *buf, size_t len, bool now) {
   int flags = unixsock__wait_flag_for(sock, deadline) | (message ? MSG_TRUNC : 0);
   for (;;) {
     ssize_t n = recv(sock->fd, buf, len, flags);
-    if (n >= 0 && message)
-      unixsock__packets_taken(sock, 1);
     if (n >= 0)
       return (message && (size_t)n > len) ? -EMSGSIZE : n;
     int r = unixsock__retry(sock, -errno, POLLIN, &deadline);
@@ -209,8 +207,6 @@ ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len, char *ret_name,
     socklen_t salen = sizeof(sa);
     ssize_t n = recvfrom(sock->fd, buf, len, flags, (struct sockaddr *)&sa, &salen);
     if (n >= 0) {
-      if (message)
-        unixsock__packets_taken(sock, 1);
       if (message && (size_t)n > len)
         return -EMSGSIZE;
       if (io_namelen != NULL) {

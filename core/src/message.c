@@ -164,9 +164,9 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
   }
   pthread_mutex_unlock(&s->recv_mutex);
   if (n > size) {
-    /* A reader outside this handle (another process, or a plain recv here) took
-     * the measured packet first and this one is longer: say so rather than
-     * return it cut. */
+    /* A reader that packets_taken does not count (another process, or a plain
+     * recv in another thread) took the measured packet first and this one is
+     * longer: say so rather than return it cut. */
     unixsock__close_fds(in->fds, in->nfds);
     n = -EMSGSIZE;
   }
