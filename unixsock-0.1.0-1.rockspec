@@ -19,7 +19,7 @@ build = {
         "core/src/batch.c", "core/src/cmsg.c", "core/src/control.c", "core/src/error.c",
         "core/src/frame.c", "core/src/io.c", "core/src/message.c", "core/src/peer.c",
         "core/src/platform_linux.c", "core/src/poller.c", "core/src/sharing.c",
-        "core/src/socket.c", "core/src/socketfile.c", "core/src/wait.c",
+        "core/src/socket.c", "core/src/socketfile.c", "core/src/spill.c", "core/src/wait.c",
         "lua/fd.c", "lua/identity.c", "lua/message.c", "lua/module.c", "lua/poller.c",
         "lua/scratch.c", "lua/signals.c", "lua/socket.c",
       },

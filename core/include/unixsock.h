@@ -218,7 +218,7 @@ UNIXSOCK_EXTERN ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len,
 #define UNIXSOCK_MAX_FDS 253
 /* max_fds for a receiver that accepts no descriptors at all (0 means the most). */
 #define UNIXSOCK_NO_FDS ((size_t)-1)
-/* Default largest framed message a stream receiver accepts (payload bytes). */
+/* Default largest message recv_message accepts (payload bytes). */
 #define UNIXSOCK_DEFAULT_MAX_MESSAGE (16u << 20)
 
 /* A process's credentials, as the kernel vouches for them.  pid is 0 for a
@@ -295,15 +295,19 @@ UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
 /* Receive one whole message into *ret_msg (zeroed first; max_fds is read from it
  * before that).  Returns 1 for a message, 0 at end of stream (on dgram: once
  * reading is shut down, its only end), or -errno:
- *   -EMSGSIZE  a frame over the socket's maximum (the stream is then shut down
+ *   -EMSGSIZE  a message over the socket's maximum (a stream is then shut down
  *              for reading: it cannot be resynchronised);
  *   -ENOBUFS   more descriptors arrived than max_fds allows, or the kernel
  *              truncated them (MSG_CTRUNC); every one that did arrive is closed;
  *   -EBADMSG   a malformed frame header; -ECONNRESET  end of stream mid-frame.
  * On dgram and seqpacket it measures the next packet, then reads it (two
  * syscalls); other threads' recv_message and recv_batch never come between.  A
- * plain recv in another thread, or another process sharing the socket, may: a
- * longer packet read instead of the one measured is -EMSGSIZE, and lost.
+ * plain recv in another thread, or another process sharing the socket, may take
+ * the measured packet first: the one read in its place is returned whole when it
+ * is at most 64 KiB longer, else it is -EMSGSIZE, and lost.  A packet over the
+ * socket's maximum (unixsock_set_max_message) is -EMSGSIZE, dropped with its
+ * descriptors closed, and the next call goes on.  An empty packet is a message
+ * (1 with len 0) even when the peer left after sending it.
  * Turns SO_PASSCRED on the first time where it is not on yet (see
  * UNIXSOCK_MSG_CREDS). */
 UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg);
@@ -312,8 +316,9 @@ UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_
  * Safe on a zeroed record; leaves the record zeroed. */
 UNIXSOCK_EXTERN void unixsock_message_release(unixsock_message *msg);
 
-/* Largest framed message payload this stream socket accepts (default
- * UNIXSOCK_DEFAULT_MAX_MESSAGE, at most 2^31 - 1). */
+/* Largest message payload this socket's recv_message accepts: a stream's frame,
+ * a dgram or seqpacket packet (default UNIXSOCK_DEFAULT_MAX_MESSAGE, at most
+ * 2^31 - 1). */
 UNIXSOCK_EXTERN int unixsock_set_max_message(unixsock *sock, size_t bytes);
 /* The current one (it fits an int), or -EINVAL. */
 UNIXSOCK_EXTERN int unixsock_get_max_message(const unixsock *sock);

@@ -215,9 +215,11 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
     }
   }
   /* an empty read once nothing more can arrive (a seqpacket peer gone, reading
-   * shut down here) is the end, as in unixsock_recv_message */
+   * shut down here) is the end, as in unixsock_recv_message; an empty packet
+   * brings credentials (SO_PASSCRED is on), the end no control data at all */
   for (int i = 0; i < got; i++)
-    if (mm[i].msg_len == 0 && unixsock__platform_read_ended(s->fd)) {
+    if (mm[i].msg_len == 0 && mm[i].msg_hdr.msg_controllen == 0 &&
+        unixsock__platform_read_ended(s->fd)) {
       got = i;
       break;
     }

@@ -51,6 +51,7 @@ void unixsock__inbox_init(struct unixsock__inbox *in, size_t max_fds) {
   in->nfds = 0;
   in->max_fds = unixsock__fd_limit(max_fds);
   in->has_creds = false;
+  in->creds_came = false;
 }
 
 void unixsock__close_fds(int *fds, size_t n) {
@@ -99,6 +100,7 @@ int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in) {
       }
     } else if (c->cmsg_type == SCM_CREDENTIALS &&
                c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+      in->creds_came = true;
       struct ucred uc;
       memcpy(&uc, CMSG_DATA(c), sizeof(uc));
       if (!unixsock__platform_creds_unrecorded(uc.pid, uc.uid, uc.gid)) {

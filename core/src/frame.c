@@ -55,10 +55,6 @@ int unixsock__frame_parse(const unsigned char *h, size_t max, size_t *ret_len,
   return 0;
 }
 
-static size_t max_message(const unixsock *s) {
-  return s->max_message ? s->max_message : UNIXSOCK_DEFAULT_MAX_MESSAGE;
-}
-
 /* ---- sending ---- */
 
 void unixsock__frame_drop_tail(unixsock *s) {
@@ -365,7 +361,7 @@ static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void
     if (r <= 0)
       return r;
     size_t nfds;
-    r = unixsock__frame_parse(in->hdr, max_message(s), &in->len, &nfds);
+    r = unixsock__frame_parse(in->hdr, unixsock__max_message(s), &in->len, &nfds);
     if (r < 0)
       return broken(s, r);
     if (nfds != in->box.nfds)

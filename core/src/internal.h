@@ -41,7 +41,7 @@ struct unixsock {
   gid_t *allow_gids;
   size_t allow_gids_count;
   unsigned long long refused;
-  size_t max_message;             /* stream frames: largest payload accepted */
+  size_t max_message;             /* largest message payload accepted (0: default) */
   struct unixsock__frame_in *in;  /* stream frames: a frame being received */
   char *out_tail;   /* stream frames: the unsent end of a frame that a send with */
   size_t out_len;   /* timeout 0 started (its control data went with its start) */
@@ -58,8 +58,8 @@ struct unixsock {
   /* Packets (dgram, seqpacket): recv_message peeks at the next one's size, then
    * reads it.  Its read, and the peek again when another thread took a packet
    * since its first peek (packets_taken moved), hold recv_mutex, so that a
-   * thread never reads a longer packet than it measured (it would be cut, and
-   * lost).  The wait for a packet holds nothing. */
+   * thread never reads a longer packet than it measured.  The wait for a packet
+   * holds nothing. */
   pthread_mutex_t recv_mutex;
   /* packets read by recv_message and recv_batch (__atomic); not by a plain recv,
    * which stays one syscall with nothing added */
@@ -84,6 +84,7 @@ struct unixsock__inbox {
   size_t max_fds; /* the receiver's limit */
   unixsock_creds creds;
   bool has_creds;
+  bool creds_came; /* SCM_CREDENTIALS came, recorded or not: a packet was read */
 };
 
 /* Message flags the library keeps for itself. */
@@ -216,10 +217,29 @@ int unixsock__frame_reading(const unixsock *s);
 static inline int unixsock__plain_read_allowed(const unixsock *s) {
   return __atomic_load_n(&s->in, __ATOMIC_ACQUIRE) == NULL ? 0 : unixsock__frame_reading(s);
 }
-/* One recvmsg of a datagram/packet into buf with control data and sender; returns
- * its full length (MSG_TRUNC), which exceeds cap when it did not fit. */
-ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsock__inbox *in,
-                              unixsock_message *msg, long long *deadline);
+/* One recvmsg of a datagram/packet into iov with control data and sender; returns
+ * its full length (MSG_TRUNC), which exceeds the iov's room when it did not fit. */
+ssize_t unixsock__recv_packet_iov(unixsock *s, struct iovec *iov, size_t iovlen,
+                                  struct unixsock__inbox *in, unixsock_message *msg,
+                                  long long *deadline);
+static inline ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap,
+                                            struct unixsock__inbox *in, unixsock_message *msg,
+                                            long long *deadline) {
+  struct iovec iov = {.iov_base = buf, .iov_len = cap};
+  return unixsock__recv_packet_iov(s, &iov, 1, in, msg, deadline);
+}
+/* The largest message payload the socket accepts, on every kind. */
+static inline size_t unixsock__max_message(const unixsock *s) {
+  return s->max_message ? s->max_message : UNIXSOCK_DEFAULT_MAX_MESSAGE;
+}
+
+/* ---- spill.c ---- */
+
+/* Room past a measured packet's buffer for a longer one read in its place. */
+enum { UNIXSOCK__SPILL_BYTES = 64 * 1024 };
+/* This thread's spill region of UNIXSOCK__SPILL_BYTES (reused: its contents last
+ * until this thread's next call), or NULL when there is no memory for it. */
+void *unixsock__spill(void);
 
 /* A destination address is for dgram only: stream and seqpacket sockets send to
  * their peer, and the kernel would ignore the address (seqpacket) or refuse it

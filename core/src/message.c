@@ -133,20 +133,26 @@ static ssize_t next_size(unixsock *s, long long *deadline) {
   }
 }
 
-/* A size of 0 once nothing more can arrive is the end, not a message: a
+/* A read of 0 bytes once nothing more can arrive is the end, not a message: a
  * seqpacket peer gone, or reading shut down here (a dgram socket's only end;
  * the kernel then reports 0 bytes for ever, which read as empty messages would
- * make a receive loop spin). */
-static bool packets_ended(const unixsock *s, ssize_t size) {
-  return size == 0 && unixsock__platform_read_ended(s->fd);
+ * make a receive loop spin).  With SO_PASSCRED on, a packet brings credentials
+ * (recorded or not), even an empty one, and the end nothing: so an empty packet
+ * sent just before the peer left is still a message. */
+static bool packets_ended(const unixsock *s, ssize_t size, const struct unixsock__inbox *in) {
+  return size == 0 && !in->creds_came && unixsock__platform_read_ended(s->fd);
 }
 
 /* Read the packet that next_size measured as `size` when `taken` packets had
  * been read from this handle, into a buffer of that size (*ret_buf, the
  * caller's).  Under recv_mutex, and measured again first if another thread read
  * one since: two threads that measured the same packet would otherwise both
- * read, and the second cut (lose) the longer packet behind it.  -EAGAIN when
- * none is left now (wait for the next), 0 with *ret_ended at the end. */
+ * read, and the second get the packet behind it.  A reader that packets_taken
+ * does not count (another process sharing the socket, a plain recv in another
+ * thread) may still take the measured packet first: the one read in its place,
+ * if longer, runs on into this thread's spill and is copied on from there.
+ * -EAGAIN when none is left now (wait for the next), 0 with *ret_ended at the
+ * end. */
 static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char **ret_buf,
                            bool *ret_ended, struct unixsock__inbox *in, unixsock_message *m) {
   long long never = UNIXSOCK__NEVER_WAIT;
@@ -154,21 +160,36 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
   *ret_ended = false;
   pthread_mutex_lock(&s->recv_mutex);
   ssize_t n = size;
-  if (__atomic_load_n(&s->packets_taken, __ATOMIC_ACQUIRE) != taken) {
+  if (__atomic_load_n(&s->packets_taken, __ATOMIC_ACQUIRE) != taken)
     n = size = next_size(s, &never);
-    *ret_ended = packets_ended(s, size);
-  }
-  if (n >= 0 && !*ret_ended) {
-    buf = malloc(size > 0 ? (size_t)size : 1);
-    n = buf == NULL ? -ENOMEM : unixsock__recv_packet(s, buf, (size_t)size, in, m, &never);
+  if (n >= 0) {
+    struct iovec iov[2] = {{.iov_base = buf = malloc(size > 0 ? (size_t)size : 1),
+                            .iov_len = (size_t)size},
+                           {.iov_base = unixsock__spill(), .iov_len = UNIXSOCK__SPILL_BYTES}};
+    if (buf == NULL || iov[1].iov_base == NULL)
+      n = -ENOMEM;
+    else
+      n = unixsock__recv_packet_iov(s, iov, 2, in, m, &never);
+    if (n > size && n <= size + UNIXSOCK__SPILL_BYTES) {
+      char *longer = realloc(buf, (size_t)n);
+      if (longer == NULL) {
+        n = -ENOMEM;
+      } else {
+        memcpy(longer + size, iov[1].iov_base, (size_t)(n - size));
+        buf = longer;
+        size = n;
+      }
+    }
+    if (n == -EAGAIN && size == 0 && unixsock__platform_read_ended(s->fd))
+      n = 0; /* the end was measured, and a read that never waits finds nothing */
+    *ret_ended = packets_ended(s, n, in);
   }
   pthread_mutex_unlock(&s->recv_mutex);
-  if (n > size) {
-    /* A reader that packets_taken does not count (another process, or a plain
-     * recv in another thread) took the measured packet first and this one is
-     * longer: say so rather than return it cut. */
+  if (n > size)
+    n = -EMSGSIZE; /* longer than the spill: cut, so say so rather than return it */
+  if (n < 0) {
     unixsock__close_fds(in->fds, in->nfds);
-    n = -EMSGSIZE;
+    in->nfds = 0;
   }
   if (n < 0 || *ret_ended)
     free(buf);
@@ -177,17 +198,17 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
   return n;
 }
 
-/* Receive one datagram/packet into buf (cap bytes), with its control data and
- * sender.  Returns the message length (which may exceed cap: then truncated). */
-ssize_t unixsock__recv_packet(unixsock *s, void *buf, size_t cap, struct unixsock__inbox *in,
-                              unixsock_message *msg, long long *deadline) {
+/* Receive one datagram/packet into the iov, with its control data and sender.
+ * Returns the message length (which may exceed the iov's room: then truncated). */
+ssize_t unixsock__recv_packet_iov(unixsock *s, struct iovec *iov, size_t iovlen,
+                                  struct unixsock__inbox *in, unixsock_message *msg,
+                                  long long *deadline) {
   union unixsock__cmsgbuf cb;
   struct sockaddr_un sa;
-  struct iovec iov = {.iov_base = buf, .iov_len = cap};
   int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | unixsock__wait_flag_for(s, *deadline);
   for (;;) {
-    struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov,
-                        .msg_iovlen = 1, .msg_control = cb.buf,
+    struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = iov,
+                        .msg_iovlen = iovlen, .msg_control = cb.buf,
                         .msg_controllen = sizeof(cb.buf)};
     ssize_t n = recvmsg(s->fd, &mh, flags);
     if (n >= 0) {
@@ -230,13 +251,19 @@ again:;
   ssize_t size = next_size(sock, &deadline); /* the wait holds no lock */
   if (size < 0)
     return (int)size;
-  if (packets_ended(sock, size))
-    return 0;
+  if ((size_t)size > unixsock__max_message(sock))
+    size = 0; /* read none of it: it is dropped, and EMSGSIZE said below */
   char *buf = NULL;
   bool ended;
   ssize_t n = take_packet(sock, size, taken, &buf, &ended, &in, ret_msg);
   if (n == -EAGAIN)
     goto again; /* another thread took it, and none is left: wait for the next */
+  if (n >= 0 && (size_t)n > unixsock__max_message(sock)) {
+    unixsock__close_fds(in.fds, in.nfds);
+    in.nfds = 0;
+    free(buf);
+    n = -EMSGSIZE;
+  }
   if (n < 0 || ended) {
     memset(ret_msg, 0, sizeof(*ret_msg));
     return n < 0 ? (int)n : 0;
@@ -245,7 +272,7 @@ again:;
       (!in.has_creds || !unixsock__admitted(sock, in.creds.uid, in.creds.gid))) {
     unixsock__close_fds(in.fds, in.nfds); /* a refused peer's message never reaches us */
     in.nfds = 0;
-    in.has_creds = false;
+    in.has_creds = in.creds_came = false;
     free(buf);
     memset(ret_msg, 0, sizeof(*ret_msg));
     unixsock__count_refused(sock);

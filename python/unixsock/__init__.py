@@ -313,8 +313,9 @@ class Socket:
 
     @property
     def max_message(self) -> int:
-        """Largest stream frame this socket accepts (default 16 MiB); a longer
-        one is OSError(EMSGSIZE) and ends the stream."""
+        """Largest message recv_message accepts (default 16 MiB): a longer
+        stream frame is OSError(EMSGSIZE) and ends the stream; a longer packet
+        is OSError(EMSGSIZE), dropped, and the next call goes on."""
         return _c.us_get_max_message(self._h)
 
     @max_message.setter

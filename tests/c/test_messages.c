@@ -2,6 +2,9 @@
  * frames on a stream; CTRUNC and no-room cases leak nothing. */
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -637,6 +640,170 @@ TEST(test_dgram_end_is_reading_shut_down_and_empty_message_is_a_message) {
   CHECK_EQ(unixsock_recv_batch(b, &slot, 1), 0);
   unixsock_close(a);
   unixsock_close(b);
+}
+
+/* An empty packet that came before the peer left (or reading was shut down) is
+ * a message, then the end: it was taken for the end (a size of 0 with nothing
+ * more to come) and never handed out. */
+TEST(test_an_empty_packet_before_the_end_is_a_message_then_the_end) {
+  int packet_kinds[] = {UNIXSOCK_SEQPACKET, UNIXSOCK_DGRAM};
+  for (size_t k = 0; k < 4; k++) {
+    bool batch = k >= 2;
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(packet_kinds[k % 2], &a, &b));
+    unixsock_message m = {.data = "", .len = 0};
+    CHECK_EQ(unixsock_send_message(a, &m), 0);
+    if (packet_kinds[k % 2] == UNIXSOCK_SEQPACKET)
+      unixsock_close(a);
+    else
+      CHECK_OK(unixsock_shutdown(b, UNIXSOCK_SHUT_RD));
+    char buf[4];
+    unixsock_message in = {.data = buf, .len = sizeof(buf)}, slots[2] = {in, in};
+    if (batch) {
+      CHECK_EQ(unixsock_recv_batch(b, slots, 2), 1);
+      CHECK_EQ(slots[0].len, 0);
+      slots[0] = (unixsock_message){.data = buf, .len = sizeof(buf)};
+      CHECK_EQ(unixsock_recv_batch(b, slots, 1), 0);
+    } else {
+      CHECK_EQ(unixsock_recv_message(b, &in), 1);
+      CHECK_EQ(in.len, 0);
+      unixsock_message_release(&in);
+      CHECK_EQ(unixsock_recv_message(b, &in), 0);
+    }
+    if (packet_kinds[k % 2] == UNIXSOCK_DGRAM)
+      unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+/* The socket's largest message bounds packets too: one over it is EMSGSIZE,
+ * dropped with its descriptors closed, and the next is received whole. */
+TEST(test_a_packet_over_the_largest_message_is_emsgsize_and_the_next_arrives) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  CHECK_OK(unixsock_set_max_message(b, 100));
+  char big[101];
+  memset(big, 'x', sizeof(big));
+  int wr, rd = pipe_with("", &wr);
+  unixsock_message m = {.data = big, .len = sizeof(big), .fds = &rd, .nfds = 1};
+  CHECK_EQ(unixsock_send_message(a, &m), (long long)sizeof(big));
+  close(rd); /* the copy in flight is the pipe's last read end */
+  m = (unixsock_message){.data = big, .len = 100};
+  CHECK_EQ(unixsock_send_message(a, &m), 100);
+  unixsock_message in = {0};
+  CHECK_ERR(unixsock_recv_message(b, &in), EMSGSIZE);
+  signal(SIGPIPE, SIG_IGN);
+  CHECK(write(wr, "x", 1) < 0 && errno == EPIPE); /* the passed copy was closed */
+  CHECK_EQ(unixsock_recv_message(b, &in), 1);
+  CHECK_EQ(in.len, 100);
+  CHECK(memcmp(in.data, big, 100) == 0);
+  unixsock_message_release(&in);
+  close(wr);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+/* Processes sharing one socket (a pre-forked worker pool), each taking messages
+ * with recv_message, or one of them with a plain recv: every message reaches one
+ * of them, whole.  recv_message measures the next packet, then reads it, and
+ * another process may take the measured packet in between, leaving it a longer
+ * one: that was cut (EMSGSIZE, and the packet lost), and now runs on into room
+ * kept for it. */
+enum { SHARED_COUNT = 6000, SHORT_LEN = 10, LONG_LEN = 1000 };
+
+static size_t shared_len(unsigned i) { return i % 2 ? LONG_LEN : SHORT_LEN; }
+
+static bool shared_payload_is(const unsigned char *p, size_t len, unsigned i) {
+  if (len != shared_len(i))
+    return false;
+  for (size_t j = sizeof(i); j < len; j++)
+    if (p[j] != (unsigned char)(i + j))
+      return false;
+  return true;
+}
+
+/* Receive until the one-byte end; counts[0] whole messages, counts[1] others. */
+static void take_shared(unixsock *s, bool plain, unsigned char *seen, int *counts) {
+  static unsigned char buf[2 * LONG_LEN];
+  for (;;) {
+    unixsock_message m = {0};
+    const unsigned char *p = buf;
+    ssize_t len;
+    if (plain) {
+      len = unixsock_recv(s, buf, sizeof(buf));
+    } else {
+      int r = unixsock_recv_message(s, &m);
+      len = r == 1 ? (ssize_t)m.len : (r == 0 ? -EPIPE : r);
+      p = m.data;
+    }
+    if (len < 0) {
+      counts[1]++;
+      if (len != -EMSGSIZE)
+        return;
+      continue;
+    }
+    unsigned i = 0;
+    if (len >= (ssize_t)sizeof(i))
+      memcpy(&i, p, sizeof(i));
+    bool end = len == 1;
+    if (!end && i < SHARED_COUNT && shared_payload_is(p, (size_t)len, i) &&
+        !__atomic_exchange_n(&seen[i], 1, __ATOMIC_RELAXED))
+      counts[0]++;
+    else if (!end)
+      counts[1]++;
+    unixsock_message_release(&m);
+    if (end)
+      return;
+  }
+}
+
+TEST(test_processes_sharing_a_socket_each_receive_whole_messages) {
+  int packet_kinds[] = {UNIXSOCK_SEQPACKET, UNIXSOCK_DGRAM};
+  for (int variant = 0; variant < 4; variant++) {
+    int kind = packet_kinds[variant % 2];
+    bool one_plain = variant >= 2;
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(kind, &a, &b));
+    CHECK_OK(unixsock_settimeout(a, 10000)); /* a reader gone: fail, never hang */
+    CHECK_OK(unixsock_settimeout(b, 10000));
+    /* shared with the children: who received what, and their counts */
+    unsigned char *seen = mmap(NULL, SHARED_COUNT + 4 * sizeof(int), PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(seen != MAP_FAILED);
+    memset(seen, 0, SHARED_COUNT + 4 * sizeof(int));
+    int counts[2][2] = {{0}};
+    pid_t kids[2];
+    for (int c = 0; c < 2; c++) {
+      kids[c] = fork();
+      CHECK(kids[c] >= 0);
+      if (kids[c] == 0) {
+        take_shared(b, one_plain && c == 1, seen, counts[c]);
+        memcpy(seen + SHARED_COUNT + 2 * sizeof(int) * (size_t)c, counts[c], sizeof(counts[c]));
+        _exit(0);
+      }
+    }
+    unsigned char msg[LONG_LEN];
+    for (unsigned i = 0; i < SHARED_COUNT; i++) {
+      for (size_t j = 0; j < sizeof(msg); j++)
+        msg[j] = (unsigned char)(i + j);
+      memcpy(msg, &i, sizeof(i));
+      CHECK_EQ(unixsock_send(a, msg, shared_len(i)), (long long)shared_len(i));
+      if (i % 8 == 7)
+        usleep(50); /* let both readers wait, so that one message wakes both */
+    }
+    CHECK_EQ(unixsock_send(a, "x", 1), 1);
+    CHECK_EQ(unixsock_send(a, "x", 1), 1);
+    for (int c = 0; c < 2; c++) {
+      int status;
+      CHECK(waitpid(kids[c], &status, 0) == kids[c] && WIFEXITED(status));
+      memcpy(counts[c], seen + SHARED_COUNT + 2 * sizeof(int) * (size_t)c, sizeof(counts[c]));
+    }
+    CHECK_EQ(counts[0][1] + counts[1][1], 0);
+    CHECK_EQ(counts[0][0] + counts[1][0], SHARED_COUNT);
+    munmap(seen, SHARED_COUNT + 4 * sizeof(int));
+    unixsock_close(a);
+    unixsock_close(b);
+  }
 }
 
 TEST(test_seqpacket_messages_name_no_sender_so_they_can_be_sent_on) {

@@ -301,6 +301,23 @@ describe("messages", function()
     b:close()
   end))
 
+  it("an oversize packet is EMSGSIZE, dropped, and the next arrives", h.no_leak(function()
+    for _, kind in ipairs({ "seqpacket", "dgram" }) do
+      local a, b = unixsock.pair(kind)
+      assert.is_true(b:max_message(4))
+      assert(a:send_message("too long"))
+      assert(a:send_message("fits"))
+      local m, msg, err = b:recv_message()
+      assert.is_nil(m)
+      assert.are.equal(E.EMSGSIZE, err)
+      assert.matches("recv_message", msg)
+      m = assert(b:recv_message())
+      assert.are.equal("fits", m.data)
+      a:close()
+      b:close()
+    end
+  end))
+
   local function frame_header(len) -- docs/wire-format.md
     return string.pack(">I4", len) .. "\0\0US"
   end

@@ -6,6 +6,7 @@ import errno
 import os
 import pickle
 import socket
+import time
 
 import pytest
 
@@ -291,6 +292,75 @@ def test_oversize_frame_is_emsgsize():
         with pytest.raises(OSError) as e:
             b.recv_message()
         assert e.value.errno == errno.EMSGSIZE
+
+
+@pytest.mark.parametrize("kind", ["seqpacket", "dgram"])
+def test_worker_processes_sharing_a_socket_each_receive_whole_messages(kind):
+    # pre-forked workers on one socket: recv_message measured the next packet,
+    # then read it, and another process could take it between the two, leaving a
+    # longer one to cut (EMSGSIZE: it was lost)
+    a, b = unixsock.pair(kind)
+    with a, b:
+        b.settimeout(30)
+        a.settimeout(30)
+        r, w = os.pipe()
+        kids = []
+        for _ in range(2):
+            pid = os.fork()
+            if pid == 0:  # a worker: what it got, as indexes, or -1 for an error
+                status = 0
+                try:
+                    os.close(r)
+                    while True:
+                        try:
+                            m = b.recv_message()
+                        except OSError:
+                            os.write(w, (-1).to_bytes(4, "big", signed=True))
+                            continue
+                        if m.data == b"stop":
+                            break
+                        i = int.from_bytes(m.data[:4], "big")
+                        whole = m.data == i.to_bytes(4, "big") * (250 if i % 2 else 2)
+                        os.write(w, (i if whole else -1).to_bytes(4, "big", signed=True))
+                except BaseException:
+                    status = 1
+                finally:
+                    os._exit(status)
+            kids.append(pid)
+        os.close(w)
+        for i in range(4000):
+            a.send(i.to_bytes(4, "big") * (250 if i % 2 else 2))
+            if i % 8 == 7:
+                time.sleep(0.00005)  # both workers wait, so one message wakes both
+        a.send(b"stop")
+        a.send(b"stop")
+        with os.fdopen(r, "rb") as results:
+            got = results.read()
+        for pid in kids:
+            assert os.waitpid(pid, 0)[1] == 0
+        indexes = [int.from_bytes(got[j:j + 4], "big", signed=True) for j in range(0, len(got), 4)]
+        assert sorted(indexes) == list(range(4000))
+
+
+@pytest.mark.parametrize("kind", ["seqpacket", "dgram"])
+def test_an_oversize_packet_is_emsgsize_dropped_and_the_next_arrives(kind):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        b.max_message = 10
+        r, w = os.pipe()
+        try:
+            a.send_message(b"x" * 11, fds=[r])
+            os.close(r)
+            a.send_message(b"y" * 10)
+            with pytest.raises(OSError) as e:
+                b.recv_message()
+            assert e.value.errno == errno.EMSGSIZE
+            with pytest.raises(BrokenPipeError):  # the descriptor it carried was closed
+                os.write(w, b"z")
+            with b.recv_message() as m:
+                assert m.data == b"y" * 10
+        finally:
+            os.close(w)
 
 
 def _frame_header(length):
