@@ -31,6 +31,10 @@
  *    unixsock_release from another thread never frees what a call in progress
  *    uses (a call already waiting in the kernel finishes on the old descriptor);
  *    unixsock_close and unixsock_detach free the handle, so nothing may be using it.
+ *    A child of fork() may use its copy of a handle that other threads were using:
+ *    their locks are made anew in it, but a stream message they were sending or
+ *    receiving stays theirs (the child's stream sends wait for it as their
+ *    timeout allows; its stream recv_message is -EBUSY).
  */
 #ifndef UNIXSOCK_H
 #define UNIXSOCK_H

@@ -61,6 +61,7 @@ struct unixsock {
    * thread never reads a longer packet than it measured.  The wait for a packet
    * holds nothing. */
   pthread_mutex_t recv_mutex;
+  unsigned long generation; /* the fork generation the three were made in (sharing.c) */
   /* packets read by recv_message and recv_batch (__atomic); not by a plain recv,
    * which stays one syscall with nothing added */
   unsigned long packets_taken;
@@ -271,6 +272,9 @@ static inline void unixsock__count_refused(unixsock *s) {
 
 int unixsock__sharing_init(unixsock *s); /* 0 or -errno */
 void unixsock__sharing_free(unixsock *s);
+/* Make the handle's mutexes and condition variable anew if the process forked
+ * since they were made (another thread may have held them): before using them. */
+void unixsock__sharing_renew(unixsock *s);
 /* The send lock (see sharing.c), inline where no other thread wants it: every
  * stream write takes it. */
 static inline bool unixsock__send_trylock(unixsock *s) { /* true when taken */

@@ -158,6 +158,7 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
   long long never = UNIXSOCK__NEVER_WAIT;
   char *buf = NULL;
   *ret_ended = false;
+  unixsock__sharing_renew(s);
   pthread_mutex_lock(&s->recv_mutex);
   ssize_t n = size;
   if (__atomic_load_n(&s->packets_taken, __ATOMIC_ACQUIRE) != taken)

@@ -1,7 +1,7 @@
 /* One handle, several threads: what keeps calls made at once from spoiling the
  * state a stream's messages keep in the handle (a frame half received, the end of
- * a frame half sent), and a packet's size measured before it is read (message.c).
- * Bytes keep no state and need none of this. */
+ * a frame half sent), and a packet's size measured before it is read (message.c);
+ * and what fork() does to it.  Bytes keep no state and need none of this. */
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
@@ -12,7 +12,23 @@
  * (Ctrl-C in Python) ends the wait, as it ends a wait in poll. */
 #define SLICE_MS 100
 
-int unixsock__sharing_init(unixsock *s) {
+/* fork(): the child has only the thread that forked, so a mutex that another
+ * thread held at that instant would stay locked in the child for ever, and a
+ * condition variable would count waiters that are not there.  Each fork starts a
+ * generation in the child; a handle's mutexes and condition variable are made
+ * anew the first time they are used in a generation they were not made in. */
+static unsigned long generation; /* __atomic: bumped in the child */
+static pthread_mutex_t renewing = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t watching = PTHREAD_ONCE_INIT;
+
+static void forked(void) {
+  pthread_mutex_init(&renewing, NULL); /* it may have been held too */
+  __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
+}
+
+static void watch_forks(void) { (void)pthread_atfork(NULL, NULL, forked); }
+
+static int init_locks(unixsock *s) {
   pthread_condattr_t attr;
   if (pthread_condattr_init(&attr) != 0)
     return -ENOMEM;
@@ -34,6 +50,27 @@ int unixsock__sharing_init(unixsock *s) {
     return -r;
   }
   return 0;
+}
+
+int unixsock__sharing_init(unixsock *s) {
+  (void)pthread_once(&watching, watch_forks);
+  s->generation = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+  return init_locks(s);
+}
+
+void unixsock__sharing_renew(unixsock *s) {
+  unsigned long now = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+  if (__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) == now)
+    return;
+  pthread_mutex_lock(&renewing);
+  if (__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) != now) {
+    /* made anew, not destroyed: the old ones may be held by a thread that
+     * is not in this process */
+    __atomic_store_n(&s->send_waiters, 0, __ATOMIC_SEQ_CST);
+    (void)init_locks(s); /* glibc: cannot fail without attributes that allocate */
+    __atomic_store_n(&s->generation, now, __ATOMIC_RELEASE);
+  }
+  pthread_mutex_unlock(&renewing);
 }
 
 void unixsock__sharing_free(unixsock *s) {
@@ -66,6 +103,7 @@ int unixsock__send_lock_wait(unixsock *s, long long *deadline) {
   if (*deadline == UNIXSOCK__NO_DEADLINE_YET)
     *deadline = unixsock__deadline(unixsock__timeout(s));
   int r = 0;
+  unixsock__sharing_renew(s);
   pthread_mutex_lock(&s->send_mutex);
   __atomic_add_fetch(&s->send_waiters, 1, __ATOMIC_SEQ_CST);
   while (!unixsock__send_trylock(s)) {
@@ -99,6 +137,7 @@ int unixsock__send_lock_wait(unixsock *s, long long *deadline) {
 }
 
 void unixsock__send_wake(unixsock *s) {
+  unixsock__sharing_renew(s);
   pthread_mutex_lock(&s->send_mutex);
   pthread_cond_signal(&s->send_free);
   pthread_mutex_unlock(&s->send_mutex);

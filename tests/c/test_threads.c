@@ -8,9 +8,12 @@
 #include <stdbool.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "../../core/src/internal.h"
 
 static void raw_pair(unixsock **ret, int *ret_raw) {
   int sv[2];
@@ -644,4 +647,54 @@ TEST(test_a_poller_is_waited_on_while_another_thread_adds_descriptors) {
   }
   close(always[0]);
   close(always[1]);
+}
+
+/* fork() while another thread holds one of a handle's locks (inside
+ * recv_message's read, or asleep for a stream's send lock): the child has only
+ * the forking thread, and its copy of the lock stayed held for ever, so its first
+ * recv_message, or a send that woke the waiter that is not there, hung with no
+ * timeout to end it.  The test holds the locks itself, as those threads would. */
+static int child_uses_both(unixsock *dgram, unixsock *stream) {
+  unixsock_message m = {0};
+  if (unixsock_settimeout(dgram, 2000) < 0 || unixsock_recv_message(dgram, &m) != 1 ||
+      m.len != 5 || memcmp(m.data, "hello", 5) != 0)
+    return 1;
+  unixsock_message_release(&m);
+  return unixsock_send(stream, "x", 1) == 1 ? 0 : 2;
+}
+
+TEST(test_a_forked_child_uses_a_handle_whose_locks_another_thread_held) {
+  unixsock *a, *b, *c, *d;
+  CHECK_OK(unixsock_pair(UNIXSOCK_DGRAM, &a, &b));
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &c, &d));
+  CHECK_EQ(unixsock_send(a, "hello", 5), 5);
+  CHECK(pthread_mutex_lock(&b->recv_mutex) == 0);
+  CHECK(pthread_mutex_lock(&d->send_mutex) == 0);
+  __atomic_store_n(&d->send_waiters, 1, __ATOMIC_SEQ_CST);
+  pid_t child = fork();
+  CHECK(child >= 0);
+  if (child == 0)
+    _exit(child_uses_both(b, d));
+  __atomic_store_n(&d->send_waiters, 0, __ATOMIC_SEQ_CST);
+  CHECK(pthread_mutex_unlock(&d->send_mutex) == 0);
+  CHECK(pthread_mutex_unlock(&b->recv_mutex) == 0);
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 1000 && done == 0; i++) { /* 10 s at most */
+    done = waitpid(child, &status, WNOHANG);
+    if (done == 0)
+      usleep(10000);
+  }
+  if (done == 0) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+  }
+  CHECK(done == child); /* it hung */
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  char x;
+  CHECK_EQ(unixsock_recv(c, &x, 1), 1);
+  unixsock_close(a);
+  unixsock_close(b);
+  unixsock_close(c);
+  unixsock_close(d);
 }
