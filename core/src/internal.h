@@ -61,7 +61,8 @@ struct unixsock {
    * thread never reads a longer packet than it measured.  The wait for a packet
    * holds nothing. */
   pthread_mutex_t recv_mutex;
-  unsigned long generation; /* the fork generation the three were made in (sharing.c) */
+  unsigned long generation; /* the fork generation send_mutex, send_free and recv_mutex
+                             * were made in (sharing.c) */
   /* packets read by recv_message and recv_batch (__atomic); not by a plain recv,
    * which stays one syscall with nothing added */
   unsigned long packets_taken;

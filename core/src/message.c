@@ -150,12 +150,14 @@ static bool packets_ended(const unixsock *s, ssize_t size, const struct unixsock
  * read, and the second get the packet behind it.  A reader that packets_taken
  * does not count (another process sharing the socket, a plain recv in another
  * thread) may still take the measured packet first: the one read in its place,
- * if longer, runs on into this thread's spill and is copied on from there.
+ * if longer, runs on into this thread's spill and is copied on from there.  A
+ * packet over the socket's maximum is read into no buffer: -EMSGSIZE, dropped.
  * -EAGAIN when none is left now (wait for the next), 0 with *ret_ended at the
  * end. */
 static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char **ret_buf,
                            bool *ret_ended, struct unixsock__inbox *in, unixsock_message *m) {
   long long never = UNIXSOCK__NEVER_WAIT;
+  size_t max = unixsock__max_message(s);
   char *buf = NULL;
   *ret_ended = false;
   unixsock__sharing_renew(s);
@@ -164,30 +166,29 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
   if (__atomic_load_n(&s->packets_taken, __ATOMIC_ACQUIRE) != taken)
     n = size = next_size(s, &never);
   if (n >= 0) {
-    struct iovec iov[2] = {{.iov_base = buf = malloc(size > 0 ? (size_t)size : 1),
-                            .iov_len = (size_t)size},
+    size_t room = (size_t)size <= max ? (size_t)size : 0; /* over the maximum: dropped */
+    struct iovec iov[2] = {{.iov_base = buf = malloc(room > 0 ? room : 1), .iov_len = room},
                            {.iov_base = unixsock__spill(), .iov_len = UNIXSOCK__SPILL_BYTES}};
     if (buf == NULL || iov[1].iov_base == NULL)
       n = -ENOMEM;
     else
       n = unixsock__recv_packet_iov(s, iov, 2, in, m, &never);
-    if (n > size && n <= size + UNIXSOCK__SPILL_BYTES) {
+    if (n > (ssize_t)max || n > (ssize_t)(room + UNIXSOCK__SPILL_BYTES)) {
+      n = -EMSGSIZE; /* over the maximum, or cut: say so rather than return it */
+    } else if (n > (ssize_t)room) {
       char *longer = realloc(buf, (size_t)n);
       if (longer == NULL) {
         n = -ENOMEM;
       } else {
-        memcpy(longer + size, iov[1].iov_base, (size_t)(n - size));
+        memcpy(longer + room, iov[1].iov_base, (size_t)n - room);
         buf = longer;
-        size = n;
       }
     }
-    if (n == -EAGAIN && size == 0 && unixsock__platform_read_ended(s->fd))
+    if (n == -EAGAIN && room == 0 && unixsock__platform_read_ended(s->fd))
       n = 0; /* the end was measured, and a read that never waits finds nothing */
     *ret_ended = packets_ended(s, n, in);
   }
   pthread_mutex_unlock(&s->recv_mutex);
-  if (n > size)
-    n = -EMSGSIZE; /* longer than the spill: cut, so say so rather than return it */
   if (n < 0) {
     unixsock__close_fds(in->fds, in->nfds);
     in->nfds = 0;
@@ -252,19 +253,11 @@ again:;
   ssize_t size = next_size(sock, &deadline); /* the wait holds no lock */
   if (size < 0)
     return (int)size;
-  if ((size_t)size > unixsock__max_message(sock))
-    size = 0; /* read none of it: it is dropped, and EMSGSIZE said below */
   char *buf = NULL;
   bool ended;
   ssize_t n = take_packet(sock, size, taken, &buf, &ended, &in, ret_msg);
   if (n == -EAGAIN)
     goto again; /* another thread took it, and none is left: wait for the next */
-  if (n >= 0 && (size_t)n > unixsock__max_message(sock)) {
-    unixsock__close_fds(in.fds, in.nfds);
-    in.nfds = 0;
-    free(buf);
-    n = -EMSGSIZE;
-  }
   if (n < 0 || ended) {
     memset(ret_msg, 0, sizeof(*ret_msg));
     return n < 0 ? (int)n : 0;
