@@ -780,8 +780,8 @@ static unsigned long long us_refused(us_socket *sock) {
 
 %{
 /* A sequence of ints -> fds (at most UNIXSOCK_MAX_FDS + 1, so the core can say
- * E2BIG itself). */
-static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n) {
+ * E2BIG itself).  item >= 0 is the send_batch item an error names. */
+static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n, Py_ssize_t item) {
   *ret_n = 0;
   if (seq == NULL || seq == Py_None)
     return 0;
@@ -803,7 +803,21 @@ static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n) {
     }
     PyObject *o = PySequence_Fast_GET_ITEM(fast, i);
     Py_INCREF(o);
-    int fd = PyObject_AsFileDescriptor(o); /* ints, or objects with fileno() */
+    int fd;
+    if (!PyLong_Check(o) && !PyObject_HasAttrString(o, "fileno")) {
+      /* CPython's own message names neither the list nor the item */
+      if (item >= 0)
+        PyErr_Format(PyExc_TypeError,
+                     "send_batch: item %zd's fds[%zd] is %.100s, not a descriptor (an int or an object with fileno())",
+                     item, i, Py_TYPE(o)->tp_name);
+      else
+        PyErr_Format(PyExc_TypeError,
+                     "fds[%zd] is %.100s, not a descriptor (an int or an object with fileno())",
+                     i, Py_TYPE(o)->tp_name);
+      fd = -1;
+    } else {
+      fd = PyObject_AsFileDescriptor(o); /* ints, or objects with fileno() */
+    }
     Py_DECREF(o);
     if (fd < 0) {
       Py_DECREF(fast);
@@ -946,7 +960,7 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
   }
   if (sock == NULL)
     r = -EBADF;
-  else if (us_fd_list(slots[US_SM_FDS], fdv, &m.nfds) < 0)
+  else if (us_fd_list(slots[US_SM_FDS], fdv, &m.nfds, -1) < 0)
     r = -EINVAL; /* with the TypeError us_fd_list set */
   else if (m.nfds > UNIXSOCK_MAX_FDS)
     r = -E2BIG;
@@ -1087,7 +1101,7 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
       goto out;
     }
     held = i + 1;
-    if (us_fd_list(fds, one, &ms[i].nfds) < 0) {
+    if (us_fd_list(fds, one, &ms[i].nfds, i) < 0) {
       r = -EINVAL;
       goto out;
     }

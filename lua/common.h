@@ -8,6 +8,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdbool.h>
 
 #include "unixsock.h"
 
@@ -62,8 +63,12 @@ void lus_push_address(lua_State *L, const char *name, size_t len);
 
 /* Push a received descriptor as a unixsock.fd object (closes when collected). */
 void lus_push_fd(lua_State *L, int fd);
-/* A descriptor argument: an integer, a unixsock.fd or a socket. */
-int lus_to_fd(lua_State *L, int idx);
+/* The descriptor at idx into *fd: an integer (one out of range is -1, which the
+ * core calls EBADF), a unixsock.fd or a socket (a closed one raises what its own
+ * methods say).  false, *fd untouched, for any other value. */
+bool lus_test_fd(lua_State *L, int idx, int *fd);
+/* The same for an argument, raising a type error for any other value. */
+int lus_check_fd(lua_State *L, int arg);
 
 void lus_open_socket(lua_State *L);  /* registers the socket metatable */
 void lus_open_fd(lua_State *L);

@@ -29,20 +29,32 @@ static lus_fd *fd_test(lua_State *L, int idx) {
   return f->tag == &lus_fd_tag ? f : NULL;
 }
 
-int lus_to_fd(lua_State *L, int idx) {
+bool lus_test_fd(lua_State *L, int idx, int *fd) {
   if (lua_isinteger(L, idx)) {
     lua_Integer v = lua_tointeger(L, idx);
-    return v < 0 || v > 0x7fffffff ? -1 : (int)v;
+    *fd = v < 0 || v > 0x7fffffff ? -1 : (int)v;
+    return true;
   }
   lus_socket *s = lus_test(L, idx);
   if (s != NULL && s->h == NULL)
-    return luaL_error(L, "attempt to use a closed socket"); /* what its own methods say */
-  if (s != NULL)
-    return unixsock_fd(s->h);
+    luaL_error(L, "attempt to use a closed socket"); /* what its own methods say */
+  if (s != NULL) {
+    *fd = unixsock_fd(s->h);
+    return true;
+  }
   lus_fd *f = fd_test(L, idx);
-  if (f != NULL)
-    return f->fd;
-  return luaL_error(L, "expected a descriptor (integer, unixsock.fd or socket)");
+  if (f != NULL) {
+    *fd = f->fd;
+    return true;
+  }
+  return false;
+}
+
+int lus_check_fd(lua_State *L, int arg) {
+  int fd;
+  if (!lus_test_fd(L, arg, &fd))
+    luaL_typeerror(L, arg, "descriptor (integer, unixsock.fd or socket)");
+  return fd;
 }
 
 static lus_fd *check_open(lua_State *L) {

@@ -60,10 +60,12 @@ static void check_fds_list(lua_State *L, int idx, lua_Integer n, const char *op)
   }
 }
 
-/* Fill m from (data, fds table, options table) at idx, idx+1, idx+2.  0, or
- * -ENAMETOOLONG for an address longer than a message holds, which is then left
- * on top of the stack for the caller's error (as sendto says it). */
-static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv, const char *op) {
+/* Fill m from (data, fds table, options table) at idx, idx+1, idx+2; item > 0 is
+ * the send_batch message an error names.  0, or -ENAMETOOLONG for an address
+ * longer than a message holds, which is then left on top of the stack for the
+ * caller's error (as sendto says it). */
+static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv, const char *op,
+                         lua_Integer item) {
   m->data = (void *)luaL_checklstring(L, idx, &m->len);
   if (!lua_isnoneornil(L, idx + 1)) {
     luaL_checktype(L, idx + 1, LUA_TTABLE);
@@ -74,7 +76,14 @@ static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv, c
     } else {
       for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, idx + 1, i);
-        fdv[i - 1] = lus_to_fd(L, -1);
+        if (!lus_test_fd(L, -1, &fdv[i - 1])) {
+          if (item > 0)
+            lua_pushfstring(L, "message %I's ", item);
+          else
+            lua_pushliteral(L, "");
+          luaL_error(L, "%s: %sfds[%I] is a %s, not a descriptor (integer, unixsock.fd or socket)",
+                     op, lua_tostring(L, -1), i, luaL_typename(L, -2));
+        }
         lua_pop(L, 1);
       }
       m->nfds = (size_t)n;
@@ -148,7 +157,7 @@ static int l_send_message(lua_State *L) {
     static const char *const options[] = {"creds", "address", "data", "fds", "truncated", NULL};
     lus_check_option_names(L, 4, options);
   }
-  if (read_outgoing(L, 2, &m, fdv, "send_message") < 0)
+  if (read_outgoing(L, 2, &m, fdv, "send_message", 0) < 0)
     return fail_too_long(L, "send_message");
   ssize_t n = unixsock_send_message(s->h, &m);
   if (n < 0)
@@ -244,7 +253,7 @@ static int l_send_batch(lua_State *L) {
     made = lua_getfield(L, t, "data") != LUA_TSTRING || made;
     lua_getfield(L, t, "fds");
     lua_pushvalue(L, t); /* the table doubles as the options table */
-    if (read_outgoing(L, t + 1, &ms[i - 1], fdv + (i - 1) * UNIXSOCK_MAX_FDS, "send_batch") < 0)
+    if (read_outgoing(L, t + 1, &ms[i - 1], fdv + (i - 1) * UNIXSOCK_MAX_FDS, "send_batch", i) < 0)
       return fail_too_long(L, "send_batch"); /* before anything is sent, as in Python */
     if (made)
       keep_alive(L, anchor, t + 1, i); /* read_outgoing left the string there */

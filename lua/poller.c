@@ -35,7 +35,7 @@ static unsigned int parse_events(lua_State *L, int idx) {
 
 static int p_add(lua_State *L) {
   lus_poller *p = check_poller(L);
-  int fd = lus_to_fd(L, 2);
+  int fd = lus_check_fd(L, 2);
   unsigned int ev = parse_events(L, 3);
   int r = unixsock_poller_set(p->p, fd, ev, NULL);
   if (r < 0)
@@ -49,7 +49,7 @@ static int p_add(lua_State *L) {
 
 static int p_remove(lua_State *L) {
   lus_poller *p = check_poller(L);
-  int fd = lus_to_fd(L, 2);
+  int fd = lus_check_fd(L, 2);
   int r = unixsock_poller_remove(p->p, fd);
   lua_getiuservalue(L, 1, 1);
   lua_pushnil(L);

@@ -187,8 +187,13 @@ describe("messages", function()
     local ok, _, perr = p:add(fwd, "r") -- a closed fd object: EBADF there too (was EINVAL)
     assert.is_nil(ok)
     assert.are.equal(E.EBADF, perr)
+    -- the error named neither the list nor the item
     assert.has_error(function() a:send_message("x", { "3" }) end,
-      "expected a descriptor (integer, unixsock.fd or socket)")
+      "send_message: fds[1] is a string, not a descriptor (integer, unixsock.fd or socket)")
+    assert.has_error(function() a:send_batch({ "ok", { data = "x", fds = { a, {} } } }) end,
+      "send_batch: message 2's fds[2] is a table, not a descriptor (integer, unixsock.fd or socket)")
+    assert.has_error(function() p:add("3", "r") end,
+      "bad argument #1 to 'add' (descriptor (integer, unixsock.fd or socket) expected, got string)")
     second.fds[1]:close()
     y:close()
     a:close()

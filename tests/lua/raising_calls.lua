@@ -12,7 +12,7 @@ for _ = 1, 50 do
   raises("allow_gids%[1%] must be a uid/gid", unixsock.listen, "@unixsock-leak-test", "stream",
     { allow_uids = { 1, 2, 3 }, allow_gids = { "x" } })
   raises("allow_uids%[2%] must be a uid/gid", unixsock.bind, "", { allow_uids = { 0, -1 } })
-  raises("expected a descriptor", a.send_message, a, "x", { a, "not an fd" })
+  raises("fds%[2%] is a string, not a descriptor", a.send_message, a, "x", { a, "not an fd" })
   raises("fds must be a list of descriptors", a.send_message, a, "x", { a, creds = true })
   raises("message 3 must be a string or a table", a.send_batch, a, { "fine", { data = "x", fds = { a } }, 42 })
   raises("count must be 1..1024", b.recv_batch, b, 0)

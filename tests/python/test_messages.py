@@ -254,6 +254,8 @@ def test_send_message_arguments_by_position_and_by_keyword():
     (lambda s: s.send_message(b"x", data=b"y"), "multiple values for argument 'data'"),
     (lambda s: s.send_message("text"), "data must be bytes-like, not str"),
     (lambda s: s.send_message(b"x", [object()]), "fileno"),
+    # CPython's message named neither the list nor the item
+    (lambda s: s.send_message(b"x", [0, "a"]), "fds[1] is str, not a descriptor (an int or an object with fileno())"),
     (lambda s: s.send_message(b"x", address=0), "an address is str, bytes or os.PathLike, not int"),
 ])
 def test_send_message_bad_arguments_are_typeerrors_that_say_which(call, text):
@@ -520,6 +522,8 @@ def test_send_batch_takes_bytes_tuples_and_received_messages():
 @pytest.mark.parametrize("messages, text", [
     (["ok", "text"], "send_batch: item 0 must be bytes-like, not str"),
     ([b"ok", (u"text", [])], "send_batch: item 1's data must be bytes-like, not str"),
+    # CPython's "argument must be an int, or have a fileno() method." named neither
+    ([b"ok", (b"x", [0, None])], "send_batch: item 1's fds[1] is NoneType, not a descriptor (an int or an object with fileno())"),
     (b"one message", "send_batch takes a list of messages, not one bytes object (wrap it: [data])"),
     ("one message", "send_batch takes a list of messages, not one str object (wrap it: [data])"),
     (5, "send_batch takes a list of messages, not int"),
