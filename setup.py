@@ -18,7 +18,7 @@ core_sources = sorted(glob.glob("core/src/*.c"))
 
 extension = Extension(
     "unixsock._capi",
-    sources=["bindings/unixsock.i"] + core_sources,
+    sources=["bindings/unixsock.i", "bindings/message_type.c"] + core_sources,
     include_dirs=["core/include", "core/src"],
     define_macros=[("_GNU_SOURCE", None)],
     swig_opts=["-Icore/include", "-outdir", "python/unixsock"],

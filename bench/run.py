@@ -230,6 +230,24 @@ def run_all(b: Bench):
         where = "one CPU" if mode == "sink" else "two CPUs, sink busy-polling"
         sections.append(table(f"fd passing, {kind}, one fd per message, {where}", "messages/s", rows, False))
 
+    # 4b. the receiving end of fd passing: a raw C source sends, the measured end
+    # receives each message and closes its fd, both on CPU 0
+    for kind in ("seqpacket", "dgram"):
+        src = lambda a, k=kind: ["fd-source", k, a, str(n_fds)]
+        rows = [
+            ("raw C recvmsg", b.measure(src, lambda a: [CCLIENT, "fds-in", "raw", kind, a, str(n_fds)])),
+            ("unixsock C recv_message", b.measure(src, lambda a: [CCLIENT, "fds-in", "us", kind, a, str(n_fds)])),
+            ("unixsock C recv_message, max_message 64 KiB", b.measure(src, lambda a: [CCLIENT, "fds-in", "small", kind, a, str(n_fds)])),
+            ("Python socket.recv_fds", b.measure(src, lambda a: [*PYCLIENT, "fds-in", "std", kind, a, str(n_fds)])),
+            ("unixsock Python recv_message", b.measure(src, lambda a: [*PYCLIENT, "fds-in", "us", kind, a, str(n_fds)])),
+            ("unixsock Python recv_message, max_message 64 KiB", b.measure(src, lambda a: [*PYCLIENT, "fds-in", "small", kind, a, str(n_fds)])),
+            ("unixsock Lua recv_message", b.measure(src, lambda a: [*LUACLIENT, "fds-in", "us", kind, a, str(n_fds)])),
+            ("unixsock C recv_batch (64)", b.measure(src, lambda a: [CCLIENT, "fds-in", "batch", kind, a, str(n_fds)])),
+            ("unixsock Python recv_batch (64)", b.measure(src, lambda a: [*PYCLIENT, "fds-in", "batch", kind, a, str(n_fds)])),
+            ("unixsock Lua recv_batch (64)", b.measure(src, lambda a: [*LUACLIENT, "fds-in", "batch", kind, a, str(n_fds)])),
+        ]
+        sections.append(table(f"fd receiving, {kind}, one fd per message, one CPU", "messages/s", rows, False))
+
     # 5. user-space instructions per round trip (callgrind: noise-free)
     if shutil.which("valgrind"):
         sections.extend(instructions(b))

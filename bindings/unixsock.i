@@ -8,8 +8,9 @@
  *    is always its first argument pair (name, namelen): it becomes `filename`;
  *  - a function returning us_status_on names its socket, always its first
  *    argument, by the address core's unixsock_error_address picks.
- * us_send_message alone is written by hand, for the vectorcall convention (see
- * there): SWIG's wrappers all take an argument tuple. */
+ * us_send_message and us_recv_message alone are written by hand, for the
+ * vectorcall convention (see there): SWIG's wrappers all take an argument
+ * tuple.  Message, the type they return, is message_type.c's. */
 %module(package="unixsock") capi
 
 %ignore us_recv_new; /* a helper of us_recv and us_try_recv */
@@ -22,6 +23,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+#include "message_type.h"
 #include "unixsock.h"
 
 typedef long us_status;
@@ -830,38 +832,6 @@ static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n, Py_ssize_t item) {
   return 0;
 }
 
-/* (data, fds, creds, address) for a received message; takes its fds. */
-static PyObject *us_message_tuple(unixsock_message *m, int with_data) {
-  PyObject *data = with_data ? PyBytes_FromStringAndSize(m->data, (Py_ssize_t)m->len) : NULL;
-  PyObject *fds = PyTuple_New((Py_ssize_t)m->nfds);
-  PyObject *creds = (m->flags & UNIXSOCK_MSG_CREDS)
-                        ? Py_BuildValue("(lkk)", (long)m->creds.pid,
-                                        (unsigned long)m->creds.uid,
-                                        (unsigned long)m->creds.gid)
-                        : (Py_INCREF(Py_None), Py_None);
-  PyObject *addr = PyBytes_FromStringAndSize(m->address, (Py_ssize_t)m->addrlen);
-  PyObject *t = NULL;
-  if ((with_data && data == NULL) || fds == NULL || creds == NULL || addr == NULL)
-    goto out;
-  for (size_t i = 0; i < m->nfds; i++) {
-    PyObject *fd = PyLong_FromLong(m->fds[i]);
-    if (fd == NULL)
-      goto out;
-    PyTuple_SET_ITEM(fds, (Py_ssize_t)i, fd);
-  }
-  t = with_data ? PyTuple_Pack(5, data, fds, creds, addr, (m->flags & UNIXSOCK_MSG_TRUNCATED) ? Py_True : Py_False)
-                : PyTuple_Pack(4, fds, creds, addr, (m->flags & UNIXSOCK_MSG_TRUNCATED) ? Py_True : Py_False);
-  if (t != NULL)
-    for (size_t i = 0; i < m->nfds; i++)
-      m->fds[i] = -1; /* the Python Message owns them now */
-out:
-  Py_XDECREF(data);
-  Py_XDECREF(fds);
-  Py_XDECREF(creds);
-  Py_XDECREF(addr);
-  return t;
-}
-
 /* Python's max_fds=0 accepts none (the core's 0 means the most). */
 static size_t us_fd_limit(long max_fds) {
   return max_fds == 0 ? UNIXSOCK_NO_FDS : (size_t)max_fds;
@@ -988,40 +958,83 @@ out:
   return result;
 }
 
+/* recv_message(handle, max_fds=MAX_FDS) -> Message, or None at the end; by hand
+ * as send_message is, and bound the same way. */
+static PyObject *us_recv_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames) {
+  static PyObject *max_fds_name;
+  PyObject *limit = NULL, *result = NULL;
+  unixsock_message m;
+  us_socket *sock;
+  long max_fds = UNIXSOCK_MAX_FDS, r;
+  (void)module;
+  if (nargs < 1 || nargs > 2) {
+    PyErr_Format(PyExc_TypeError, "recv_message() takes at most 1 positional argument (%zd given)",
+                 nargs - 1);
+    return NULL;
+  }
+  if (nargs == 2)
+    limit = args[1];
+  for (Py_ssize_t i = 0, n = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0; i < n; i++) {
+    PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+    if (max_fds_name == NULL && (max_fds_name = PyUnicode_InternFromString("max_fds")) == NULL)
+      return NULL;
+    if (key != max_fds_name && PyUnicode_Compare(key, max_fds_name) != 0) {
+      if (!PyErr_Occurred())
+        PyErr_Format(PyExc_TypeError, "recv_message() got an unexpected keyword argument '%S'", key);
+      return NULL;
+    }
+    if (limit != NULL) {
+      PyErr_SetString(PyExc_TypeError, "recv_message() got multiple values for argument 'max_fds'");
+      return NULL;
+    }
+    limit = args[nargs + i];
+  }
+  if (us_handle_of(args[0], &sock) < 0)
+    return NULL;
+  if (limit != NULL) {
+    max_fds = PyLong_AsLong(limit); /* an int, as SWIG's wrapper took */
+    if (max_fds == -1 && PyErr_Occurred())
+      return NULL;
+  }
+  if (sock == NULL) {
+    us_raise_on(-EBADF, "recv_message", NULL);
+    return NULL;
+  }
+  if (max_fds < 0) {
+    us_einval("max_fds must be >= 0");
+    return NULL;
+  }
+  memset(&m, 0, sizeof(m));
+  m.max_fds = us_fd_limit(max_fds);
+  /* like us_recv, tried first with the GIL held on dgram and seqpacket */
+  US_PACKET_TRY_FIRST(sock, unixsock_try_recv_message(sock, &m), unixsock_recv_message(sock, &m), r);
+  if (r < 0) {
+    us_raise_on(r, "recv_message", sock);
+    return NULL;
+  }
+  if (r == 0)
+    Py_RETURN_NONE;
+  result = us_message_from(&m, m.len);
+  unixsock_message_release(&m); /* the data, and the fds if no Message took them */
+  return result;
+}
+
 static PyMethodDef us_native_methods[] = {
     {"us_send_message", (PyCFunction)(void (*)(void))us_send_message, METH_FASTCALL | METH_KEYWORDS,
      "us_send_message(handle, data=b'', fds=(), *, creds=False, address=None) -> payload length"},
+    {"us_recv_message", (PyCFunction)(void (*)(void))us_recv_message, METH_FASTCALL | METH_KEYWORDS,
+     "us_recv_message(handle, max_fds=MAX_FDS) -> Message, or None at the end"},
     {NULL, NULL, 0, NULL}};
 %}
 
 %init %{
-  (void)PyModule_AddFunctions(m, us_native_methods); /* on failure the import raises */
+  /* on failure the import raises */
+  if (PyModule_AddFunctions(m, us_native_methods) < 0 || us_message_setup(m) < 0)
+    return NULL;
 %}
 
 %inline %{
-/* -> None at end of stream, else (data, fds, creds, address, truncated) */
-static us_status_on us_recv_message(us_socket *sock, long max_fds, PyObject **ret_obj) {
-  unixsock_message m;
-  long r;
-  if (sock == NULL)
-    return -EBADF;
-  if (max_fds < 0)
-    return us_einval("max_fds must be >= 0");
-  memset(&m, 0, sizeof(m));
-  m.max_fds = us_fd_limit(max_fds);
-  US_BLOCKING(sock, unixsock_recv_message(sock, &m), r);
-  if (r < 0)
-    return r;
-  if (r == 0) {
-    Py_INCREF(Py_None);
-    *ret_obj = Py_None;
-    return 0;
-  }
-  *ret_obj = us_message_tuple(&m, 1);
-  unixsock_message_release(&m);
-  return *ret_obj != NULL ? 1 : -ENOMEM;
-}
-
 /* messages: bytes-like objects, (data, fds[, creds[, address]]) tuples, or
  * received Message objects (their data, fds and whether they had credentials) */
 static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
@@ -1164,7 +1177,7 @@ out:
   return r;
 }
 
-/* -> list of (data, fds, creds, address, truncated) */
+/* -> list of Message */
 static us_status_on us_recv_batch(us_socket *sock, long count, long size, long max_fds,
                                PyObject **ret_obj) {
   long r;
@@ -1197,7 +1210,7 @@ static us_status_on us_recv_batch(us_socket *sock, long count, long size, long m
       size_t real = ms[i].len;
       if (real > cap)
         ms[i].len = cap; /* truncated: what arrived, flagged */
-      PyObject *t = us_message_tuple(&ms[i], 1);
+      PyObject *t = us_message_from(&ms[i], ms[i].len);
       ms[i].len = real;
       if (t == NULL) {
         Py_CLEAR(list);

@@ -6,6 +6,9 @@
  *   client tcp PORT SIZE N                         ns per TCP loopback round trip
  *   client rate raw|us|batch KIND ADDRESS N        64-byte messages per second
  *   client fds raw|us|batch KIND ADDRESS N         messages with one fd per second
+ *   client fds-in raw|us|small|batch KIND ADDRESS N  the same received (from peer fd-source),
+ *                                                  each fd closed (small: with max_message
+ *                                                  64 KiB, read without measuring)
  *   client bulk raw|us ADDRESS TOTAL CHUNK BUF     MiB/s received (BUF: rcvbuf, 0 = default)
  *   client tcpbulk PORT TOTAL CHUNK                MiB/s received over TCP
  *   client scale N                                 N echo clients on one poller thread */
@@ -259,6 +262,71 @@ static void fds(const char *how, const char *kind, const char *addr, long n) {
   printf("%.0f\n", (double)n / (now() - t0));
 }
 
+/* Receive n messages with one fd each, closing every fd; dgram says hello first,
+ * so the source knows where to send. */
+static void fds_in(const char *how, const char *kind, const char *addr, long n) {
+  double t0;
+  char byte = 'k';
+  if (strcmp(how, "raw") == 0) {
+    int fd = raw_connect(kind, addr);
+    if (kind_of(kind) == UNIXSOCK_DGRAM && send(fd, &byte, 1, 0) != 1)
+      die("hello", errno);
+    t0 = now();
+    for (long i = 0; i < n; i++) {
+      union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int) * UNIXSOCK_MAX_FDS)];
+      } cb;
+      char buf[64];
+      struct iovec iov = {buf, sizeof(buf)};
+      struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b,
+                          .msg_controllen = sizeof(cb.b)};
+      if (recvmsg(fd, &mh, MSG_CMSG_CLOEXEC) != 1)
+        die("recvmsg", errno);
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_type == SCM_RIGHTS)
+          for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
+            close(((int *)CMSG_DATA(c))[k]);
+    }
+    send(fd, &byte, 1, MSG_NOSIGNAL);
+  } else {
+    unixsock *s = us_connect(kind, addr);
+    if (strcmp(how, "small") == 0)
+      unixsock_set_max_message(s, 65536);
+    if (kind_of(kind) == UNIXSOCK_DGRAM && unixsock_send(s, &byte, 1) != 1)
+      die("hello", 0);
+    t0 = now();
+    if (strcmp(how, "batch") == 0) { /* up to 64 per call */
+      enum { B = 64 };
+      static unixsock_message ms[B];
+      static char bufs[B][64];
+      for (long got = 0; got < n;) {
+        for (int i = 0; i < B; i++) {
+          ms[i] = (unixsock_message){0};
+          ms[i].data = bufs[i];
+          ms[i].len = sizeof(bufs[i]);
+        }
+        int r = unixsock_recv_batch(s, ms, (size_t)(n - got) < B ? (size_t)(n - got) : B);
+        if (r <= 0)
+          die("recv_batch", r);
+        for (int i = 0; i < r; i++)
+          unixsock_message_release(&ms[i]); /* closes the fd */
+        got += r;
+      }
+    } else {
+      for (long i = 0; i < n; i++) {
+        unixsock_message m = {0};
+        int r = unixsock_recv_message(s, &m);
+        if (r != 1 || m.nfds != 1)
+          die("recv_message", r);
+        unixsock_message_release(&m); /* closes the fd */
+      }
+    }
+    unixsock_send(s, &byte, 1);
+  }
+  printf("%.0f\n", (double)n / (now() - t0));
+}
+
 /* ---- bulk ---- */
 
 static void bulk(int use, const char *addr, long long total, size_t chunk, int rcvbuf) {
@@ -447,6 +515,8 @@ int main(int argc, char **argv) {
     rate(argv[2], argv[3], argv[4], atol(argv[5]));
   else if (argc == 6 && strcmp(argv[1], "fds") == 0)
     fds(argv[2], argv[3], argv[4], atol(argv[5]));
+  else if (argc == 6 && strcmp(argv[1], "fds-in") == 0)
+    fds_in(argv[2], argv[3], argv[4], atol(argv[5]));
   else if (argc == 7 && strcmp(argv[1], "bulk") == 0)
     bulk(strcmp(argv[2], "us") == 0, argv[3], atoll(argv[4]), (size_t)atol(argv[5]),
          atoi(argv[6]));

@@ -5,6 +5,9 @@
  *   peer sink KIND ADDRESS N  swallow N bytes (stream) or N messages, closing any
  *                             fds that arrive, then answer one byte
  *   peer spin-sink KIND ADDRESS N  the same, busy-polling (give it a CPU of its own)
+ *   peer fd-source KIND ADDRESS N  send N one-byte messages with one fd each
+ *                             (dgram: to the client's first datagram's sender),
+ *                             then wait for the client's byte
  *   peer source ADDRESS BYTES CHUNK   (stream) write BYTES in CHUNK-sized writes,
  *                             then wait for the client's byte (or its end)
  *   peer source-eof ADDRESS BYTES CHUNK  the same, then close: the end of the data
@@ -13,6 +16,7 @@
  * ADDRESS is @name (abstract), or a scratch path (replaced without asking).  It prints "ready" once listening. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -172,6 +176,41 @@ static void sink(int type, const char *addr, long long want, int spin) {
   sleep(1); /* let the client read the answer before the socket goes */
 }
 
+static void fd_source(int type, const char *addr, long long n) {
+  int fd = serve_one(type, addr);
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  struct sockaddr_un to;
+  socklen_t tolen = sizeof(to);
+  char byte = 'x', c;
+  if (type == SOCK_DGRAM && recvfrom(fd, &c, 1, 0, (struct sockaddr *)&to, &tolen) != 1)
+    die("hello");
+  for (long long i = 0; i < n; i++) {
+    union {
+      struct cmsghdr h;
+      char b[CMSG_SPACE(sizeof(int))];
+    } cb;
+    struct iovec iov = {&byte, 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b,
+                        .msg_controllen = sizeof(cb.b)};
+    if (type == SOCK_DGRAM) {
+      mh.msg_name = &to;
+      mh.msg_namelen = tolen;
+    }
+    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &devnull, sizeof(int));
+    if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1) {
+      if (errno == EINTR)
+        i--;
+      else
+        die("sendmsg");
+    }
+  }
+  recv(fd, &c, 1, 0); /* the client says it has them all */
+}
+
 static void source(const char *addr, long long bytes, size_t chunk, int wait_for_client) {
   int fd = serve_one(SOCK_STREAM, addr);
   char *buf = calloc(1, chunk);
@@ -218,6 +257,8 @@ int main(int argc, char **argv) {
     sink(kind_type(argv[2]), argv[3], atoll(argv[4]), 0);
   else if (argc == 5 && strcmp(argv[1], "spin-sink") == 0)
     sink(kind_type(argv[2]), argv[3], atoll(argv[4]), 1);
+  else if (argc == 5 && strcmp(argv[1], "fd-source") == 0)
+    fd_source(kind_type(argv[2]), argv[3], atoll(argv[4]));
   else if (argc == 5 && strcmp(argv[1], "source") == 0)
     source(argv[2], atoll(argv[3]), (size_t)atoll(argv[4]), 1);
   else if (argc == 5 && strcmp(argv[1], "source-eof") == 0)

@@ -5,6 +5,8 @@
 --   client.lua poll us|luasocket KIND ADDRESS N        ns per try that finds nothing
 --   client.lua rate us|batch KIND ADDRESS N            64-byte messages per second
 --   client.lua fds us|batch KIND ADDRESS N             messages with one fd per second
+--   client.lua fds-in us|batch KIND ADDRESS N          the same received (from peer
+--                                                      fd-source), each fd closed
 local what, how, kind, addr = arg[1], arg[2], arg[3], arg[4]
 local clock = os.clock -- CPU time would mislead across processes: use wall time
 local function now()
@@ -119,5 +121,24 @@ elseif what == "fds" then
     for _ = 1, n do s:send_message("x", fds) end
   end
   s:recv(1)
+  print(math.floor(n / (now() - t0)))
+elseif what == "fds-in" then
+  local n = tonumber(arg[5])
+  local u = require "unixsock"
+  local s = assert(u.connect(addr, kind, 5))
+  s:settimeout(nil)
+  if kind == "dgram" then assert(s:send("k")) end -- hello: where the source sends
+  local t0 = now()
+  if how == "batch" then
+    local got = 0
+    while got < n do
+      local batch = assert(s:recv_batch(math.min(64, n - got), 64))
+      for i = 1, #batch do batch[i].fds[1]:close() end
+      got = got + #batch
+    end
+  else
+    for _ = 1, n do assert(s:recv_message()).fds[1]:close() end
+  end
+  assert(s:send("k"))
   print(math.floor(n / (now() - t0)))
 end

@@ -5,6 +5,9 @@
   client.py poll us|try|std KIND ADDRESS N     ns per try that finds nothing (would block)
   client.py rate us|std|batch KIND ADDRESS N   64-byte messages per second
   client.py fds us|std|batch KIND ADDRESS N    messages with one fd per second
+  client.py fds-in us|small|std|batch KIND ADDRESS N  the same received (from peer
+                                               fd-source), each fd closed (small: with
+                                               max_message 64 KiB, read without measuring)
   client.py bulk us|std ADDRESS TOTAL CHUNK    MiB/s received with recv_into"""
 import os
 import socket
@@ -137,6 +140,32 @@ def fds(how, kind, addr, n):
     print(round(n / (time.perf_counter() - t0)))
 
 
+def fds_in(how, kind, addr, n):
+    s = connect("std" if how == "std" else "us", kind, addr)
+    if how == "small":
+        s.max_message = 65536
+    if kind == "dgram":
+        s.send(b"k")  # hello: where the source sends
+    t0 = time.perf_counter()
+    if how == "std":
+        recv_fds, close = socket.recv_fds, os.close
+        for _ in range(n):
+            close(recv_fds(s, 64, 1)[1][0])
+    elif how == "batch":
+        got = 0
+        while got < n:
+            batch = s.recv_batch(min(64, n - got), 64)
+            for m in batch:
+                m.close()  # closes its fd
+            got += len(batch)
+    else:
+        recv_message = s.recv_message
+        for _ in range(n):
+            recv_message().close()  # closes its fd
+    s.send(b"k")
+    print(round(n / (time.perf_counter() - t0)))
+
+
 def bulk(how, addr, total, chunk):
     s = connect(how, "stream", addr)
     buf = bytearray(chunk)
@@ -161,6 +190,8 @@ def main():
         rate(how, sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif what == "fds":
         fds(how, sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif what == "fds-in":
+        fds_in(how, sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif what == "bulk":
         bulk(how, sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
 

@@ -297,24 +297,33 @@ UNIXSOCK_EXTERN ssize_t unixsock_try_send_message(unixsock *sock, const unixsock
 UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
 
 /* Receive one whole message into *ret_msg (zeroed first; max_fds is read from it
- * before that).  Returns 1 for a message, 0 at end of stream (on dgram: once
+ * before that, and kept, whatever the result, for the next call).  Returns 1 for a message, 0 at end of stream (on dgram: once
  * reading is shut down, its only end), or -errno:
  *   -EMSGSIZE  a message over the socket's maximum (a stream is then shut down
  *              for reading: it cannot be resynchronised);
  *   -ENOBUFS   more descriptors arrived than max_fds allows, or the kernel
  *              truncated them (MSG_CTRUNC); every one that did arrive is closed;
  *   -EBADMSG   a malformed frame header; -ECONNRESET  end of stream mid-frame.
- * On dgram and seqpacket it measures the next packet, then reads it (two
- * syscalls); other threads' recv_message and recv_batch never come between.  A
- * plain recv in another thread, or another process sharing the socket, may take
- * the measured packet first: the one read in its place is returned whole when it
- * is at most 64 KiB longer, else it is -EMSGSIZE, and lost.  A packet over the
+ * On dgram and seqpacket it measures the next packet (FIONREAD on dgram, else a
+ * peek), then reads it (two syscalls); other threads' recv_message and
+ * recv_batch never come between.  A plain recv in another thread, or another
+ * process sharing the socket, may take the measured packet first: the one read
+ * in its place is returned whole when it is at most 64 KiB longer, else it is
+ * -EMSGSIZE, and lost.  A packet over the
  * socket's maximum (unixsock_set_max_message) is -EMSGSIZE, dropped with its
- * descriptors closed, and the next call goes on.  An empty packet is a message
+ * descriptors closed, and the next call goes on.  With a maximum of at most
+ * 64 KiB a packet is not measured: one read takes it (one syscall), whoever
+ * else reads the socket.  An empty packet is a message
  * (1 with len 0) even when the peer left after sending it.
  * Turns SO_PASSCRED on the first time where it is not on yet (see
  * UNIXSOCK_MSG_CREDS). */
 UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg);
+
+/* unixsock_recv_message that never waits, whatever the timeout: -EAGAIN when no
+ * whole message is there now (a stream frame begun stays for the next call, as
+ * a timeout leaves it).  The counterpart of unixsock_try_send_message, for the
+ * same callers. */
+UNIXSOCK_EXTERN int unixsock_try_recv_message(unixsock *sock, unixsock_message *ret_msg);
 
 /* Free a received message's payload and close the descriptors not taken.
  * Safe on a zeroed record; leaves the record zeroed. */
@@ -339,12 +348,14 @@ UNIXSOCK_EXTERN int unixsock_send_batch(unixsock *sock, const unixsock_message *
 /* The Python and Lua recv_batch take at most UNIXSOCK_BATCH_MAX slots (what
  * recvmmsg fills in one call) of at most UNIXSOCK_BATCH_SLOT_MAX bytes each, so
  * one buffer of count * size bytes holds a whole batch and its size cannot wrap.
- * The C calls take any count and slots of any size. */
+ * The C calls take any count (on dgram and seqpacket at most
+ * UNIXSOCK_BATCH_MAX are filled per call) and slots of any size. */
 #define UNIXSOCK_BATCH_MAX 1024
 #define UNIXSOCK_BATCH_SLOT_MAX (64 * 1024 * 1024)
 
-/* Receive up to count messages in one call (recvmmsg on dgram and seqpacket),
- * waiting up to the timeout for the first only.  Each slot's data and len are the
+/* Receive up to count messages in one call (one recvmmsg on dgram and
+ * seqpacket, so at most UNIXSOCK_BATCH_MAX there), waiting up to the timeout for
+ * the first only: every one waiting, up to count, comes back.  Each slot's data and len are the
  * caller's buffer and its capacity; the library sets len, fds, creds and address.
  * A datagram or packet longer than its slot comes back with
  * UNIXSOCK_MSG_TRUNCATED and its full length in len (the rest is gone: size slots

@@ -7,7 +7,7 @@
 
 #include "internal.h"
 
-enum { CHUNK = 32 }; /* messages per sendmmsg/recvmmsg; bounds the stack used */
+enum { CHUNK = 32 }; /* messages per sendmmsg; bounds the stack used */
 
 /* A receive slot about to be filled: its inbox ready, its outputs cleared.
  * Returns the slot's capacity (len on entry). */
@@ -183,21 +183,30 @@ static int recv_frames(unixsock *s, unixsock_message *msgs, size_t count) {
   return r == -ENOSPC ? -EMSGSIZE : r;
 }
 
+/* What one recvmmsg slot needs beside its struct mmsghdr. */
+struct packet_slot {
+  struct iovec iov;
+  struct sockaddr_un sa;
+  union unixsock__cmsgbuf cb;
+};
+
+/* One recvmmsg for all of them (at most UNIXSOCK_BATCH_MAX): a batch of 64 was
+ * two calls' worth of packets handed back in one call's 32. */
 static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
-  size_t n = count < CHUNK ? count : CHUNK;
-  struct mmsghdr mm[CHUNK];
-  struct iovec iov[CHUNK];
-  struct sockaddr_un sa[CHUNK];
-  union unixsock__cmsgbuf *cb = malloc(n * sizeof(*cb));
-  if (cb == NULL)
+  size_t n = count < UNIXSOCK_BATCH_MAX ? count : UNIXSOCK_BATCH_MAX;
+  struct mmsghdr *mm = calloc(n, sizeof(*mm));
+  struct packet_slot *slot = malloc(n * sizeof(*slot));
+  if (mm == NULL || slot == NULL) {
+    free(mm);
+    free(slot);
     return -ENOMEM;
-  memset(mm, 0, n * sizeof(mm[0]));
+  }
   for (size_t i = 0; i < n; i++) {
-    iov[i] = (struct iovec){msgs[i].data, msgs[i].len};
-    mm[i].msg_hdr = (struct msghdr){.msg_name = &sa[i], .msg_namelen = sizeof(sa[i]),
-                                    .msg_iov = &iov[i], .msg_iovlen = 1,
-                                    .msg_control = cb[i].buf,
-                                    .msg_controllen = sizeof(cb[i].buf)};
+    slot[i].iov = (struct iovec){msgs[i].data, msgs[i].len};
+    mm[i].msg_hdr = (struct msghdr){.msg_name = &slot[i].sa, .msg_namelen = sizeof(slot[i].sa),
+                                    .msg_iov = &slot[i].iov, .msg_iovlen = 1,
+                                    .msg_control = slot[i].cb.buf,
+                                    .msg_controllen = sizeof(slot[i].cb.buf)};
   }
   int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | MSG_WAITFORONE | unixsock__wait_flag(s);
   long long deadline = UNIXSOCK__NO_DEADLINE_YET;
@@ -210,7 +219,8 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
     }
     got = unixsock__retry(s, -errno, POLLIN, &deadline);
     if (got < 0) {
-      free(cb);
+      free(mm);
+      free(slot);
       return got;
     }
   }
@@ -232,7 +242,7 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
       m->flags |= UNIXSOCK_MSG_TRUNCATED;
     size_t alen = sizeof(m->address);
     if (unixsock__reports_sender(s) &&
-        unixsock__addr_format(&sa[i], mm[i].msg_hdr.msg_namelen, m->address, &alen) == 0)
+        unixsock__addr_format(&slot[i].sa, mm[i].msg_hdr.msg_namelen, m->address, &alen) == 0)
       m->addrlen = alen;
     /* descriptors that did not fit (or no memory to hand them over) were
      * closed: the slot says it lost part of its message */
@@ -240,7 +250,8 @@ static int recv_packets(unixsock *s, unixsock_message *msgs, size_t count) {
         unixsock__inbox_to_message(&in, m) < 0)
       m->flags |= UNIXSOCK_MSG_TRUNCATED;
   }
-  free(cb);
+  free(mm);
+  free(slot);
   return got;
 }
 

@@ -357,6 +357,10 @@ int unixsock__platform_accept(int fd);                 /* accept4 CLOEXEC */
 int unixsock__platform_peer_ids(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
 int unixsock__platform_set_cloexec(int fd);
 bool unixsock__platform_read_ended(int fd);
+/* Bytes waiting to be read (FIONREAD): on dgram the next datagram's size, on
+ * seqpacket and stream all that is queued (the kernel walks the queue to count
+ * them); -errno (a listener: -EINVAL). */
+int unixsock__platform_queued(int fd);
 int unixsock__platform_set_nonblock(int fd, bool on);
 int unixsock__platform_socket_type(int fd, int *ret_type); /* SO_TYPE + SO_DOMAIN check */
 int unixsock__platform_bind_mode(int fd, int mode);    /* restrict mode before bind */

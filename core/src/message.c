@@ -118,9 +118,16 @@ ssize_t unixsock_try_send_message(unixsock *sock, const unixsock_message *msg) {
 }
 
 /* The exact size of the next packet, waiting for one as *deadline allows
- * (UNIXSOCK__NEVER_WAIT: not at all): a peek that copies nothing (MSG_TRUNC
- * reports the real length). */
+ * (UNIXSOCK__NEVER_WAIT: not at all).  A datagram's is asked of the queue
+ * first, which costs less than a peek (that duplicates a packet's descriptors
+ * only to drop them); not a seqpacket's, where the kernel counts every packet
+ * queued (a walk of the whole queue) and answers only their sum.  A queue that
+ * holds nothing, or an empty datagram first, is measured by a peek that copies
+ * nothing (MSG_TRUNC reports the real length), which also waits. */
 static ssize_t next_size(unixsock *s, long long *deadline) {
+  int queued = s->kind == UNIXSOCK_DGRAM ? unixsock__platform_queued(s->fd) : 0;
+  if (queued > 0)
+    return queued;
   int flags = MSG_PEEK | MSG_TRUNC | unixsock__wait_flag_for(s, *deadline);
   for (;;) {
     char c;
@@ -145,9 +152,10 @@ static bool packets_ended(const unixsock *s, ssize_t size, const struct unixsock
 
 /* Read the packet that next_size measured as `size` when `taken` packets had
  * been read from this handle, into a buffer of that size (*ret_buf, the
- * caller's).  Under recv_mutex, and measured again first if another thread read
- * one since: two threads that measured the same packet would otherwise both
- * read, and the second get the packet behind it.  A reader that packets_taken
+ * caller's; for an empty or oversized one, one made for what the spill took).  Under
+ * recv_mutex, and measured again first if another thread read one since: two
+ * threads that measured the same packet would otherwise both read, and the
+ * second get the packet behind it.  A reader that packets_taken
  * does not count (another process sharing the socket, a plain recv in another
  * thread) may still take the measured packet first: the one read in its place,
  * if longer, runs on into this thread's spill and is copied on from there.  A
@@ -167,14 +175,20 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
     n = size = next_size(s, &never);
   if (n >= 0) {
     size_t room = (size_t)size <= max ? (size_t)size : 0; /* over the maximum: dropped */
-    struct iovec iov[2] = {{.iov_base = buf = malloc(room > 0 ? room : 1), .iov_len = room},
+    struct iovec iov[2] = {{.iov_base = buf = room > 0 ? malloc(room) : NULL, .iov_len = room},
                            {.iov_base = unixsock__spill(), .iov_len = UNIXSOCK__SPILL_BYTES}};
-    if (buf == NULL || iov[1].iov_base == NULL)
+    if ((room > 0 && buf == NULL) || iov[1].iov_base == NULL)
       n = -ENOMEM;
     else
-      n = unixsock__recv_packet_iov(s, iov, 2, in, m, &never);
+      n = unixsock__recv_packet_iov(s, room > 0 ? iov : iov + 1, room > 0 ? 2 : 1, in, m, &never);
     if (n > (ssize_t)max || n > (ssize_t)(room + UNIXSOCK__SPILL_BYTES)) {
       n = -EMSGSIZE; /* over the maximum, or cut: say so rather than return it */
+    } else if (n >= 0 && buf == NULL) {
+      buf = malloc(n > 0 ? (size_t)n : 1); /* what the spill took, or an empty packet */
+      if (buf == NULL)
+        n = -ENOMEM;
+      else
+        memcpy(buf, iov[1].iov_base, (size_t)n);
     } else if (n > (ssize_t)room) {
       char *longer = realloc(buf, (size_t)n);
       if (longer == NULL) {
@@ -200,6 +214,35 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
   return n;
 }
 
+/* With a maximum the spill holds, a packet needs no measuring: one read into
+ * the spill takes it whole, or says by its length (MSG_TRUNC) that it was over
+ * the maximum, which drops it as take_packet does; then it is copied out.  No
+ * lock: one recvmsg takes one whole packet, whoever else reads.  Returns as
+ * take_packet does, but waits as *deadline allows. */
+static ssize_t read_small_packet(unixsock *s, long long *deadline, char **ret_buf,
+                                 bool *ret_ended, struct unixsock__inbox *in,
+                                 unixsock_message *m) {
+  struct iovec iov = {.iov_base = unixsock__spill(), .iov_len = UNIXSOCK__SPILL_BYTES};
+  ssize_t n = iov.iov_base == NULL ? -ENOMEM : unixsock__recv_packet_iov(s, &iov, 1, in, m, deadline);
+  char *buf = NULL;
+  *ret_ended = false;
+  if (n > (ssize_t)unixsock__max_message(s))
+    n = -EMSGSIZE;
+  else if (n >= 0 && !(*ret_ended = packets_ended(s, n, in)) &&
+           (buf = malloc(n > 0 ? (size_t)n : 1)) == NULL)
+    n = -ENOMEM;
+  if (n < 0) {
+    unixsock__close_fds(in->fds, in->nfds);
+    in->nfds = 0;
+    return n;
+  }
+  if (buf != NULL) {
+    memcpy(buf, iov.iov_base, (size_t)n);
+    *ret_buf = buf;
+  }
+  return n;
+}
+
 /* Receive one datagram/packet into the iov, with its control data and sender.
  * Returns the message length (which may exceed the iov's room: then truncated). */
 ssize_t unixsock__recv_packet_iov(unixsock *s, struct iovec *iov, size_t iovlen,
@@ -209,9 +252,12 @@ ssize_t unixsock__recv_packet_iov(unixsock *s, struct iovec *iov, size_t iovlen,
   struct sockaddr_un sa;
   int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | unixsock__wait_flag_for(s, *deadline);
   for (;;) {
-    struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = iov,
-                        .msg_iovlen = iovlen, .msg_control = cb.buf,
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = iovlen, .msg_control = cb.buf,
                         .msg_controllen = sizeof(cb.buf)};
+    if (unixsock__reports_sender(s)) { /* else the kernel's copy of the name is wasted */
+      mh.msg_name = &sa;
+      mh.msg_namelen = sizeof(sa);
+    }
     ssize_t n = recvmsg(s->fd, &mh, flags);
     if (n >= 0) {
       unixsock__packets_taken(s, 1);
@@ -230,34 +276,31 @@ ssize_t unixsock__recv_packet_iov(unixsock *s, struct iovec *iov, size_t iovlen,
   }
 }
 
-int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
-  if (sock == NULL || ret_msg == NULL)
-    return -EINVAL;
-  size_t max_fds = ret_msg->max_fds; /* kept for the caller's next call */
-  memset(ret_msg, 0, sizeof(*ret_msg));
+/* unixsock_recv_message into the zeroed *ret_msg; now: never wait. */
+static int receive(unixsock *sock, unixsock_message *ret_msg, size_t max_fds, bool now) {
   int r = unixsock__passcred(sock);
   if (r < 0)
     return r;
-  if (sock->kind == UNIXSOCK_STREAM) {
-    r = unixsock__frame_recv(sock, ret_msg, unixsock__fd_limit(max_fds), NULL, 0, false);
-    if (r <= 0)
-      return r;
-    ret_msg->max_fds = max_fds;
-    return r;
-  }
-  long long deadline = UNIXSOCK__NO_DEADLINE_YET;
+  if (sock->kind == UNIXSOCK_STREAM)
+    return unixsock__frame_recv(sock, ret_msg, unixsock__fd_limit(max_fds), NULL, 0, now);
+  long long deadline = now ? UNIXSOCK__NEVER_WAIT : UNIXSOCK__NO_DEADLINE_YET;
   struct unixsock__inbox in;
   unixsock__inbox_init(&in, max_fds);
 again:;
-  unsigned long taken = __atomic_load_n(&sock->packets_taken, __ATOMIC_ACQUIRE);
-  ssize_t size = next_size(sock, &deadline); /* the wait holds no lock */
-  if (size < 0)
-    return (int)size;
   char *buf = NULL;
   bool ended;
-  ssize_t n = take_packet(sock, size, taken, &buf, &ended, &in, ret_msg);
-  if (n == -EAGAIN)
-    goto again; /* another thread took it, and none is left: wait for the next */
+  ssize_t n;
+  if (unixsock__max_message(sock) <= UNIXSOCK__SPILL_BYTES) {
+    n = read_small_packet(sock, &deadline, &buf, &ended, &in, ret_msg); /* one syscall */
+  } else {
+    unsigned long taken = __atomic_load_n(&sock->packets_taken, __ATOMIC_ACQUIRE);
+    ssize_t size = next_size(sock, &deadline); /* the wait holds no lock */
+    if (size < 0)
+      return (int)size;
+    n = take_packet(sock, size, taken, &buf, &ended, &in, ret_msg);
+    if (n == -EAGAIN)
+      goto again; /* another thread took it, and none is left: wait for the next */
+  }
   if (n < 0 || ended) {
     memset(ret_msg, 0, sizeof(*ret_msg));
     return n < 0 ? (int)n : 0;
@@ -280,6 +323,23 @@ again:;
     unixsock_message_release(ret_msg);
     return r;
   }
-  ret_msg->max_fds = max_fds;
   return 1;
+}
+
+static int recv_message(unixsock *sock, unixsock_message *ret_msg, bool now) {
+  if (sock == NULL || ret_msg == NULL)
+    return -EINVAL;
+  size_t max_fds = ret_msg->max_fds;
+  memset(ret_msg, 0, sizeof(*ret_msg));
+  int r = receive(sock, ret_msg, max_fds, now);
+  ret_msg->max_fds = max_fds; /* kept for the caller's next call, whatever came */
+  return r;
+}
+
+int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
+  return recv_message(sock, ret_msg, false);
+}
+
+int unixsock_try_recv_message(unixsock *sock, unixsock_message *ret_msg) {
+  return recv_message(sock, ret_msg, true);
 }

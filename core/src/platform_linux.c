@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,6 +60,11 @@ int unixsock__platform_peer_ids(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *r
 bool unixsock__platform_read_ended(int fd) {
   struct pollfd p = {.fd = fd, .events = POLLRDHUP, .revents = 0};
   return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
+}
+
+int unixsock__platform_queued(int fd) {
+  int n;
+  return ioctl(fd, FIONREAD, &n) == 0 ? n : -errno;
 }
 
 int unixsock__platform_set_cloexec(int fd) {

@@ -23,7 +23,7 @@ from types import MethodType
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import capi as _capi_module
-from ._message import Credentials, Message, Peer, _message
+from ._message import Credentials, Message, Peer
 
 _c = _capi_module._capi  # the extension itself: one call per operation, no shim frame
 
@@ -103,6 +103,7 @@ class Socket:
         self.try_recv = MethodType(_c.us_try_recv, handle)
         self.recv_into = MethodType(_c.us_recv_into, handle)
         self.send_message = MethodType(_c.us_send_message, handle)
+        self.recv_message = MethodType(_c.us_recv_message, handle)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -288,8 +289,7 @@ class Socket:
         seqpacket client or a pair, only after its first recv_message).
         More than ``max_fds`` descriptors raises OSError(ENOBUFS), with every one
         that arrived already closed (``max_fds=0`` accepts none)."""
-        t = _c.us_recv_message(self._h, max_fds)
-        return None if t is None else _message(t)
+        return _c.us_recv_message(self._h, max_fds)
 
     def send_batch(self, messages: Iterable) -> int:
         """Send many messages in one call (sendmmsg; one write of many frames on a
@@ -309,7 +309,7 @@ class Socket:
         ``truncated`` set (as is one whose descriptors, over ``max_fds``, were
         closed); a longer stream frame stays for recv_message().  An empty list
         means end of stream (on dgram: reading shut down)."""
-        return [_message(t) for t in _c.us_recv_batch(self._h, count, size, max_fds)]
+        return _c.us_recv_batch(self._h, count, size, max_fds)
 
     @property
     def max_message(self) -> int:

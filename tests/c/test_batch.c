@@ -134,6 +134,39 @@ TEST(test_batch_slot_too_small) {
   unixsock_close(b);
 }
 
+/* Every message waiting comes back, up to count: a batch of 64 or more was
+ * handed back 32 at a time (one recvmmsg of 32 slots per call). */
+TEST(test_recv_batch_takes_every_waiting_packet_in_one_call) {
+  enum { N = 100 };
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  for (int i = 0; i < N; i++) {
+    unixsock_message m = {0};
+    m.data = &i;
+    m.len = sizeof(i);
+    m.fds = &fd;
+    m.nfds = (size_t)(i % 2);
+    CHECK_EQ(unixsock_send_message(a, &m), (long long)sizeof(i));
+  }
+  close(fd);
+  static unixsock_message in[N + 8];
+  int bufs[N + 8];
+  for (int i = 0; i < N + 8; i++) {
+    in[i] = (unixsock_message){0};
+    in[i].data = &bufs[i];
+    in[i].len = sizeof(bufs[i]);
+  }
+  CHECK_EQ(unixsock_recv_batch(b, in, N + 8), N);
+  for (int i = 0; i < N; i++) {
+    CHECK_EQ(bufs[i], i);
+    CHECK_EQ(in[i].nfds, (size_t)(i % 2));
+    unixsock_message_release(&in[i]);
+  }
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
 TEST(test_recv_batch_waits_only_for_the_first) {
   unixsock *a, *b;
   CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));

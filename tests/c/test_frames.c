@@ -409,6 +409,37 @@ TEST(test_detach_after_the_peer_left_drops_the_kept_frame) {
   free(data);
 }
 
+/* On a blocking stream a try_recv_message never waits: half a frame is -EAGAIN
+ * (the frame's start is kept, not lost), and the try after the rest came returns
+ * it whole.  With a timeout of 5 s, a try that waited would be -ETIMEDOUT. */
+TEST(test_try_recv_message_on_a_blocking_stream_keeps_a_frame_begun) {
+  unixsock *a, *b;
+  char *data = start_kept_frame(&a, &b);
+  CHECK_OK(unixsock_settimeout(b, 5000));
+  unixsock_message in = {0};
+  in.max_fds = 1;
+  int got = unixsock_try_recv_message(b, &in), flushed = -EAGAIN, tries = 1;
+  CHECK_ERR(got, EAGAIN); /* the frame is longer than the socket's buffer */
+  CHECK_EQ(in.max_fds, 1); /* kept for the next call */
+  for (; tries < 100000 && got != 1; tries++) {
+    if (flushed != 0)
+      flushed = unixsock_flush(a);
+    got = unixsock_try_recv_message(b, &in);
+    CHECK(got == 1 || got == -EAGAIN);
+  }
+  CHECK_EQ(got, 1);
+  CHECK_EQ(in.len, KEPT);
+  CHECK(memcmp(in.data, data, KEPT) == 0);
+  CHECK_EQ(in.nfds, 1);
+  CHECK_EQ(in.max_fds, 1);
+  unixsock_message_release(&in);
+  CHECK_EQ(unixsock_flush(a), 0);
+  next_message_crosses(a, b, "after", unixsock_send_message);
+  free(data);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
 /* On a blocking stream too, a try is timeout 0's send_message: the frame's end is
  * kept for flush, and a try behind a kept end writes nothing (-EAGAIN). */
 TEST(test_try_send_message_on_a_blocking_stream_keeps_the_end_of_a_frame) {

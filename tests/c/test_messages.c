@@ -647,10 +647,12 @@ TEST(test_dgram_end_is_reading_shut_down_and_empty_message_is_a_message) {
  * more to come) and never handed out. */
 TEST(test_an_empty_packet_before_the_end_is_a_message_then_the_end) {
   int packet_kinds[] = {UNIXSOCK_SEQPACKET, UNIXSOCK_DGRAM};
-  for (size_t k = 0; k < 4; k++) {
-    bool batch = k >= 2;
+  for (size_t k = 0; k < 6; k++) {
+    bool batch = k >= 2 && k < 4;
     unixsock *a, *b;
     CHECK_OK(unixsock_pair(packet_kinds[k % 2], &a, &b));
+    if (k >= 4)
+      CHECK_OK(unixsock_set_max_message(b, 1000)); /* read at once, not measured */
     unixsock_message m = {.data = "", .len = 0};
     CHECK_EQ(unixsock_send_message(a, &m), 0);
     if (packet_kinds[k % 2] == UNIXSOCK_SEQPACKET)
@@ -677,30 +679,77 @@ TEST(test_an_empty_packet_before_the_end_is_a_message_then_the_end) {
 }
 
 /* The socket's largest message bounds packets too: one over it is EMSGSIZE,
- * dropped with its descriptors closed, and the next is received whole. */
+ * dropped with its descriptors closed, and the next is received whole.  Both
+ * below the 64 KiB that one read takes at once (100, and 65536 itself, with a
+ * packet longer than the read's room) and above it, where packets are
+ * measured first. */
 TEST(test_a_packet_over_the_largest_message_is_emsgsize_and_the_next_arrives) {
-  unixsock *a, *b;
-  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
-  CHECK_OK(unixsock_set_max_message(b, 100));
-  char big[101];
+  static const size_t maxima[] = {100, 65536, 70000};
+  static char big[200001];
   memset(big, 'x', sizeof(big));
-  int wr, rd = pipe_with("", &wr);
-  unixsock_message m = {.data = big, .len = sizeof(big), .fds = &rd, .nfds = 1};
-  CHECK_EQ(unixsock_send_message(a, &m), (long long)sizeof(big));
-  close(rd); /* the copy in flight is the pipe's last read end */
-  m = (unixsock_message){.data = big, .len = 100};
-  CHECK_EQ(unixsock_send_message(a, &m), 100);
-  unixsock_message in = {0};
-  CHECK_ERR(unixsock_recv_message(b, &in), EMSGSIZE);
-  signal(SIGPIPE, SIG_IGN);
-  CHECK(write(wr, "x", 1) < 0 && errno == EPIPE); /* the passed copy was closed */
-  CHECK_EQ(unixsock_recv_message(b, &in), 1);
-  CHECK_EQ(in.len, 100);
-  CHECK(memcmp(in.data, big, 100) == 0);
-  unixsock_message_release(&in);
-  close(wr);
-  unixsock_close(a);
-  unixsock_close(b);
+  for (size_t k = 0; k < 4; k++) {
+    size_t max = maxima[k < 3 ? k : 1], over = k < 3 ? max + 1 : sizeof(big);
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+    CHECK_OK(unixsock_set_send_buffer(a, 1 << 20));
+    CHECK_OK(unixsock_set_max_message(b, max));
+    int wr, rd = pipe_with("", &wr);
+    unixsock_message m = {.data = big, .len = over, .fds = &rd, .nfds = 1};
+    CHECK_EQ(unixsock_send_message(a, &m), (long long)over);
+    close(rd); /* the copy in flight is the pipe's last read end */
+    m = (unixsock_message){.data = big, .len = max};
+    CHECK_EQ(unixsock_send_message(a, &m), (long long)max);
+    unixsock_message in = {0};
+    CHECK_ERR(unixsock_recv_message(b, &in), EMSGSIZE);
+    signal(SIGPIPE, SIG_IGN);
+    CHECK(write(wr, "x", 1) < 0 && errno == EPIPE); /* the passed copy was closed */
+    CHECK_EQ(unixsock_recv_message(b, &in), 1);
+    CHECK_EQ(in.len, max);
+    CHECK(memcmp(in.data, big, max) == 0);
+    unixsock_message_release(&in);
+    close(wr);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
+}
+
+/* With a maximum the 64 KiB spill holds, a packet is read at once, not measured
+ * first: whole, with its descriptors and credentials, the timeout and the try
+ * kept, and a packet over the maximum dropped (above). */
+TEST(test_packets_read_at_once_under_a_small_maximum_keep_every_rule) {
+  static const int packet_kinds[] = {UNIXSOCK_DGRAM, UNIXSOCK_SEQPACKET};
+  for (size_t k = 0; k < 2; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(packet_kinds[k], &a, &b));
+    CHECK_OK(unixsock_set_max_message(b, 65536));
+    CHECK_OK(unixsock_settimeout(b, 50));
+    unixsock_message in = {0};
+    CHECK_ERR(unixsock_recv_message(b, &in), ETIMEDOUT);
+    CHECK_ERR(unixsock_try_recv_message(b, &in), EAGAIN);
+    static char full[65536];
+    memset(full, 'f', sizeof(full));
+    int w, r = pipe_with("at once", &w);
+    unixsock_message m = {.data = full, .len = sizeof(full), .fds = &r, .nfds = 1,
+                          .flags = UNIXSOCK_MSG_CREDS};
+    CHECK_OK(unixsock_set_send_buffer(a, 1 << 20));
+    CHECK_EQ(unixsock_send_message(a, &m), (long long)sizeof(full));
+    CHECK_EQ(unixsock_recv_message(b, &in), 1);
+    CHECK_EQ(in.len, sizeof(full));
+    CHECK(memcmp(in.data, full, sizeof(full)) == 0);
+    CHECK_EQ(in.nfds, 1);
+    CHECK(in.flags & UNIXSOCK_MSG_CREDS);
+    CHECK_EQ(in.creds.pid, getpid());
+    read_is(in.fds[0], "at once");
+    unixsock_message_release(&in);
+    in.max_fds = UNIXSOCK_NO_FDS;
+    CHECK_EQ(unixsock_send_message(a, &m), (long long)sizeof(full));
+    CHECK_ERR(unixsock_recv_message(b, &in), ENOBUFS); /* none accepted: the one that came closed */
+    CHECK_EQ(in.max_fds, UNIXSOCK_NO_FDS);
+    close(r);
+    close(w);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
 }
 
 /* Processes sharing one socket (a pre-forked worker pool), each taking messages
@@ -837,6 +886,47 @@ TEST(test_seqpacket_messages_name_no_sender_so_they_can_be_sent_on) {
   unixsock_close(conn);
   unixsock_close(c);
   unixsock_close(l);
+}
+
+/* Even on a blocking socket: a message whole (fds and all) or -EAGAIN at once
+ * (with a timeout of 5 s, a try that waited would be -ETIMEDOUT); the record's
+ * max_fds is kept through every result, for the next call. */
+TEST(test_try_recv_message_never_waits_on_packets) {
+  static const int packet_kinds[] = {UNIXSOCK_DGRAM, UNIXSOCK_SEQPACKET};
+  for (size_t k = 0; k < 2; k++) {
+    unixsock *a, *b;
+    CHECK_OK(unixsock_pair(packet_kinds[k], &a, &b));
+    CHECK_OK(unixsock_settimeout(b, 5000));
+    unixsock_message in = {0};
+    in.max_fds = 1;
+    CHECK_ERR(unixsock_try_recv_message(b, &in), EAGAIN);
+    CHECK_EQ(in.max_fds, 1);
+    int w, r = pipe_with("tried", &w);
+    int two[2] = {r, r};
+    unixsock_message m = {0};
+    m.data = "two";
+    m.len = 3;
+    m.fds = two;
+    m.nfds = 2;
+    CHECK_EQ(unixsock_send_message(a, &m), 3);
+    CHECK_ERR(unixsock_try_recv_message(b, &in), ENOBUFS); /* over max_fds: closed */
+    CHECK_EQ(in.max_fds, 1);
+    m.data = "one";
+    m.nfds = 1;
+    CHECK_EQ(unixsock_send_message(a, &m), 3);
+    CHECK_EQ(unixsock_try_recv_message(b, &in), 1);
+    CHECK_EQ(in.len, 3);
+    CHECK(memcmp(in.data, "one", 3) == 0);
+    CHECK_EQ(in.nfds, 1);
+    CHECK_EQ(in.max_fds, 1);
+    read_is(in.fds[0], "tried");
+    unixsock_message_release(&in);
+    CHECK_ERR(unixsock_try_recv_message(b, &in), EAGAIN); /* nothing more */
+    close(r);
+    close(w);
+    unixsock_close(a);
+    unixsock_close(b);
+  }
 }
 
 /* Even on a blocking socket: sent whole (fd and all) or -EAGAIN with nothing

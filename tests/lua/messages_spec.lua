@@ -54,6 +54,21 @@ describe("messages", function()
       assert.is_number(m.creds.uid)
     end))
 
+    if kind ~= "dgram" then -- a datagram queue holds 10
+      it("recv_batch returns every waiting message up to count on " .. kind, h.no_leak(function()
+        -- 64 seqpacket messages came back 32 at a time
+        local a, b = unixsock.pair(kind)
+        local _a <close> = a
+        local _b <close> = b
+        local out = {}
+        for i = 1, 64 do out[i] = "m" .. i end
+        assert.are.equal(64, a:send_batch(out))
+        local batch = assert(b:recv_batch(64, 100))
+        assert.are.equal(64, #batch)
+        for i = 1, 64 do assert.are.equal("m" .. i, batch[i].data) end
+      end))
+    end
+
     it("batches on " .. kind, h.no_leak(function()
       local a, b = unixsock.pair(kind)
       local _a <close> = a

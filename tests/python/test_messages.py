@@ -345,22 +345,24 @@ def test_worker_processes_sharing_a_socket_each_receive_whole_messages(kind):
 
 
 @pytest.mark.parametrize("kind", ["seqpacket", "dgram"])
-def test_an_oversize_packet_is_emsgsize_dropped_and_the_next_arrives(kind):
+@pytest.mark.parametrize("limit", [10, 70000])  # read at once (at most 64 KiB), or measured first
+def test_an_oversize_packet_is_emsgsize_dropped_and_the_next_arrives(kind, limit):
     a, b = unixsock.pair(kind)
     with a, b:
-        b.max_message = 10
+        a.send_buffer = 1 << 20
+        b.max_message = limit
         r, w = os.pipe()
         try:
-            a.send_message(b"x" * 11, fds=[r])
+            a.send_message(b"x" * (limit + 1), fds=[r])
             os.close(r)
-            a.send_message(b"y" * 10)
+            a.send_message(b"y" * limit)
             with pytest.raises(OSError) as e:
                 b.recv_message()
             assert e.value.errno == errno.EMSGSIZE
             with pytest.raises(BrokenPipeError):  # the descriptor it carried was closed
                 os.write(w, b"z")
             with b.recv_message() as m:
-                assert m.data == b"y" * 10
+                assert m.data == b"y" * limit
         finally:
             os.close(w)
 
@@ -439,6 +441,19 @@ def test_batch_roundtrip(kind):
             assert batch
             got += [m.data for m in batch]
         assert got == msgs
+
+
+@pytest.mark.parametrize("kind", ["seqpacket", "stream"])
+def test_recv_batch_returns_every_waiting_message_up_to_count(kind):
+    # the default count of 64 came back 32 at a time on seqpacket
+    a, b = unixsock.pair(kind)
+    with a, b:
+        assert a.send_batch([(b"m%d" % i, [0] if i % 2 else []) for i in range(64)]) == 64
+        got = b.recv_batch()
+        assert [m.data for m in got] == [b"m%d" % i for i in range(64)]
+        assert [len(m.fds) for m in got] == [i % 2 for i in range(64)]
+        for m in got:
+            m.close()
 
 
 def test_batch_with_fds_and_creds():
@@ -747,3 +762,97 @@ def test_a_pidfd_the_socket_was_set_to_receive_is_closed_not_leaked(kind):
         assert len(os.listdir("/proc/self/fd")) == before
         os.close(r)
         os.close(w)
+
+
+def test_a_message_keeps_the_protocol_of_the_python_class_it_was():
+    # Message became a C type (bindings/message_type.c); every part of what the
+    # Python class offered is still there
+    import gc
+
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        r, w = os.pipe()
+        a.send_message(b"proto", [r, r, w], creds=True)
+        m = b.recv_message()
+        assert isinstance(m, unixsock.Message)
+        assert type(m).__name__ == "Message"
+        assert isinstance(m.creds, unixsock.Credentials)
+        assert m.creds._fields == ("pid", "uid", "gid")
+        assert m.creds._replace(pid=1).pid == 1
+        assert m.creds == unixsock.Credentials(os.getpid(), os.geteuid(), os.getegid())
+        assert bytes(m) == b"proto"
+        assert isinstance(m.fds, tuple) and len(m.fds) == 3
+        first, last = m.take_fd(index=0), m.take_fd(-1)
+        os.close(first)
+        os.close(last)
+        with pytest.raises(IndexError, match=r"take_fd\(5\): the message has 1 descriptor"):
+            m.take_fd(5)
+        with pytest.raises(IndexError, match=r"take_fd\(%d\)" % (1 << 80)):
+            m.take_fd(1 << 80)  # out of range, not an OverflowError
+        with pytest.raises(TypeError):
+            m.take_fd("0")
+        assert repr(m) == (f"Message(b'proto', fds={list(m.fds)}, creds={m.creds}, "
+                           "address='')")
+        m.data = b"changed"  # the fields stay writable
+        assert m.data == b"changed"
+        kept = m.take_fds()
+        assert isinstance(kept, list) and len(kept) == 1 and m.fds == ()
+        os.close(kept[0])
+        del m.data  # read back as missing, as a slot's was
+        with pytest.raises(AttributeError):
+            m.data
+        with pytest.raises(AttributeError):
+            repr(m)
+        m.close()
+        m.close()
+        os.close(r)
+        os.close(w)
+
+        # made by hand, as send_batch takes it, and collected inside a cycle with
+        # its descriptors closed
+        made = unixsock.Message(b"hand", fds=(0,), truncated=True)
+        assert (made.data, made.fds, made.creds, made.address, made.truncated) == (b"hand", (0,), None, "", True)
+        assert repr(made).endswith("truncated=True)")
+        r, w = os.pipe()
+        cyc = unixsock.Message(b"x", [r])
+        cyc.creds = [cyc]
+        del cyc
+        gc.collect()
+        with pytest.raises(OSError):
+            os.fstat(r)
+        os.close(w)
+
+        class Tagged(unixsock.Message):
+            pass
+
+        t = Tagged(b"sub")
+        assert t.data == b"sub" and isinstance(t, unixsock.Message)
+
+
+@pytest.mark.parametrize("call, error, text", [
+    (lambda s: s.recv_message(max_fds=-1), OSError, "max_fds must be >= 0"),
+    (lambda s: s.recv_message(1, 2), TypeError, "at most 1 positional argument (2 given)"),
+    (lambda s: s.recv_message(limit=1), TypeError, "unexpected keyword argument 'limit'"),
+    (lambda s: s.recv_message(1, max_fds=1), TypeError, "multiple values for argument 'max_fds'"),
+    (lambda s: s.recv_message("1"), TypeError, None),
+])
+def test_recv_message_arguments_by_position_and_keyword(call, error, text):
+    # recv_message is bound to the handle without a Python frame, as send_message is
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        a.send_message(b"one fd", [0])
+        b.settimeout(1)
+        with pytest.raises(error) as e:
+            call(b)
+        if text is not None:
+            assert text in str(e.value)
+        with b.recv_message(max_fds=1) as m:  # nothing was read
+            assert m.data == b"one fd" and len(m.fds) == 1
+        a.send_message(b"one fd", [0])
+        with pytest.raises(OSError) as e:
+            b.recv_message(0)  # accepts none: ENOBUFS, the fd closed
+        assert e.value.errno == errno.ENOBUFS
+        b.close()
+        with pytest.raises(OSError) as e:
+            b.recv_message()
+        assert e.value.errno == errno.EBADF
