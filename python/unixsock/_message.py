@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Iterable, List, NamedTuple, Optional, Tuple
 
 from .capi import _capi
 
@@ -27,12 +27,30 @@ class Peer(NamedTuple):
     groups: Tuple[int, ...]  #: supplementary groups (SO_PEERGROUPS)
 
 
-# The received message is a C type of the extension (bindings/message_type.c):
-# a Python class cost more per message than the receive itself.  Its contract:
-#   data, creds, address, truncated: writable fields;
-#   fds: a tuple of the descriptors the message still owns (close-on-exec);
-#   take_fds() hands them all over, take_fd(index=0) one (IndexError if none
-#   there); close() closes the rest, as do leaving a ``with`` block and being
-#   collected, so a received descriptor never leaks; a copy or pickle is refused.
-Message = _capi.Message
+if TYPE_CHECKING:
+    class Message:
+        """A received message (what type checkers see; at run time the C type
+        of the extension, bindings/message_type.c: a Python class cost more per
+        message than the receive itself).  It owns its descriptors
+        (close-on-exec) until they are taken; the rest are closed by close(),
+        by leaving a ``with`` block, or when it is collected.  A copy or pickle
+        is refused."""
+
+        data: bytes
+        creds: Optional[Credentials]
+        address: str  #: a datagram's sender ("" if unbound; "" on stream and seqpacket)
+        truncated: bool  #: recv_batch only: cut to its slot, or its fds closed
+
+        def __init__(self, data: bytes, fds: Iterable[int] = (), creds: Optional[Credentials] = None,
+                     address: str = "", truncated: bool = False) -> None: ...
+        @property
+        def fds(self) -> Tuple[int, ...]: ...  # the descriptors still owned
+        def take_fds(self) -> List[int]: ...  # all of them, now the caller's to close
+        def take_fd(self, index: int = 0) -> int: ...  # one; IndexError if none there
+        def close(self) -> None: ...  # closes the descriptors not taken; idempotent
+        def __enter__(self) -> "Message": ...
+        def __exit__(self, *exc: object) -> None: ...
+        def __bytes__(self) -> bytes: ...
+else:
+    Message = _capi.Message
 _capi.us_use_credentials(Credentials)  # received credentials are Credentials
