@@ -1,6 +1,7 @@
 /* Messages and batches: tables {data=, fds={unixsock.fd...}, creds={pid=,uid=,gid=},
  * address=}. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,53 @@ static void pending_release(pending *p) {
 static int pending_gc(lua_State *L) {
   pending_release(luaL_checkudata(L, 1, LUS_PENDING));
   return 0;
+}
+
+/* recv_message's record: one kept per function (its upvalue 1) and reused, as a
+ * new userdata with __gc per call left the collector a finalizer to run per
+ * message (a sixth of a receive).  Taken with a flag, as scratch.c's buffers are
+ * (a host built with lua_lock may run the same function in another thread, a
+ * finalizer may receive while the record is in use: they get a pending of their
+ * own), and released when the call ends, raising included, with whatever was
+ * left in it closed. */
+typedef struct {
+  atomic_flag busy;
+  unixsock_message m;
+} kept_message;
+
+static int kept_close(lua_State *L) {
+  kept_message *k = lua_touserdata(L, 1);
+  unixsock_message_release(&k->m);
+  atomic_flag_clear(&k->busy);
+  return 0;
+}
+
+static int kept_gc(lua_State *L) {
+  unixsock_message_release(&((kept_message *)lua_touserdata(L, 1))->m);
+  return 0;
+}
+
+/* The function's record, taken and zeroed, or NULL when it is in use. */
+static unixsock_message *take_kept_message(lua_State *L, int upvalue) {
+  kept_message *k = lua_touserdata(L, upvalue);
+  if (k == NULL) {
+    k = lua_newuserdatauv(L, sizeof(*k), 0);
+    memset(&k->m, 0, sizeof(k->m));
+    atomic_flag_clear(&k->busy);
+    if (luaL_newmetatable(L, "unixsock.kept_message")) {
+      lua_pushcfunction(L, kept_close);
+      lua_setfield(L, -2, "__close");
+      lua_pushcfunction(L, kept_gc);
+      lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_replace(L, upvalue);
+  }
+  if (atomic_flag_test_and_set(&k->busy))
+    return NULL;
+  lua_pushvalue(L, upvalue);
+  lua_toclose(L, -1); /* released however the function ends */
+  return &k->m;
 }
 
 static pending *new_pending(lua_State *L, size_t n) {
@@ -179,7 +227,9 @@ static size_t opt_max_fds(lua_State *L, int arg) {
 static int l_recv_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   size_t max_fds = opt_max_fds(L, 2);
-  unixsock_message *m = new_pending(L, 1)->m;
+  unixsock_message *m = take_kept_message(L, lua_upvalueindex(1));
+  if (m == NULL)
+    m = new_pending(L, 1)->m;
   m->max_fds = max_fds;
   int r = unixsock_recv_message(s->h, m);
   if (r < 0)
@@ -337,7 +387,8 @@ void lus_open_message(lua_State *L) {
   lua_pop(L, 1);
   luaL_getmetatable(L, LUS_SOCKET); /* mt */
   lua_getfield(L, -1, "__index");   /* mt, methods */
-  lua_pushnil(L); /* upvalue 1: send_batch's or recv_batch's buffer (scratch.c) */
+  lua_pushnil(L); /* upvalue 1: send_batch's or recv_batch's buffer (scratch.c),
+                   * recv_message's record */
   luaL_setfuncs(L, methods, 1);
   lua_pop(L, 2);
 }

@@ -321,6 +321,41 @@ describe("messages", function()
     b:close()
   end))
 
+  it("a finalizer that receives while recv_message builds its message gets its own", h.no_leak(function()
+    -- recv_message reuses one record per function; a finalizer that the
+    -- collector runs while a call is under way (here, about a thousand times:
+    -- mostly as the call ends) calls the same function, which then takes a
+    -- record of its own, and every message on both sides arrives whole
+    local a, b = unixsock.pair("seqpacket")
+    local c, d = unixsock.pair("seqpacket")
+    local nested, outer = 0, 0
+    local function garbage()
+      setmetatable({}, { __gc = function()
+        assert(c:send("inner"))
+        local m = assert(d:recv_message())
+        assert(m.data == "inner")
+        nested = nested + 1
+      end })
+    end
+    local pause = collectgarbage("setpause", 0)
+    local stepmul = collectgarbage("setstepmul", 1000)
+    for i = 1, 2000 do
+      for _ = 1, 20 do garbage() end -- finalizers always waiting for the next step
+      assert(a:send_message("outer " .. i, { c }))
+      local m = assert(b:recv_message())
+      assert.are.equal("outer " .. i, m.data)
+      assert.are.equal(1, #m.fds)
+      m.fds[1]:close()
+      outer = outer + 1
+    end
+    collectgarbage("setpause", pause)
+    collectgarbage("setstepmul", stepmul)
+    collectgarbage()
+    assert.are.equal(2000, outer)
+    assert.is_true(nested > 0)
+    a:close(); b:close(); c:close(); d:close()
+  end))
+
   it("an oversize packet is EMSGSIZE, dropped, and the next arrives", h.no_leak(function()
     for _, kind in ipairs({ "seqpacket", "dgram" }) do
       local a, b = unixsock.pair(kind)
