@@ -135,21 +135,41 @@ out:
   return msg;
 }
 
-/* Message(data, fds=(), creds=None, address="", truncated=False) */
+/* A Message with no fields yet but its empty descriptor list (__init__ sets
+ * them), so a subclass's __init__ may take arguments of its own. */
 static PyObject *msg_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+  (void)args;
+  (void)kwargs;
+  us_message_obj *self = (us_message_obj *)type->tp_alloc(type, 0);
+  if (self != NULL && (self->fds = PyList_New(0)) == NULL)
+    Py_CLEAR(self);
+  return (PyObject *)self;
+}
+
+/* Message(data, fds=(), creds=None, address="", truncated=False) */
+static int msg_init(PyObject *op, PyObject *args, PyObject *kwargs) {
   static char *names[] = {"data", "fds", "creds", "address", "truncated", NULL};
+  us_message_obj *self = (us_message_obj *)op;
   PyObject *data, *fds = NULL, *creds = Py_None, *address = NULL, *truncated = Py_False;
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOO:Message", names, &data, &fds, &creds,
                                    &address, &truncated))
-    return NULL;
+    return -1;
   PyObject *list = fds != NULL ? PySequence_List(fds) : PyList_New(0);
   PyObject *addr = address != NULL ? (Py_INCREF(address), address) : PyUnicode_FromString("");
-  PyObject *self = NULL;
-  if (list != NULL && addr != NULL)
-    self = us_new_message(type, data, list, creds, addr, truncated);
-  Py_XDECREF(list);
-  Py_XDECREF(addr);
-  return self;
+  if (list == NULL || addr == NULL) {
+    Py_XDECREF(list);
+    Py_XDECREF(addr);
+    return -1;
+  }
+  Py_INCREF(data);
+  Py_INCREF(creds);
+  Py_INCREF(truncated);
+  Py_XSETREF(self->data, data);
+  Py_XSETREF(self->fds, list); /* as the Python class did: a list given before is let go */
+  Py_XSETREF(self->creds, creds);
+  Py_XSETREF(self->address, addr);
+  Py_XSETREF(self->truncated, truncated);
+  return 0;
 }
 
 /* ---- its descriptors ---- */
@@ -362,6 +382,7 @@ static PyTypeObject us_message_type = {
               "``with`` block, or when the message is collected, so a received descriptor "
               "can never leak.",
     .tp_new = msg_new,
+    .tp_init = msg_init,
     .tp_dealloc = msg_dealloc,
     .tp_finalize = msg_finalize,
     .tp_traverse = msg_traverse,

@@ -823,10 +823,12 @@ def test_a_message_keeps_the_protocol_of_the_python_class_it_was():
         os.close(w)
 
         class Tagged(unixsock.Message):
-            pass
+            def __init__(self, data, tag):  # arguments of its own
+                super().__init__(data)
+                self.tag = tag
 
-        t = Tagged(b"sub")
-        assert t.data == b"sub" and isinstance(t, unixsock.Message)
+        t = Tagged(b"sub", tag=7)
+        assert (t.data, t.tag, t.fds) == (b"sub", 7, ()) and isinstance(t, unixsock.Message)
 
 
 @pytest.mark.parametrize("call, error, text", [
