@@ -148,7 +148,7 @@ static int send_pending(struct relay *r) {
 static int drain_socket(struct relay *r) {
   for (;;) {
     if (!r->lines) {
-      char buf[65536];
+      static char buf[1 << 20]; /* one read takes what the socket holds (~200 KiB by default) */
       ssize_t n = unixsock_recv(r->sock, buf, sizeof(buf));
       if (n == -EAGAIN)
         return 1;
