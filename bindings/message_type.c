@@ -200,9 +200,19 @@ static PyObject *msg_close(PyObject *self, PyObject *unused) {
   Py_RETURN_NONE;
 }
 
+/* The descriptor list, or NULL with AttributeError once a cycle's collection
+ * cleared it (reached only from an object brought back to life). */
+static PyObject *msg_fds(us_message_obj *self) {
+  if (self->fds == NULL)
+    PyErr_SetString(PyExc_AttributeError, "this Message was cleared");
+  return self->fds;
+}
+
 static PyObject *msg_take_fds(PyObject *op, PyObject *unused) {
   us_message_obj *self = (us_message_obj *)op;
   (void)unused;
+  if (msg_fds(self) == NULL)
+    return NULL;
   PyObject *empty = PyList_New(0);
   if (empty == NULL)
     return NULL;
@@ -215,7 +225,8 @@ static PyObject *msg_take_fd(PyObject *op, PyObject *args, PyObject *kwargs) {
   static char *names[] = {"index", NULL};
   us_message_obj *self = (us_message_obj *)op;
   PyObject *index = NULL;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:take_fd", names, &index))
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:take_fd", names, &index) ||
+      msg_fds(self) == NULL)
     return NULL;
   Py_ssize_t i = 0, n = PyList_GET_SIZE(self->fds);
   if (index != NULL) {
@@ -246,7 +257,8 @@ static PyObject *msg_take_fd(PyObject *op, PyObject *args, PyObject *kwargs) {
 
 static PyObject *msg_get_fds(PyObject *op, void *closure) {
   (void)closure;
-  return PyList_AsTuple(((us_message_obj *)op)->fds);
+  PyObject *fds = msg_fds((us_message_obj *)op);
+  return fds != NULL ? PyList_AsTuple(fds) : NULL;
 }
 
 /* ---- the rest of the protocol ---- */
@@ -265,7 +277,7 @@ static PyObject *msg_exit(PyObject *self, PyObject *args) {
 /* A field deleted (del m.data) reads as missing, as a slot's would. */
 static int msg_has_fields(us_message_obj *self) {
   if (self->data != NULL && self->creds != NULL && self->address != NULL &&
-      self->truncated != NULL)
+      self->truncated != NULL && self->fds != NULL)
     return 0;
   PyErr_SetString(PyExc_AttributeError, "a field of this Message was deleted");
   return -1;
@@ -304,7 +316,8 @@ static PyObject *msg_repr(PyObject *op) {
 static void msg_finalize(PyObject *self) {
   PyObject *type, *value, *tb;
   PyErr_Fetch(&type, &value, &tb);
-  if (PyList_GET_SIZE(((us_message_obj *)self)->fds) > 0 &&
+  PyObject *fds = ((us_message_obj *)self)->fds; /* NULL once cleared in a cycle */
+  if (fds != NULL && PyList_GET_SIZE(fds) > 0 &&
       msg_close_fds((us_message_obj *)self) < 0)
     PyErr_WriteUnraisable(self);
   PyErr_Restore(type, value, tb);
