@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "raw_fds.h"
 #include "unixsock.h"
 
 static double now(void) {
@@ -224,22 +225,9 @@ static void fds(const char *how, const char *kind, const char *addr, long n) {
   if (!use) {
     int fd = raw_connect(kind, addr);
     t0 = now();
-    for (long i = 0; i < n; i++) {
-      union {
-        struct cmsghdr h;
-        char b[CMSG_SPACE(sizeof(int))];
-      } cb;
-      struct iovec iov = {&byte, 1};
-      struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b,
-                          .msg_controllen = sizeof(cb.b)};
-      struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(c), &devnull, sizeof(int));
-      if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1)
+    for (long i = 0; i < n; i++)
+      if (raw_send_one_fd(fd, devnull, NULL, 0) != 1)
         die("sendmsg", errno);
-    }
     wait_ack_raw(fd);
   } else {
     unixsock *s = us_connect(kind, addr);
@@ -283,10 +271,7 @@ static void fds_in(const char *how, const char *kind, const char *addr, long n) 
                           .msg_controllen = sizeof(cb.b)};
       if (recvmsg(fd, &mh, MSG_CMSG_CLOEXEC) != 1)
         die("recvmsg", errno);
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_type == SCM_RIGHTS)
-          for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
-            close(((int *)CMSG_DATA(c))[k]);
+      raw_close_fds(&mh);
     }
     send(fd, &byte, 1, MSG_NOSIGNAL);
   } else {

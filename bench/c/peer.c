@@ -27,6 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "raw_fds.h"
+
 static void die(const char *what) {
   perror(what);
   exit(1);
@@ -130,10 +132,7 @@ static void sink(int type, const char *addr, long long want, int spin) {
         continue;
       if (n <= 0)
         break;
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_type == SCM_RIGHTS)
-          for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-            close(((int *)CMSG_DATA(c))[i]);
+      raw_close_fds(&mh);
       got += n;
       continue;
     }
@@ -158,10 +157,7 @@ static void sink(int type, const char *addr, long long want, int spin) {
     }
     for (int i = 0; i < n; i++) {
       struct msghdr *mh = &mm[i].msg_hdr;
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
-        if (c->cmsg_type == SCM_RIGHTS)
-          for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
-            close(((int *)CMSG_DATA(c))[k]);
+      raw_close_fds(mh);
       if (type == SOCK_DGRAM) {
         from = *(struct sockaddr_un *)mh->msg_name;
         flen = mh->msg_namelen;
@@ -181,27 +177,12 @@ static void fd_source(int type, const char *addr, long long n) {
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   struct sockaddr_un to;
   socklen_t tolen = sizeof(to);
-  char byte = 'x', c;
+  char c;
   if (type == SOCK_DGRAM && recvfrom(fd, &c, 1, 0, (struct sockaddr *)&to, &tolen) != 1)
     die("hello");
+  const struct sockaddr *dest = type == SOCK_DGRAM ? (struct sockaddr *)&to : NULL;
   for (long long i = 0; i < n; i++) {
-    union {
-      struct cmsghdr h;
-      char b[CMSG_SPACE(sizeof(int))];
-    } cb;
-    struct iovec iov = {&byte, 1};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b,
-                        .msg_controllen = sizeof(cb.b)};
-    if (type == SOCK_DGRAM) {
-      mh.msg_name = &to;
-      mh.msg_namelen = tolen;
-    }
-    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &devnull, sizeof(int));
-    if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1) {
+    if (raw_send_one_fd(fd, devnull, dest, tolen) != 1) {
       if (errno == EINTR)
         i--;
       else
