@@ -33,7 +33,7 @@ static int pending_gc(lua_State *L) {
 
 /* recv_message's record: one kept per function (its upvalue 1) and reused, as a
  * new userdata with __gc per call left the collector a finalizer to run per
- * message (a sixth of a receive).  Taken with a flag, as scratch.c's buffers are
+ * message (a tenth of a receive).  Taken with a flag, as scratch.c's buffers are
  * (a host built with lua_lock may run the same function in another thread, a
  * finalizer may receive while the record is in use: they get a pending of their
  * own), and released when the call ends, raising included, with whatever was
