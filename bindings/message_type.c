@@ -4,6 +4,7 @@
  * by leaving a with block or when it is collected, unless taken. */
 #include "message_type.h"
 
+#include <stdbool.h>
 #include <structmember.h>
 #include <unistd.h>
 
@@ -76,21 +77,27 @@ static PyObject *us_credentials(long pid, unsigned long uid, unsigned long gid) 
 
 /* ---- making one ---- */
 
-static PyObject *us_new_message(PyTypeObject *type, PyObject *data, PyObject *fds_list,
-                                PyObject *creds, PyObject *address, PyObject *truncated) {
-  us_message_obj *self = (us_message_obj *)type->tp_alloc(type, 0);
-  if (self == NULL)
-    return NULL;
+/* Set every field (new references taken; the ones they replace let go: a list
+ * of descriptors given before is let go unclosed, as the Python class did). */
+static void msg_set(us_message_obj *self, PyObject *data, PyObject *fds_list, PyObject *creds,
+                    PyObject *address, PyObject *truncated) {
   Py_INCREF(data);
   Py_INCREF(fds_list);
   Py_INCREF(creds);
   Py_INCREF(address);
   Py_INCREF(truncated);
-  self->data = data;
-  self->fds = fds_list;
-  self->creds = creds;
-  self->address = address;
-  self->truncated = truncated;
+  Py_XSETREF(self->data, data);
+  Py_XSETREF(self->fds, fds_list);
+  Py_XSETREF(self->creds, creds);
+  Py_XSETREF(self->address, address);
+  Py_XSETREF(self->truncated, truncated);
+}
+
+static PyObject *us_new_message(PyTypeObject *type, PyObject *data, PyObject *fds_list,
+                                PyObject *creds, PyObject *address, PyObject *truncated) {
+  us_message_obj *self = (us_message_obj *)type->tp_alloc(type, 0);
+  if (self != NULL)
+    msg_set(self, data, fds_list, creds, address, truncated);
   return (PyObject *)self;
 }
 
@@ -156,20 +163,12 @@ static int msg_init(PyObject *op, PyObject *args, PyObject *kwargs) {
     return -1;
   PyObject *list = fds != NULL ? PySequence_List(fds) : PyList_New(0);
   PyObject *addr = address != NULL ? (Py_INCREF(address), address) : PyUnicode_FromString("");
-  if (list == NULL || addr == NULL) {
-    Py_XDECREF(list);
-    Py_XDECREF(addr);
-    return -1;
-  }
-  Py_INCREF(data);
-  Py_INCREF(creds);
-  Py_INCREF(truncated);
-  Py_XSETREF(self->data, data);
-  Py_XSETREF(self->fds, list); /* as the Python class did: a list given before is let go */
-  Py_XSETREF(self->creds, creds);
-  Py_XSETREF(self->address, addr);
-  Py_XSETREF(self->truncated, truncated);
-  return 0;
+  bool made = list != NULL && addr != NULL;
+  if (made)
+    msg_set(self, data, list, creds, addr, truncated);
+  Py_XDECREF(list);
+  Py_XDECREF(addr);
+  return made ? 0 : -1;
 }
 
 /* ---- its descriptors ---- */

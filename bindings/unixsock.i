@@ -853,6 +853,46 @@ static char *us_batch_arena(size_t need) {
   return us_arena;
 }
 
+/* The arguments of a call by hand: args[0] the handle, then at most npos
+ * positional ones and keywords among names (n of them), into slots (NULL where
+ * not given).  Interned once in interned[]: keywords written in code are
+ * interned, so a pointer compare is the usual hit.  -1 with the TypeError that
+ * Python's own functions raise. */
+static int us_fast_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames, const char *const *names, PyObject **interned,
+                        int n, int npos, PyObject **slots) {
+  if (nargs < 1 || nargs > 1 + npos) {
+    PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional argument%s (%zd given)", fname,
+                 npos, npos == 1 ? "" : "s", nargs - 1);
+    return -1;
+  }
+  for (Py_ssize_t i = 1; i < nargs; i++)
+    slots[i - 1] = args[i];
+  for (Py_ssize_t k = 0, nk = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0; k < nk; k++) {
+    PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+    int at = -1;
+    for (int i = 0; i < n && at < 0; i++) {
+      if (interned[i] == NULL && (interned[i] = PyUnicode_InternFromString(names[i])) == NULL)
+        return -1;
+      if (key == interned[i])
+        at = i;
+    }
+    for (int i = 0; i < n && at < 0; i++)
+      if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, names[i]) == 0)
+        at = i;
+    if (at < 0) {
+      PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%S'", fname, key);
+      return -1;
+    }
+    if (slots[at] != NULL) {
+      PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%S'", fname, key);
+      return -1;
+    }
+    slots[at] = args[nargs + k];
+  }
+  return 0;
+}
+
 /* send_message(handle, data=b"", fds=(), *, creds=False, address=None), by hand
  * with the vectorcall convention (METH_FASTCALL | METH_KEYWORDS): bound to a
  * handle with MethodType it is Socket.send_message itself, with no Python frame,
@@ -861,24 +901,10 @@ static char *us_batch_arena(size_t need) {
  * the send's own work (bench/, instructions per message sent with one fd). */
 enum { US_SM_DATA, US_SM_FDS, US_SM_CREDS, US_SM_ADDRESS, US_SM_NARGS };
 
-static PyObject **us_send_message_slot(PyObject *key, PyObject **slots) {
-  static const char *const names[US_SM_NARGS] = {"data", "fds", "creds", "address"};
-  static PyObject *interned[US_SM_NARGS];
-  for (int i = 0; i < US_SM_NARGS; i++) {
-    if (interned[i] == NULL && (interned[i] = PyUnicode_InternFromString(names[i])) == NULL)
-      return NULL;
-    if (key == interned[i]) /* keywords written in code are interned: the usual hit */
-      return &slots[i];
-  }
-  for (int i = 0; i < US_SM_NARGS; i++)
-    if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, names[i]) == 0)
-      return &slots[i];
-  PyErr_Format(PyExc_TypeError, "send_message() got an unexpected keyword argument '%S'", key);
-  return NULL;
-}
-
 static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                  PyObject *kwnames) {
+  static const char *const names[US_SM_NARGS] = {"data", "fds", "creds", "address"};
+  static PyObject *interned[US_SM_NARGS];
   PyObject *slots[US_SM_NARGS] = {NULL, NULL, NULL, NULL}, *result = NULL, *to = NULL;
   Py_buffer data = {0};
   int fdv[UNIXSOCK_MAX_FDS];
@@ -886,23 +912,8 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
   us_socket *sock;
   long r;
   (void)module;
-  if (nargs < 1 || nargs > 3) {
-    PyErr_Format(PyExc_TypeError, "send_message() takes at most 2 positional arguments (%zd given)",
-                 nargs - 1);
+  if (us_fast_args("send_message", args, nargs, kwnames, names, interned, US_SM_NARGS, 2, slots) < 0)
     return NULL;
-  }
-  for (Py_ssize_t i = 1; i < nargs; i++)
-    slots[i - 1] = args[i];
-  for (Py_ssize_t i = 0, n = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0; i < n; i++) {
-    PyObject *key = PyTuple_GET_ITEM(kwnames, i), **slot = us_send_message_slot(key, slots);
-    if (slot == NULL)
-      return NULL;
-    if (*slot != NULL) {
-      PyErr_Format(PyExc_TypeError, "send_message() got multiple values for argument '%S'", key);
-      return NULL;
-    }
-    *slot = args[nargs + i];
-  }
   if (us_handle_of(args[0], &sock) < 0)
     return NULL;
   memset(&m, 0, offsetof(unixsock_message, address)); /* of address only addrlen bytes are read */
@@ -962,34 +973,15 @@ out:
  * as send_message is, and bound the same way. */
 static PyObject *us_recv_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                  PyObject *kwnames) {
-  static PyObject *max_fds_name;
+  static const char *const names[1] = {"max_fds"};
+  static PyObject *interned[1];
   PyObject *limit = NULL, *result = NULL;
   unixsock_message m;
   us_socket *sock;
   long max_fds = UNIXSOCK_MAX_FDS, r;
   (void)module;
-  if (nargs < 1 || nargs > 2) {
-    PyErr_Format(PyExc_TypeError, "recv_message() takes at most 1 positional argument (%zd given)",
-                 nargs - 1);
+  if (us_fast_args("recv_message", args, nargs, kwnames, names, interned, 1, 1, &limit) < 0)
     return NULL;
-  }
-  if (nargs == 2)
-    limit = args[1];
-  for (Py_ssize_t i = 0, n = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0; i < n; i++) {
-    PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-    if (max_fds_name == NULL && (max_fds_name = PyUnicode_InternFromString("max_fds")) == NULL)
-      return NULL;
-    if (key != max_fds_name && PyUnicode_Compare(key, max_fds_name) != 0) {
-      if (!PyErr_Occurred())
-        PyErr_Format(PyExc_TypeError, "recv_message() got an unexpected keyword argument '%S'", key);
-      return NULL;
-    }
-    if (limit != NULL) {
-      PyErr_SetString(PyExc_TypeError, "recv_message() got multiple values for argument 'max_fds'");
-      return NULL;
-    }
-    limit = args[nargs + i];
-  }
   if (us_handle_of(args[0], &sock) < 0)
     return NULL;
   if (limit != NULL) {

@@ -51,9 +51,11 @@ typedef ssize_t (*lus_recv_fn)(void *arg, void *buf, size_t size);
 ssize_t lus_recv_string(lua_State *L, int upvalue, size_t size, lus_recv_fn fn, void *arg);
 /* A buffer of size bytes, the running C function's own (kept in its upvalue
  * `upvalue`, registered as nil), held until the function returns or raises: a
- * to-be-closed value is pushed for that.  NULL (nothing pushed) when size is
- * over 1 MiB or the buffer is in use; the caller then allocates one itself. */
-void *lus_scratch(lua_State *L, int upvalue, size_t size);
+ * to-be-closed value is pushed for that, which first calls cleanup(buffer)
+ * when cleanup is not NULL (to let go of what the buffer held).  NULL (nothing
+ * pushed) when size is over 1 MiB or the buffer is in use; the caller then
+ * allocates one itself. */
+void *lus_scratch(lua_State *L, int upvalue, size_t size, void (*cleanup)(void *));
 /* Register the metatable tname: metamethods, and __index a table of methods
  * (NULL-terminated), each given upvalue 1 for lus_recv_string/lus_scratch. */
 void lus_new_class(lua_State *L, const char *tname, const luaL_Reg *metamethods,

@@ -1,7 +1,6 @@
 /* Messages and batches: tables {data=, fds={unixsock.fd...}, creds={pid=,uid=,gid=},
  * address=}. */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,52 +30,11 @@ static int pending_gc(lua_State *L) {
   return 0;
 }
 
-/* recv_message's record: one kept per function (its upvalue 1) and reused, as a
- * new userdata with __gc per call left the collector a finalizer to run per
- * message (a tenth of a receive).  Taken with a flag, as scratch.c's buffers are
- * (a host built with lua_lock may run the same function in another thread, a
- * finalizer may receive while the record is in use: they get a pending of their
- * own), and released when the call ends, raising included, with whatever was
- * left in it closed. */
-typedef struct {
-  atomic_flag busy;
-  unixsock_message m;
-} kept_message;
-
-static int kept_close(lua_State *L) {
-  kept_message *k = lua_touserdata(L, 1);
-  unixsock_message_release(&k->m);
-  atomic_flag_clear(&k->busy);
-  return 0;
-}
-
-static int kept_gc(lua_State *L) {
-  unixsock_message_release(&((kept_message *)lua_touserdata(L, 1))->m);
-  return 0;
-}
-
-/* The function's record, taken and zeroed, or NULL when it is in use. */
-static unixsock_message *take_kept_message(lua_State *L, int upvalue) {
-  kept_message *k = lua_touserdata(L, upvalue);
-  if (k == NULL) {
-    k = lua_newuserdatauv(L, sizeof(*k), 0);
-    memset(&k->m, 0, sizeof(k->m));
-    atomic_flag_clear(&k->busy);
-    if (luaL_newmetatable(L, "unixsock.kept_message")) {
-      lua_pushcfunction(L, kept_close);
-      lua_setfield(L, -2, "__close");
-      lua_pushcfunction(L, kept_gc);
-      lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    lua_replace(L, upvalue);
-  }
-  if (atomic_flag_test_and_set(&k->busy))
-    return NULL;
-  lua_pushvalue(L, upvalue);
-  lua_toclose(L, -1); /* released however the function ends */
-  return &k->m;
-}
+/* recv_message's record is its scratch buffer (scratch.c), reused, as a new
+ * userdata with __gc per call left the collector a finalizer to run per message
+ * (a tenth of a receive); released when the call ends, raising included, with
+ * whatever was left in it closed. */
+static void release_message(void *m) { unixsock_message_release(m); }
 
 static pending *new_pending(lua_State *L, size_t n) {
   pending *p = lua_newuserdatauv(L, sizeof(*p) + n * sizeof(unixsock_message), 0);
@@ -227,9 +185,11 @@ static size_t opt_max_fds(lua_State *L, int arg) {
 static int l_recv_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   size_t max_fds = opt_max_fds(L, 2);
-  unixsock_message *m = take_kept_message(L, lua_upvalueindex(1));
-  if (m == NULL)
+  unixsock_message *m = lus_scratch(L, lua_upvalueindex(1), sizeof(*m), release_message);
+  if (m == NULL) /* in use: by a finalizer run meanwhile, or by another thread */
     m = new_pending(L, 1)->m;
+  else
+    memset(m, 0, sizeof(*m));
   m->max_fds = max_fds;
   int r = unixsock_recv_message(s->h, m);
   if (r < 0)
@@ -274,7 +234,7 @@ static int l_send_batch(lua_State *L) {
   /* n records and room for each one's fds: 77 KiB for 64 messages, reused, as a
    * new userdata per call would make the collector work through it every time */
   size_t need = (size_t)n * (sizeof(unixsock_message) + UNIXSOCK_MAX_FDS * sizeof(int));
-  unixsock_message *ms = lus_scratch(L, lua_upvalueindex(1), need);
+  unixsock_message *ms = lus_scratch(L, lua_upvalueindex(1), need, NULL);
   if (ms == NULL)
     ms = lua_newuserdatauv(L, need, 0);
   int *fdv = (int *)(ms + n);
@@ -332,7 +292,7 @@ static int l_recv_batch(lua_State *L) {
    * when it fits, else malloc'd and freed at the end, not a userdata, whose
    * megabytes the collector would work through on every call */
   size_t need = (size_t)(count * size) + 1;
-  char *arena = lus_scratch(L, lua_upvalueindex(1), need);
+  char *arena = lus_scratch(L, lua_upvalueindex(1), need, NULL);
   pending *p = new_pending(L, (size_t)count);
   unixsock_message *ms = p->m;
   if (arena == NULL && (arena = p->arena = malloc(need)) == NULL)

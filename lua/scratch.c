@@ -1,8 +1,9 @@
 /* Scratch buffers: a function that needs a buffer on every call (recv, read,
- * send_batch, recv_batch) keeps one in its upvalue 1 and reuses it.  A new
- * userdata per call would make the collector work through it each time, and a
- * luaL_Buffer of more than LUAL_BUFFERSIZE allocates a box, copies into the string
- * and frees the box (two thirds of a 4 KiB recv's instructions).  An upvalue,
+ * send_batch, recv_batch, recv_message) keeps one in its upvalue 1 and reuses
+ * it.  A new userdata per call would make the collector work through it each
+ * time, and a luaL_Buffer of more than LUAL_BUFFERSIZE allocates a box, copies
+ * into the string and frees the box (two thirds of a 4 KiB recv's
+ * instructions).  An upvalue,
  * because a registry lookup costs as much as the rest of the call.
  *
  * A buffer is taken with an atomic flag, not just used: a host built with lua_lock
@@ -20,12 +21,15 @@ enum {
 
 typedef struct {
   atomic_flag busy;
+  void (*cleanup)(void *data); /* lus_scratch's, called as it is released */
   size_t cap;
   _Alignas(max_align_t) char data[]; /* send_batch keeps records in it */
 } scratch;
 
 static int release(lua_State *L) {
   scratch *b = lua_touserdata(L, 1);
+  if (b->cleanup != NULL)
+    b->cleanup(b->data);
   atomic_flag_clear(&b->busy);
   return 0;
 }
@@ -52,6 +56,7 @@ static scratch *take(lua_State *L, int upvalue, size_t size) {
   atomic_flag_clear(&b->busy);
   (void)atomic_flag_test_and_set(&b->busy);
   b->cap = cap;
+  b->cleanup = NULL;
   lua_replace(L, upvalue);
   return b;
 }
@@ -76,10 +81,11 @@ ssize_t lus_recv_string(lua_State *L, int upvalue, size_t size, lus_recv_fn fn, 
   return n;
 }
 
-void *lus_scratch(lua_State *L, int upvalue, size_t size) {
+void *lus_scratch(lua_State *L, int upvalue, size_t size, void (*cleanup)(void *)) {
   scratch *b = take(L, upvalue, size);
   if (b == NULL)
     return NULL;
+  b->cleanup = cleanup;
   lua_pushvalue(L, upvalue);
   lua_toclose(L, -1); /* released however the function ends, raising included */
   return b->data;

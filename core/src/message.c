@@ -150,59 +150,25 @@ static bool packets_ended(const unixsock *s, ssize_t size, const struct unixsock
   return size == 0 && !in->creds_came && unixsock__platform_read_ended(s->fd);
 }
 
-/* Read the packet that next_size measured as `size` when `taken` packets had
- * been read from this handle, into a buffer of that size (*ret_buf, the
- * caller's; for an empty or oversized one, one made for what the spill took).  Under
- * recv_mutex, and measured again first if another thread read one since: two
- * threads that measured the same packet would otherwise both read, and the
- * second get the packet behind it.  A reader that packets_taken
- * does not count (another process sharing the socket, a plain recv in another
- * thread) may still take the measured packet first: the one read in its place,
- * if longer, runs on into this thread's spill and is copied on from there.  A
- * packet over the socket's maximum is read into no buffer: -EMSGSIZE, dropped.
- * -EAGAIN when none is left now (wait for the next), 0 with *ret_ended at the
- * end. */
-static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char **ret_buf,
-                           bool *ret_ended, struct unixsock__inbox *in, unixsock_message *m) {
-  long long never = UNIXSOCK__NEVER_WAIT;
-  size_t max = unixsock__max_message(s);
-  char *buf = NULL;
-  *ret_ended = false;
-  unixsock__sharing_renew(s);
-  pthread_mutex_lock(&s->recv_mutex);
-  ssize_t n = size;
-  if (__atomic_load_n(&s->packets_taken, __ATOMIC_ACQUIRE) != taken)
-    n = size = next_size(s, &never);
-  if (n >= 0) {
-    size_t room = (size_t)size <= max ? (size_t)size : 0; /* over the maximum: dropped */
-    struct iovec iov[2] = {{.iov_base = buf = room > 0 ? malloc(room) : NULL, .iov_len = room},
-                           {.iov_base = unixsock__spill(), .iov_len = UNIXSOCK__SPILL_BYTES}};
-    if ((room > 0 && buf == NULL) || iov[1].iov_base == NULL)
+/* What a read of a packet into buf (room bytes; NULL for none) and the spill
+ * returned as n: the packet whole in *ret_buf (what the spill took copied on),
+ * or -errno with the descriptors it carried closed; 0 with *ret_ended at the
+ * end.  A packet over the socket's maximum, or longer than both took, is
+ * -EMSGSIZE (then it is dropped, not returned cut).  Takes buf. */
+static ssize_t keep_packet(unixsock *s, ssize_t n, char *buf, size_t room, const char *spill,
+                           char **ret_buf, bool *ret_ended, struct unixsock__inbox *in) {
+  if (n > (ssize_t)unixsock__max_message(s) || n > (ssize_t)(room + UNIXSOCK__SPILL_BYTES)) {
+    n = -EMSGSIZE;
+  } else if (n >= 0 && (buf == NULL || n > (ssize_t)room)) {
+    char *whole = realloc(buf, n > 0 ? (size_t)n : 1); /* an empty packet too has a buffer */
+    if (whole == NULL) {
       n = -ENOMEM;
-    else
-      n = unixsock__recv_packet_iov(s, room > 0 ? iov : iov + 1, room > 0 ? 2 : 1, in, m, &never);
-    if (n > (ssize_t)max || n > (ssize_t)(room + UNIXSOCK__SPILL_BYTES)) {
-      n = -EMSGSIZE; /* over the maximum, or cut: say so rather than return it */
-    } else if (n >= 0 && buf == NULL) {
-      buf = malloc(n > 0 ? (size_t)n : 1); /* what the spill took, or an empty packet */
-      if (buf == NULL)
-        n = -ENOMEM;
-      else
-        memcpy(buf, iov[1].iov_base, (size_t)n);
-    } else if (n > (ssize_t)room) {
-      char *longer = realloc(buf, (size_t)n);
-      if (longer == NULL) {
-        n = -ENOMEM;
-      } else {
-        memcpy(longer + room, iov[1].iov_base, (size_t)n - room);
-        buf = longer;
-      }
+    } else {
+      memcpy(whole + room, spill, (size_t)n - room);
+      buf = whole;
     }
-    if (n == -EAGAIN && room == 0 && unixsock__platform_read_ended(s->fd))
-      n = 0; /* the end was measured, and a read that never waits finds nothing */
-    *ret_ended = packets_ended(s, n, in);
   }
-  pthread_mutex_unlock(&s->recv_mutex);
+  *ret_ended = packets_ended(s, n, in);
   if (n < 0) {
     unixsock__close_fds(in->fds, in->nfds);
     in->nfds = 0;
@@ -212,6 +178,44 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
   else
     *ret_buf = buf;
   return n;
+}
+
+/* Read the packet that next_size measured as `size` when `taken` packets had
+ * been read from this handle, into a buffer of that size (*ret_buf, the
+ * caller's; for an empty or oversized one, one made for what the spill took).
+ * Under recv_mutex, and measured again first if another thread read one since:
+ * two threads that measured the same packet would otherwise both read, and the
+ * second get the packet behind it.  A reader that packets_taken does not count
+ * (another process sharing the socket, a plain recv in another thread) may
+ * still take the measured packet first: the one read in its place, if longer,
+ * runs on into this thread's spill and is copied on from there.  A packet over
+ * the socket's maximum is read into no buffer: -EMSGSIZE, dropped.  -EAGAIN
+ * when none is left now (wait for the next), 0 with *ret_ended at the end. */
+static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char **ret_buf,
+                           bool *ret_ended, struct unixsock__inbox *in, unixsock_message *m) {
+  long long never = UNIXSOCK__NEVER_WAIT;
+  char *buf = NULL, *spill = unixsock__spill();
+  size_t room = 0;
+  *ret_ended = false;
+  unixsock__sharing_renew(s);
+  pthread_mutex_lock(&s->recv_mutex);
+  ssize_t n = size;
+  if (__atomic_load_n(&s->packets_taken, __ATOMIC_ACQUIRE) != taken)
+    n = size = next_size(s, &never);
+  bool measured = n >= 0;
+  if (measured) {
+    room = (size_t)size <= unixsock__max_message(s) ? (size_t)size : 0; /* over it: dropped */
+    struct iovec iov[2] = {{.iov_base = buf = room > 0 ? malloc(room) : NULL, .iov_len = room},
+                           {.iov_base = spill, .iov_len = UNIXSOCK__SPILL_BYTES}};
+    if ((room > 0 && buf == NULL) || spill == NULL)
+      n = -ENOMEM;
+    else
+      n = unixsock__recv_packet_iov(s, room > 0 ? iov : iov + 1, room > 0 ? 2 : 1, in, m, &never);
+    if (n == -EAGAIN && room == 0 && unixsock__platform_read_ended(s->fd))
+      n = 0; /* the end was measured, and a read that never waits finds nothing */
+  }
+  pthread_mutex_unlock(&s->recv_mutex);
+  return measured ? keep_packet(s, n, buf, room, spill, ret_buf, ret_ended, in) : n;
 }
 
 /* With a maximum the spill holds, a packet needs no measuring: one read into
@@ -224,23 +228,7 @@ static ssize_t read_small_packet(unixsock *s, long long *deadline, char **ret_bu
                                  unixsock_message *m) {
   struct iovec iov = {.iov_base = unixsock__spill(), .iov_len = UNIXSOCK__SPILL_BYTES};
   ssize_t n = iov.iov_base == NULL ? -ENOMEM : unixsock__recv_packet_iov(s, &iov, 1, in, m, deadline);
-  char *buf = NULL;
-  *ret_ended = false;
-  if (n > (ssize_t)unixsock__max_message(s))
-    n = -EMSGSIZE;
-  else if (n >= 0 && !(*ret_ended = packets_ended(s, n, in)) &&
-           (buf = malloc(n > 0 ? (size_t)n : 1)) == NULL)
-    n = -ENOMEM;
-  if (n < 0) {
-    unixsock__close_fds(in->fds, in->nfds);
-    in->nfds = 0;
-    return n;
-  }
-  if (buf != NULL) {
-    memcpy(buf, iov.iov_base, (size_t)n);
-    *ret_buf = buf;
-  }
-  return n;
+  return keep_packet(s, n, NULL, 0, iov.iov_base, ret_buf, ret_ended, in);
 }
 
 /* Receive one datagram/packet into the iov, with its control data and sender.
