@@ -292,9 +292,27 @@ void unixsock__send_wake(unixsock *s);
 static inline int unixsock__send_lock(unixsock *s, long long *deadline) {
   return unixsock__send_trylock(s) ? 0 : unixsock__send_lock_wait(s, deadline);
 }
+/* Letting go must store the flag before it looks for waiters, an order the CPU
+ * keeps only behind a fence.  Where membarrier(2) works (set once, at the first
+ * handle), a thread that comes to wait makes every running thread pass a fence
+ * instead, so letting go costs a plain store and a load: it is on every stream
+ * write, and on one CPU even a few nanoseconds more per write show, as the
+ * scheduler switches more often to a woken reader (bench/README.md). */
+extern bool unixsock__send_unlock_light; /* written once, before any handle exists */
+/* Waits for the send lock that timed out with the lock free: a wake-up that was
+ * missed, or one lost to a timeout at the instant the lock was let go (tests). */
+extern unsigned long unixsock__send_waits_unwoken; /* __atomic */
 static inline void unixsock__send_unlock(unixsock *s) {
-  __atomic_store_n(&s->sending, false, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&s->send_waiters, __ATOMIC_SEQ_CST) > 0)
+  bool waiters;
+  if (unixsock__send_unlock_light) {
+    __atomic_store_n(&s->sending, false, __ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the compiler keeps the order too */
+    waiters = __atomic_load_n(&s->send_waiters, __ATOMIC_RELAXED) > 0;
+  } else {
+    __atomic_store_n(&s->sending, false, __ATOMIC_SEQ_CST);
+    waiters = __atomic_load_n(&s->send_waiters, __ATOMIC_SEQ_CST) > 0;
+  }
+  if (waiters)
     unixsock__send_wake(s);
 }
 /* A packet was read: a recv_message that peeked before it measures again. */
@@ -364,6 +382,10 @@ int unixsock__platform_queued(int fd);
 int unixsock__platform_set_nonblock(int fd, bool on);
 int unixsock__platform_socket_type(int fd, int *ret_type); /* SO_TYPE + SO_DOMAIN check */
 int unixsock__platform_bind_mode(int fd, int mode);    /* restrict mode before bind */
+/* membarrier(2): register this process once; then a full memory barrier on every
+ * running thread of it.  Each true on success. */
+bool unixsock__platform_barrier_register(void);
+bool unixsock__platform_barrier_all_threads(void);
 /* Whether received SCM_CREDENTIALS are the kernel's "none recorded" (the message
  * was sent while neither end had SO_PASSCRED on and its sender attached none):
  * pid 0 with the overflow uid and gid.  Pid 0 alone is a sender in a pid

@@ -47,9 +47,35 @@ int unixsock__retry_send_to(const unixsock *s, int err, const struct unixsock__a
   return wait_for_receiver(to, *io_deadline);
 }
 
+/* The rest of write_bytes, after a first try that did not take everything: it
+ * took n bytes, or failed with n = -errno. */
+static __attribute__((noinline)) ssize_t write_rest(unixsock *sock, const char *p, size_t len,
+                                                    ssize_t n, int flags, long long *deadline) {
+  size_t done = 0;
+  for (;;) {
+    if (n >= 0) {
+      done += (size_t)n;
+      /* Only a stream can take part of a buffer; it must take all of it unless the
+       * caller asked never to wait. */
+      if (done == len || sock->kind != UNIXSOCK_STREAM || unixsock__timeout(sock) == 0)
+        return (ssize_t)done;
+    } else {
+      int r = unixsock__retry(sock, (int)n, POLLOUT, deadline);
+      if (r == -EAGAIN && done > 0)
+        return (ssize_t)done;
+      if (r < 0)
+        return r;
+    }
+    n = send(sock->fd, p + done, len - done, flags);
+    if (n < 0)
+      n = -errno;
+  }
+}
+
 /* Write buf after what is kept of an earlier frame (a stream's send lock held):
  * all of it as the deadline allows, or what the kernel takes when the call must
- * not wait. */
+ * not wait.  The first try is kept apart from the loop: it is nearly always the
+ * only one, and every instruction on a stream write shows (sharing.c). */
 static ssize_t write_bytes(unixsock *sock, const char *p, size_t len, long long *deadline) {
   if (sock->out_tail != NULL) { /* only on a stream */
     int kept = unixsock__frame_flush_locked(sock, deadline);
@@ -57,23 +83,10 @@ static ssize_t write_bytes(unixsock *sock, const char *p, size_t len, long long 
       return kept;
   }
   int flags = MSG_NOSIGNAL | unixsock__wait_flag_for(sock, *deadline);
-  size_t done = 0;
-  for (;;) {
-    ssize_t n = send(sock->fd, p + done, len - done, flags);
-    if (n >= 0) {
-      done += (size_t)n;
-      /* Only a stream can take part of a buffer; it must take all of it unless the
-       * caller asked never to wait. */
-      if (done == len || sock->kind != UNIXSOCK_STREAM || unixsock__timeout(sock) == 0)
-        return (ssize_t)done;
-      continue;
-    }
-    int r = unixsock__retry(sock, -errno, POLLOUT, deadline);
-    if (r == -EAGAIN && done > 0)
-      return (ssize_t)done;
-    if (r < 0)
-      return r;
-  }
+  ssize_t n = send(sock->fd, p, len, flags);
+  if (n == (ssize_t)len)
+    return n;
+  return write_rest(sock, p, len, n < 0 ? -errno : n, flags, deadline);
 }
 
 /* A stream's bytes are written under its send lock, as its frames are: another

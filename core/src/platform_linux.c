@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -34,6 +35,29 @@ bool unixsock__platform_creds_unrecorded(pid_t pid, uid_t uid, gid_t gid) {
   static long overflow_uid = -1, overflow_gid = -1;
   return pid == 0 && (long)uid == overflow_id("/proc/sys/kernel/overflowuid", &overflow_uid) &&
          (long)gid == overflow_id("/proc/sys/kernel/overflowgid", &overflow_gid);
+}
+
+/* membarrier(2), the "expedited private" kind (Linux 4.14): registered once per
+ * process (fork keeps it, exec drops it along with this library's state). */
+#ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+#endif
+
+bool unixsock__platform_barrier_register(void) {
+#ifdef SYS_membarrier
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+  return false;
+#endif
+}
+
+bool unixsock__platform_barrier_all_threads(void) {
+#ifdef SYS_membarrier
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+  return false;
+#endif
 }
 
 int unixsock__platform_accept(int fd) {

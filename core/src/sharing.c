@@ -19,14 +19,22 @@
  * anew the first time they are used in a generation they were not made in. */
 static unsigned long generation; /* __atomic: bumped in the child */
 static pthread_mutex_t renewing = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t watching = PTHREAD_ONCE_INIT;
+static pthread_once_t starting = PTHREAD_ONCE_INIT;
 
 static void forked(void) {
   pthread_mutex_init(&renewing, NULL); /* it may have been held too */
   __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
 }
 
-static void watch_forks(void) { (void)pthread_atfork(NULL, NULL, forked); }
+bool unixsock__send_unlock_light;
+unsigned long unixsock__send_waits_unwoken;
+
+/* Once, before the first handle: the fork watch, and whether a waiter for the
+ * send lock can fence every thread instead of each unlock fencing itself. */
+static void start_sharing(void) {
+  (void)pthread_atfork(NULL, NULL, forked);
+  unixsock__send_unlock_light = unixsock__platform_barrier_register();
+}
 
 static int init_locks(unixsock *s) {
   pthread_condattr_t attr;
@@ -53,7 +61,7 @@ static int init_locks(unixsock *s) {
 }
 
 int unixsock__sharing_init(unixsock *s) {
-  (void)pthread_once(&watching, watch_forks);
+  (void)pthread_once(&starting, start_sharing);
   s->generation = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
   return init_locks(s);
 }
@@ -91,10 +99,11 @@ static struct timespec monotonic_in(long long ms) {
   return ts;
 }
 
-/* The lock is the flag sending, taken by compare-and-swap: one atomic operation
- * each way when no other thread wants it.  A thread that must wait counts itself
- * in waiters and sleeps on send_free under send_mutex; the thread that lets go
- * signals only when someone waits.  No wake-up is lost: a waiter counts itself
+/* The lock is the flag sending, taken by compare-and-swap and let go by a store
+ * (and, without membarrier, a fence) when no other thread wants it.  A thread
+ * that must wait counts itself in waiters and sleeps on send_free under
+ * send_mutex; the thread that lets go signals only when someone waits.  No
+ * wake-up is lost: a waiter counts itself, makes sure the count is seen (above)
  * and tries the flag once more while holding the mutex, which the signaller must
  * take, so either its try sees the flag free or the signal finds it asleep. */
 int unixsock__send_lock_wait(unixsock *s, long long *deadline) {
@@ -106,8 +115,15 @@ int unixsock__send_lock_wait(unixsock *s, long long *deadline) {
   unixsock__sharing_renew(s);
   pthread_mutex_lock(&s->send_mutex);
   __atomic_add_fetch(&s->send_waiters, 1, __ATOMIC_SEQ_CST);
+  /* A holder letting go without a fence (unixsock__send_unlock) may not see the
+   * count yet while this thread does not see the flag free: the barrier on every
+   * thread makes sure one of them sees the other.  Should it fail, the waits are
+   * short instead, so a wake-up missed costs a millisecond. */
+  long long longest = SLICE_MS;
+  if (unixsock__send_unlock_light && !unixsock__platform_barrier_all_threads())
+    longest = 1;
   while (!unixsock__send_trylock(s)) {
-    long long slice = SLICE_MS;
+    long long slice = longest;
     if (*deadline >= 0) {
       long long left = *deadline - unixsock__now_ms();
       if (left <= 0) {
@@ -118,7 +134,9 @@ int unixsock__send_lock_wait(unixsock *s, long long *deadline) {
         slice = left;
     }
     struct timespec until = monotonic_in(slice);
-    (void)pthread_cond_timedwait(&s->send_free, &s->send_mutex, &until);
+    if (pthread_cond_timedwait(&s->send_free, &s->send_mutex, &until) == ETIMEDOUT &&
+        !__atomic_load_n(&s->sending, __ATOMIC_SEQ_CST))
+      __atomic_add_fetch(&unixsock__send_waits_unwoken, 1, __ATOMIC_RELAXED);
     /* The hook is the caller's code (Python's takes the GIL, which the thread
      * letting go of the lock may hold while it takes this mutex to signal): never
      * run it under the mutex.  A signal sent meanwhile is not lost: the flag is

@@ -461,6 +461,61 @@ TEST(test_plain_sends_from_two_threads_never_interleave) {
   unixsock_close(b);
 }
 
+enum { SMALL_SENDS = 20000 };
+
+struct small_sender {
+  unixsock *s;
+  int sent; /* sends that took their 8 bytes */
+};
+
+static void *send_small_many(void *arg) {
+  struct small_sender *ss = arg;
+  for (int i = 0; i < SMALL_SENDS; i++)
+    ss->sent += unixsock_send(ss->s, "12345678", 8) == 8;
+  return NULL;
+}
+
+/* Three threads sending at once on one stream; every byte arrives. */
+static void contend_for_the_send_lock(void) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &a, &b));
+  enum { SENDERS = 3 };
+  struct small_sender ss[SENDERS];
+  pthread_t t[SENDERS];
+  for (int i = 0; i < SENDERS; i++) {
+    ss[i] = (struct small_sender){.s = a};
+    CHECK(pthread_create(&t[i], NULL, send_small_many, &ss[i]) == 0);
+  }
+  static char got[1 << 16];
+  size_t have = 0, want = (size_t)SENDERS * SMALL_SENDS * 8;
+  while (have < want) {
+    ssize_t n = unixsock_recv(b, got, sizeof(got));
+    CHECK(n > 0);
+    have += (size_t)n;
+  }
+  for (int i = 0; i < SENDERS; i++) {
+    CHECK(pthread_join(t[i], NULL) == 0);
+    CHECK_EQ(ss[i].sent, SMALL_SENDS);
+  }
+  CHECK_EQ(have, want);
+  unixsock_close(a);
+  unixsock_close(b);
+}
+
+/* Letting go of the send lock is a store and a load without a fence where a
+ * thread coming to wait can run a barrier on every thread (membarrier), and
+ * fenced where it cannot (sharing.c): either way no waiter sleeps through the
+ * lock being let go. */
+TEST(test_threads_waiting_for_the_send_lock_are_woken_every_time) {
+  bool light = unixsock__send_unlock_light; /* no other thread runs here */
+  unsigned long unwoken = __atomic_load_n(&unixsock__send_waits_unwoken, __ATOMIC_RELAXED);
+  contend_for_the_send_lock();
+  unixsock__send_unlock_light = !light;
+  contend_for_the_send_lock();
+  unixsock__send_unlock_light = light;
+  CHECK_EQ(__atomic_load_n(&unixsock__send_waits_unwoken, __ATOMIC_RELAXED) - unwoken, 0);
+}
+
 /* Stands for Python's GIL: the interrupt hook takes it, and the thread whose
  * frame goes first holds it until its send returns. */
 static pthread_mutex_t interpreter_lock = PTHREAD_MUTEX_INITIALIZER;
