@@ -1060,6 +1060,18 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
     }
     PyObject *t = got_item = PySequence_Fast_GET_ITEM(fast, i);
     Py_INCREF(t);
+    if (PyBytes_CheckExact(t)) { /* the common item, read without the buffer protocol */
+      /* the view holds the bytes while the send reads them, as PyObject_GetBuffer's
+       * would (released alike: bytes have no releasebuffer) */
+      views[i] = (Py_buffer){.obj = t, .buf = PyBytes_AS_STRING(t), .len = PyBytes_GET_SIZE(t),
+                             .readonly = 1, .itemsize = 1, .ndim = 1};
+      Py_INCREF(t);
+      held = i + 1;
+      fd_at[i] = fd_used;
+      ms[i].data = views[i].buf;
+      ms[i].len = (size_t)views[i].len;
+      continue;
+    }
     PyObject *data = t, *fds = Py_None, *addr = Py_None, *message_creds = NULL;
     int creds = 0;
     if (PyUnicode_Check(t)) {
