@@ -620,52 +620,6 @@ def test_send_batch_holds_what_a_message_like_object_makes_for_each_access():
     os.close(w)
 
 
-def _asleep(tid):
-    """Whether the thread tid sleeps in the kernel (state S in /proc)."""
-    with open(f"/proc/self/task/{tid}/stat") as f:
-        return f.read().rpartition(")")[2].split()[0] == "S"
-
-
-def test_send_batch_holds_its_bytes_while_another_thread_empties_the_list():
-    # the list is read with the GIL held and sent without it: bytes items, read
-    # without the buffer protocol, are held by send_batch as a buffer view's are
-    import threading
-
-    a, b = unixsock.pair("seqpacket")
-    with a, b:
-        filler = 0
-        a.settimeout(0)
-        try:
-            while True:  # until the sender's buffer is full
-                a.send(b"f" * 2000)
-                filler += 1
-        except BlockingIOError:
-            pass
-        a.settimeout(None)
-        items = [bytes([65 + i % 26]) * 2000 for i in range(50)]
-        sent, tid = [], []
-
-        def send():
-            tid.append(threading.get_native_id())
-            sent.append(a.send_batch(items))
-
-        t = threading.Thread(target=send)
-        t.start()
-        for _ in range(10000):  # until it waits for room, 10 s at most
-            if tid and _asleep(tid[0]):
-                break
-            time.sleep(0.001)
-        items.clear()  # its bytes were the list's only references
-        junk = [bytes([i % 256]) * 2000 for i in range(2000)]  # over freed memory
-        for _ in range(filler):
-            assert b.recv(4096) == b"f" * 2000
-        got = [b.recv(4096) for _ in range(50)]
-        t.join(10)
-        del junk
-        assert sent == [50]
-        assert got == [bytes([65 + i % 26]) * 2000 for i in range(50)]
-
-
 def test_lists_changed_while_being_read_are_runtimeerrors_not_reads_of_freed_items():
     # a fileno() or a property that empties the list freed the items being read
     r, w = os.pipe()

@@ -25,8 +25,12 @@ def _wait_until(cond, what):
 
 
 def _asleep(thread_id):
+    """Asleep in the kernel (state S), and not in a futex: a thread waiting for
+    the GIL sleeps too, before it has called anything."""
     with open(f"/proc/self/task/{thread_id}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0] == "S"
+        asleep = f.read().rsplit(")", 1)[1].split()[0] == "S"
+    with open(f"/proc/self/task/{thread_id}/wchan") as f:
+        return asleep and not f.read().startswith("futex")
 
 
 def _two_senders(send, each):
@@ -235,3 +239,38 @@ def test_threads_receiving_messages_from_one_socket_lose_none(kind):
             w.join(30)
         assert errors == []
         assert sorted(got) == sorted(sent)
+
+
+def test_send_batch_holds_its_bytes_while_another_thread_empties_the_list():
+    # the list is read with the GIL held and sent without it: bytes items, read
+    # without the buffer protocol, are held by send_batch as a buffer view's are
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        filler = 0
+        a.settimeout(0)
+        try:
+            while True:  # until the sender's buffer is full
+                a.send(b"f" * 2000)
+                filler += 1
+        except BlockingIOError:
+            pass
+        a.settimeout(None)
+        items = [bytes([65 + i % 26]) * 2000 for i in range(50)]
+        sent, tid = [], []
+
+        def send():
+            tid.append(threading.get_native_id())
+            sent.append(a.send_batch(items))
+
+        t = threading.Thread(target=send)
+        t.start()
+        _wait_until(lambda: tid and _asleep(tid[0]), "the batch waits for room")
+        items.clear()  # its bytes were the list's only references
+        junk = [bytes([i % 256]) * 2000 for i in range(2000)]  # over freed memory
+        for _ in range(filler):
+            assert b.recv(4096) == b"f" * 2000
+        got = [b.recv(4096) for _ in range(50)]
+        t.join(10)
+        del junk
+        assert sent == [50]
+        assert got == [bytes([65 + i % 26]) * 2000 for i in range(50)]
