@@ -44,20 +44,21 @@ bool unixsock__platform_creds_unrecorded(pid_t pid, uid_t uid, gid_t gid) {
 #define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
 #endif
 
-bool unixsock__platform_barrier_register(void) {
+static bool membarrier(int cmd) {
 #ifdef SYS_membarrier
-  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  return syscall(SYS_membarrier, cmd, 0, 0) == 0;
 #else
+  (void)cmd;
   return false;
 #endif
 }
 
+bool unixsock__platform_barrier_register(void) {
+  return membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED);
+}
+
 bool unixsock__platform_barrier_all_threads(void) {
-#ifdef SYS_membarrier
-  return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
-#else
-  return false;
-#endif
+  return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 }
 
 int unixsock__platform_accept(int fd) {
