@@ -31,6 +31,18 @@ typedef long us_status_at;
 typedef long us_status_on;
 typedef unixsock us_socket;
 
+/* PyObject_GetBuffer(o, view, PyBUF_SIMPLE), filled here for bytes, the usual
+ * payload, without the protocol's calls; released alike by PyBuffer_Release
+ * (bytes have no releasebuffer: the view holds a reference, as the protocol's). */
+static int us_get_buffer(PyObject *o, Py_buffer *view) {
+  if (!PyBytes_CheckExact(o))
+    return PyObject_GetBuffer(o, view, PyBUF_SIMPLE);
+  Py_INCREF(o);
+  *view = (Py_buffer){.obj = o, .buf = PyBytes_AS_STRING(o), .len = PyBytes_GET_SIZE(o),
+                      .readonly = 1, .itemsize = 1, .ndim = 1};
+  return 0;
+}
+
 /* The note for each operation, made once: a caller that polls without waiting
  * (asyncio, a busy loop) meets -EAGAIN on every empty try, so raising must be
  * cheap.  op is a string literal, one per wrapper, so its address is the key. */
@@ -310,7 +322,7 @@ typedef struct unixsock us_socket;
 %typemap(in) (const void *buf, size_t len) (Py_buffer view = {0}) {
   if (PyUnicode_Check($input))
     SWIG_exception_fail(SWIG_TypeError, "data must be bytes-like, not str");
-  if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) < 0)
+  if (us_get_buffer($input, &view) < 0)
     SWIG_fail;
   $1 = view.buf;
   $2 = (size_t)view.len;
@@ -923,7 +935,7 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
       PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
       return NULL;
     }
-    if (PyObject_GetBuffer(slots[US_SM_DATA], &data, PyBUF_SIMPLE) < 0)
+    if (us_get_buffer(slots[US_SM_DATA], &data) < 0)
       return NULL;
     m.data = data.buf;
     m.len = (size_t)data.len;
@@ -1060,18 +1072,6 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
     }
     PyObject *t = got_item = PySequence_Fast_GET_ITEM(fast, i);
     Py_INCREF(t);
-    if (PyBytes_CheckExact(t)) { /* the common item, read without the buffer protocol */
-      /* the view holds the bytes while the send reads them, as PyObject_GetBuffer's
-       * would (released alike: bytes have no releasebuffer) */
-      views[i] = (Py_buffer){.obj = t, .buf = PyBytes_AS_STRING(t), .len = PyBytes_GET_SIZE(t),
-                             .readonly = 1, .itemsize = 1, .ndim = 1};
-      Py_INCREF(t);
-      held = i + 1;
-      fd_at[i] = fd_used;
-      ms[i].data = views[i].buf;
-      ms[i].len = (size_t)views[i].len;
-      continue;
-    }
     PyObject *data = t, *fds = Py_None, *addr = Py_None, *message_creds = NULL;
     int creds = 0;
     if (PyUnicode_Check(t)) {
@@ -1113,7 +1113,7 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
       r = -EINVAL;
       goto out;
     }
-    if (PyObject_GetBuffer(data, &views[i], PyBUF_SIMPLE) < 0) {
+    if (us_get_buffer(data, &views[i]) < 0) { /* held until the send is done */
       r = -EINVAL;
       goto out;
     }
