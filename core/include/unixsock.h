@@ -304,17 +304,21 @@ UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
  *   -ENOBUFS   more descriptors arrived than max_fds allows, or the kernel
  *              truncated them (MSG_CTRUNC); every one that did arrive is closed;
  *   -EBADMSG   a malformed frame header; -ECONNRESET  end of stream mid-frame.
- * On dgram and seqpacket it measures the next packet (FIONREAD on dgram, else a
- * peek), then reads it (two syscalls); other threads' recv_message and
- * recv_batch never come between.  A plain recv in another thread, or another
- * process sharing the socket, may take the measured packet first: the one read
- * in its place is returned whole when it is at most 64 KiB longer, else it is
- * -EMSGSIZE, and lost.  A packet over the
- * socket's maximum (unixsock_set_max_message) is -EMSGSIZE, dropped with its
- * descriptors closed, and the next call goes on.  With a maximum of at most
- * 64 KiB a packet is not measured: one read takes it (one syscall), whoever
- * else reads the socket.  An empty packet is a message
- * (1 with len 0) even when the peer left after sending it.
+ * On dgram and seqpacket one read takes a packet whole (one syscall), whoever
+ * else reads the socket: the calling thread keeps room for the socket's largest
+ * message, 64 KiB of memory and past it address space whose pages are handed
+ * back after a packet used them.  A packet over 64 KiB is copied out of that
+ * room, so after one the next packets are measured first (FIONREAD on dgram,
+ * else a peek: two syscalls) and read straight into a buffer of their size,
+ * until one fits in 64 KiB again; a packet that another process or a plain recv
+ * takes while it is measured leaves the next one, returned whole all the same.
+ * Under valgrind (which checks every byte of that room on each call), and with
+ * a maximum over 256 MiB, every packet is measured, and one read in place of
+ * the measured one is returned whole only up to 64 KiB longer (else -EMSGSIZE,
+ * lost).  A packet over the socket's maximum (unixsock_set_max_message) is
+ * -EMSGSIZE, dropped with its descriptors closed, and the next call goes on.
+ * An empty packet is a message (1 with len 0) even when the peer left after
+ * sending it.
  * Turns SO_PASSCRED on the first time where it is not on yet (see
  * UNIXSOCK_MSG_CREDS). */
 UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg);

@@ -55,17 +55,21 @@ struct unixsock {
   unsigned int send_waiters;   /* threads asleep for the send lock (__atomic) */
   pthread_mutex_t send_mutex;  /* what they sleep under, */
   pthread_cond_t send_free;    /* and on: signalled when sending goes false */
-  /* Packets (dgram, seqpacket): recv_message peeks at the next one's size, then
-   * reads it.  Its read, and the peek again when another thread took a packet
-   * since its first peek (packets_taken moved), hold recv_mutex, so that a
-   * thread never reads a longer packet than it measured.  The wait for a packet
-   * holds nothing. */
+  /* Packets (dgram, seqpacket): when recv_message measures the next one's size
+   * before reading it (message.c: after a large one, or with no reserve), its
+   * read, and the measure again when another thread took a packet since its
+   * first (packets_taken moved), hold recv_mutex, so that a thread never reads a
+   * longer packet than it measured.  The wait for a packet holds nothing. */
   pthread_mutex_t recv_mutex;
   unsigned long generation; /* the fork generation send_mutex, send_free and recv_mutex
                              * were made in (sharing.c) */
   /* packets read by recv_message and recv_batch (__atomic); not by a plain recv,
    * which stays one syscall with nothing added */
   unsigned long packets_taken;
+  /* recv_message read a packet over the spill at once, so it went through the
+   * reserve and was copied out: measure the next ones, each read straight into a
+   * buffer of its size, until one fits the spill again (__atomic, a hint) */
+  bool packets_large;
 };
 
 /* Room for what a receive can bring: the most descriptors, credentials, and what
@@ -237,11 +241,25 @@ static inline size_t unixsock__max_message(const unixsock *s) {
 
 /* ---- spill.c ---- */
 
-/* Room past a measured packet's buffer for a longer one read in its place. */
+/* A packet is read whole in one syscall into this thread's spill and, past it,
+ * its reserve, which together hold the socket's largest message: no need to
+ * measure it first (message.c). */
 enum { UNIXSOCK__SPILL_BYTES = 64 * 1024 };
+/* Larger maxima are measured instead: the reserve is only address space, but
+ * one per receiving thread. */
+#define UNIXSOCK__RESERVE_MAX ((size_t)256 << 20)
 /* This thread's spill region of UNIXSOCK__SPILL_BYTES (reused: its contents last
  * until this thread's next call), or NULL when there is no memory for it. */
 void *unixsock__spill(void);
+/* This thread's reserve of at least len bytes (reused, like the spill), or NULL:
+ * len over UNIXSOCK__RESERVE_MAX, no address space for it, or the reserve is
+ * off.  Its pages cost memory only once a packet lands in them. */
+void *unixsock__reserve(size_t len);
+/* Hand back the memory of the first used bytes of the reserve. */
+void unixsock__reserve_discard(void *reserve, size_t used);
+/* No reserve, so packets are measured, as under valgrind (which checks every
+ * byte of a receive buffer on each call): for tests, to try both ways. */
+extern bool unixsock__reserve_off;
 
 /* A destination address is for dgram only: stream and seqpacket sockets send to
  * their peer, and the kernel would ignore the address (seqpacket) or refuse it
@@ -375,6 +393,8 @@ int unixsock__platform_accept(int fd);                 /* accept4 CLOEXEC */
 int unixsock__platform_peer_ids(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
 int unixsock__platform_set_cloexec(int fd);
 bool unixsock__platform_read_ended(int fd);
+/* Whether this process runs under valgrind (false when built without its header). */
+bool unixsock__platform_under_valgrind(void);
 /* Bytes waiting to be read (FIONREAD): on dgram the next datagram's size, on
  * seqpacket and stream all that is queued (the kernel walks the queue to count
  * them); -errno (a listener: -EINVAL). */

@@ -150,33 +150,74 @@ static bool packets_ended(const unixsock *s, ssize_t size, const struct unixsock
   return size == 0 && !in->creds_came && unixsock__platform_read_ended(s->fd);
 }
 
-/* What a read of a packet into buf (room bytes; NULL for none) and the spill
- * returned as n: the packet whole in *ret_buf (what the spill took copied on),
- * or -errno with the descriptors it carried closed; 0 with *ret_ended at the
- * end.  A packet over the socket's maximum, or longer than both took, is
- * -EMSGSIZE (then it is dropped, not returned cut).  Takes buf. */
-static ssize_t keep_packet(unixsock *s, ssize_t n, char *buf, size_t room, const char *spill,
-                           char **ret_buf, bool *ret_ended, struct unixsock__inbox *in) {
-  if (n > (ssize_t)unixsock__max_message(s) || n > (ssize_t)(room + UNIXSOCK__SPILL_BYTES)) {
+/* Where a read of a packet of unknown size puts it, in this order: buf (room
+ * bytes, the size measured; NULL for none), this thread's spill, and its
+ * reserve (NULL when there is none, or it is off). */
+struct packet_room {
+  char *buf;
+  size_t room;
+  char *spill;
+  char *reserve;
+  size_t reserve_len;
+};
+
+/* This thread's reserve for what the spill cannot hold of a packet up to the
+ * socket's maximum, if it can have one. */
+static void add_reserve(const unixsock *s, struct packet_room *pr) {
+  size_t max = unixsock__max_message(s);
+  if (max > UNIXSOCK__SPILL_BYTES &&
+      (pr->reserve = unixsock__reserve(max - UNIXSOCK__SPILL_BYTES)) != NULL)
+    pr->reserve_len = max - UNIXSOCK__SPILL_BYTES;
+}
+
+/* The iovec for pr, skipping an empty buf: returns how many entries. */
+static int packet_iov(const struct packet_room *pr, struct iovec iov[3]) {
+  int k = 0;
+  if (pr->room > 0)
+    iov[k++] = (struct iovec){pr->buf, pr->room};
+  iov[k++] = (struct iovec){pr->spill, UNIXSOCK__SPILL_BYTES};
+  if (pr->reserve != NULL)
+    iov[k++] = (struct iovec){pr->reserve, pr->reserve_len};
+  return k;
+}
+
+/* What a read of a packet into pr returned as n: the packet whole in *ret_buf
+ * (pr's buf, grown to hold what the spill and the reserve took), or -errno with
+ * the descriptors it carried closed; 0 with *ret_ended at the end.  A packet
+ * over the socket's maximum, or longer than pr holds, is -EMSGSIZE (then it is
+ * dropped, not returned cut).  The reserve's pages it touched are handed back.
+ * Takes pr's buf. */
+static ssize_t keep_packet(unixsock *s, ssize_t n, struct packet_room *pr, char **ret_buf,
+                           bool *ret_ended, struct unixsock__inbox *in) {
+  size_t before_reserve = pr->room + UNIXSOCK__SPILL_BYTES, held = before_reserve + pr->reserve_len;
+  bool into_reserve = pr->reserve != NULL && n > (ssize_t)before_reserve;
+  size_t reserve_used = into_reserve ? ((size_t)n < held ? (size_t)n : held) - before_reserve : 0;
+  if (n > (ssize_t)unixsock__max_message(s) || (n >= 0 && (size_t)n > held)) {
     n = -EMSGSIZE;
-  } else if (n >= 0 && (buf == NULL || n > (ssize_t)room)) {
-    char *whole = realloc(buf, n > 0 ? (size_t)n : 1); /* an empty packet too has a buffer */
+  } else if (n >= 0 && (pr->buf == NULL || (size_t)n > pr->room)) {
+    char *whole = realloc(pr->buf, n > 0 ? (size_t)n : 1); /* an empty packet too has a buffer */
     if (whole == NULL) {
       n = -ENOMEM;
     } else {
-      memcpy(whole + room, spill, (size_t)n - room);
-      buf = whole;
+      size_t rest = (size_t)n - pr->room;
+      size_t spilt = rest < UNIXSOCK__SPILL_BYTES ? rest : UNIXSOCK__SPILL_BYTES;
+      memcpy(whole + pr->room, pr->spill, spilt);
+      if (rest > spilt)
+        memcpy(whole + before_reserve, pr->reserve, rest - spilt);
+      pr->buf = whole;
     }
   }
+  if (into_reserve) /* copied out (or dropped): its pages go back */
+    unixsock__reserve_discard(pr->reserve, reserve_used);
   *ret_ended = packets_ended(s, n, in);
   if (n < 0) {
     unixsock__close_fds(in->fds, in->nfds);
     in->nfds = 0;
   }
   if (n < 0 || *ret_ended)
-    free(buf);
+    free(pr->buf);
   else
-    *ret_buf = buf;
+    *ret_buf = pr->buf;
   return n;
 }
 
@@ -188,14 +229,16 @@ static ssize_t keep_packet(unixsock *s, ssize_t n, char *buf, size_t room, const
  * second get the packet behind it.  A reader that packets_taken does not count
  * (another process sharing the socket, a plain recv in another thread) may
  * still take the measured packet first: the one read in its place, if longer,
- * runs on into this thread's spill and is copied on from there.  A packet over
- * the socket's maximum is read into no buffer: -EMSGSIZE, dropped.  -EAGAIN
- * when none is left now (wait for the next), 0 with *ret_ended at the end. */
+ * runs on into this thread's spill and reserve and is copied on from there (with
+ * no reserve, one over 64 KiB longer than the measure is -EMSGSIZE, lost).  A
+ * packet over the socket's maximum is read into no buffer of its own:
+ * -EMSGSIZE, dropped.  -EAGAIN when none is left now (wait for the next), 0
+ * with *ret_ended at the end. */
 static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char **ret_buf,
                            bool *ret_ended, struct unixsock__inbox *in, unixsock_message *m) {
   long long never = UNIXSOCK__NEVER_WAIT;
-  char *buf = NULL, *spill = unixsock__spill();
-  size_t room = 0;
+  struct packet_room pr = {.spill = unixsock__spill()};
+  add_reserve(s, &pr);
   *ret_ended = false;
   unixsock__sharing_renew(s);
   pthread_mutex_lock(&s->recv_mutex);
@@ -204,31 +247,55 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
     n = size = next_size(s, &never);
   bool measured = n >= 0;
   if (measured) {
-    room = (size_t)size <= unixsock__max_message(s) ? (size_t)size : 0; /* over it: dropped */
-    struct iovec iov[2] = {{.iov_base = buf = room > 0 ? malloc(room) : NULL, .iov_len = room},
-                           {.iov_base = spill, .iov_len = UNIXSOCK__SPILL_BYTES}};
-    if ((room > 0 && buf == NULL) || spill == NULL)
+    pr.room = (size_t)size <= unixsock__max_message(s) ? (size_t)size : 0; /* over it: dropped */
+    pr.buf = pr.room > 0 ? malloc(pr.room) : NULL;
+    struct iovec iov[3];
+    if ((pr.room > 0 && pr.buf == NULL) || pr.spill == NULL)
       n = -ENOMEM;
     else
-      n = unixsock__recv_packet_iov(s, room > 0 ? iov : iov + 1, room > 0 ? 2 : 1, in, m, &never);
-    if (n == -EAGAIN && room == 0 && unixsock__platform_read_ended(s->fd))
+      n = unixsock__recv_packet_iov(s, iov, (size_t)packet_iov(&pr, iov), in, m, &never);
+    if (n == -EAGAIN && pr.room == 0 && unixsock__platform_read_ended(s->fd))
       n = 0; /* the end was measured, and a read that never waits finds nothing */
   }
   pthread_mutex_unlock(&s->recv_mutex);
-  return measured ? keep_packet(s, n, buf, room, spill, ret_buf, ret_ended, in) : n;
+  if (measured && (size_t)size <= UNIXSOCK__SPILL_BYTES)
+    __atomic_store_n(&s->packets_large, false, __ATOMIC_RELAXED); /* read at once again */
+  return measured ? keep_packet(s, n, &pr, ret_buf, ret_ended, in) : n;
 }
 
-/* With a maximum the spill holds, a packet needs no measuring: one read into
- * the spill takes it whole, or says by its length (MSG_TRUNC) that it was over
- * the maximum, which drops it as take_packet does; then it is copied out.  No
- * lock: one recvmsg takes one whole packet, whoever else reads.  Returns as
- * take_packet does, but waits as *deadline allows. */
-static ssize_t read_small_packet(unixsock *s, long long *deadline, char **ret_buf,
-                                 bool *ret_ended, struct unixsock__inbox *in,
-                                 unixsock_message *m) {
-  struct iovec iov = {.iov_base = unixsock__spill(), .iov_len = UNIXSOCK__SPILL_BYTES};
-  ssize_t n = iov.iov_base == NULL ? -ENOMEM : unixsock__recv_packet_iov(s, &iov, 1, in, m, deadline);
-  return keep_packet(s, n, NULL, 0, iov.iov_base, ret_buf, ret_ended, in);
+/* Whether one read into this thread's spill and reserve (filled in pr) can take
+ * any packet up to the socket's maximum: the reserve exists, and the last packet
+ * read at once did not run into it (then packets are measured for a while). */
+static bool room_for_any_packet(const unixsock *s, struct packet_room *pr) {
+  if (unixsock__max_message(s) > UNIXSOCK__SPILL_BYTES) {
+    if (__atomic_load_n(&s->packets_large, __ATOMIC_RELAXED))
+      return false;
+    add_reserve(s, pr);
+    if (pr->reserve == NULL)
+      return false;
+  }
+  pr->spill = unixsock__spill();
+  return true;
+}
+
+/* A packet needs no measuring when the spill and the reserve hold the socket's
+ * largest message: one read takes it whole, or says by its length (MSG_TRUNC)
+ * that it was over the maximum, which drops it as take_packet does; then it is
+ * copied out.  No lock: one recvmsg takes one whole packet, whoever else reads.
+ * A packet that went on into the reserve has the next ones measured (read
+ * straight into a buffer of their size, with no copy) until one fits the spill.
+ * Returns as take_packet does, but waits as *deadline allows. */
+static ssize_t read_whole_packet(unixsock *s, const struct packet_room *room,
+                                 long long *deadline, char **ret_buf, bool *ret_ended,
+                                 struct unixsock__inbox *in, unixsock_message *m) {
+  struct packet_room pr = *room;
+  struct iovec iov[3];
+  ssize_t n = pr.spill == NULL
+                  ? -ENOMEM
+                  : unixsock__recv_packet_iov(s, iov, (size_t)packet_iov(&pr, iov), in, m, deadline);
+  if (n > (ssize_t)UNIXSOCK__SPILL_BYTES)
+    __atomic_store_n(&s->packets_large, true, __ATOMIC_RELAXED);
+  return keep_packet(s, n, &pr, ret_buf, ret_ended, in);
 }
 
 /* Receive one datagram/packet into the iov, with its control data and sender.
@@ -278,8 +345,9 @@ again:;
   char *buf = NULL;
   bool ended;
   ssize_t n;
-  if (unixsock__max_message(sock) <= UNIXSOCK__SPILL_BYTES) {
-    n = read_small_packet(sock, &deadline, &buf, &ended, &in, ret_msg); /* one syscall */
+  struct packet_room room = {0};
+  if (room_for_any_packet(sock, &room)) {
+    n = read_whole_packet(sock, &room, &deadline, &buf, &ended, &in, ret_msg); /* one syscall */
   } else {
     unsigned long taken = __atomic_load_n(&sock->packets_taken, __ATOMIC_ACQUIRE);
     ssize_t size = next_size(sock, &deadline); /* the wait holds no lock */

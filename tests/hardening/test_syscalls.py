@@ -1,5 +1,6 @@
 """The fast path is one syscall per send/recv when the kernel is ready (no poll
-before every call), and the whole project builds warning-free with clang too."""
+before every call), a packet message is received in one syscall (not measured
+first), and the whole project builds warning-free with clang too."""
 import os
 import re
 import subprocess
@@ -37,6 +38,26 @@ def test_round_trips_cost_one_send_and_one_recv_each(sockdir):
     polls = counts.get("poll", 0) + counts.get("ppoll", 0)
     assert n <= sends <= n + 10 and n <= recvs <= n + 10, counts
     assert polls == 0, counts
+
+
+def test_a_packet_message_is_received_whole_in_one_syscall(sockdir):
+    """recv_message on dgram and seqpacket takes each message, its descriptor
+    included, in one recvmsg: no peek or FIONREAD to measure it first."""
+    n = 2000
+    for kind in ("seqpacket", "dgram"):
+        addr = f"@unixsock-syscalls-{os.getpid()}-{kind}"
+        peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), "fd-source", kind, addr, str(n)],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert peer.stdout.readline().strip() == "ready"
+            counts = strace_counts([str(build_dir() / "bench" / "c" / "bench_client"), "fds-in", "us", kind, addr,
+                                    str(n)])
+        finally:
+            peer.kill()
+            peer.communicate()
+        assert n <= counts.get("recvmsg", 0) <= n + 10, (kind, counts)
+        measures = counts.get("recvfrom", 0) + counts.get("recv", 0) + counts.get("ioctl", 0)
+        assert measures <= 10, (kind, counts)
 
 
 def test_project_builds_warning_free_with_clang():
