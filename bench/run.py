@@ -237,10 +237,8 @@ def run_all(b: Bench):
         rows = [
             ("raw C recvmsg", b.measure(src, lambda a: [CCLIENT, "fds-in", "raw", kind, a, str(n_fds)])),
             ("unixsock C recv_message", b.measure(src, lambda a: [CCLIENT, "fds-in", "us", kind, a, str(n_fds)])),
-            ("unixsock C recv_message, max_message 64 KiB", b.measure(src, lambda a: [CCLIENT, "fds-in", "small", kind, a, str(n_fds)])),
             ("Python socket.recv_fds", b.measure(src, lambda a: [*PYCLIENT, "fds-in", "std", kind, a, str(n_fds)])),
             ("unixsock Python recv_message", b.measure(src, lambda a: [*PYCLIENT, "fds-in", "us", kind, a, str(n_fds)])),
-            ("unixsock Python recv_message, max_message 64 KiB", b.measure(src, lambda a: [*PYCLIENT, "fds-in", "small", kind, a, str(n_fds)])),
             ("unixsock Lua recv_message", b.measure(src, lambda a: [*LUACLIENT, "fds-in", "us", kind, a, str(n_fds)])),
             ("unixsock C recv_batch (64)", b.measure(src, lambda a: [CCLIENT, "fds-in", "batch", kind, a, str(n_fds)])),
             ("unixsock Python recv_batch (64)", b.measure(src, lambda a: [*PYCLIENT, "fds-in", "batch", kind, a, str(n_fds)])),

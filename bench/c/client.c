@@ -6,9 +6,8 @@
  *   client tcp PORT SIZE N                         ns per TCP loopback round trip
  *   client rate raw|us|batch KIND ADDRESS N        64-byte messages per second
  *   client fds raw|us|batch KIND ADDRESS N         messages with one fd per second
- *   client fds-in raw|us|small|batch KIND ADDRESS N  the same received (from peer fd-source),
- *                                                  each fd closed (small: with max_message
- *                                                  64 KiB, read without measuring)
+ *   client fds-in raw|us|batch KIND ADDRESS N      the same received (from peer fd-source),
+ *                                                  each fd closed
  *   client bulk raw|us ADDRESS TOTAL CHUNK BUF     MiB/s received (BUF: rcvbuf, 0 = default)
  *   client tcpbulk PORT TOTAL CHUNK                MiB/s received over TCP
  *   client scale N                                 N echo clients on one poller thread */
@@ -276,8 +275,6 @@ static void fds_in(const char *how, const char *kind, const char *addr, long n) 
     send(fd, &byte, 1, MSG_NOSIGNAL);
   } else {
     unixsock *s = us_connect(kind, addr);
-    if (strcmp(how, "small") == 0)
-      unixsock_set_max_message(s, 65536);
     if (kind_of(kind) == UNIXSOCK_DGRAM && unixsock_send(s, &byte, 1) != 1)
       die("hello", 0);
     t0 = now();

@@ -5,9 +5,8 @@
   client.py poll us|try|std KIND ADDRESS N     ns per try that finds nothing (would block)
   client.py rate us|std|batch KIND ADDRESS N   64-byte messages per second
   client.py fds us|std|batch KIND ADDRESS N    messages with one fd per second
-  client.py fds-in us|small|std|batch KIND ADDRESS N  the same received (from peer
-                                               fd-source), each fd closed (small: with
-                                               max_message 64 KiB, read without measuring)
+  client.py fds-in us|std|batch KIND ADDRESS N  the same received (from peer
+                                               fd-source), each fd closed
   client.py bulk us|std ADDRESS TOTAL CHUNK    MiB/s received with recv_into"""
 import os
 import socket
@@ -142,8 +141,6 @@ def fds(how, kind, addr, n):
 
 def fds_in(how, kind, addr, n):
     s = connect("std" if how == "std" else "us", kind, addr)
-    if how == "small":
-        s.max_message = 65536
     if kind == "dgram":
         s.send(b"k")  # hello: where the source sends
     t0 = time.perf_counter()
