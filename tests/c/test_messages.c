@@ -565,6 +565,16 @@ TEST(test_dgram_message_to_an_address) {
   unixsock_close(srv);
 }
 
+/* One message of len bytes sent on a arrives on b whole. */
+static void sent_is_received_whole(unixsock *a, unixsock *b, char *data, size_t len) {
+  unixsock_message m = {.data = data, .len = len}, in = {0};
+  CHECK_EQ(unixsock_send_message(a, &m), (long long)len);
+  CHECK_EQ(unixsock_recv_message(b, &in), 1);
+  CHECK_EQ(in.len, len);
+  CHECK(memcmp(in.data, data, len) == 0);
+  unixsock_message_release(&in);
+}
+
 TEST(test_large_dgram_message_is_sized_exactly) {
   unixsock *a, *b;
   CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
@@ -573,15 +583,7 @@ TEST(test_large_dgram_message_is_sized_exactly) {
   char *big = malloc(len);
   for (size_t i = 0; i < len; i++)
     big[i] = (char)(i % 251);
-  unixsock_message m = {0};
-  m.data = big;
-  m.len = len;
-  CHECK_EQ(unixsock_send_message(a, &m), (long long)len);
-  unixsock_message in = {0};
-  CHECK_EQ(unixsock_recv_message(b, &in), 1);
-  CHECK_EQ(in.len, len);
-  CHECK(memcmp(in.data, big, len) == 0);
-  unixsock_message_release(&in);
+  sent_is_received_whole(a, b, big, len);
   free(big);
   unixsock_close(a);
   unixsock_close(b);
@@ -811,13 +813,7 @@ TEST(test_the_reserve_hands_back_the_memory_a_packet_used) {
   char *big = malloc(len);
   CHECK(big != NULL);
   memset(big, 'r', len);
-  unixsock_message m = {.data = big, .len = len};
-  CHECK_EQ(unixsock_send_message(a, &m), (long long)len);
-  unixsock_message in = {0};
-  CHECK_EQ(unixsock_recv_message(b, &in), 1);
-  CHECK_EQ(in.len, len);
-  CHECK(memcmp(in.data, big, len) == 0);
-  unixsock_message_release(&in);
+  sent_is_received_whole(a, b, big, len);
   /* the thread's reserve, which that read used */
   char *reserve = unixsock__reserve(UNIXSOCK_DEFAULT_MAX_MESSAGE - UNIXSOCK__SPILL_BYTES);
   CHECK(reserve != NULL);
