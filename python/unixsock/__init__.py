@@ -22,7 +22,18 @@ import os
 from types import MethodType
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
-from . import capi as _capi_module
+try:
+    from . import capi as _capi_module
+except ImportError as e:
+    if any(f.startswith("_capi.") for f in os.listdir(os.path.dirname(__file__))):
+        raise  # the extension is here and failed to load: its own error says why
+    # the source tree, python/unixsock, where Python run in python/ finds it first
+    raise ImportError(
+        f"unixsock's compiled extension is not in {os.path.dirname(__file__)}: this is the "
+        "source tree, not an installed unixsock; install it with `pip install .` in the "
+        "repository root, and run Python from another directory (not python/)",
+        name=__name__,
+    ) from e
 from ._message import Credentials, Message, Peer
 
 _c = _capi_module._capi  # the extension itself: one call per operation, no shim frame

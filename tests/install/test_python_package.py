@@ -4,7 +4,10 @@ imported from another directory, and uninstalled without a trace."""
 import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
+
+import pytest
 
 from conftest import ROOT
 
@@ -42,3 +45,38 @@ def test_wheel_install_import_uninstall(tmp_path):
     run([py, "-m", "pip", "uninstall", "-y", "-q", "unixsock"])
     left = [n for n in os.listdir(site) if n.lower().startswith("unixsock")]
     assert left == []
+
+
+
+def import_from_copy(tmp_path, generated, extension_bytes=None):
+    """`import unixsock` in a directory holding a copy of the source package, as
+    Python run in python/ finds it: before a build (no SWIG module), or after
+    one (SWIG's module, importing the extension as it does), with or without a
+    file where the extension goes."""
+    pkg = tmp_path / "unixsock"
+    pkg.mkdir()
+    for name in ("__init__.py", "_message.py", "aio.py"):
+        (pkg / name).write_bytes((ROOT / "python" / "unixsock" / name).read_bytes())
+    if generated:
+        (pkg / "capi.py").write_text("from . import _capi\n")
+    if extension_bytes is not None:
+        (pkg / ("_capi" + sysconfig.get_config_var("EXT_SUFFIX"))).write_bytes(extension_bytes)
+    return subprocess.run([sys.executable, "-c", "import unixsock"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, PYTHONPATH=""))
+
+
+@pytest.mark.parametrize("generated", [False, True], ids=["before a build", "after one"])
+def test_importing_the_source_tree_says_to_install(tmp_path, generated):
+    r = import_from_copy(tmp_path, generated)
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: unixsock's compiled extension is not in"), r.stderr
+    assert "pip install ." in last and "not python/" in last
+
+
+def test_an_extension_that_fails_to_load_keeps_its_own_error(tmp_path):
+    r = import_from_copy(tmp_path, True, b"not an ELF file")
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: ") and "_capi" in last, r.stderr
+    assert "compiled extension is not in" not in r.stderr
