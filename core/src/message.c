@@ -161,10 +161,11 @@ struct packet_room {
   size_t reserve_len;
 };
 
-/* This thread's reserve for what the spill cannot hold of a packet up to the
- * socket's maximum, if it can have one. */
-static void add_reserve(const unixsock *s, struct packet_room *pr) {
+/* This thread's spill and, for what it cannot hold of a packet up to the
+ * socket's maximum, its reserve, if it can have one. */
+static void find_room(const unixsock *s, struct packet_room *pr) {
   size_t max = unixsock__max_message(s);
+  pr->spill = unixsock__spill();
   if (max > UNIXSOCK__SPILL_BYTES &&
       (pr->reserve = unixsock__reserve(max - UNIXSOCK__SPILL_BYTES)) != NULL)
     pr->reserve_len = max - UNIXSOCK__SPILL_BYTES;
@@ -222,8 +223,9 @@ static ssize_t keep_packet(unixsock *s, ssize_t n, struct packet_room *pr, char 
 }
 
 /* Read the packet that next_size measured as `size` when `taken` packets had
- * been read from this handle, into a buffer of that size (*ret_buf, the
- * caller's; for an empty or oversized one, one made for what the spill took).
+ * been read from this handle, into a buffer of that size put in pr (find_room's)
+ * before its spill and reserve (*ret_buf, the caller's; for an empty or
+ * oversized one, one made for what the spill took).
  * Under recv_mutex, and measured again first if another thread read one since:
  * two threads that measured the same packet would otherwise both read, and the
  * second get the packet behind it.  A reader that packets_taken does not count
@@ -234,11 +236,10 @@ static ssize_t keep_packet(unixsock *s, ssize_t n, struct packet_room *pr, char 
  * packet over the socket's maximum is read into no buffer of its own:
  * -EMSGSIZE, dropped.  -EAGAIN when none is left now (wait for the next), 0
  * with *ret_ended at the end. */
-static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char **ret_buf,
-                           bool *ret_ended, struct unixsock__inbox *in, unixsock_message *m) {
+static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, struct packet_room *pr,
+                           char **ret_buf, bool *ret_ended, struct unixsock__inbox *in,
+                           unixsock_message *m) {
   long long never = UNIXSOCK__NEVER_WAIT;
-  struct packet_room pr = {.spill = unixsock__spill()};
-  add_reserve(s, &pr);
   *ret_ended = false;
   unixsock__sharing_renew(s);
   pthread_mutex_lock(&s->recv_mutex);
@@ -247,35 +248,28 @@ static ssize_t take_packet(unixsock *s, ssize_t size, unsigned long taken, char 
     n = size = next_size(s, &never);
   bool measured = n >= 0;
   if (measured) {
-    pr.room = (size_t)size <= unixsock__max_message(s) ? (size_t)size : 0; /* over it: dropped */
-    pr.buf = pr.room > 0 ? malloc(pr.room) : NULL;
+    pr->room = (size_t)size <= unixsock__max_message(s) ? (size_t)size : 0; /* over it: dropped */
+    pr->buf = pr->room > 0 ? malloc(pr->room) : NULL;
     struct iovec iov[3];
-    if ((pr.room > 0 && pr.buf == NULL) || pr.spill == NULL)
+    if ((pr->room > 0 && pr->buf == NULL) || pr->spill == NULL)
       n = -ENOMEM;
     else
-      n = unixsock__recv_packet_iov(s, iov, (size_t)packet_iov(&pr, iov), in, m, &never);
-    if (n == -EAGAIN && pr.room == 0 && unixsock__platform_read_ended(s->fd))
+      n = unixsock__recv_packet_iov(s, iov, (size_t)packet_iov(pr, iov), in, m, &never);
+    if (n == -EAGAIN && pr->room == 0 && unixsock__platform_read_ended(s->fd))
       n = 0; /* the end was measured, and a read that never waits finds nothing */
   }
   pthread_mutex_unlock(&s->recv_mutex);
   if (measured && (size_t)size <= UNIXSOCK__SPILL_BYTES)
     __atomic_store_n(&s->packets_large, false, __ATOMIC_RELAXED); /* read at once again */
-  return measured ? keep_packet(s, n, &pr, ret_buf, ret_ended, in) : n;
+  return measured ? keep_packet(s, n, pr, ret_buf, ret_ended, in) : n;
 }
 
-/* Whether one read into this thread's spill and reserve (filled in pr) can take
- * any packet up to the socket's maximum: the reserve exists, and the last packet
- * read at once did not run into it (then packets are measured for a while). */
-static bool room_for_any_packet(const unixsock *s, struct packet_room *pr) {
-  if (unixsock__max_message(s) > UNIXSOCK__SPILL_BYTES) {
-    if (__atomic_load_n(&s->packets_large, __ATOMIC_RELAXED))
-      return false;
-    add_reserve(s, pr);
-    if (pr->reserve == NULL)
-      return false;
-  }
-  pr->spill = unixsock__spill();
-  return true;
+/* Whether one read into pr (find_room's) can take any packet up to the socket's
+ * maximum: the spill holds it, or the reserve exists and the last packet read at
+ * once did not run into it (then packets are measured for a while). */
+static bool room_for_any_packet(const unixsock *s, const struct packet_room *pr) {
+  return unixsock__max_message(s) <= UNIXSOCK__SPILL_BYTES ||
+         (pr->reserve != NULL && !__atomic_load_n(&s->packets_large, __ATOMIC_RELAXED));
 }
 
 /* A packet needs no measuring when the spill and the reserve hold the socket's
@@ -285,17 +279,16 @@ static bool room_for_any_packet(const unixsock *s, struct packet_room *pr) {
  * A packet that went on into the reserve has the next ones measured (read
  * straight into a buffer of their size, with no copy) until one fits the spill.
  * Returns as take_packet does, but waits as *deadline allows. */
-static ssize_t read_whole_packet(unixsock *s, const struct packet_room *room,
-                                 long long *deadline, char **ret_buf, bool *ret_ended,
-                                 struct unixsock__inbox *in, unixsock_message *m) {
-  struct packet_room pr = *room;
+static ssize_t read_whole_packet(unixsock *s, struct packet_room *pr, long long *deadline,
+                                 char **ret_buf, bool *ret_ended, struct unixsock__inbox *in,
+                                 unixsock_message *m) {
   struct iovec iov[3];
-  ssize_t n = pr.spill == NULL
+  ssize_t n = pr->spill == NULL
                   ? -ENOMEM
-                  : unixsock__recv_packet_iov(s, iov, (size_t)packet_iov(&pr, iov), in, m, deadline);
+                  : unixsock__recv_packet_iov(s, iov, (size_t)packet_iov(pr, iov), in, m, deadline);
   if (n > (ssize_t)UNIXSOCK__SPILL_BYTES)
     __atomic_store_n(&s->packets_large, true, __ATOMIC_RELAXED);
-  return keep_packet(s, n, &pr, ret_buf, ret_ended, in);
+  return keep_packet(s, n, pr, ret_buf, ret_ended, in);
 }
 
 /* Receive one datagram/packet into the iov, with its control data and sender.
@@ -346,6 +339,7 @@ again:;
   bool ended;
   ssize_t n;
   struct packet_room room = {0};
+  find_room(sock, &room);
   if (room_for_any_packet(sock, &room)) {
     n = read_whole_packet(sock, &room, &deadline, &buf, &ended, &in, ret_msg); /* one syscall */
   } else {
@@ -353,7 +347,7 @@ again:;
     ssize_t size = next_size(sock, &deadline); /* the wait holds no lock */
     if (size < 0)
       return (int)size;
-    n = take_packet(sock, size, taken, &buf, &ended, &in, ret_msg);
+    n = take_packet(sock, size, taken, &room, &buf, &ended, &in, ret_msg);
     if (n == -EAGAIN)
       goto again; /* another thread took it, and none is left: wait for the next */
   }
