@@ -2,6 +2,7 @@
  * during every blocking call, out of descriptors at accept, a full dgram queue,
  * the socket file removed or its directory locked under a running listener. */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -56,6 +57,10 @@ TEST(test_peer_killed_mid_batch_leaves_only_whole_messages) {
         unixsock_send_batch(a, ms, 64); /* until killed, mid-write */
     }
     unixsock_close(a);
+    /* the child sending before it is killed: slow to start under valgrind, it
+     * had sent nothing 20 ms after the fork once */
+    struct pollfd pfd = {.fd = unixsock_fd(b), .events = POLLIN};
+    CHECK_EQ(poll(&pfd, 1, 10000), 1);
     usleep(20000);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
