@@ -4,10 +4,12 @@
  * in one). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h> /* splice */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -32,6 +34,7 @@ struct relay {
   size_t reply_len;
   unixsock *room; /* connected to reply_to while that sender is full */
   bool listening_dgram;
+  bool splice_out; /* bytes go to stdout, a pipe, by splice (until it is refused) */
   bool stdin_open;
   char in[65536]; /* from stdin: in[off, have) is not sent yet */
   size_t off, have;
@@ -144,8 +147,49 @@ static int send_pending(struct relay *r) {
   return done;
 }
 
+enum { SPLICE_REFUSED = 2 };
+
+/* Bytes into stdout, a pipe, by splice: the kernel moves the socket's data into
+ * the pipe (its pages, where the sender's were whole) instead of copying it out
+ * to this process and back in.  Like drain_socket: 0 at end of stream, 1 once the
+ * socket is empty, < 0 on failure; SPLICE_REFUSED where the kernel will not
+ * splice these two (what it moved before is out, in order: the rest can follow
+ * by read and write). */
+static int splice_to_stdout(struct relay *r) {
+  int fd = unixsock_fd(r->sock);
+  for (;;) {
+    /* non-blocking on both sides: the socket is read only as far as it holds */
+    ssize_t n = splice(fd, NULL, 1, NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0)
+      continue;
+    if (n == 0)
+      return 0;
+    if (errno == EINTR)
+      continue;
+    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+      return SPLICE_REFUSED;
+    if (errno != EAGAIN)
+      return -errno;
+    /* the socket is empty, or the pipe full: then wait for the pipe, as a
+     * blocking write to it would, and go on */
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = 1, .events = POLLOUT}};
+    if (poll(p, 2, 0) < 0 && errno != EINTR)
+      return -errno;
+    if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+      return 1;
+    if (!(p[1].revents & (POLLOUT | POLLERR)) && poll(&p[1], 1, -1) < 0 && errno != EINTR)
+      return -errno;
+  }
+}
+
 /* Everything readable now; 0 at end of stream, 1 to go on, < 0 on failure. */
 static int drain_socket(struct relay *r) {
+  if (r->splice_out) {
+    int s = splice_to_stdout(r);
+    if (s != SPLICE_REFUSED)
+      return s;
+    r->splice_out = false; /* read and write from now on */
+  }
   for (;;) {
     if (!r->lines) {
       static char buf[1 << 20]; /* one read takes what the socket holds (~200 KiB by default) */
@@ -184,6 +228,8 @@ static int drain_socket(struct relay *r) {
 int cli_relay(unixsock *sock, const struct cli_options *o) {
   struct relay r = {.sock = sock, .o = o, .send_fd = -1, .stdin_open = true};
   r.lines = o->messages || o->kind != UNIXSOCK_STREAM;
+  struct stat out;
+  r.splice_out = !r.lines && fstat(1, &out) == 0 && S_ISFIFO(out.st_mode);
   if (o->send_fd != NULL && (r.send_fd = cli_open_send_fd(o)) < 0)
     return EXIT_FAIL;
   char sockname[UNIXSOCK_ADDRESS_MAX];

@@ -890,3 +890,83 @@ def test_an_empty_address_fails_saying_what_to_give(args, op):
     assert r.stderr.splitlines() == [
         f'unixsock: {op} "": Invalid argument (EINVAL)',
         "unixsock: an empty address names no socket: give a path, or @name for an abstract one"]
+
+
+def send_and_close(listener, data, may_leave=False):
+    """Accept one client, send it data, then close; may_leave: the client may
+    close before it has all."""
+    conn, _ = listener.accept()
+    with conn:
+        try:
+            conn.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            if not may_leave:
+                raise
+
+
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, which Python 3.11 has on Linux but not before 3.10
+
+
+@pytest.mark.parametrize("out", ["pipe", "slow pipe", "file"])
+def test_a_stream_reaches_stdout_whole_and_in_order(sockdir, tmp_path, out):
+    # into a pipe the relay splices (the kernel moves the data; when the pipe is
+    # full it waits for the reader, as a write would), into anything else it
+    # reads and writes: either way every byte, in order
+    import fcntl
+
+    p = str(sockdir / "source.sock")
+    data = os.urandom(8 << 20)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(p)
+    listener.listen()
+    listener.settimeout(30)
+    with listener:
+        t = threading.Thread(target=send_and_close, args=(listener, data), daemon=True)
+        t.start()
+        if out == "file":
+            with open(tmp_path / "out", "wb") as f:
+                r = subprocess.run([TOOL, "connect", p], stdin=subprocess.DEVNULL, stdout=f,
+                                   stderr=subprocess.PIPE, timeout=60)
+            got = (tmp_path / "out").read_bytes()
+        else:
+            rd, wr = os.pipe()
+            if out == "slow pipe":
+                fcntl.fcntl(wr, F_SETPIPE_SZ, 4096)  # full at once, while the reader sleeps
+            proc = subprocess.Popen([TOOL, "connect", p], stdin=subprocess.DEVNULL, stdout=wr,
+                                    stderr=subprocess.PIPE)
+            os.close(wr)
+            chunks = []
+            with os.fdopen(rd, "rb", buffering=0) as reader:
+                while chunk := reader.read(65536):
+                    chunks.append(chunk)
+                    if out == "slow pipe" and len(chunks) < 20:
+                        time.sleep(0.01)
+            r = subprocess.CompletedProcess(proc.args, proc.wait(timeout=60), None, proc.stderr.read())
+            proc.stderr.close()
+            got = b"".join(chunks)
+        t.join(30)
+    assert (r.returncode, r.stderr) == (0, b"")
+    assert len(got) == len(data) and got == data
+
+
+def test_a_reader_that_stops_reading_ends_the_relay_quietly(sockdir):
+    # like `unixsock connect ... | head -c 1000`: the pipe's reader leaves, the
+    # relay's next write finds nobody there and it ends, with no error to report
+    p = str(sockdir / "source.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(p)
+    listener.listen()
+    listener.settimeout(30)
+    with listener:
+        t = threading.Thread(target=send_and_close, args=(listener, os.urandom(16 << 20), True), daemon=True)
+        t.start()
+        rd, wr = os.pipe()
+        proc = subprocess.Popen([TOOL, "connect", p], stdin=subprocess.DEVNULL, stdout=wr,
+                                stderr=subprocess.PIPE)
+        os.close(wr)
+        with os.fdopen(rd, "rb", buffering=0) as reader:
+            assert len(reader.read(1000)) > 0
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr.read() == b""
+        proc.stderr.close()
+        t.join(30)

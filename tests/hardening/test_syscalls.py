@@ -4,20 +4,24 @@ first), and the whole project builds warning-free with clang too."""
 import os
 import re
 import subprocess
+import tempfile
 
 from builds import cmake_build
 from conftest import build_dir
 
 
-def strace_counts(cmd):
-    r = subprocess.run(["strace", "-f", "-qq", "-c", "-U", "name,calls", *cmd], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr[-3000:]
-    counts = {}
-    for line in r.stderr.splitlines():
-        m = re.match(r"\s*(\w+)\s+(\d+)\s*$", line)
-        if m:
-            counts[m.group(1)] = int(m.group(2))
+def strace_counts(cmd, stdout=subprocess.DEVNULL):
+    """Calls of each syscall that cmd (and what it starts) made, cmd's stdout
+    going to stdout."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        r = subprocess.run(["strace", "-f", "-qq", "-c", "-U", "name,calls", "-o", report.name, *cmd],
+                           stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-3000:]
+        counts = {}
+        for line in report.read().splitlines():
+            m = re.match(r"\s*(\w+)\s+(\d+)\s*$", line)
+            if m:
+                counts[m.group(1)] = int(m.group(2))
     return counts
 
 
@@ -65,3 +69,36 @@ def test_project_builds_warning_free_with_clang():
     out = cmake_build("clang", "-DCMAKE_C_COMPILER=clang", "-DUNIXSOCK_BUILD_BENCH=OFF")
     assert (out / "libunixsock.so").exists() and (out / "lua" / "unixsock.so").exists()
     assert (out / "cli" / "unixsock").exists()
+
+
+def test_the_cli_splices_a_stream_into_a_pipe(tmp_path):
+    """`unixsock connect` with a pipe on stdout moves a stream's bytes with
+    splice, not by reading them in and writing them out again; into a file it
+    reads and writes."""
+    total, chunk = 16 << 20, 65536
+    tool = str(build_dir() / "cli" / "unixsock")
+    for out in ("pipe", "file"):
+        addr = f"@unixsock-syscalls-{os.getpid()}-relay-{out}"
+        peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), "source-eof", addr, str(total),
+                                 str(chunk)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert peer.stdout.readline().strip() == "ready"
+            if out == "pipe":
+                drain = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+                try:
+                    counts = strace_counts([tool, "connect", addr], stdout=drain.stdin)
+                finally:
+                    drain.stdin.close()
+                    drain.wait(timeout=60)
+            else:
+                with open(tmp_path / "out", "wb") as f:
+                    counts = strace_counts([tool, "connect", addr], stdout=f)
+                assert (tmp_path / "out").stat().st_size == total
+        finally:
+            peer.kill()
+            peer.communicate()
+        data_reads = counts.get("recvfrom", 0) + counts.get("recvmsg", 0)
+        if out == "pipe":
+            assert counts.get("splice", 0) >= 1 and data_reads == 0, counts
+        else:
+            assert counts.get("splice", 0) == 0 and data_reads >= total // (1 << 20), counts
