@@ -210,6 +210,17 @@ def run_all(b: Bench):
         ("socat -u -b 1048576 (a 1 MiB buffer)", b.measure(src_eof, lambda a: [*relay, "socat", "-u", "-b", "1048576", f"ABSTRACT-CONNECT:{a[1:]}", "-"], peer_cpu=1)),
     ]
     sections.append(table(f"CLI relay, stream to a pipe, {chunk >> 10} KiB writes, two CPUs", "MiB/s", rows, False))
+    # the other way: a pipe on the relay's stdin (bench/python/feed.py writes into
+    # it, 1 MiB a write) to a stream, into a raw C sink on CPU 1
+    sink = lambda a: ["sink", "stream", a, str(relay_total)]
+    feed = [sys.executable, str(ROOT / "bench" / "python" / "feed.py"), str(relay_total)]
+    rows = [
+        ("raw C send (no pipe)", b.measure(sink, lambda a: [CCLIENT, "bulk-send", a, str(relay_total), str(1 << 20)], peer_cpu=1)),
+        ("unixsock connect (CLI)", b.measure(sink, lambda a: [*feed, CLI, "connect", a], peer_cpu=1)),
+        ("socat ABSTRACT-CONNECT", b.measure(sink, lambda a: [*feed, "socat", "-", f"ABSTRACT-CONNECT:{a[1:]}"], peer_cpu=1)),
+        ("socat -b 1048576 (a 1 MiB buffer)", b.measure(sink, lambda a: [*feed, "socat", "-b", "1048576", "-", f"ABSTRACT-CONNECT:{a[1:]}"], peer_cpu=1)),
+    ]
+    sections.append(table("CLI relay, a pipe to a stream, 1 MiB writes, two CPUs", "MiB/s", rows, False))
 
     # 4. fd passing rate, 1 fd per message: both ends on CPU 0 (the sink's receive
     # and close count too), then seqpacket with the sink busy-polling on CPU 1, where

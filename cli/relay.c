@@ -35,6 +35,8 @@ struct relay {
   unixsock *room; /* connected to reply_to while that sender is full */
   bool listening_dgram;
   bool splice_out; /* bytes go to stdout, a pipe, by splice (until it is refused) */
+  bool splice_in;  /* bytes come from stdin, a pipe, by splice (until it is refused) */
+  bool sock_full;  /* a splice from stdin found the socket full: wait until it is writable */
   bool stdin_open;
   char in[65536]; /* from stdin: in[off, have) is not sent yet */
   size_t off, have;
@@ -116,6 +118,8 @@ static int send_pending(struct relay *r) {
   if (f < 0) {
     done = f == -EAGAIN ? 0 : f;
   } else if (!r->lines) {
+    if (r->sock_full)
+      done = 0;
     while (r->off < r->have) {
       ssize_t n = unixsock_send(r->sock, r->in + r->off, r->have - r->off);
       if (n < 0) {
@@ -148,6 +152,34 @@ static int send_pending(struct relay *r) {
 }
 
 enum { SPLICE_REFUSED = 2 };
+
+/* Bytes from stdin, a pipe, by splice: the kernel moves the pipe's pages into the
+ * socket instead of copying them in to this process and out again.  Called when
+ * stdin is readable: 1 when it moved what the socket took (r->sock_full when that
+ * was not all), 0 at the end of stdin, < 0 on failure to send, SPLICE_REFUSED
+ * where the kernel will not splice these two (what it moved before is sent, in
+ * order: the rest can follow by read and send). */
+static int splice_from_stdin(struct relay *r) {
+  int fd = unixsock_fd(r->sock);
+  for (;;) {
+    /* the socket is non-blocking (cli_relay), so the splice never waits for it */
+    ssize_t n = splice(0, NULL, fd, NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0)
+      continue;
+    if (n == 0)
+      return 0;
+    if (errno == EINTR)
+      continue;
+    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+      return SPLICE_REFUSED;
+    if (errno != EAGAIN)
+      return -errno;
+    /* stdin is empty (poll said readable, another reader took it), or the
+     * socket is full: then stdin waits until it is writable again */
+    r->sock_full = !own_writable(r->sock);
+    return 1;
+  }
+}
 
 /* Bytes into stdout, a pipe, by splice: the kernel moves the socket's data into
  * the pipe (its pages, where the sender's were whole) instead of copying it out
@@ -230,6 +262,8 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
   r.lines = o->messages || o->kind != UNIXSOCK_STREAM;
   struct stat out;
   r.splice_out = !r.lines && fstat(1, &out) == 0 && S_ISFIFO(out.st_mode);
+  struct stat in;
+  r.splice_in = !r.lines && fstat(0, &in) == 0 && S_ISFIFO(in.st_mode);
   if (o->send_fd != NULL && (r.send_fd = cli_open_send_fd(o)) < 0)
     return EXIT_FAIL;
   char sockname[UNIXSOCK_ADDRESS_MAX];
@@ -238,6 +272,14 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
   r.listening_dgram = o->kind == UNIXSOCK_DGRAM &&
                       unixsock_peer_address(sock, sockname, &slen) < 0;
   unixsock_settimeout(sock, 0);
+  /* splice sends without MSG_DONTWAIT, so only the socket's own O_NONBLOCK keeps
+   * it from waiting for room; every other call on the socket never waits already
+   * (timeout 0), so this changes nothing else.  (Nor does the SIGPIPE a splice
+   * into a closed socket raises: main ignores it.) */
+  if (r.splice_in) {
+    int fl = fcntl(unixsock_fd(sock), F_GETFL);
+    r.splice_in = fl >= 0 && fcntl(unixsock_fd(sock), F_SETFL, fl | O_NONBLOCK) == 0;
+  }
   /* Once stdin ended: a stream or seqpacket peer says it is done by closing; a
    * dgram client waits a little for replies; a dgram listener has no end of
    * stream to wait for, so it receives until a signal.  -w says otherwise. */
@@ -299,6 +341,21 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
         if (out == 1 && r.have == 0 && peer_gone(sock))
           break; /* and it reads nothing either: what stdin still has could never go */
       }
+    }
+    if (p[0].revents & POLLOUT)
+      r.sock_full = false;
+    if (p[1].revents && r.splice_in) {
+      int s = splice_from_stdin(&r);
+      if (s < 0) {
+        cli_error("send", o->address, s);
+        status = EXIT_FAIL;
+        break;
+      }
+      if (s == 0)
+        r.stdin_open = false;
+      if (s != SPLICE_REFUSED)
+        continue;
+      r.splice_in = false; /* read and write from now on */
     }
     if (p[1].revents) {
       ssize_t got = read(0, r.in + r.have, sizeof(r.in) - r.have);

@@ -9,6 +9,7 @@
  *   client fds-in raw|us|batch KIND ADDRESS N      the same received (from peer fd-source),
  *                                                  each fd closed
  *   client bulk raw|us ADDRESS TOTAL CHUNK BUF     MiB/s received (BUF: rcvbuf, 0 = default)
+ *   client bulk-send ADDRESS TOTAL CHUNK          MiB/s sent in raw syscalls (to peer sink)
  *   client tcpbulk PORT TOTAL CHUNK                MiB/s received over TCP
  *   client scale N                                 N echo clients on one poller thread */
 #define _GNU_SOURCE
@@ -343,6 +344,26 @@ static void bulk(int use, const char *addr, long long total, size_t chunk, int r
   printf("%.0f\n", (double)total / (now() - t0) / 1048576.0);
 }
 
+/* The floor of the CLI relay from a pipe: a stream written straight from memory,
+ * timed until the sink says it has had all. */
+static void bulk_send(const char *addr, long long total, size_t chunk) {
+  char *buf = calloc(1, chunk);
+  int fd = raw_connect("stream", addr);
+  double t0 = now();
+  for (long long sent = 0; sent < total;) {
+    size_t want = total - sent < (long long)chunk ? (size_t)(total - sent) : chunk;
+    ssize_t w = send(fd, buf, want, MSG_NOSIGNAL);
+    if (w < 0 && errno != EINTR)
+      die("send", errno);
+    if (w > 0)
+      sent += w;
+  }
+  char k;
+  if (recv(fd, &k, 1, 0) != 1 || k != 'k')
+    die("the sink's answer", EPROTO);
+  printf("%.0f\n", (double)total / (now() - t0) / 1048576.0);
+}
+
 static void tcpbulk(int port, long long total, size_t chunk) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
@@ -502,6 +523,8 @@ int main(int argc, char **argv) {
   else if (argc == 7 && strcmp(argv[1], "bulk") == 0)
     bulk(strcmp(argv[2], "us") == 0, argv[3], atoll(argv[4]), (size_t)atol(argv[5]),
          atoi(argv[6]));
+  else if (argc == 5 && strcmp(argv[1], "bulk-send") == 0)
+    bulk_send(argv[2], atoll(argv[3]), (size_t)atoll(argv[4]));
   else if (argc == 5 && strcmp(argv[1], "tcpbulk") == 0)
     tcpbulk(atoi(argv[2]), atoll(argv[3]), (size_t)atol(argv[4]));
   else if (argc == 3 && strcmp(argv[1], "scale") == 0)

@@ -165,10 +165,12 @@ static void sink(int type, const char *addr, long long want, int spin) {
     }
     got += n;
   }
+  /* "k" once all came; "!" when the stream ended short (a relay that stopped) */
+  const char *answer = got >= want ? "k" : "!";
   if (type == SOCK_DGRAM)
-    sendto(fd, "k", 1, 0, (struct sockaddr *)&from, flen);
+    sendto(fd, answer, 1, 0, (struct sockaddr *)&from, flen);
   else
-    send(fd, "k", 1, MSG_NOSIGNAL);
+    send(fd, answer, 1, MSG_NOSIGNAL);
   sleep(1); /* let the client read the answer before the socket goes */
 }
 

@@ -1,5 +1,6 @@
 """The unixsock command-line tool: relay, echo, probe, peer, fds, creds, errors."""
 import os
+import re
 import select
 import signal
 import socket
@@ -970,3 +971,87 @@ def test_a_reader_that_stops_reading_ends_the_relay_quietly(sockdir):
         assert proc.stderr.read() == b""
         proc.stderr.close()
         t.join(30)
+
+
+def receive_all(listener, got, slow=False):
+    """Accept one client and keep all it sends until it ends; slow: read little
+    at first, so that the client finds the socket full."""
+    conn, _ = listener.accept()
+    with conn:
+        conn.settimeout(30)
+        reads = 0
+        while d := conn.recv(4096 if slow and reads < 50 else 1 << 20):
+            got.append(d)
+            reads += 1
+            if slow and reads < 50:
+                time.sleep(0.005)
+
+
+@pytest.mark.parametrize("source", ["pipe", "pipe to a slow reader", "file"])
+def test_stdin_reaches_a_stream_whole_and_in_order(sockdir, tmp_path, source):
+    # from a pipe the relay splices (the kernel moves the pipe's pages into the
+    # socket; when the socket is full, stdin waits), from a file it reads and
+    # sends: either way every byte, in order
+    p = str(sockdir / "sink.sock")
+    data = os.urandom(8 << 20)
+    got = []
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(p)
+    listener.listen()
+    listener.settimeout(30)
+    with listener:
+        t = threading.Thread(target=receive_all, args=(listener, got, source == "pipe to a slow reader"),
+                             daemon=True)
+        t.start()
+        if source == "file":
+            (tmp_path / "in").write_bytes(data)
+            with open(tmp_path / "in", "rb") as f:
+                r = subprocess.run([TOOL, "connect", p], stdin=f, capture_output=True, timeout=60)
+        else:
+            r = subprocess.run([TOOL, "connect", p], input=data, capture_output=True, timeout=60)
+        t.join(30)
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")
+    received = b"".join(got)
+    assert len(received) == len(data) and received == data
+
+
+def test_a_peer_that_leaves_while_stdin_still_has_data_is_a_send_error(sockdir):
+    # stdin is a pipe still full when the peer closes without reading it all:
+    # what is left can never go, and the tool says so
+    p = str(sockdir / "gone.sock")
+
+    def feed(pipe):
+        try:
+            for _ in range(64):  # far more than the socket and the pipe hold
+                pipe.write(os.urandom(1 << 20))
+        except BrokenPipeError:
+            pass  # the tool ended: the rest could never go
+        finally:
+            try:
+                pipe.close()
+            except BrokenPipeError:
+                pass
+
+    with raw_socket("stream") as server:
+        server.bind(p)
+        server.listen()
+        proc = subprocess.Popen([TOOL, "connect", p], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        feeder = threading.Thread(target=feed, args=(proc.stdin,), daemon=True)
+        feeder.start()
+        try:
+            conn, _ = server.accept()
+            conn.recv(1000)
+            conn.close()  # unread data left behind: a reset, not an end of stream
+            proc.wait(timeout=10)
+            feeder.join(10)
+            out, err = proc.stdout.read(), proc.stderr.read()
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+    assert proc.returncode == 1 and out == b""
+    # whichever the tool meets first: its next send, or the reset its recv reports
+    assert re.fullmatch(rf"unixsock: (send|recv) {p}: (Broken pipe \(EPIPE\)|Connection reset by peer "
+                        r"\(ECONNRESET\))\n", err.decode()), err

@@ -10,12 +10,12 @@ from builds import cmake_build
 from conftest import build_dir
 
 
-def strace_counts(cmd, stdout=subprocess.DEVNULL):
-    """Calls of each syscall that cmd (and what it starts) made, cmd's stdout
-    going to stdout."""
+def strace_counts(cmd, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL):
+    """Calls of each syscall that cmd (and what it starts) made, with this stdin
+    and stdout."""
     with tempfile.NamedTemporaryFile("r") as report:
         r = subprocess.run(["strace", "-f", "-qq", "-c", "-U", "name,calls", "-o", report.name, *cmd],
-                           stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+                           stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
         assert r.returncode == 0, r.stderr[-3000:]
         counts = {}
         for line in report.read().splitlines():
@@ -102,3 +102,37 @@ def test_the_cli_splices_a_stream_into_a_pipe(tmp_path):
             assert counts.get("splice", 0) >= 1 and data_reads == 0, counts
         else:
             assert counts.get("splice", 0) == 0 and data_reads >= total // (1 << 20), counts
+
+
+def test_the_cli_splices_a_pipe_on_stdin_into_a_stream(tmp_path):
+    """`unixsock connect` with a pipe on stdin moves its bytes into a stream
+    with splice, not by reading them in and sending them out again; from a
+    file it reads and sends."""
+    total = 16 << 20
+    tool = str(build_dir() / "cli" / "unixsock")
+    (tmp_path / "in").write_bytes(bytes(total))
+    for source in ("pipe", "file"):
+        addr = f"@unixsock-syscalls-{os.getpid()}-stdin-{source}"
+        peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), "sink", "stream", addr,
+                                 str(total)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert peer.stdout.readline().strip() == "ready"
+            if source == "pipe":
+                feed = subprocess.Popen(["cat", str(tmp_path / "in")], stdout=subprocess.PIPE)
+                try:
+                    counts = strace_counts([tool, "connect", addr], stdin=feed.stdout)
+                finally:
+                    feed.stdout.close()
+                    feed.wait(timeout=60)
+            else:
+                with open(tmp_path / "in", "rb") as f:
+                    counts = strace_counts([tool, "connect", addr], stdin=f)
+            assert peer.wait(timeout=60) == 0  # it had all it waited for
+        finally:
+            peer.kill()
+            peer.communicate()
+        sends = counts.get("sendto", 0) + counts.get("sendmsg", 0)
+        if source == "pipe":
+            assert counts.get("splice", 0) >= 1 and sends == 0, counts
+        else:
+            assert counts.get("splice", 0) == 0 and sends >= total // (1 << 20), counts
