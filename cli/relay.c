@@ -153,17 +153,14 @@ static int send_pending(struct relay *r) {
 
 enum { SPLICE_REFUSED = 2 };
 
-/* Bytes from stdin, a pipe, by splice: the kernel moves the pipe's pages into the
- * socket instead of copying them in to this process and out again.  Called when
- * stdin is readable: 1 when it moved what the socket took (r->sock_full when that
- * was not all), 0 at the end of stdin, < 0 on failure to send, SPLICE_REFUSED
- * where the kernel will not splice these two (what it moved before is sent, in
- * order: the rest can follow by read and send). */
-static int splice_from_stdin(struct relay *r) {
-  int fd = unixsock_fd(r->sock);
+/* Moves from `from` to `to` by splice, non-blocking on both sides, as long as the
+ * kernel can: 0 at the end of `from`, -EAGAIN once one side must wait (which
+ * one, the caller asks), SPLICE_REFUSED where the kernel will not splice these
+ * two (what moved before is through, in order: the rest can follow by read and
+ * write), else -errno. */
+static int splice_while_ready(int from, int to) {
   for (;;) {
-    /* the socket is non-blocking (cli_relay), so the splice never waits for it */
-    ssize_t n = splice(0, NULL, fd, NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    ssize_t n = splice(from, NULL, to, NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0)
       continue;
     if (n == 0)
@@ -172,36 +169,35 @@ static int splice_from_stdin(struct relay *r) {
       continue;
     if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
       return SPLICE_REFUSED;
-    if (errno != EAGAIN)
-      return -errno;
-    /* stdin is empty (poll said readable, another reader took it), or the
-     * socket is full: then stdin waits until it is writable again */
-    r->sock_full = !own_writable(r->sock);
-    return 1;
+    return -errno;
   }
+}
+
+/* Bytes from stdin, a pipe, by splice: the kernel moves the pipe's pages into the
+ * socket instead of copying them in to this process and out again.  Called when
+ * stdin is readable: 1 when it moved what the socket took (r->sock_full when that
+ * was not all), 0 at the end of stdin, < 0 on failure to send, SPLICE_REFUSED. */
+static int splice_from_stdin(struct relay *r) {
+  /* the socket is non-blocking (cli_relay), so the splice never waits for it */
+  int s = splice_while_ready(0, unixsock_fd(r->sock));
+  if (s != -EAGAIN)
+    return s;
+  /* stdin is empty (poll said readable, another reader took it), or the socket
+   * is full: then stdin waits until it is writable again */
+  r->sock_full = !own_writable(r->sock);
+  return 1;
 }
 
 /* Bytes into stdout, a pipe, by splice: the kernel moves the socket's data into
  * the pipe (its pages, where the sender's were whole) instead of copying it out
  * to this process and back in.  Like drain_socket: 0 at end of stream, 1 once the
- * socket is empty, < 0 on failure; SPLICE_REFUSED where the kernel will not
- * splice these two (what it moved before is out, in order: the rest can follow
- * by read and write). */
+ * socket is empty, < 0 on failure; SPLICE_REFUSED. */
 static int splice_to_stdout(struct relay *r) {
   int fd = unixsock_fd(r->sock);
   for (;;) {
-    /* non-blocking on both sides: the socket is read only as far as it holds */
-    ssize_t n = splice(fd, NULL, 1, NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n > 0)
-      continue;
-    if (n == 0)
-      return 0;
-    if (errno == EINTR)
-      continue;
-    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
-      return SPLICE_REFUSED;
-    if (errno != EAGAIN)
-      return -errno;
+    int s = splice_while_ready(fd, 1);
+    if (s != -EAGAIN)
+      return s;
     /* the socket is empty, or the pipe full: then wait for the pipe, as a
      * blocking write to it would, and go on */
     struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = 1, .events = POLLOUT}};
