@@ -1,6 +1,7 @@
 """The fast path is one syscall per send/recv when the kernel is ready (no poll
 before every call), a packet message is received in one syscall (not measured
 first), and the whole project builds warning-free with clang too."""
+import contextlib
 import os
 import re
 import subprocess
@@ -25,18 +26,29 @@ def strace_counts(cmd, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL):
     return counts
 
 
-def test_round_trips_cost_one_send_and_one_recv_each(sockdir):
-    n = 2000
-    addr = f"@unixsock-syscalls-{os.getpid()}"
-    peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), "echo", "seqpacket", addr],
-                            stdout=subprocess.PIPE, text=True)
+@contextlib.contextmanager
+def bench_peer(*args):
+    """bench/c/peer.c with these arguments, once it said it is ready; killed
+    afterwards."""
+    peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), *args], stdout=subprocess.PIPE,
+                            text=True)
     try:
         assert peer.stdout.readline().strip() == "ready"
-        counts = strace_counts([str(build_dir() / "bench" / "c" / "bench_client"), "rtt", "us", "seqpacket", addr,
-                                "64", str(n)])
+        yield peer
     finally:
         peer.kill()
         peer.communicate()
+
+
+def bench_client(*args):
+    return [str(build_dir() / "bench" / "c" / "bench_client"), *args]
+
+
+def test_round_trips_cost_one_send_and_one_recv_each(sockdir):
+    n = 2000
+    addr = f"@unixsock-syscalls-{os.getpid()}"
+    with bench_peer("echo", "seqpacket", addr):
+        counts = strace_counts(bench_client("rtt", "us", "seqpacket", addr, "64", str(n)))
     sends = counts.get("sendto", 0) + counts.get("send", 0) + counts.get("sendmsg", 0)
     recvs = counts.get("recvfrom", 0) + counts.get("recv", 0) + counts.get("recvmsg", 0)
     polls = counts.get("poll", 0) + counts.get("ppoll", 0)
@@ -50,15 +62,8 @@ def test_a_packet_message_is_received_whole_in_one_syscall(sockdir):
     n = 2000
     for kind in ("seqpacket", "dgram"):
         addr = f"@unixsock-syscalls-{os.getpid()}-{kind}"
-        peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), "fd-source", kind, addr, str(n)],
-                                stdout=subprocess.PIPE, text=True)
-        try:
-            assert peer.stdout.readline().strip() == "ready"
-            counts = strace_counts([str(build_dir() / "bench" / "c" / "bench_client"), "fds-in", "us", kind, addr,
-                                    str(n)])
-        finally:
-            peer.kill()
-            peer.communicate()
+        with bench_peer("fd-source", kind, addr, str(n)):
+            counts = strace_counts(bench_client("fds-in", "us", kind, addr, str(n)))
         assert n <= counts.get("recvmsg", 0) <= n + 10, (kind, counts)
         measures = counts.get("recvfrom", 0) + counts.get("recv", 0) + counts.get("ioctl", 0)
         assert measures <= 10, (kind, counts)
@@ -71,32 +76,28 @@ def test_project_builds_warning_free_with_clang():
     assert (out / "cli" / "unixsock").exists()
 
 
+TOOL = str(build_dir() / "cli" / "unixsock")
+
+
 def test_the_cli_splices_a_stream_into_a_pipe(tmp_path):
     """`unixsock connect` with a pipe on stdout moves a stream's bytes with
     splice, not by reading them in and writing them out again; into a file it
     reads and writes."""
-    total, chunk = 16 << 20, 65536
-    tool = str(build_dir() / "cli" / "unixsock")
+    total = 16 << 20
     for out in ("pipe", "file"):
         addr = f"@unixsock-syscalls-{os.getpid()}-relay-{out}"
-        peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), "source-eof", addr, str(total),
-                                 str(chunk)], stdout=subprocess.PIPE, text=True)
-        try:
-            assert peer.stdout.readline().strip() == "ready"
+        with bench_peer("source-eof", addr, str(total), "65536"):
             if out == "pipe":
                 drain = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
                 try:
-                    counts = strace_counts([tool, "connect", addr], stdout=drain.stdin)
+                    counts = strace_counts([TOOL, "connect", addr], stdout=drain.stdin)
                 finally:
                     drain.stdin.close()
                     drain.wait(timeout=60)
             else:
                 with open(tmp_path / "out", "wb") as f:
-                    counts = strace_counts([tool, "connect", addr], stdout=f)
+                    counts = strace_counts([TOOL, "connect", addr], stdout=f)
                 assert (tmp_path / "out").stat().st_size == total
-        finally:
-            peer.kill()
-            peer.communicate()
         data_reads = counts.get("recvfrom", 0) + counts.get("recvmsg", 0)
         if out == "pipe":
             assert counts.get("splice", 0) >= 1 and data_reads == 0, counts
@@ -109,28 +110,21 @@ def test_the_cli_splices_a_pipe_on_stdin_into_a_stream(tmp_path):
     with splice, not by reading them in and sending them out again; from a
     file it reads and sends."""
     total = 16 << 20
-    tool = str(build_dir() / "cli" / "unixsock")
     (tmp_path / "in").write_bytes(bytes(total))
     for source in ("pipe", "file"):
         addr = f"@unixsock-syscalls-{os.getpid()}-stdin-{source}"
-        peer = subprocess.Popen([str(build_dir() / "bench" / "c" / "bench_peer"), "sink", "stream", addr,
-                                 str(total)], stdout=subprocess.PIPE, text=True)
-        try:
-            assert peer.stdout.readline().strip() == "ready"
+        with bench_peer("sink", "stream", addr, str(total)), open(tmp_path / "answer", "wb") as answer:
             if source == "pipe":
                 feed = subprocess.Popen(["cat", str(tmp_path / "in")], stdout=subprocess.PIPE)
                 try:
-                    counts = strace_counts([tool, "connect", addr], stdin=feed.stdout)
+                    counts = strace_counts([TOOL, "connect", addr], stdin=feed.stdout, stdout=answer)
                 finally:
                     feed.stdout.close()
                     feed.wait(timeout=60)
             else:
                 with open(tmp_path / "in", "rb") as f:
-                    counts = strace_counts([tool, "connect", addr], stdin=f)
-            assert peer.wait(timeout=60) == 0  # it had all it waited for
-        finally:
-            peer.kill()
-            peer.communicate()
+                    counts = strace_counts([TOOL, "connect", addr], stdin=f, stdout=answer)
+        assert (tmp_path / "answer").read_bytes() == b"k"  # the sink had every byte
         sends = counts.get("sendto", 0) + counts.get("sendmsg", 0)
         if source == "pipe":
             assert counts.get("splice", 0) >= 1 and sends == 0, counts
