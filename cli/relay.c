@@ -38,6 +38,7 @@ struct relay {
   bool splice_in;  /* bytes come from stdin, a pipe, by splice (until it is refused) */
   bool sock_full;  /* a splice from stdin found the socket full: wait until it is writable */
   bool stdin_open;
+  bool stdout_failed; /* drain_socket's error was writing to stdout, not reading */
   char in[65536]; /* from stdin: in[off, have) is not sent yet */
   size_t off, have;
 };
@@ -214,6 +215,8 @@ static int splice_to_stdout(struct relay *r) {
 static int drain_socket(struct relay *r) {
   if (r->splice_out) {
     int s = splice_to_stdout(r);
+    /* a pipe fails a splice into it only when its reader has left */
+    r->stdout_failed = s == -EPIPE;
     if (s != SPLICE_REFUSED)
       return s;
     r->splice_out = false; /* read and write from now on */
@@ -226,8 +229,11 @@ static int drain_socket(struct relay *r) {
         return 1;
       if (n <= 0)
         return (int)n;
-      if (write_all(1, buf, (size_t)n) < 0)
-        return -EPIPE;
+      int w = write_all(1, buf, (size_t)n);
+      if (w < 0) {
+        r->stdout_failed = true;
+        return w;
+      }
       continue;
     }
     unixsock_message m = {0};
@@ -248,8 +254,10 @@ static int drain_socket(struct relay *r) {
       w = write_all(1, "\n", 1);
     cli_report(&m, r->o);
     unixsock_message_release(&m);
-    if (w < 0)
-      return -EPIPE;
+    if (w < 0) {
+      r->stdout_failed = true;
+      return w;
+    }
   }
 }
 
@@ -326,10 +334,15 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
       break; /* the wait after stdin ended is over */
     if (p[0].revents & ~POLLOUT) {
       int d = drain_socket(&r);
-      if (d < 0 && d != -EMSGSIZE && d != -ENOBUFS) {
-        if (d != -EPIPE)
+      /* (a message too long, or with too many fds, is said and skipped) */
+      if (d < 0 && (r.stdout_failed || (d != -EMSGSIZE && d != -ENOBUFS))) {
+        /* a reader of stdout that left (`| head`) ends the relay quietly, as it
+         * would a tool that SIGPIPE ended; any other failure is said */
+        if (r.stdout_failed && d != -EPIPE)
+          cli_error("write to", "stdout", d);
+        else if (!r.stdout_failed)
           cli_error("recv", o->address, d);
-        status = d == -EPIPE ? EXIT_OK : EXIT_FAIL;
+        status = r.stdout_failed && d == -EPIPE ? EXIT_OK : EXIT_FAIL;
         break;
       }
       if (d == 0) {

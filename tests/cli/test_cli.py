@@ -1055,3 +1055,28 @@ def test_a_peer_that_leaves_while_stdin_still_has_data_is_a_send_error(sockdir):
     # whichever the tool meets first: its next send, or the reset its recv reports
     assert re.fullmatch(rf"unixsock: (send|recv) {p}: (Broken pipe \(EPIPE\)|Connection reset by peer "
                         r"\(ECONNRESET\))\n", err.decode()), err
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_a_stdout_that_cannot_take_what_arrives_is_an_error(sockdir, kind):
+    # a full disk (here /dev/full) lost what arrived without a word, exit
+    # status 0, as if the reader had left
+    p = str(sockdir / "src.sock")
+    with raw_socket(kind) as server:
+        server.bind(p)
+        server.listen()
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.Popen([TOOL, "connect", p, "-k", kind], stdin=subprocess.DEVNULL, stdout=full,
+                                    stderr=subprocess.PIPE, text=True)
+        try:
+            conn, _ = server.accept()
+            with conn:
+                conn.sendall(b"lost?\n" if kind == "stream" else b"lost?")
+                proc.wait(timeout=10)
+            err = proc.stderr.read()
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stderr.close()
+    assert proc.returncode == 1
+    assert err == "unixsock: write to stdout: No space left on device (ENOSPC)\n"
