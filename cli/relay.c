@@ -368,9 +368,14 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
     }
     if (p[1].revents) {
       ssize_t got = read(0, r.in + r.have, sizeof(r.in) - r.have);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got <= 0)
+      if (got < 0 && (errno == EINTR || errno == EAGAIN))
+        continue; /* (EAGAIN: a stdin someone else made non-blocking) */
+      if (got < 0) {
+        cli_error("read from", "stdin", -errno); /* not an end: what it held is lost */
+        status = EXIT_FAIL;
+        break;
+      }
+      if (got == 0)
         r.stdin_open = false; /* what is left (a last line without newline) goes next */
       else
         r.have += (size_t)got;

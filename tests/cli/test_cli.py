@@ -1080,3 +1080,27 @@ def test_a_stdout_that_cannot_take_what_arrives_is_an_error(sockdir, kind):
             proc.stderr.close()
     assert proc.returncode == 1
     assert err == "unixsock: write to stdout: No space left on device (ENOSPC)\n"
+
+
+def test_a_stdin_that_cannot_be_read_is_an_error(sockdir):
+    # a directory on stdin (EISDIR) was taken for an empty input: nothing sent,
+    # exit status 0
+    p = str(sockdir / "dst.sock")
+    with raw_socket("stream") as server:
+        server.bind(p)
+        server.listen()
+        directory = os.open("/", os.O_RDONLY)
+        try:
+            proc = subprocess.Popen([TOOL, "connect", p], stdin=directory, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        finally:
+            os.close(directory)
+        try:
+            conn, _ = server.accept()
+            with conn:
+                out, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, out) == (1, "")
+    assert err == "unixsock: read from stdin: Is a directory (EISDIR)\n"
