@@ -125,7 +125,23 @@ struct conn {
   size_t out_off, out_len;
   bool writing;       /* the poller waits for room to write, not for requests */
   bool ended;         /* the client has sent its last: close once out has gone */
+  struct conn *prev, *next; /* every open connection, to close them all at the end */
 };
+
+/* Closes k's connection, takes it off the poller and the list, and frees it. */
+static void conn_close(unixsock_poller *p, struct conn **all, struct conn *k) {
+  unixsock_poller_remove(p, unixsock_fd(k->sock));
+  unixsock_close(k->sock);
+  if (k->prev != NULL)
+    k->prev->next = k->next;
+  else
+    *all = k->next;
+  if (k->next != NULL)
+    k->next->prev = k->prev;
+  free(k->pending);
+  free(k->out);
+  free(k);
+}
 
 /* Append prefix + data to the reply waiting to go. */
 static int add_reply(struct conn *k, const char *prefix, const char *data, size_t len) {
@@ -306,6 +322,7 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
   if (cli_signal_fd() >= 0)
     unixsock_poller_set(p, cli_signal_fd(), UNIXSOCK_READABLE, &stop_marker);
   int status = EXIT_OK;
+  struct conn *all = NULL;
   for (;;) {
     unixsock_event ev[64];
     int n = unixsock_poller_wait(p, ev, 64, -1);
@@ -330,6 +347,10 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
             continue;
           }
           k->sock = c;
+          k->next = all;
+          if (all != NULL)
+            all->prev = k;
+          all = k;
           unixsock_settimeout(c, 0);
           if (o->show_peer)
             cli_show_peer(c);
@@ -341,17 +362,14 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
       int served = serve_conn(p, k, o);
       if (served < 0) /* it left with replies due, or reset: the others go on */
         cli_error("client lost", NULL, served);
-      if (served <= 0) {
-        unixsock_poller_remove(p, unixsock_fd(k->sock));
-        unixsock_close(k->sock);
-        free(k->pending);
-        free(k->out);
-        free(k);
-      }
+      if (served <= 0)
+        conn_close(p, &all, k);
     }
   }
+  while (all != NULL) /* the clients still connected when it stops */
+    conn_close(p, &all, all);
   unixsock_poller_free(p);
-  return status; /* connections still open are closed at exit */
+  return status;
 }
 
 int cli_listen(const struct cli_options *o) {

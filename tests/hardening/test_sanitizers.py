@@ -1,5 +1,5 @@
-"""The C tests, the Lua specs and the Python tests under AddressSanitizer +
-UndefinedBehaviorSanitizer, the C tests under valgrind memcheck (0 errors, 0
+"""The C tests, the Lua specs, the Python tests and the command-line tool's tests
+under AddressSanitizer + UndefinedBehaviorSanitizer, the C tests under valgrind memcheck (0 errors, 0
 leaks), and the tests of threads sharing a handle under ThreadSanitizer (0 races)."""
 import os
 import pathlib
@@ -17,7 +17,7 @@ OFF = ["-DUNIXSOCK_BUILD_BENCH=OFF", "-DUNIXSOCK_BUILD_CLI=OFF"]
 
 @pytest.fixture(scope="module")
 def asan_build():
-    return cmake_build("asan", "-DUNIXSOCK_SANITIZE=ON", *OFF)
+    return cmake_build("asan", "-DUNIXSOCK_SANITIZE=ON", "-DUNIXSOCK_BUILD_BENCH=OFF", "-DUNIXSOCK_BUILD_CLI=ON")
 
 
 # Runs out of memory by RLIMIT_AS, which neither ASan's allocator (it reserves its
@@ -38,6 +38,17 @@ def test_c_tests_under_asan_and_ubsan(asan_build):
         if r.returncode != 0 or "runtime error" in r.stderr or "Sanitizer" in r.stderr:
             failures.append(f"{p.name}:\n{r.stdout[-2000:]}{r.stderr[-4000:]}")
     assert not failures, "\n".join(failures)
+
+
+def test_cli_tests_under_asan_and_ubsan(asan_build):
+    """tests/cli run against the tool built with the sanitizers: a report makes
+    the tool exit with an error and print to stderr, which those tests see."""
+    env = dict(os.environ, UNIXSOCK_BUILD_DIR=str(asan_build),
+               ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "cli")],
+                       capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
+    assert "runtime error" not in r.stdout and "Sanitizer" not in r.stdout, r.stdout[-6000:]
 
 
 def sanitizer_runtimes():
