@@ -28,6 +28,12 @@ class AsyncSocket:
     """An awaitable view of a Socket.  Closing it closes the socket."""
 
     def __init__(self, sock: Socket) -> None:
+        if not isinstance(sock, Socket):
+            # an AsyncSocket wrapped again (what accept and open_connection return)
+            # failed later, inside a task, on a missing settimeout
+            already = " (accept and open_connection return AsyncSockets already)" \
+                if isinstance(sock, AsyncSocket) else ""
+            raise TypeError(f"AsyncSocket wraps a unixsock.Socket, not {type(sock).__name__}{already}")
         self.sock = sock
         sock.settimeout(0)
         # per direction (index: writable): the futures of the coroutines waiting,

@@ -330,3 +330,14 @@ def test_a_cancelled_send_message_is_finished_whole_by_the_next_write():
     assert first == big and second == b"after"  # never half of it, never spliced
     a.close()
     b.close()
+
+
+def test_wrapping_what_is_not_a_socket_says_so_at_once():
+    a, b = unixsock.pair()
+    with a, b:
+        wrapped = aio.AsyncSocket(a)
+        with pytest.raises(TypeError, match=r"^AsyncSocket wraps a unixsock.Socket, not AsyncSocket "
+                                            r"\(accept and open_connection return AsyncSockets already\)$"):
+            aio.AsyncSocket(wrapped)
+        with pytest.raises(TypeError, match=r"^AsyncSocket wraps a unixsock.Socket, not int$"):
+            aio.AsyncSocket(b.fileno())
