@@ -66,8 +66,9 @@ void lus_push_address(lua_State *L, const char *name, size_t len);
 /* Push a received descriptor as a unixsock.fd object (closes when collected). */
 void lus_push_fd(lua_State *L, int fd);
 /* The descriptor at idx into *fd: an integer (one out of range is -1, which the
- * core calls EBADF), a unixsock.fd or a socket (a closed one raises what its own
- * methods say).  false, *fd untouched, for any other value. */
+ * core calls EBADF), a unixsock.fd, a socket or an io library file (a closed
+ * socket or file raises what its own methods say).  false, *fd untouched, for
+ * any other value. */
 bool lus_test_fd(lua_State *L, int idx, int *fd);
 /* The same for an argument, raising a type error for any other value. */
 int lus_check_fd(lua_State *L, int arg);

@@ -1,6 +1,8 @@
 /* Received descriptors as objects: they close when collected unless taken, and
  * can be read, written, or turned into a socket. */
+#define _POSIX_C_SOURCE 200809L /* fileno */
 #include <errno.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -47,13 +49,22 @@ bool lus_test_fd(lua_State *L, int idx, int *fd) {
     *fd = f->fd;
     return true;
   }
+  /* a file of Lua's io library (io.open, io.stdin), as Python takes any object
+   * with fileno(): its descriptor, lent (the file keeps it) */
+  luaL_Stream *st = luaL_testudata(L, idx, LUA_FILEHANDLE);
+  if (st != NULL) {
+    if (st->closef == NULL)
+      luaL_error(L, "attempt to use a closed file"); /* what its own methods say */
+    *fd = fileno(st->f);
+    return true;
+  }
   return false;
 }
 
 int lus_check_fd(lua_State *L, int arg) {
   int fd;
   if (!lus_test_fd(L, arg, &fd))
-    luaL_typeerror(L, arg, "descriptor (integer, unixsock.fd or socket)");
+    luaL_typeerror(L, arg, "descriptor (integer, unixsock.fd, socket or file)");
   return fd;
 }
 

@@ -204,15 +204,49 @@ describe("messages", function()
     assert.are.equal(E.EBADF, perr)
     -- the error named neither the list nor the item
     assert.has_error(function() a:send_message("x", { "3" }) end,
-      "send_message: fds[1] is a string, not a descriptor (integer, unixsock.fd or socket)")
+      "send_message: fds[1] is a string, not a descriptor (integer, unixsock.fd, socket or file)")
     assert.has_error(function() a:send_batch({ "ok", { data = "x", fds = { a, {} } } }) end,
-      "send_batch: message 2's fds[2] is a table, not a descriptor (integer, unixsock.fd or socket)")
+      "send_batch: message 2's fds[2] is a table, not a descriptor (integer, unixsock.fd, socket or file)")
     assert.has_error(function() p:add("3", "r") end,
-      "bad argument #1 to 'add' (descriptor (integer, unixsock.fd or socket) expected, got string)")
+      "bad argument #1 to 'add' (descriptor (integer, unixsock.fd, socket or file) expected, got string)")
     second.fds[1]:close()
     y:close()
     a:close()
     b:close()
+  end))
+
+  it("a file of the io library is passed as its descriptor, and stays the sender's", h.no_leak(function()
+    -- it was "not a descriptor", where Python takes any object with fileno()
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    local path = os.tmpname()
+    local w = assert(io.open(path, "w"))
+    w:write("in the file")
+    w:close()
+    local f = assert(io.open(path))
+    assert(a:send_message("file", { f }))
+    local m = assert(b:recv_message())
+    assert.are.equal("in the file", m.fds[1]:read(100))
+    m.fds[1]:close()
+    -- the file keeps its own descriptor, open, on the same open file: the
+    -- receiver's read moved the offset both share
+    assert.are.equal(11, f:seek("cur"))
+    f:seek("set", 0)
+    assert.are.equal("in the file", f:read("a"))
+    f:close()
+    assert.has_error(function() a:send_message("x", { f }) end, "attempt to use a closed file")
+    os.remove(path)
+    -- to the poller too (a pipe: epoll watches no regular file)
+    local p <close> = unixsock.poller()
+    local pipe = assert(io.popen("echo ready"))
+    assert(p:add(pipe, "r"))
+    local ev = p:wait(5)
+    assert.are.equal(1, #ev)
+    assert.is_true(ev[1].readable)
+    assert(p:remove(pipe))
+    pipe:close()
+    assert.has_error(function() p:add(pipe, "r") end, "attempt to use a closed file")
   end))
 
   it("an fds table that is not a list is an error, not a message sent without them", h.no_leak(function()
