@@ -78,5 +78,9 @@ void cli_show_peer(unixsock *sock);
 int cli_signal_fd(void);
 /* Wait until fd is readable: 0, or -EINTR once a signal asked to stop. */
 int cli_wait_readable(int fd);
+/* The same until fd is writable. */
+int cli_wait_writable(int fd);
+/* Whether SIGINT or SIGTERM asked to stop. */
+bool cli_stopping(void);
 
 #endif

@@ -60,8 +60,12 @@ static void room_close(struct relay *r) {
   r->room = NULL;
 }
 
+/* -EINTR once a signal asked to stop: a reader that never reads again must not
+ * hold the tool (and a listener's socket file) for ever. */
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
+    if (cli_stopping())
+      return -EINTR;
     ssize_t w = write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR)
@@ -200,14 +204,14 @@ static int splice_to_stdout(struct relay *r) {
     if (s != -EAGAIN)
       return s;
     /* the socket is empty, or the pipe full: then wait for the pipe, as a
-     * blocking write to it would, and go on */
+     * blocking write to it would (until a signal asks to stop), and go on */
     struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = 1, .events = POLLOUT}};
     if (poll(p, 2, 0) < 0 && errno != EINTR)
       return -errno;
     if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
       return 1;
-    if (!(p[1].revents & (POLLOUT | POLLERR)) && poll(&p[1], 1, -1) < 0 && errno != EINTR)
-      return -errno;
+    if (!(p[1].revents & (POLLOUT | POLLERR)) && (s = cli_wait_writable(1)) < 0)
+      return s;
   }
 }
 
@@ -334,6 +338,8 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
       break; /* the wait after stdin ended is over */
     if (p[0].revents & ~POLLOUT) {
       int d = drain_socket(&r);
+      if (d == -EINTR)
+        break; /* SIGINT/SIGTERM while stdout was full */
       /* (a message too long, or with too many fds, is said and skipped) */
       if (d < 0 && (r.stdout_failed || (d != -EMSGSIZE && d != -ENOBUFS))) {
         /* a reader of stdout that left (`| head`) ends the relay quietly, as it

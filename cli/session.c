@@ -29,9 +29,13 @@ int cli_signal_fd(void) {
   return signal_pipe[0];
 }
 
-int cli_wait_readable(int fd) {
+bool cli_stopping(void) {
+  return stopping;
+}
+
+static int wait_for(int fd, short events) {
   for (;;) {
-    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = signal_pipe[0], .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = signal_pipe[0], .events = POLLIN}};
     if (stopping)
       return -EINTR;
     int n = poll(p, 2, -1);
@@ -42,6 +46,14 @@ int cli_wait_readable(int fd) {
     if (n > 0 && p[0].revents)
       return 0;
   }
+}
+
+int cli_wait_readable(int fd) {
+  return wait_for(fd, POLLIN);
+}
+
+int cli_wait_writable(int fd) {
+  return wait_for(fd, POLLOUT);
 }
 
 static int stop_requested(void *arg) {

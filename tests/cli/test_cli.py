@@ -1104,3 +1104,40 @@ def test_a_stdin_that_cannot_be_read_is_an_error(sockdir):
             proc.communicate()
     assert (proc.returncode, out) == (1, "")
     assert err == "unixsock: read from stdin: Is a directory (EISDIR)\n"
+
+
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_sigterm_ends_a_listener_whose_stdout_nobody_reads(sockdir, kind):
+    # it waited for room in stdout for ever, deaf to SIGTERM, its socket file
+    # left behind (a stream's bytes are spliced into the pipe, a seqpacket's
+    # messages written: both waits)
+    p = str(sockdir / "deaf.sock")
+    rd, wr = os.pipe()
+    proc = subprocess.Popen([TOOL, "listen", p, "-k", kind], stdin=subprocess.DEVNULL, stdout=wr,
+                            stderr=subprocess.PIPE, text=True)
+    os.close(wr)
+    try:
+        wait_until_serving(p, proc)
+        with unixsock.connect(p, kind, timeout=5) as c:
+            c.settimeout(0)
+            sent = 0
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # until the pipe and both buffers are full
+                try:
+                    sent += c.send(b"x" * 60000)
+                except BlockingIOError:
+                    time.sleep(0.2)
+                    try:
+                        c.send(b"x" * 60000)
+                    except BlockingIOError:
+                        break
+            assert sent > 65536  # more than the pipe holds
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=5) == 0
+        assert proc.stderr.read() == ""
+        assert not os.path.exists(p)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+        os.close(rd)
