@@ -118,9 +118,16 @@ void cli_report(const unixsock_message *m, const struct cli_options *o) {
 int cli_open_send_fd(const struct cli_options *o) {
   if (o->send_fd == NULL)
     return -1;
-  int fd = open(o->send_fd, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  /* O_NONBLOCK: a FIFO nobody writes to yet opens at once instead of holding the
+   * tool until a writer comes; then cleared, as the receiver shares it */
+  int fd = open(o->send_fd, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int flags = fd < 0 ? -1 : fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
     cli_error("open", o->send_fd, -errno);
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
   return fd;
 }
 

@@ -1141,3 +1141,27 @@ def test_sigterm_ends_a_listener_whose_stdout_nobody_reads(sockdir, kind):
         proc.wait()
         proc.stderr.close()
         os.close(rd)
+
+
+def test_send_fd_passes_a_fifo_nobody_writes_to_yet(tmp_path):
+    # opening it waited for a writer, holding the tool (and its peer) meanwhile
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with raw_socket("seqpacket") as server:
+        server.bind(str(tmp_path / "s.sock"))
+        server.listen()
+        server.settimeout(10)
+        r = run("connect", str(tmp_path / "s.sock"), "-k", "seqpacket", "--send-fd", str(fifo), "-w", "0",
+                input="here\n", timeout=10)
+        assert (r.returncode, r.stderr) == (0, "")
+        conn, _ = server.accept()
+        with conn:
+            msg, fds, _, _ = socket.recv_fds(conn, 100, 1)
+        assert msg == b"here" and len(fds) == 1
+        with open(fifo, "wb") as w:  # a writer now: the passed end reads what it writes
+            w.write(b"through the fifo")
+        try:
+            assert os.get_blocking(fds[0])  # blocking, as a plain open would have made it
+            assert os.read(fds[0], 100) == b"through the fifo"
+        finally:
+            os.close(fds[0])
