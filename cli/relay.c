@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,7 +36,9 @@ struct relay {
   unixsock *room; /* connected to reply_to while that sender is full */
   bool listening_dgram;
   bool splice_out; /* bytes go to stdout, a pipe, by splice (until it is refused) */
-  bool splice_in;  /* bytes come from stdin, a pipe, by splice (until it is refused) */
+  bool splice_in;  /* bytes come from stdin, a pipe or a file, by splice or sendfile
+                      (until it is refused) */
+  bool stdin_file; /* stdin is a regular file: sendfile, not splice */
   bool sock_full;  /* a splice from stdin found the socket full: wait until it is writable */
   bool stdin_open;
   bool stdout_failed; /* drain_socket's error was writing to stdout, not reading */
@@ -158,14 +161,16 @@ static int send_pending(struct relay *r) {
 
 enum { SPLICE_REFUSED = 2 };
 
-/* Moves from `from` to `to` by splice, non-blocking on both sides, as long as the
- * kernel can: 0 at the end of `from`, -EAGAIN once one side must wait (which
- * one, the caller asks), SPLICE_REFUSED where the kernel will not splice these
- * two (what moved before is through, in order: the rest can follow by read and
- * write), else -errno. */
-static int splice_while_ready(int from, int to) {
+/* Moves from `from` to `to` by splice (or, from a regular file, sendfile: the
+ * same in the kernel, where splice needs a pipe on one side), non-blocking on
+ * both sides, as long as the kernel can: 0 at the end of `from`, -EAGAIN once one
+ * side must wait (which one, the caller asks), SPLICE_REFUSED where the kernel
+ * will not move between these two (what moved before is through, in order: the
+ * rest can follow by read and write), else -errno. */
+static int splice_while_ready(int from, int to, bool from_file) {
   for (;;) {
-    ssize_t n = splice(from, NULL, to, NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    ssize_t n = from_file ? sendfile(to, from, NULL, 1 << 20)
+                          : splice(from, NULL, to, NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0)
       continue;
     if (n == 0)
@@ -178,13 +183,14 @@ static int splice_while_ready(int from, int to) {
   }
 }
 
-/* Bytes from stdin, a pipe, by splice: the kernel moves the pipe's pages into the
- * socket instead of copying them in to this process and out again.  Called when
+/* Bytes from stdin, a pipe or a file, by splice or sendfile: the kernel moves the
+ * pipe's (or the page cache's) pages into the socket instead of copying them in
+ * to this process and out again.  Called when
  * stdin is readable: 1 when it moved what the socket took (r->sock_full when that
  * was not all), 0 at the end of stdin, < 0 on failure to send, SPLICE_REFUSED. */
 static int splice_from_stdin(struct relay *r) {
   /* the socket is non-blocking (cli_relay), so the splice never waits for it */
-  int s = splice_while_ready(0, unixsock_fd(r->sock));
+  int s = splice_while_ready(0, unixsock_fd(r->sock), r->stdin_file);
   if (s != -EAGAIN)
     return s;
   /* stdin is empty (poll said readable, another reader took it), or the socket
@@ -200,7 +206,7 @@ static int splice_from_stdin(struct relay *r) {
 static int splice_to_stdout(struct relay *r) {
   int fd = unixsock_fd(r->sock);
   for (;;) {
-    int s = splice_while_ready(fd, 1);
+    int s = splice_while_ready(fd, 1, false);
     if (s != -EAGAIN)
       return s;
     /* the socket is empty, or the pipe full: then wait for the pipe, as a
@@ -271,7 +277,8 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
   struct stat out;
   r.splice_out = !r.lines && fstat(1, &out) == 0 && S_ISFIFO(out.st_mode);
   struct stat in;
-  r.splice_in = !r.lines && fstat(0, &in) == 0 && S_ISFIFO(in.st_mode);
+  r.splice_in = !r.lines && fstat(0, &in) == 0 && (S_ISFIFO(in.st_mode) || S_ISREG(in.st_mode));
+  r.stdin_file = r.splice_in && S_ISREG(in.st_mode);
   if (o->send_fd != NULL && (r.send_fd = cli_open_send_fd(o)) < 0)
     return EXIT_FAIL;
   char sockname[UNIXSOCK_ADDRESS_MAX];
@@ -280,10 +287,10 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
   r.listening_dgram = o->kind == UNIXSOCK_DGRAM &&
                       unixsock_peer_address(sock, sockname, &slen) < 0;
   unixsock_settimeout(sock, 0);
-  /* splice sends without MSG_DONTWAIT, so only the socket's own O_NONBLOCK keeps
-   * it from waiting for room; every other call on the socket never waits already
-   * (timeout 0), so this changes nothing else.  (Nor does the SIGPIPE a splice
-   * into a closed socket raises: main ignores it.) */
+  /* splice and sendfile send without MSG_DONTWAIT, so only the socket's own
+   * O_NONBLOCK keeps them from waiting for room; every other call on the socket
+   * never waits already (timeout 0), so this changes nothing else.  (Nor does the
+   * SIGPIPE they raise on a closed socket: main ignores it.) */
   if (r.splice_in) {
     int fl = fcntl(unixsock_fd(sock), F_GETFL);
     r.splice_in = fl >= 0 && fcntl(unixsock_fd(sock), F_SETFL, fl | O_NONBLOCK) == 0;
@@ -362,7 +369,11 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
     if (p[1].revents && r.splice_in) {
       int s = splice_from_stdin(&r);
       if (s < 0) {
-        cli_error("send", o->address, s);
+        /* the socket is ours and open: a bad descriptor is stdin (opened for writing) */
+        if (s == -EBADF)
+          cli_error("read from", "stdin", s);
+        else
+          cli_error("send", o->address, s);
         status = EXIT_FAIL;
         break;
       }

@@ -987,11 +987,11 @@ def receive_all(listener, got, slow=False):
                 time.sleep(0.005)
 
 
-@pytest.mark.parametrize("source", ["pipe", "pipe to a slow reader", "file"])
+@pytest.mark.parametrize("source", ["pipe", "pipe to a slow reader", "file", "file to a slow reader", "socket"])
 def test_stdin_reaches_a_stream_whole_and_in_order(sockdir, tmp_path, source):
     # from a pipe the relay splices (the kernel moves the pipe's pages into the
-    # socket; when the socket is full, stdin waits), from a file it reads and
-    # sends: either way every byte, in order
+    # socket; when the socket is full, stdin waits), from a file it sendfiles,
+    # from anything else (a socket) it reads and sends: every byte, in order
     p = str(sockdir / "sink.sock")
     data = os.urandom(8 << 20)
     got = []
@@ -1000,13 +1000,22 @@ def test_stdin_reaches_a_stream_whole_and_in_order(sockdir, tmp_path, source):
     listener.listen()
     listener.settimeout(30)
     with listener:
-        t = threading.Thread(target=receive_all, args=(listener, got, source == "pipe to a slow reader"),
+        t = threading.Thread(target=receive_all, args=(listener, got, source.endswith("slow reader")),
                              daemon=True)
         t.start()
-        if source == "file":
+        if source.startswith("file"):
             (tmp_path / "in").write_bytes(data)
             with open(tmp_path / "in", "rb") as f:
                 r = subprocess.run([TOOL, "connect", p], stdin=f, capture_output=True, timeout=60)
+        elif source == "socket":
+            ours, theirs = socket.socketpair()
+            with ours, theirs:
+                proc = subprocess.Popen([TOOL, "connect", p], stdin=theirs, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+                ours.sendall(data)
+                ours.shutdown(socket.SHUT_WR)
+                out, err = proc.communicate(timeout=60)
+            r = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
         else:
             r = subprocess.run([TOOL, "connect", p], input=data, capture_output=True, timeout=60)
         t.join(30)
@@ -1082,30 +1091,6 @@ def test_a_stdout_that_cannot_take_what_arrives_is_an_error(sockdir, kind):
     assert err == "unixsock: write to stdout: No space left on device (ENOSPC)\n"
 
 
-def test_a_stdin_that_cannot_be_read_is_an_error(sockdir):
-    # a directory on stdin (EISDIR) was taken for an empty input: nothing sent,
-    # exit status 0
-    p = str(sockdir / "dst.sock")
-    with raw_socket("stream") as server:
-        server.bind(p)
-        server.listen()
-        directory = os.open("/", os.O_RDONLY)
-        try:
-            proc = subprocess.Popen([TOOL, "connect", p], stdin=directory, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-        finally:
-            os.close(directory)
-        try:
-            conn, _ = server.accept()
-            with conn:
-                out, err = proc.communicate(timeout=10)
-        finally:
-            proc.kill()
-            proc.communicate()
-    assert (proc.returncode, out) == (1, "")
-    assert err == "unixsock: read from stdin: Is a directory (EISDIR)\n"
-
-
 @pytest.mark.parametrize("kind", ["stream", "seqpacket"])
 def test_sigterm_ends_a_listener_whose_stdout_nobody_reads(sockdir, kind):
     # it waited for room in stdout for ever, deaf to SIGTERM, its socket file
@@ -1165,3 +1150,33 @@ def test_send_fd_passes_a_fifo_nobody_writes_to_yet(tmp_path):
             assert os.read(fds[0], 100) == b"through the fifo"
         finally:
             os.close(fds[0])
+
+
+@pytest.mark.parametrize("opened, error", [
+    (("/", os.O_RDONLY), "Is a directory (EISDIR)"),
+    # a file, moved by the kernel (sendfile): its EBADF was said as the socket's
+    ((None, os.O_WRONLY | os.O_CREAT), "Bad file descriptor (EBADF)"),
+])
+def test_a_stdin_that_cannot_be_read_is_an_error(sockdir, tmp_path, opened, error):
+    # a directory on stdin was taken for an empty input: nothing sent, and the
+    # tool waited for the peer to close, then exit status 0
+    p = str(sockdir / "dst.sock")
+    path, flags = opened
+    with raw_socket("stream") as server:
+        server.bind(p)
+        server.listen()
+        stdin = os.open(path or tmp_path / "out", flags)
+        try:
+            proc = subprocess.Popen([TOOL, "connect", p], stdin=stdin, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        finally:
+            os.close(stdin)
+        try:
+            conn, _ = server.accept()
+            with conn:
+                out, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, out) == (1, "")
+    assert err == f"unixsock: read from stdin: {error}\n"
