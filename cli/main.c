@@ -94,17 +94,65 @@ static int option_error(int c, char **argv, const struct option *longopts) {
   return usage_error_quoting("unknown option", shortopt, 2, "");
 }
 
+/* The options given, one bit each, so that one a command would ignore is said
+ * instead (`connect --echo` was a client that echoed nothing, without a word). */
+enum option_bit {
+  OPT_KIND = 1 << 0, OPT_ECHO = 1 << 1, OPT_MODE = 1 << 2, OPT_SHOW_PEER = 1 << 3,
+  OPT_SEND_FD = 1 << 4, OPT_RECV_FDS = 1 << 5, OPT_CRED = 1 << 6, OPT_MESSAGES = 1 << 7,
+  OPT_TIMEOUT = 1 << 8, OPT_WAIT = 1 << 9
+};
+
+static const struct {
+  unsigned bit;
+  const char *name;
+} option_names[] = {{OPT_KIND, "--kind"},         {OPT_ECHO, "--echo"},
+                    {OPT_MODE, "--mode"},         {OPT_SHOW_PEER, "--show-peer"},
+                    {OPT_SEND_FD, "--send-fd"},   {OPT_RECV_FDS, "--recv-fds"},
+                    {OPT_CRED, "--cred"},         {OPT_MESSAGES, "--messages"},
+                    {OPT_TIMEOUT, "--timeout"},   {OPT_WAIT, "--wait"}};
+
 struct command {
   const char *name;
   int (*run)(const struct cli_options *o);
-  bool passes_fds; /* --send-fd means something to it */
+  unsigned takes; /* the options that mean something to it */
 };
 
+enum { RELAY_OPTIONS = OPT_KIND | OPT_SHOW_PEER | OPT_SEND_FD | OPT_RECV_FDS | OPT_CRED |
+                       OPT_MESSAGES | OPT_WAIT };
+
 static const struct command commands[] = {
-    {"listen", cli_listen, true}, {"connect", cli_connect, true}, {"probe", cli_probe, false}};
+    {"listen", cli_listen, RELAY_OPTIONS | OPT_ECHO | OPT_MODE},
+    {"connect", cli_connect, RELAY_OPTIONS | OPT_TIMEOUT},
+    {"probe", cli_probe, 0}}; /* it tries every kind */
+
+enum { NCOMMANDS = sizeof(commands) / sizeof(commands[0]) };
+
+/* A usage error for the first option given that cmd does nothing with; 0 when
+ * every one counts.  An echo server neither waits for a quiet spell (it serves
+ * until a signal) nor sends a descriptor. */
+static int check_options(const struct command *cmd, unsigned given, bool echo) {
+  unsigned unused = given & ~cmd->takes;
+  if (echo)
+    unused |= given & (OPT_WAIT | OPT_SEND_FD);
+  for (size_t i = 0; i < sizeof(option_names) / sizeof(option_names[0]); i++) {
+    unsigned bit = option_names[i].bit;
+    if (!(unused & bit))
+      continue;
+    if (cmd->takes & bit)
+      return cli_usage_error("option '%s' does nothing with --echo", option_names[i].name);
+    char takers[64] = "";
+    for (size_t k = 0; k < NCOMMANDS; k++)
+      if (commands[k].takes & bit)
+        snprintf(takers + strlen(takers), sizeof(takers) - strlen(takers), "%s%s",
+                 takers[0] ? " and " : "", commands[k].name);
+    return cli_usage_error("option '%s' is for %s, not %s", option_names[i].name, takers,
+                           cmd->name);
+  }
+  return 0;
+}
 
 static const struct command *find_command(const char *name) {
-  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+  for (size_t i = 0; i < NCOMMANDS; i++)
     if (strcmp(commands[i].name, name) == 0)
       return &commands[i];
   return NULL;
@@ -144,22 +192,26 @@ int main(int argc, char **argv) {
       {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
   struct cli_options o = {.kind = UNIXSOCK_STREAM, .mode = -1, .prefix = "Hi, ",
                           .timeout_ms = 5000, .wait_ms = WAIT_DEFAULT};
+  unsigned given = 0;
   int c;
   signal(SIGPIPE, SIG_IGN); /* stdout may be a closed pipe; sockets never raise it */
   opterr = 0; /* option_error says it */
   while ((c = getopt_long(argc, argv, ":k:e::m:pt:w:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 'k':
+      given |= OPT_KIND;
       o.kind = unixsock_kind_parse(optarg);
       if (o.kind < 0)
         return bad_value("unknown kind", optarg, " (stream, dgram, seqpacket)");
       break;
     case 'e':
+      given |= OPT_ECHO;
       o.echo = true;
       if (optarg != NULL)
         o.prefix = optarg;
       break;
     case 'm': {
+      given |= OPT_MODE;
       char *end;
       long m = strtol(optarg, &end, 8);
       if (end == optarg || *end != '\0' || m < 0 || m > 07777)
@@ -168,28 +220,35 @@ int main(int argc, char **argv) {
       break;
     }
     case 'p':
+      given |= OPT_SHOW_PEER;
       o.show_peer = true;
       break;
     case 1:
+      given |= OPT_SEND_FD;
       o.send_fd = optarg;
       o.messages = true;
       break;
     case 2:
+      given |= OPT_RECV_FDS;
       o.recv_fds = true;
       o.messages = true;
       break;
     case 3:
+      given |= OPT_CRED;
       o.cred = true;
       o.messages = true;
       break;
     case 4:
+      given |= OPT_MESSAGES;
       o.messages = true;
       break;
     case 't':
+      given |= OPT_TIMEOUT;
       if (parse_timeout(optarg, &o.timeout_ms) < 0)
         return bad_value("bad timeout", optarg, " (seconds, like 2.5)");
       break;
     case 'w':
+      given |= OPT_WAIT;
       if (parse_timeout(optarg, &o.wait_ms) < 0)
         return bad_value("bad wait", optarg, " (seconds, like 2.5)");
       break;
@@ -213,11 +272,14 @@ int main(int argc, char **argv) {
     return cli_usage_error("%s needs an ADDRESS", cmd->name);
   if (argc - optind > 2)
     return bad_value("unexpected argument", argv[optind + 2], "");
+  int unused = check_options(cmd, given, o.echo);
+  if (unused != 0)
+    return unused;
   o.address = argv[optind + 1];
   char *shown = cli_shown(o.address, strlen(o.address));
   o.shown = shown != NULL ? shown : "?";
   /* options after the address are allowed too */
-  if (o.send_fd != NULL && cmd->passes_fds) {
+  if (o.send_fd != NULL) {
     /* a file that cannot be opened is said before any peer sees a connection */
     int fd = cli_open_send_fd(&o);
     if (fd < 0) {

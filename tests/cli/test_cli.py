@@ -73,6 +73,16 @@ def test_usage_errors_exit_2(args):
     (["connect", "@x", "-w", "1\x07"], "unixsock: bad wait '1\\x07' (seconds, like 2.5)"),
     (["connect", "@x", "--fr\x1bob"], "unixsock: unknown option '--fr\\x1bob'"),
     (["connect", "@x", "-\x1b"], "unixsock: unknown option '-\\x1b'"),
+    # an option the command does nothing with was ignored without a word:
+    # `connect --echo` relayed, and `probe -k dgram` tried every kind
+    (["connect", "@x", "-e"], "unixsock: option '--echo' is for listen, not connect"),
+    (["connect", "@x", "--mode", "600"], "unixsock: option '--mode' is for listen, not connect"),
+    (["listen", "@x", "-t", "3"], "unixsock: option '--timeout' is for connect, not listen"),
+    (["probe", "@x", "-k", "dgram"], "unixsock: option '--kind' is for listen and connect, not probe"),
+    (["probe", "@x", "--cred"], "unixsock: option '--cred' is for listen and connect, not probe"),
+    (["listen", "@x", "--echo", "-w", "1"], "unixsock: option '--wait' does nothing with --echo"),
+    (["listen", "@x", "-e", "--send-fd", "/etc/hostname"],
+     "unixsock: option '--send-fd' does nothing with --echo"),
 ])
 def test_usage_errors_say_what_is_wrong(args, reason):
     r = run(*args, input="")
