@@ -67,6 +67,10 @@ int cli_listen(const struct cli_options *o);
 int cli_connect(const struct cli_options *o);
 int cli_probe(const struct cli_options *o);
 
+/* Whether a relay can read stdin and write stdout: 0, or -1 after saying which
+ * cannot (EBADF: closed, or open the other way, as a pipe's write end given as
+ * stdin, which poll never says readable: the relay waited for the peer). */
+int cli_check_stdio(void);
 /* Relay stdin <-> sock until either side ends. */
 int cli_relay(unixsock *sock, const struct cli_options *o);
 /* Open --send-fd's file read-only; -1 (after saying why) when it cannot be. */

@@ -1,12 +1,15 @@
 /* unixsock — a command-line tool for Unix domain sockets, like nc -U or socat
  * but with seqpacket, credentials and descriptor passing built in. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -181,6 +184,23 @@ void cli_error_at(const char *op, const char *address, size_t len, int result) {
   free(shown);
 }
 
+/* A standard descriptor the caller closed (`<&-`) would be the next one opened:
+ * the signal pipe or the socket itself, so that the relay read its own socket as
+ * stdin (it hung), or what went to stderr went to the peer.  Each gets /dev/null,
+ * opened the other way round, so that it still fails as a closed one would
+ * (EBADF: said as stdin's or stdout's error) and its number stays taken. */
+static void reserve_standard_fds(void) {
+  static const int unusable[3] = {O_WRONLY, O_RDONLY, O_RDONLY};
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int got = open("/dev/null", unusable[fd]);
+      if (got >= 0 && got != fd) { /* cannot be: the lower ones are open by now */
+        close(got);
+        return;
+      }
+    }
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"kind", required_argument, NULL, 'k'},  {"echo", optional_argument, NULL, 'e'},
@@ -194,6 +214,7 @@ int main(int argc, char **argv) {
                           .timeout_ms = 5000, .wait_ms = WAIT_DEFAULT};
   unsigned given = 0;
   int c;
+  reserve_standard_fds();
   signal(SIGPIPE, SIG_IGN); /* stdout may be a closed pipe; sockets never raise it */
   opterr = 0; /* option_error says it */
   while ((c = getopt_long(argc, argv, ":k:e::m:pt:w:hV", longopts, NULL)) != -1) {
@@ -278,9 +299,12 @@ int main(int argc, char **argv) {
   o.address = argv[optind + 1];
   char *shown = cli_shown(o.address, strlen(o.address));
   o.shown = shown != NULL ? shown : "?";
-  /* options after the address are allowed too */
+  /* what cannot work is said before any peer sees a connection */
+  if (cmd->run != cli_probe && !o.echo && cli_check_stdio() < 0) {
+    free(shown);
+    return EXIT_FAIL;
+  }
   if (o.send_fd != NULL) {
-    /* a file that cannot be opened is said before any peer sees a connection */
     int fd = cli_open_send_fd(&o);
     if (fd < 0) {
       free(shown);

@@ -271,6 +271,19 @@ static int drain_socket(struct relay *r) {
   }
 }
 
+int cli_check_stdio(void) {
+  int in = fcntl(0, F_GETFL), out = fcntl(1, F_GETFL);
+  if (in < 0 || (in & O_PATH) || (in & O_ACCMODE) == O_WRONLY) {
+    cli_error("read from", "stdin", -EBADF);
+    return -1;
+  }
+  if (out < 0 || (out & O_PATH) || (out & O_ACCMODE) == O_RDONLY) {
+    cli_error("write to", "stdout", -EBADF);
+    return -1;
+  }
+  return 0;
+}
+
 int cli_relay(unixsock *sock, const struct cli_options *o) {
   struct relay r = {.sock = sock, .o = o, .send_fd = -1, .stdin_open = true};
   r.lines = o->messages || o->kind != UNIXSOCK_STREAM;

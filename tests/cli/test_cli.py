@@ -1177,16 +1177,79 @@ def test_a_stdin_that_cannot_be_read_is_an_error(sockdir, tmp_path, opened, erro
         server.listen()
         stdin = os.open(path or tmp_path / "out", flags)
         try:
-            proc = subprocess.Popen([TOOL, "connect", p], stdin=stdin, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
+            r = run("connect", p, stdin=stdin)
         finally:
             os.close(stdin)
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == f"unixsock: read from stdin: {error}\n"
+
+
+def close_fds(*fds):
+    return lambda: [os.close(fd) for fd in fds]
+
+
+def cpu_ticks(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_an_echo_server_with_stdout_and_stderr_closed_does_not_spin(sockdir):
+    # the signal pipe took descriptors 1 and 2: --show-peer's line went into it,
+    # and the server, woken for a signal that was not one, polled at full speed
+    p = str(sockdir / "echo.sock")
+    proc = subprocess.Popen([TOOL, "listen", p, "--echo", "--show-peer"],
+                            stdin=subprocess.DEVNULL, preexec_fn=close_fds(1, 2))
+    try:
+        wait_until_serving(p, proc)
+        with raw_socket("stream") as c:
+            c.connect(p)
+            c.settimeout(10)
+            c.sendall(b"g1\n")
+            assert c.recv(100) == b"Hi, g1\n"
+        before = cpu_ticks(proc.pid)
+        time.sleep(1)
+        spent = cpu_ticks(proc.pid) - before
+        assert proc.poll() is None
+        assert spent < os.sysconf("SC_CLK_TCK") // 4  # idle, not a core's worth
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+@pytest.mark.parametrize("stdio, error", [
+    # the signal pipe or the socket itself took the number: the relay read its
+    # own socket as stdin and waited for ever
+    ("closed stdin", "read from stdin"),
+    # never readable to poll: the relay waited until the peer closed
+    ("write-only pipe as stdin", "read from stdin"),
+    ("closed stdout", "write to stdout"),
+    # what arrived was taken from the peer, then could not be written
+    ("read-only stdout", "write to stdout"),
+])
+def test_a_stdin_or_stdout_a_relay_cannot_use_is_said_before_connecting(sockdir, stdio, error):
+    p = str(sockdir / "dst.sock")
+    rfd, wfd = os.pipe()
+    ro = os.open("/etc/hostname", os.O_RDONLY)
+    kw = {"closed stdin": dict(stdin=subprocess.DEVNULL, preexec_fn=close_fds(0)),
+          "write-only pipe as stdin": dict(stdin=wfd),
+          "closed stdout": dict(stdin=rfd, preexec_fn=close_fds(1)),
+          "read-only stdout": dict(stdin=rfd, stdout=ro)}[stdio]
+    with raw_socket("stream") as server:
+        server.bind(p)
+        server.listen()
         try:
-            conn, _ = server.accept()
-            with conn:
+            proc = subprocess.Popen([TOOL, "connect", p], stderr=subprocess.PIPE, text=True,
+                                    **{"stdout": subprocess.PIPE, **kw})
+            try:
                 out, err = proc.communicate(timeout=10)
+            finally:
+                proc.kill()
+                proc.communicate()
         finally:
-            proc.kill()
-            proc.communicate()
-    assert (proc.returncode, out) == (1, "")
-    assert err == f"unixsock: read from stdin: {error}\n"
+            for fd in (rfd, wfd, ro):
+                os.close(fd)
+        server.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nobody connected
+    assert proc.returncode == 1 and out in ("", None)
+    assert err == f"unixsock: {error}: Bad file descriptor (EBADF)\n"
+
