@@ -144,8 +144,19 @@ struct conn {
   size_t out_off, out_len;
   bool writing;       /* the poller waits for room to write, not for requests */
   bool ended;         /* the client has sent its last: close once out has gone */
+  pid_t pid;          /* the client's, as the kernel saw it connect (0: unknown) */
   struct conn *prev, *next; /* every open connection, to close them all at the end */
 };
+
+/* Says why k was dropped, naming it by pid: its socket has no address, and a
+ * server with many clients must tell which one failed. */
+static void conn_lost(const struct conn *k, int err) {
+  if (k->pid > 0)
+    fprintf(stderr, "unixsock: client pid %d lost: %s (%s)\n", (int)k->pid,
+            unixsock_strerror(err), unixsock_errname(err));
+  else
+    cli_error("client lost", NULL, err);
+}
 
 /* Closes k's connection, takes it off the poller and the list, and frees it. */
 static void conn_close(unixsock_poller *p, struct conn **all, struct conn *k) {
@@ -366,6 +377,9 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
             continue;
           }
           k->sock = c;
+          unixsock_peer_info peer;
+          if (unixsock_peer(c, 0, &peer) == 0)
+            k->pid = peer.pid;
           k->next = all;
           if (all != NULL)
             all->prev = k;
@@ -380,7 +394,7 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
       struct conn *k = ev[i].data;
       int served = serve_conn(p, k, o);
       if (served < 0) /* it left with replies due, or reset: the others go on */
-        cli_error("client lost", NULL, served);
+        conn_lost(k, served);
       if (served <= 0)
         conn_close(p, &all, k);
     }

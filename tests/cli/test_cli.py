@@ -303,6 +303,31 @@ def test_message_echo_of_a_long_stream_message_arrives_whole(abstract):
         stop(srv)
 
 
+def test_message_echo_names_the_client_it_drops_by_pid(abstract):
+    # it said "client lost: Bad message", and a server with many clients could
+    # not tell which one sent it
+    addr = abstract()
+    srv = start("listen", addr, "--echo", "--messages")
+    try:
+        wait_until_serving(addr)
+        with raw_socket("stream") as bad:
+            bad.connect("\0" + addr[1:])
+            bad.sendall(b"\xff" * 8 + b"zzzz")  # no magic: not a frame
+            bad.settimeout(10)
+            try:
+                heard = bad.recv(100)
+            except ConnectionResetError:  # closed with "zzzz" unread
+                heard = b""
+            assert heard == b""  # dropped, without a reply
+        with unixsock.connect(addr, timeout=5) as good:  # the others go on
+            good.settimeout(10)
+            good.send_message(b"g1")
+            with good.recv_message() as m:
+                assert m.data == b"Hi, g1"
+    finally:
+        _, err = stop(srv)
+    assert err == f"unixsock: client pid {os.getpid()} lost: Bad message (EBADMSG)\n"
+
 def test_listen_relays_one_connection_both_ways(sockdir):
     p = str(sockdir / "relay.sock")
     srv = subprocess.Popen([TOOL, "listen", p], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
