@@ -70,8 +70,8 @@ static PyObject *us_note(const char *op) {
  * the errno), with the address as filename, and the operation in a note (set as
  * __notes__ directly: the same as add_note, without a method lookup).  A signal
  * handler that raised (Ctrl-C) wins over the EINTR it caused. */
-static void us_raise_why(long r, const char *why, const char *op, const char *name,
-                         size_t namelen) {
+static void us_raise_noted(long r, const char *why, const char *op, const char *name,
+                           size_t namelen, const char *more) {
   if (PyErr_Occurred())
     return; /* a Python error (a bad argument, a signal handler's) is the truer one */
   PyObject *filename = NULL;
@@ -83,10 +83,13 @@ static void us_raise_why(long r, const char *why, const char *op, const char *na
   if (exc == NULL)
     return;
   PyObject *note = us_note(op);
-  PyObject *notes = note != NULL ? PyList_New(1) : NULL;
-  if (notes != NULL) {
+  PyObject *notes = note != NULL ? PyList_New(more != NULL ? 2 : 1) : NULL;
+  PyObject *more_note = more != NULL && notes != NULL ? PyUnicode_FromString(more) : NULL;
+  if (notes != NULL && (more == NULL || more_note != NULL)) {
     PyList_SET_ITEM(notes, 0, note);
     note = NULL;
+    if (more_note != NULL)
+      PyList_SET_ITEM(notes, 1, more_note);
     static PyObject *attr; /* interned once: SetAttrString would make it each time */
     if (attr == NULL)
       attr = PyUnicode_InternFromString("__notes__");
@@ -98,6 +101,11 @@ static void us_raise_why(long r, const char *why, const char *op, const char *na
   Py_XDECREF(notes);
   PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
   Py_DECREF(exc);
+}
+
+static void us_raise_why(long r, const char *why, const char *op, const char *name,
+                         size_t namelen) {
+  us_raise_noted(r, why, op, name, namelen, NULL);
 }
 
 /* The same with the errno's own text. */
@@ -112,7 +120,14 @@ static void us_raise_on(long r, const char *op, const unixsock *sock) {
   size_t len = sizeof(name);
   if (sock == NULL || unixsock_error_address(sock, (int)r, name, &len) < 0)
     len = 0;
-  us_raise(r, op, len > 0 ? name : NULL, len);
+  /* a stream's frame that broke says how, in a second note (plain bytes from
+   * socat read as "Connection reset by peer" alone) */
+  char why[256];
+  bool framed = sock != NULL && strncmp(op, "recv", 4) == 0 &&
+                (r == -EBADMSG || r == -EMSGSIZE || r == -ECONNRESET) &&
+                unixsock_frame_error(sock, why, sizeof(why)) > 0;
+  us_raise_noted(r, unixsock_strerror((int)r), op, len > 0 ? name : NULL, len,
+                 framed ? why : NULL);
 }
 
 /* Capsules carry no name (PyCapsule_GetPointer would strcmp it on every call);

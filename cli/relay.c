@@ -366,8 +366,10 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
          * would a tool that SIGPIPE ended; any other failure is said */
         if (r.stdout_failed && d != -EPIPE)
           cli_error("write to", "stdout", d);
-        else if (!r.stdout_failed)
+        else if (!r.stdout_failed) {
           cli_error("recv", o->address, d);
+          cli_frame_hint(sock);
+        }
         status = r.stdout_failed && d == -EPIPE ? EXIT_OK : EXIT_FAIL;
         break;
       }

@@ -148,6 +148,12 @@ struct conn {
   struct conn *prev, *next; /* every open connection, to close them all at the end */
 };
 
+void cli_frame_hint(const unixsock *sock) {
+  char why[256];
+  if (unixsock_frame_error(sock, why, sizeof(why)) > 0)
+    fprintf(stderr, "unixsock: %s\n", why);
+}
+
 /* Says why k was dropped, naming it by pid: its socket has no address, and a
  * server with many clients must tell which one failed. */
 static void conn_lost(const struct conn *k, int err) {
@@ -156,6 +162,7 @@ static void conn_lost(const struct conn *k, int err) {
             unixsock_strerror(err), unixsock_errname(err));
   else
     cli_error("client lost", NULL, err);
+  cli_frame_hint(k->sock);
 }
 
 /* Closes k's connection, takes it off the poller and the list, and frees it. */

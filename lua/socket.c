@@ -14,20 +14,35 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
 
 /* Apart, so that the buffer costs nothing on the way that names nothing (EAGAIN,
  * on every empty try of a host's loop). */
-static __attribute__((noinline)) int fail_naming(lua_State *L, int result, const char *op,
-                                                 const unixsock *h) {
+static __attribute__((noinline)) int fail_naming(lua_State *L, int result, const char *why,
+                                                 const char *op, const unixsock *h) {
   char name[4096]; /* a long path is named whole */
   size_t len = sizeof(name);
   if (unixsock_error_address(h, result, name, &len) < 0)
     len = 0;
-  return lus_fail(L, result, op, len > 0 ? name : NULL, len);
+  return lus_fail_why(L, result, why, op, len > 0 ? name : NULL, len);
+}
+
+/* A stream's frame that broke says how, after the errno's text: plain bytes from
+ * socat read as "Connection reset by peer" alone. */
+static __attribute__((noinline)) int fail_framed(lua_State *L, int result, const char *op,
+                                                 const unixsock *h) {
+  char why[512];
+  const char *text = unixsock_strerror(result);
+  int n = snprintf(why, sizeof(why), "%s; ", text);
+  if (unixsock_frame_error(h, why + n, sizeof(why) - (size_t)n) == 0)
+    return fail_naming(L, result, text, op, h);
+  return fail_naming(L, result, why, op, h);
 }
 
 int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h) {
+  if (h != NULL && (result == -EBADMSG || result == -EMSGSIZE || result == -ECONNRESET) &&
+      strncmp(op, "recv", 4) == 0)
+    return fail_framed(L, result, op, h);
   size_t len = 0; /* the length alone first */
   if (h == NULL || unixsock_error_address(h, result, NULL, &len) < 0 || len == 0)
     return lus_fail(L, result, op, NULL, 0);
-  return fail_naming(L, result, op, h);
+  return fail_naming(L, result, unixsock_strerror(result), op, h);
 }
 
 /* Add an address as messages show it: control bytes as \xNN, "" for an empty one. */

@@ -490,6 +490,18 @@ UNIXSOCK_EXTERN int unixsock_peer_address(const unixsock *sock, char *ret_name,
 UNIXSOCK_EXTERN int unixsock_error_address(const unixsock *sock, int result,
                                            char *ret_name, size_t *io_namelen);
 
+/* Why a stream's messages stopped, where the errno alone does not say: once
+ * recv_message or recv_batch on a stream failed for good (its -EBADMSG,
+ * -EMSGSIZE or -ECONNRESET), a sentence such as
+ *   not a unixsock frame header: "hello th" (a peer that sends plain bytes,
+ *   not frames?)
+ *   the stream ended 10 bytes into a 4096-byte message
+ * Copies it, NUL-terminated and cut to fit, into buf (size bytes; 0 copies
+ * nothing) and returns its whole length; 0 when there is none (no frame broke
+ * on this socket, or the kernel's own error said it all).  The bindings add it
+ * to those errors. */
+UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, char *buf, size_t size);
+
 /* Kernel buffer sizes in bytes (SO_SNDBUF / SO_RCVBUF). */
 UNIXSOCK_EXTERN int unixsock_set_send_buffer(unixsock *sock, int bytes);
 UNIXSOCK_EXTERN int unixsock_get_send_buffer(const unixsock *sock);

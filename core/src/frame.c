@@ -12,6 +12,8 @@
  * its place: the next call resumes the same frame. */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +31,7 @@ struct unixsock__frame_in {
   bool payload_owned; /* malloc'd here (else the caller's buffer) */
   size_t got;
   int broken;         /* -errno once the stream cannot be resynchronised */
+  char fault[160];    /* why, where the errno alone does not say (unixsock_frame_error) */
   struct unixsock__inbox box;
 };
 
@@ -43,11 +46,15 @@ void unixsock__frame_header(unsigned char *h, size_t len, size_t nfds, bool cred
   h[7] = 'S';
 }
 
+static size_t frame_length(const unsigned char *h) {
+  return ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+}
+
 int unixsock__frame_parse(const unsigned char *h, size_t max, size_t *ret_len,
                           size_t *ret_nfds) {
   if (h[6] != 'U' || h[7] != 'S' || (h[5] & ~FLAG_CREDS) != 0 || h[4] > UNIXSOCK_MAX_FDS)
     return -EBADMSG;
-  size_t len = ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+  size_t len = frame_length(h);
   if (len > max)
     return -EMSGSIZE;
   *ret_len = len;
@@ -260,6 +267,44 @@ static int broken(unixsock *s, int err) {
   return err;
 }
 
+/* broken(), saying why in words for unixsock_frame_error. */
+__attribute__((format(printf, 3, 4))) static int broken_why(unixsock *s, int err,
+                                                           const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->in->fault, sizeof(s->in->fault), fmt, ap);
+  va_end(ap);
+  return broken(s, err);
+}
+
+/* What a plain-bytes peer (socat, a shell) sent in place of a header: its first
+ * bytes, printable ones as they are, so that a user sees their own text. */
+static void show_bytes(const unsigned char *b, size_t n, char *out, size_t size) {
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 4 < size; i++) { /* room for \xNN and the NUL */
+    bool plain = b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\';
+    o += (size_t)snprintf(out + o, size - o, plain ? "%c" : "\\x%02x", b[i]);
+  }
+  out[o] = '\0';
+}
+
+/* said where a peer's plain bytes end up: with recv, they are read as they are */
+static const char PLAIN_BYTES_HINT[] = "a peer that sends plain bytes, not frames?";
+
+size_t unixsock_frame_error(const unixsock *sock, char *buf, size_t size) {
+  const struct unixsock__frame_in *in =
+      sock == NULL ? NULL : __atomic_load_n(&sock->in, __ATOMIC_ACQUIRE);
+  if (in == NULL || in->broken == 0 || in->fault[0] == '\0')
+    return 0;
+  size_t len = strlen(in->fault);
+  if (size > 0) {
+    size_t n = len < size - 1 ? len : size - 1;
+    memcpy(buf, in->fault, n);
+    buf[n] = '\0';
+  }
+  return len;
+}
+
 /* A payload cut by the timeout while it was going into the caller's buffer: that
  * buffer is the caller's only for this call, so what arrived moves to one of our
  * own, where the next call (into any buffer, or none) goes on. */
@@ -303,8 +348,15 @@ static int read_header(unixsock *s, long long *deadline) {
     int r = unixsock__cmsg_parse(&mh, &in->box);
     if (r < 0)
       return broken(s, r);
-    if (n == 0)
-      return (in->hdr_have == 0 && in->box.nfds == 0) ? 0 : broken(s, -ECONNRESET);
+    if (n == 0 && in->hdr_have == 0 && in->box.nfds == 0)
+      return 0;
+    if (n == 0) {
+      char shown[4 * HEADER + 1];
+      show_bytes(in->hdr, in->hdr_have, shown, sizeof(shown));
+      return broken_why(s, -ECONNRESET,
+                        "the stream ended %zu bytes into a frame header: \"%s\" (%s)",
+                        in->hdr_have, shown, PLAIN_BYTES_HINT);
+    }
     in->hdr_have += (size_t)n;
   }
   return 1;
@@ -318,7 +370,8 @@ static int read_payload(unixsock *s, long long *deadline) {
     if (n > 0) {
       in->got += (size_t)n;
     } else if (n == 0) {
-      return broken(s, -ECONNRESET);
+      return broken_why(s, -ECONNRESET, "the stream ended %zu bytes into a %zu-byte message",
+                        in->got, in->len);
     } else {
       int r = unixsock__retry(s, -errno, POLLIN, deadline);
       if (r < 0)
@@ -362,10 +415,20 @@ static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void
       return r;
     size_t nfds;
     r = unixsock__frame_parse(in->hdr, unixsock__max_message(s), &in->len, &nfds);
+    if (r == -EBADMSG) {
+      char shown[4 * HEADER + 1];
+      show_bytes(in->hdr, HEADER, shown, sizeof(shown));
+      return broken_why(s, r, "not a unixsock frame header: \"%s\" (%s)", shown,
+                        PLAIN_BYTES_HINT);
+    }
+    if (r == -EMSGSIZE)
+      return broken_why(s, r, "a frame of %zu bytes, over this socket's max_message (%zu)",
+                        frame_length(in->hdr), unixsock__max_message(s));
     if (r < 0)
       return broken(s, r);
-    if (nfds != in->box.nfds)
-      return broken(s, -EBADMSG); /* fds sent outside a frame, or lost */
+    if (nfds != in->box.nfds) /* fds sent outside a frame, or lost */
+      return broken_why(s, -EBADMSG, "a frame announced %zu descriptors and %zu came with it",
+                        nfds, in->box.nfds);
     /* Once SO_PASSCRED is on the kernel adds the sender's credentials to every
      * write; a frame carries them only when its sender attached them. */
     if ((in->hdr[5] & FLAG_CREDS) == 0)

@@ -612,3 +612,70 @@ TEST(test_no_memory_to_keep_a_frame_end_is_enomem_at_once_and_cuts_it) {
   unixsock_close(a);
   unixsock_close(b);
 }
+
+/* unixsock_frame_error(a) is want, whole, and cut to fit a smaller buffer. */
+static void frame_error_is(unixsock *a, const char *want) {
+  char buf[256];
+  size_t n = unixsock_frame_error(a, buf, sizeof(buf));
+  if (strcmp(buf, want) != 0)
+    check_fail(__FILE__, __LINE__, "frame error \"%s\", expected \"%s\"", buf, want);
+  CHECK_EQ(n, strlen(want));
+  char small[8];
+  CHECK_EQ(unixsock_frame_error(a, small, sizeof(small)), strlen(want));
+  CHECK(strncmp(small, want, 7) == 0 && small[7] == '\0');
+  CHECK_EQ(unixsock_frame_error(a, NULL, 0), strlen(want)); /* the length alone */
+}
+
+/* Plain bytes from socat or a shell read as "Connection reset by peer" or "Bad
+ * message" alone; the error now says what came. */
+TEST(test_frame_error_says_how_a_stream_broke) {
+  unixsock *a;
+  int raw;
+  char buf[64] = "untouched";
+  raw_pair(&a, &raw);
+  CHECK_EQ(unixsock_frame_error(a, buf, sizeof(buf)), 0); /* nothing broke */
+  CHECK(strcmp(buf, "untouched") == 0);
+  CHECK_EQ(unixsock_frame_error(NULL, buf, sizeof(buf)), 0);
+  CHECK(write(raw, "GET /\"\\\r\n", 9) == 9);
+  unixsock_message m = {0};
+  CHECK_ERR(unixsock_recv_message(a, &m), EBADMSG);
+  frame_error_is(a, "not a unixsock frame header: \"GET /\\x22\\x5c\\x0d\" "
+                    "(a peer that sends plain bytes, not frames?)");
+  close(raw);
+  unixsock_close(a);
+
+  raw_pair(&a, &raw);
+  CHECK(write(raw, "hey", 3) == 3);
+  close(raw);
+  CHECK_ERR(unixsock_recv_message(a, &m), ECONNRESET);
+  frame_error_is(a, "the stream ended 3 bytes into a frame header: \"hey\" "
+                    "(a peer that sends plain bytes, not frames?)");
+  unixsock_close(a);
+
+  raw_pair(&a, &raw);
+  unsigned char h[8];
+  header(h, 10, 0, 0);
+  CHECK(write(raw, h, 8) == 8);
+  CHECK(write(raw, "abc", 3) == 3);
+  close(raw);
+  CHECK_ERR(unixsock_recv_message(a, &m), ECONNRESET);
+  frame_error_is(a, "the stream ended 3 bytes into a 10-byte message");
+  unixsock_close(a);
+
+  raw_pair(&a, &raw);
+  CHECK_OK(unixsock_set_max_message(a, 100));
+  header(h, 101, 0, 0);
+  CHECK(write(raw, h, 8) == 8);
+  CHECK_ERR(unixsock_recv_message(a, &m), EMSGSIZE);
+  frame_error_is(a, "a frame of 101 bytes, over this socket's max_message (100)");
+  close(raw);
+  unixsock_close(a);
+
+  raw_pair(&a, &raw);
+  header(h, 1, 2, 0);
+  CHECK(write(raw, h, 8) == 8);
+  CHECK_ERR(unixsock_recv_message(a, &m), EBADMSG);
+  frame_error_is(a, "a frame announced 2 descriptors and 0 came with it");
+  close(raw);
+  unixsock_close(a);
+}

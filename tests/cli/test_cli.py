@@ -326,7 +326,32 @@ def test_message_echo_names_the_client_it_drops_by_pid(abstract):
                 assert m.data == b"Hi, g1"
     finally:
         _, err = stop(srv)
-    assert err == f"unixsock: client pid {os.getpid()} lost: Bad message (EBADMSG)\n"
+    assert err.splitlines() == [
+        f"unixsock: client pid {os.getpid()} lost: Bad message (EBADMSG)",
+        'unixsock: not a unixsock frame header: "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff" '
+        "(a peer that sends plain bytes, not frames?)"]
+
+
+def test_connect_with_messages_to_a_plain_peer_says_what_came(sockdir):
+    # "recv: Connection reset by peer" alone, where socat had sent "hey" and closed
+    p = str(sockdir / "plain.sock")
+    with raw_socket("stream") as server:
+        server.bind(p)
+        server.listen()
+        proc = start("connect", p, "--messages")
+        try:
+            conn, _ = server.accept()
+            with conn:
+                conn.sendall(b"hey")
+            out, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, out) == (1, "")
+    assert err.splitlines() == [
+        f"unixsock: recv {p}: Connection reset by peer (ECONNRESET)",
+        'unixsock: the stream ended 3 bytes into a frame header: "hey" '
+        "(a peer that sends plain bytes, not frames?)"]
 
 def test_listen_relays_one_connection_both_ways(sockdir):
     p = str(sockdir / "relay.sock")

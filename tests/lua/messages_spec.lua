@@ -428,6 +428,28 @@ describe("messages", function()
     for _, s in ipairs({ a, b, c, d }) do s:close() end
   end))
 
+  it("plain bytes on a stream of messages say what came", h.no_leak(function()
+    -- socat's "hey" was "Connection reset by peer" alone, its text "Bad message"
+    local plain = "(a peer that sends plain bytes, not frames?)"
+    for _, case in ipairs({
+      {"hello there\n", E.EBADMSG, 'Bad message; not a unixsock frame header: "hello th" ' .. plain},
+      {"hey", E.ECONNRESET,
+       'Connection reset by peer; the stream ended 3 bytes into a frame header: "hey" ' .. plain},
+    }) do
+      for _, call in ipairs({"recv_message", "recv_batch"}) do
+        local a, b = unixsock.pair("stream")
+        a:settimeout(5)
+        b:send(case[1])
+        b:close()
+        local none, msg, err = a[call](a)
+        assert.is_nil(none)
+        assert.are.equal(case[2], err)
+        assert.are.equal(call .. ": " .. case[3], msg)
+        a:close()
+      end
+    end
+  end))
+
   it("a plain recv never reads inside a message or past a broken one", h.no_leak(function()
     local a, b = unixsock.pair("stream")
     a:settimeout(0)

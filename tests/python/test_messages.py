@@ -410,6 +410,29 @@ def test_a_plain_recv_never_reads_inside_a_message_or_past_a_broken_one():
         assert again.value.errno == errno.EBADMSG
 
 
+PLAIN = "(a peer that sends plain bytes, not frames?)"
+
+
+@pytest.mark.parametrize("sent, error, note", [
+    (b"hello there\n", errno.EBADMSG, f'not a unixsock frame header: "hello th" {PLAIN}'),
+    (b"hey", errno.ECONNRESET, f'the stream ended 3 bytes into a frame header: "hey" {PLAIN}'),
+])
+@pytest.mark.parametrize("call", ["recv_message", "recv_batch"])
+def test_plain_bytes_on_a_stream_of_messages_say_what_came(sent, error, note, call):
+    # socat's "hey" was "Connection reset by peer" alone, and its text "Bad message"
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with unixsock.adopt(ours.detach()) as a, theirs:
+        theirs.sendall(sent)
+        theirs.shutdown(socket.SHUT_WR)
+        a.settimeout(5)
+        with pytest.raises(OSError) as e:
+            getattr(a, call)()
+        assert e.value.errno == error
+        assert e.value.__notes__ == [f"in unixsock.{call}", note]
+        with pytest.raises(OSError) as again:  # and so does every read after it
+            a.recv(16)
+        assert again.value.__notes__ == ["in unixsock.recv", note]
+
 @pytest.mark.parametrize("attr, value, why", [
     # max_message = -1 was "in method 'us_set_max_message', argument 2 of type
     # 'unsigned long long'"; the others a bare "Invalid argument"
