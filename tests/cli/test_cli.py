@@ -18,6 +18,8 @@ TOOL = str(build_dir() / "cli" / "unixsock")
 
 
 def run(*args, input=None, timeout=20, **kw):
+    if input is None:  # never pytest's own stdin, whatever that is (a terminal, or closed)
+        kw.setdefault("stdin", subprocess.DEVNULL)
     return subprocess.run([TOOL, *args], input=input, capture_output=True, text=True,
                           timeout=timeout, **kw)
 

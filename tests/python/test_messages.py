@@ -833,9 +833,15 @@ def test_a_message_keeps_the_protocol_of_the_python_class_it_was():
 
         # made by hand, as send_batch takes it, and collected inside a cycle with
         # its descriptors closed
-        made = unixsock.Message(b"hand", fds=(0,), truncated=True)
-        assert (made.data, made.fds, made.creds, made.address, made.truncated) == (b"hand", (0,), None, "", True)
+        # (not fd 0 itself: the message closes what it holds, and a later test's
+        # child process then had no stdin)
+        spare = os.dup(0)
+        made = unixsock.Message(b"hand", fds=(spare,), truncated=True)
+        assert (made.data, made.fds, made.creds, made.address, made.truncated) == (b"hand", (spare,), None, "", True)
         assert repr(made).endswith("truncated=True)")
+        made.close()
+        with pytest.raises(OSError):
+            os.fstat(spare)
         r, w = os.pipe()
         cyc = unixsock.Message(b"x", [r])
         cyc.creds = [cyc]
