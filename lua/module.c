@@ -118,8 +118,15 @@ static int l_listen(lua_State *L) {
   return open_bound(L, "listen", kind, 1, 3);
 }
 
+/* bind(address, opts), or bind(address, "dgram", opts) as Python's bind takes a
+ * kind: a kind given there was "table expected, got string". */
 static int l_bind(lua_State *L) {
-  return open_bound(L, "bind", UNIXSOCK_DGRAM, 1, 2);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return open_bound(L, "bind", UNIXSOCK_DGRAM, 1, 2);
+  if (lus_kind(L, 2, "dgram") != UNIXSOCK_DGRAM)
+    return luaL_argerror(L, 2, lua_pushfstring(L, "bind() makes dgram endpoints; use listen() for %s",
+                                               lua_tostring(L, 2)));
+  return open_bound(L, "bind", UNIXSOCK_DGRAM, 1, 3);
 }
 
 static int l_connect(lua_State *L) {

@@ -28,6 +28,22 @@ describe("addresses", function()
     echo_once(h.abstract() .. "\0with\0nuls", "stream")
   end))
 
+  it("bind takes a kind as Python's does, dgram alone", h.no_leak(function()
+    -- bind(address, "dgram") was "table expected, got string"
+    local name = h.abstract()
+    local d <close> = assert(unixsock.bind(name, "dgram", { mode = 384 }))
+    assert.are.equal("dgram", d:kind())
+    assert.are.equal(name, d:local_address())
+    for _, kind in ipairs({ "stream", "seqpacket" }) do
+      local ok, err = pcall(unixsock.bind, h.abstract(), kind)
+      assert.is_false(ok)
+      assert.matches("bind() makes dgram endpoints; use listen() for " .. kind, err, 1, true)
+    end
+    local ok, err = pcall(unixsock.bind, h.abstract(), "dgram", { backlog = 1 })
+    assert.is_false(ok)
+    assert.matches("bad argument #3 to 'unixsock.bind' (unknown option backlog)", err, 1, true)
+  end))
+
   it("autobind gives a unique reachable name", h.no_leak(function()
     local a <close> = assert(unixsock.bind(""))
     local b <close> = assert(unixsock.bind())
