@@ -114,20 +114,37 @@ static void us_raise(long r, const char *op, const char *name, size_t namelen) {
 }
 
 /* The same for a call on sock (NULL: closed), naming the address core picks for
- * its errors; none when it has none to give. */
-static void us_raise_on(long r, const char *op, const unixsock *sock) {
+ * its errors (none when it has none to give), with more as a second note. */
+static void us_raise_on_noted(long r, const char *op, const unixsock *sock, const char *more) {
   char name[4096]; /* a long path is named whole */
   size_t len = sizeof(name);
   if (sock == NULL || unixsock_error_address(sock, (int)r, name, &len) < 0)
     len = 0;
+  us_raise_noted(r, unixsock_strerror((int)r), op, len > 0 ? name : NULL, len, more);
+}
+
+static void us_raise_on(long r, const char *op, const unixsock *sock) {
   /* a stream's frame that broke says how, in a second note (plain bytes from
    * socat read as "Connection reset by peer" alone) */
   char why[256];
   bool framed = sock != NULL && strncmp(op, "recv", 4) == 0 &&
                 (r == -EBADMSG || r == -EMSGSIZE || r == -ECONNRESET) &&
                 unixsock_frame_error(sock, why, sizeof(why)) > 0;
-  us_raise_noted(r, unixsock_strerror((int)r), op, len > 0 ? name : NULL, len,
-                 framed ? why : NULL);
+  us_raise_on_noted(r, op, sock, framed ? why : NULL);
+}
+
+/* An -EBADF of sending m on an open socket was one of its fds: that one is named
+ * in a second note (the kernel's error read as if the socket were closed). */
+static void us_raise_sent(long r, const char *op, const unixsock *sock, const char *name,
+                          size_t namelen, const unixsock_message *m) {
+  char why[96];
+  int bad = r == -EBADF && sock != NULL ? unixsock_message_bad_fd(m) : -1;
+  if (bad >= 0)
+    snprintf(why, sizeof(why), "fds[%d] (%d) is not an open descriptor", bad, m->fds[bad]);
+  if (namelen > 0)
+    us_raise_noted(r, unixsock_strerror((int)r), op, name, namelen, bad >= 0 ? why : NULL);
+  else
+    us_raise_on_noted(r, op, sock, bad >= 0 ? why : NULL);
 }
 
 /* Capsules carry no name (PyCapsule_GetPointer would strcmp it on every call);
@@ -983,10 +1000,8 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
      * in part keeps the frame's end for later, which a blocking send must not */
     US_PACKET_TRY_FIRST(sock, unixsock_try_send_message(sock, &m), unixsock_send_message(sock, &m), r);
   }
-  if (r < 0 && m.addrlen > 0)
-    us_raise(r, "send_message", name, m.addrlen);
-  else if (r < 0)
-    us_raise_on(r, "send_message", sock);
+  if (r < 0)
+    us_raise_sent(r, "send_message", sock, name, m.addrlen, &m);
   else
     result = PyLong_FromLong(r);
 out:

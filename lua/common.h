@@ -27,6 +27,9 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
 /* The same for a call on the socket h (NULL: closed), naming the address core
  * picks for its errors (unixsock_error_address); only the operation when none. */
 int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h);
+/* The same with why in place of the errno's text. */
+int lus_fail_on_why(lua_State *L, int result, const char *why, const char *op,
+                    const unixsock *h);
 /* Raise an argument error for a key of the options table at opts that is not in
  * known (NULL-terminated): a misspelt option would otherwise do nothing. */
 void lus_check_option_names(lua_State *L, int opts, const char *const known[]);

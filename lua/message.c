@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
@@ -152,6 +153,18 @@ static void push_message(lua_State *L, unixsock_message *m, size_t len) {
 }
 
 /* sock:send_message(data [, fds [, {creds=true, address=...}]]) -> bytes */
+/* send_message's -EBADF, which names one of m's fds where one is not open (the
+ * kernel's error read as if the socket were closed). */
+static int fail_bad_fd(lua_State *L, const unixsock *h, const unixsock_message *m) {
+  int bad = unixsock_message_bad_fd(m);
+  char why[128];
+  snprintf(why, sizeof(why), "%s; fds[%d] (%d) is not an open descriptor",
+           unixsock_strerror(-EBADF), bad + 1, bad >= 0 ? m->fds[bad] : -1);
+  const char *text = bad >= 0 ? why : unixsock_strerror(-EBADF);
+  return m->addrlen ? lus_fail_why(L, -EBADF, text, "send_message", m->address, m->addrlen)
+                    : lus_fail_on_why(L, -EBADF, text, "send_message", h);
+}
+
 static int l_send_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   int fdv[UNIXSOCK_MAX_FDS];
@@ -166,6 +179,8 @@ static int l_send_message(lua_State *L) {
   if (read_outgoing(L, 2, &m, fdv, "send_message", 0) < 0)
     return fail_too_long(L, "send_message");
   ssize_t n = unixsock_send_message(s->h, &m);
+  if (n == -EBADF)
+    return fail_bad_fd(L, s->h, &m);
   if (n < 0)
     return m.addrlen ? lus_fail(L, (int)n, "send_message", m.address, m.addrlen)
                      : lus_fail_on(L, (int)n, "send_message", s->h);

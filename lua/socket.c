@@ -23,6 +23,11 @@ static __attribute__((noinline)) int fail_naming(lua_State *L, int result, const
   return lus_fail_why(L, result, why, op, len > 0 ? name : NULL, len);
 }
 
+int lus_fail_on_why(lua_State *L, int result, const char *why, const char *op,
+                    const unixsock *h) {
+  return fail_naming(L, result, why, op, h);
+}
+
 /* A stream's frame that broke says how, after the errno's text: plain bytes from
  * socat read as "Connection reset by peer" alone. */
 static __attribute__((noinline)) int fail_framed(lua_State *L, int result, const char *op,

@@ -329,6 +329,12 @@ UNIXSOCK_EXTERN int unixsock_recv_message(unixsock *sock, unixsock_message *ret_
  * same callers. */
 UNIXSOCK_EXTERN int unixsock_try_recv_message(unixsock *sock, unixsock_message *ret_msg);
 
+/* After sending msg failed with -EBADF on an open socket, which of its fds it
+ * was, since the kernel's error names none: the index of the first that is not
+ * an open descriptor, or -1 (none is: the socket was closed meanwhile).  The
+ * bindings name it ("fds[1] (99) is not an open descriptor"). */
+UNIXSOCK_EXTERN int unixsock_message_bad_fd(const unixsock_message *msg);
+
 /* Free a received message's payload and close the descriptors not taken.
  * Safe on a zeroed record; leaves the record zeroed. */
 UNIXSOCK_EXTERN void unixsock_message_release(unixsock_message *msg);

@@ -1,6 +1,8 @@
 /* Messages on dgram and seqpacket (native boundaries), and what all kinds share:
  * credentials on, inbox to message, release. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,4 +394,13 @@ int unixsock_recv_message(unixsock *sock, unixsock_message *ret_msg) {
 
 int unixsock_try_recv_message(unixsock *sock, unixsock_message *ret_msg) {
   return recv_message(sock, ret_msg, true);
+}
+
+int unixsock_message_bad_fd(const unixsock_message *msg) {
+  if (msg == NULL || msg->fds == NULL)
+    return -1;
+  for (size_t i = 0; i < msg->nfds && i < INT_MAX; i++)
+    if (fcntl(msg->fds[i], F_GETFD) < 0 && errno == EBADF)
+      return (int)i;
+  return -1;
 }

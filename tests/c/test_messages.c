@@ -1056,3 +1056,32 @@ TEST(test_try_send_message_never_waits_on_packets) {
     unixsock_close(b);
   }
 }
+
+/* The kernel's -EBADF for a closed fd in a message reads as if the socket were
+ * closed; unixsock_message_bad_fd says which fd it was. */
+TEST(test_message_bad_fd_names_the_fd_that_is_not_open) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  int p[2];
+  CHECK(pipe(p) == 0);
+  int closed = dup(p[0]);
+  CHECK(closed >= 0 && close(closed) == 0);
+  int fds[3] = {p[0], closed, p[1]};
+  unixsock_message m = {0};
+  m.data = "x";
+  m.len = 1;
+  m.fds = fds;
+  m.nfds = 3;
+  CHECK_ERR(unixsock_send_message(a, &m), EBADF);
+  CHECK_EQ(unixsock_message_bad_fd(&m), 1);
+  fds[1] = p[1];
+  CHECK_EQ(unixsock_message_bad_fd(&m), -1); /* every one is open */
+  CHECK_EQ(unixsock_send_message(a, &m), 1);
+  m.nfds = 0;
+  CHECK_EQ(unixsock_message_bad_fd(&m), -1);
+  CHECK_EQ(unixsock_message_bad_fd(NULL), -1);
+  close(p[0]);
+  close(p[1]);
+  unixsock_close(a);
+  unixsock_close(b);
+}

@@ -428,6 +428,18 @@ describe("messages", function()
     for _, s in ipairs({ a, b, c, d }) do s:close() end
   end))
 
+  it("a closed fd in a message is named", h.no_leak(function()
+    -- the kernel's EBADF read as if the socket were closed
+    local a, b = unixsock.pair("seqpacket")
+    local f <close> = assert(io.open("/dev/null"))
+    local none, msg, err = a:send_message("x", { f, 4000 })
+    assert.is_nil(none)
+    assert.are.equal(E.EBADF, err)
+    assert.are.equal("send_message: Bad file descriptor; fds[2] (4000) is not an open descriptor", msg)
+    a:close()
+    b:close()
+  end))
+
   it("plain bytes on a stream of messages say what came", h.no_leak(function()
     -- socat's "hey" was "Connection reset by peer" alone, its text "Bad message"
     local plain = "(a peer that sends plain bytes, not frames?)"

@@ -410,6 +410,26 @@ def test_a_plain_recv_never_reads_inside_a_message_or_past_a_broken_one():
         assert again.value.errno == errno.EBADMSG
 
 
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_a_closed_fd_in_a_message_is_named(kind):
+    # the kernel's EBADF read as if the socket were closed
+    a, b = unixsock.pair(kind)
+    r, w = os.pipe()
+    closed = os.dup(r)
+    os.close(closed)  # (after the pair, which would have taken its number)
+    with a, b:
+        with pytest.raises(OSError) as e:
+            a.send_message(b"x", [r, closed, w])
+        assert e.value.errno == errno.EBADF
+        assert e.value.__notes__ == ["in unixsock.send_message",
+                                     f"fds[1] ({closed}) is not an open descriptor"]
+        b.close()
+        with pytest.raises(OSError) as e:  # a closed socket: no fd to blame
+            b.send_message(b"x", [r])
+        assert e.value.__notes__ == ["in unixsock.send_message"]
+    os.close(r)
+    os.close(w)
+
 PLAIN = "(a peer that sends plain bytes, not frames?)"
 
 
