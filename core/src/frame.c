@@ -427,8 +427,8 @@ static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void
     if (r < 0)
       return broken(s, r);
     if (nfds != in->box.nfds) /* fds sent outside a frame, or lost */
-      return broken_why(s, -EBADMSG, "a frame announced %zu descriptors and %zu came with it",
-                        nfds, in->box.nfds);
+      return broken_why(s, -EBADMSG, "a frame announced %zu descriptor%s and %zu came with it",
+                        nfds, nfds == 1 ? "" : "s", in->box.nfds);
     /* Once SO_PASSCRED is on the kernel adds the sender's credentials to every
      * write; a frame carries them only when its sender attached them. */
     if ((in->hdr[5] & FLAG_CREDS) == 0)

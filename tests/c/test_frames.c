@@ -196,7 +196,7 @@ TEST(test_malformed_header_is_ebadmsg) {
       "(a peer that sends plain bytes, not frames?)",
       "not a unixsock frame header: \"\\x00\\x00\\x00\\x01\\xfe\\x00US\" "
       "(a peer that sends plain bytes, not frames?)",
-      "a frame announced 1 descriptors and 0 came with it",
+      "a frame announced 1 descriptor and 0 came with it",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     unixsock *a;
