@@ -288,7 +288,8 @@ static void show_bytes(const unsigned char *b, size_t n, char *out, size_t size)
   out[o] = '\0';
 }
 
-/* said where a peer's plain bytes end up: with recv, they are read as they are */
+/* said after what a peer that does not speak frames sent (such a peer's bytes
+ * are read with recv) */
 static const char PLAIN_BYTES_HINT[] = "a peer that sends plain bytes, not frames?";
 
 size_t unixsock_frame_error(const unixsock *sock, char *buf, size_t size) {
