@@ -134,13 +134,16 @@ static void us_raise_on(long r, const char *op, const unixsock *sock) {
 }
 
 /* An -EBADF of sending m on an open socket was one of its fds: that one is named
- * in a second note (the kernel's error read as if the socket were closed). */
+ * in a second note (the kernel's error read as if the socket were closed).  item
+ * >= 0: m is that item of a batch. */
 static void us_raise_sent(long r, const char *op, const unixsock *sock, const char *name,
-                          size_t namelen, const unixsock_message *m) {
-  char why[96];
+                          size_t namelen, const unixsock_message *m, int item) {
+  char why[128], of[32] = "";
   int bad = r == -EBADF && sock != NULL ? unixsock_message_bad_fd(m) : -1;
+  if (item >= 0)
+    snprintf(of, sizeof(of), "item %d's ", item);
   if (bad >= 0)
-    snprintf(why, sizeof(why), "fds[%d] (%d) is not an open descriptor", bad, m->fds[bad]);
+    snprintf(why, sizeof(why), "%sfds[%d] (%d) is not an open descriptor", of, bad, m->fds[bad]);
   if (namelen > 0)
     us_raise_noted(r, unixsock_strerror((int)r), op, name, namelen, bad >= 0 ? why : NULL);
   else
@@ -1001,7 +1004,7 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
     US_PACKET_TRY_FIRST(sock, unixsock_try_send_message(sock, &m), unixsock_send_message(sock, &m), r);
   }
   if (r < 0)
-    us_raise_sent(r, "send_message", sock, name, m.addrlen, &m);
+    us_raise_sent(r, "send_message", sock, name, m.addrlen, &m, -1);
   else
     result = PyLong_FromLong(r);
 out:
@@ -1195,8 +1198,8 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
   for (Py_ssize_t i = 0; i < n; i++) /* fdv has stopped moving */
     ms[i].fds = ms[i].nfds > 0 ? fdv + fd_at[i] : NULL;
   US_BLOCKING(sock, unixsock_send_batch(sock, ms, (size_t)n), r);
-  if (r < 0 && ms[0].addrlen > 0) /* none went: the first failed, at its address */
-    us_raise(r, "send_batch", ms[0].address, ms[0].addrlen);
+  if (r < 0) /* none went: the first failed (at its address, if it has one) */
+    us_raise_sent(r, "send_batch", sock, ms[0].address, ms[0].addrlen, &ms[0], 0);
 out:
   Py_XDECREF(got_data); /* the views hold what the send read */
   Py_XDECREF(got_fds);

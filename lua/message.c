@@ -153,16 +153,19 @@ static void push_message(lua_State *L, unixsock_message *m, size_t len) {
 }
 
 /* sock:send_message(data [, fds [, {creds=true, address=...}]]) -> bytes */
-/* send_message's -EBADF, which names one of m's fds where one is not open (the
- * kernel's error read as if the socket were closed). */
-static int fail_bad_fd(lua_State *L, const unixsock *h, const unixsock_message *m) {
+/* op's -EBADF, which names one of m's fds where one is not open (the kernel's
+ * error read as if the socket were closed); item > 0: m is that item of a batch. */
+static int fail_bad_fd(lua_State *L, const char *op, const unixsock *h,
+                       const unixsock_message *m, int item) {
   int bad = unixsock_message_bad_fd(m);
-  char why[128];
-  snprintf(why, sizeof(why), "%s; fds[%d] (%d) is not an open descriptor",
-           unixsock_strerror(-EBADF), bad + 1, bad >= 0 ? m->fds[bad] : -1);
+  char why[160], of[32] = "";
+  if (item > 0)
+    snprintf(of, sizeof(of), "message %d's ", item);
+  snprintf(why, sizeof(why), "%s; %sfds[%d] (%d) is not an open descriptor",
+           unixsock_strerror(-EBADF), of, bad + 1, bad >= 0 ? m->fds[bad] : -1);
   const char *text = bad >= 0 ? why : unixsock_strerror(-EBADF);
-  return m->addrlen ? lus_fail_why(L, -EBADF, text, "send_message", m->address, m->addrlen)
-                    : lus_fail_on_why(L, -EBADF, text, "send_message", h);
+  return m->addrlen ? lus_fail_why(L, -EBADF, text, op, m->address, m->addrlen)
+                    : lus_fail_on_why(L, -EBADF, text, op, h);
 }
 
 static int l_send_message(lua_State *L) {
@@ -180,7 +183,7 @@ static int l_send_message(lua_State *L) {
     return fail_too_long(L, "send_message");
   ssize_t n = unixsock_send_message(s->h, &m);
   if (n == -EBADF)
-    return fail_bad_fd(L, s->h, &m);
+    return fail_bad_fd(L, "send_message", s->h, &m, 0);
   if (n < 0)
     return m.addrlen ? lus_fail(L, (int)n, "send_message", m.address, m.addrlen)
                      : lus_fail_on(L, (int)n, "send_message", s->h);
@@ -285,6 +288,8 @@ static int l_send_batch(lua_State *L) {
   }
   lua_settop(L, base);
   int r = unixsock_send_batch(s->h, ms, (size_t)n);
+  if (r == -EBADF) /* none went: the first failed */
+    return fail_bad_fd(L, "send_batch", s->h, &ms[0], 1);
   if (r < 0 && ms[0].addrlen > 0) /* none went: the first failed, at its address */
     return lus_fail(L, r, "send_batch", ms[0].address, ms[0].addrlen);
   if (r < 0)

@@ -423,6 +423,11 @@ def test_a_closed_fd_in_a_message_is_named(kind):
         assert e.value.errno == errno.EBADF
         assert e.value.__notes__ == ["in unixsock.send_message",
                                      f"fds[1] ({closed}) is not an open descriptor"]
+        with pytest.raises(OSError) as e:
+            a.send_batch([(b"x", [r, w, closed])])
+        assert e.value.errno == errno.EBADF
+        assert e.value.__notes__ == ["in unixsock.send_batch",
+                                     f"item 0's fds[2] ({closed}) is not an open descriptor"]
         b.close()
         with pytest.raises(OSError) as e:  # a closed socket: no fd to blame
             b.send_message(b"x", [r])
