@@ -2,8 +2,8 @@
  * address=}. */
 #include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -152,7 +152,6 @@ static void push_message(lua_State *L, unixsock_message *m, size_t len) {
   }
 }
 
-/* sock:send_message(data [, fds [, {creds=true, address=...}]]) -> bytes */
 /* op's -EBADF, which names one of m's fds where one is not open (the kernel's
  * error read as if the socket were closed); item > 0: m is that item of a batch. */
 static int fail_bad_fd(lua_State *L, const char *op, const unixsock *h,
@@ -168,6 +167,7 @@ static int fail_bad_fd(lua_State *L, const char *op, const unixsock *h,
                     : lus_fail_on_why(L, -EBADF, text, op, h);
 }
 
+/* sock:send_message(data [, fds [, {creds=true, address=...}]]) -> bytes */
 static int l_send_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   int fdv[UNIXSOCK_MAX_FDS];
