@@ -196,13 +196,14 @@ def run_all(b: Bench):
             sections.append(table(f"Bulk stream, {chunk >> 10} KiB writes, {label}, two CPUs", "MiB/s", rows, False))
 
     # 3b. the CLI as a relay, against socat: a stream's data copied to stdout (a
-    # pipe that bench/python/relay.py drains and counts), both on CPU 0, the source
+    # pipe that bench/python/relay.py out drains and counts), both on CPU 0, the source
     # on CPU 1 (it closes when done, so end of stream ends either relay)
     relay_total = 16 << 20 if b.smoke else 1 << 30
     chunk = 64 << 10
     src = lambda a: ["source", a, str(relay_total), str(chunk)]
     src_eof = lambda a: ["source-eof", a, str(relay_total), str(chunk)]
-    relay = [sys.executable, str(ROOT / "bench" / "python" / "relay.py"), str(relay_total)]
+    relay_py = [sys.executable, str(ROOT / "bench" / "python" / "relay.py")]
+    relay = [*relay_py, "out", str(relay_total)]
     rows = [
         ("raw C recv (no pipe)", b.measure(src, lambda a: [CCLIENT, "bulk", "raw", a, str(relay_total), str(chunk), "0"], peer_cpu=1)),
         ("unixsock connect (CLI)", b.measure(src_eof, lambda a: [*relay, CLI, "connect", a], peer_cpu=1)),
@@ -210,10 +211,10 @@ def run_all(b: Bench):
         ("socat -u -b 1048576 (a 1 MiB buffer)", b.measure(src_eof, lambda a: [*relay, "socat", "-u", "-b", "1048576", f"ABSTRACT-CONNECT:{a[1:]}", "-"], peer_cpu=1)),
     ]
     sections.append(table(f"CLI relay, stream to a pipe, {chunk >> 10} KiB writes, two CPUs", "MiB/s", rows, False))
-    # the other way: a pipe on the relay's stdin (bench/python/feed.py writes into
-    # it, 1 MiB a write) to a stream, into a raw C sink on CPU 1
+    # the other way: a pipe on the relay's stdin (bench/python/relay.py in writes
+    # into it, 1 MiB a write) to a stream, into a raw C sink on CPU 1
     sink = lambda a: ["sink", "stream", a, str(relay_total)]
-    feed = [sys.executable, str(ROOT / "bench" / "python" / "feed.py"), str(relay_total)]
+    feed = [*relay_py, "in", str(relay_total)]
     rows = [
         ("raw C send (no pipe)", b.measure(sink, lambda a: [CCLIENT, "bulk-send", a, str(relay_total), str(1 << 20)], peer_cpu=1)),
         ("unixsock connect (CLI)", b.measure(sink, lambda a: [*feed, CLI, "connect", a], peer_cpu=1)),
