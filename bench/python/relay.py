@@ -53,8 +53,11 @@ def into_relay(total, cmd):
     relay = subprocess.Popen(cmd, stdin=r, stdout=subprocess.PIPE)
     os.close(r)
     sent = 0
-    while sent < total:
-        sent += os.write(w, buf[: min(CHUNK, total - sent)])
+    try:
+        while sent < total:
+            sent += os.write(w, buf[: min(CHUNK, total - sent)])
+    except BrokenPipeError:  # the relay left: said below, as its status and answer
+        pass
     os.close(w)
     answer = relay.stdout.read(1)  # "k": all came; "!": the stream ended short
     seconds = time.perf_counter() - t0
