@@ -127,9 +127,7 @@ static void us_raise_on(long r, const char *op, const unixsock *sock) {
   /* a stream's frame that broke says how, in a second note (plain bytes from
    * socat read as "Connection reset by peer" alone) */
   char why[256];
-  bool framed = sock != NULL && strncmp(op, "recv", 4) == 0 &&
-                (r == -EBADMSG || r == -EMSGSIZE || r == -ECONNRESET) &&
-                unixsock_frame_error(sock, why, sizeof(why)) > 0;
+  bool framed = sock != NULL && unixsock_frame_error(sock, (int)r, why, sizeof(why)) > 0;
   us_raise_on_noted(r, op, sock, framed ? why : NULL);
 }
 

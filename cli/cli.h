@@ -39,9 +39,10 @@ struct cli_options {
                             (-1 for ever); WAIT_DEFAULT: the relay's own choice */
 };
 
-/* After a failed receive of messages on sock: how its stream's frame broke, on a
- * line of its own, when the errno alone does not say (unixsock_frame_error). */
-void cli_frame_hint(const unixsock *sock);
+/* After result, a failed receive of messages on sock: how its stream's frame
+ * broke, on a line of its own, when the errno alone does not say
+ * (unixsock_frame_error). */
+void cli_frame_hint(const unixsock *sock, int result);
 /* Print "unixsock: <op> <address>: <strerror> (<ERRNAME>)" to stderr. */
 void cli_error(const char *op, const char *address, int result);
 /* The same for an address of len bytes as the library gives them (an abstract

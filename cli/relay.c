@@ -368,7 +368,7 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
           cli_error("write to", "stdout", d);
         else if (!r.stdout_failed) {
           cli_error("recv", o->address, d);
-          cli_frame_hint(sock);
+          cli_frame_hint(sock, d);
         }
         status = r.stdout_failed && d == -EPIPE ? EXIT_OK : EXIT_FAIL;
         break;

@@ -148,9 +148,9 @@ struct conn {
   struct conn *prev, *next; /* every open connection, to close them all at the end */
 };
 
-void cli_frame_hint(const unixsock *sock) {
+void cli_frame_hint(const unixsock *sock, int result) {
   char why[256];
-  if (unixsock_frame_error(sock, why, sizeof(why)) > 0)
+  if (unixsock_frame_error(sock, result, why, sizeof(why)) > 0)
     fprintf(stderr, "unixsock: %s\n", why);
 }
 
@@ -162,7 +162,7 @@ static void conn_lost(const struct conn *k, int err) {
             unixsock_strerror(err), unixsock_errname(err));
   else
     cli_error("client lost", NULL, err);
-  cli_frame_hint(k->sock);
+  cli_frame_hint(k->sock, err);
 }
 
 /* Closes k's connection, takes it off the poller and the list, and frees it. */

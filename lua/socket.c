@@ -35,14 +35,13 @@ static __attribute__((noinline)) int fail_framed(lua_State *L, int result, const
   char why[512];
   const char *text = unixsock_strerror(result);
   int n = snprintf(why, sizeof(why), "%s; ", text);
-  if (unixsock_frame_error(h, why + n, sizeof(why) - (size_t)n) == 0)
+  if (unixsock_frame_error(h, result, why + n, sizeof(why) - (size_t)n) == 0)
     return fail_naming(L, result, text, op, h);
   return fail_naming(L, result, why, op, h);
 }
 
 int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h) {
-  if (h != NULL && (result == -EBADMSG || result == -EMSGSIZE || result == -ECONNRESET) &&
-      strncmp(op, "recv", 4) == 0)
+  if (h != NULL && unixsock_frame_error(h, result, NULL, 0) > 0)
     return fail_framed(L, result, op, h);
   size_t len = 0; /* the length alone first */
   if (h == NULL || unixsock_error_address(h, result, NULL, &len) < 0 || len == 0)

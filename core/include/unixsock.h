@@ -502,11 +502,13 @@ UNIXSOCK_EXTERN int unixsock_error_address(const unixsock *sock, int result,
  *   not a unixsock frame header: "hello th" (a peer that sends plain bytes,
  *   not frames?)
  *   the stream ended 10 bytes into a 4096-byte message
- * Copies it, NUL-terminated and cut to fit, into buf (size bytes; 0 copies
- * nothing) and returns its whole length; 0 when there is none (no frame broke
- * on this socket, or the kernel's own error said it all).  The bindings add it
- * to those errors. */
-UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, char *buf, size_t size);
+ * For result, a call's error on sock: copies the sentence, NUL-terminated and
+ * cut to fit, into buf (size bytes; 0 copies nothing) and returns its whole
+ * length; 0 when result is not how the stream broke (no frame broke on this
+ * socket, the kernel's own error said it all, or result is another error, as
+ * the -EAGAIN of an empty try).  The bindings add it to every error it fits. */
+UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, char *buf,
+                                            size_t size);
 
 /* Kernel buffer sizes in bytes (SO_SNDBUF / SO_RCVBUF). */
 UNIXSOCK_EXTERN int unixsock_set_send_buffer(unixsock *sock, int bytes);

@@ -292,10 +292,10 @@ static void show_bytes(const unsigned char *b, size_t n, char *out, size_t size)
  * are read with recv) */
 static const char PLAIN_BYTES_HINT[] = "a peer that sends plain bytes, not frames?";
 
-size_t unixsock_frame_error(const unixsock *sock, char *buf, size_t size) {
+size_t unixsock_frame_error(const unixsock *sock, int result, char *buf, size_t size) {
   const struct unixsock__frame_in *in =
       sock == NULL ? NULL : __atomic_load_n(&sock->in, __ATOMIC_ACQUIRE);
-  if (in == NULL || in->broken == 0 || in->fault[0] == '\0')
+  if (in == NULL || result >= 0 || in->broken != result || in->fault[0] == '\0')
     return 0;
   size_t len = strlen(in->fault);
   if (size > 0) {

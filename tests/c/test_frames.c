@@ -39,17 +39,19 @@ static void frame_of(unsigned char *wire, const char *payload) {
   memcpy(wire + 8, payload, strlen(payload));
 }
 
-/* unixsock_frame_error(a) is want, whole, and cut to fit a smaller buffer. */
-static void frame_error_is(unixsock *a, const char *want) {
+/* unixsock_frame_error(a, -err) is want, whole, and cut to fit a smaller buffer;
+ * for another error there is none. */
+static void frame_error_is(unixsock *a, int err, const char *want) {
   char buf[256];
-  size_t n = unixsock_frame_error(a, buf, sizeof(buf));
+  size_t n = unixsock_frame_error(a, -err, buf, sizeof(buf));
   if (strcmp(buf, want) != 0)
     check_fail(__FILE__, __LINE__, "frame error \"%s\", expected \"%s\"", buf, want);
   CHECK_EQ(n, strlen(want));
   char small[8];
-  CHECK_EQ(unixsock_frame_error(a, small, sizeof(small)), strlen(want));
+  CHECK_EQ(unixsock_frame_error(a, -err, small, sizeof(small)), strlen(want));
   CHECK(strncmp(small, want, 7) == 0 && small[7] == '\0');
-  CHECK_EQ(unixsock_frame_error(a, NULL, 0), strlen(want)); /* the length alone */
+  CHECK_EQ(unixsock_frame_error(a, -err, NULL, 0), strlen(want)); /* the length alone */
+  CHECK_EQ(unixsock_frame_error(a, -EAGAIN, NULL, 0), 0);
 }
 
 TEST(test_frame_wire_format_is_as_documented) {
@@ -124,7 +126,7 @@ TEST(test_oversize_frame_is_emsgsize_and_the_stream_is_closed) {
   CHECK(write(raw, h, 8) == 8);
   unixsock_message m = {0};
   CHECK_ERR(unixsock_recv_message(a, &m), EMSGSIZE);
-  frame_error_is(a, "a frame of 101 bytes, over this socket's max_message (100)");
+  frame_error_is(a, EMSGSIZE, "a frame of 101 bytes, over this socket's max_message (100)");
   CHECK_ERR(unixsock_recv_message(a, &m), EMSGSIZE); /* never resynchronised */
   /* the maximum itself is fine, on a fresh stream */
   close(raw);
@@ -171,14 +173,15 @@ TEST(test_eof_mid_frame_is_econnreset) {
   close(raw);
   unixsock_message m = {0};
   CHECK_ERR(unixsock_recv_message(a, &m), ECONNRESET);
-  frame_error_is(a, "the stream ended 3 bytes into a 10-byte message");
+  frame_error_is(a, ECONNRESET, "the stream ended 3 bytes into a 10-byte message");
   unixsock_close(a);
   raw_pair(&a, &raw);
   CHECK(write(raw, h, 5) == 5); /* inside the header */
   close(raw);
   CHECK_ERR(unixsock_recv_message(a, &m), ECONNRESET);
-  frame_error_is(a, "the stream ended 5 bytes into a frame header: \"\\x00\\x00\\x00\\x0a\\x00\" "
-                    "(a peer that sends plain bytes, not frames?)");
+  frame_error_is(a, ECONNRESET,
+                 "the stream ended 5 bytes into a frame header: \"\\x00\\x00\\x00\\x0a\\x00\" "
+                 "(a peer that sends plain bytes, not frames?)");
   unixsock_close(a);
 }
 
@@ -206,7 +209,7 @@ TEST(test_malformed_header_is_ebadmsg) {
     CHECK(write(raw, "z", 1) == 1);
     unixsock_message m = {0};
     CHECK_ERR(unixsock_recv_message(a, &m), EBADMSG);
-    frame_error_is(a, said[i]);
+    frame_error_is(a, EBADMSG, said[i]);
     close(raw);
     unixsock_close(a);
   }
@@ -647,14 +650,15 @@ TEST(test_frame_error_says_how_a_stream_broke) {
   int raw;
   char buf[64] = "untouched";
   raw_pair(&a, &raw);
-  CHECK_EQ(unixsock_frame_error(a, buf, sizeof(buf)), 0); /* nothing broke */
+  CHECK_EQ(unixsock_frame_error(a, -EBADMSG, buf, sizeof(buf)), 0); /* nothing broke */
   CHECK(strcmp(buf, "untouched") == 0);
-  CHECK_EQ(unixsock_frame_error(NULL, buf, sizeof(buf)), 0);
+  CHECK_EQ(unixsock_frame_error(NULL, -EBADMSG, buf, sizeof(buf)), 0);
   CHECK(write(raw, "GET /\"\\\r\n", 9) == 9);
   unixsock_message m = {0};
   CHECK_ERR(unixsock_recv_message(a, &m), EBADMSG);
-  frame_error_is(a, "not a unixsock frame header: \"GET /\\x22\\x5c\\x0d\" "
-                    "(a peer that sends plain bytes, not frames?)");
+  frame_error_is(a, EBADMSG,
+                 "not a unixsock frame header: \"GET /\\x22\\x5c\\x0d\" "
+                 "(a peer that sends plain bytes, not frames?)");
   close(raw);
   unixsock_close(a);
 
@@ -662,7 +666,8 @@ TEST(test_frame_error_says_how_a_stream_broke) {
   CHECK(write(raw, "hey", 3) == 3);
   close(raw);
   CHECK_ERR(unixsock_recv_message(a, &m), ECONNRESET);
-  frame_error_is(a, "the stream ended 3 bytes into a frame header: \"hey\" "
-                    "(a peer that sends plain bytes, not frames?)");
+  frame_error_is(a, ECONNRESET,
+                 "the stream ended 3 bytes into a frame header: \"hey\" "
+                 "(a peer that sends plain bytes, not frames?)");
   unixsock_close(a);
 }
