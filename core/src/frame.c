@@ -292,6 +292,25 @@ static void show_bytes(const unsigned char *b, size_t n, char *out, size_t size)
  * are read with recv) */
 static const char PLAIN_BYTES_HINT[] = "a peer that sends plain bytes, not frames?";
 
+/* broken() for a header unixsock__frame_parse refused. With the magic right the
+ * peer speaks frames, so what is wrong is named rather than its bytes shown. */
+static int broken_header(unixsock *s) {
+  const unsigned char *h = s->in->hdr;
+  if (h[6] == 'U' && h[7] == 'S' && (h[5] & ~FLAG_CREDS) != 0)
+    return broken_why(s, -EBADMSG,
+                      "a frame header with flags 0x%02x, of which this library knows only "
+                      "0x%02x (credentials)",
+                      h[5], FLAG_CREDS);
+  if (h[6] == 'U' && h[7] == 'S')
+    return broken_why(s, -EBADMSG,
+                      "a frame header announcing %u descriptors, over the %d a message carries",
+                      h[4], UNIXSOCK_MAX_FDS);
+  char shown[4 * HEADER + 1];
+  show_bytes(h, HEADER, shown, sizeof(shown));
+  return broken_why(s, -EBADMSG, "not a unixsock frame header: \"%s\" (%s)", shown,
+                    PLAIN_BYTES_HINT);
+}
+
 size_t unixsock_frame_error(const unixsock *sock, int result, char *buf, size_t size) {
   const struct unixsock__frame_in *in =
       sock == NULL ? NULL : __atomic_load_n(&sock->in, __ATOMIC_ACQUIRE);
@@ -416,12 +435,8 @@ static int recv_claimed(unixsock *s, unixsock_message *msg, size_t max_fds, void
       return r;
     size_t nfds;
     r = unixsock__frame_parse(in->hdr, unixsock__max_message(s), &in->len, &nfds);
-    if (r == -EBADMSG) {
-      char shown[4 * HEADER + 1];
-      show_bytes(in->hdr, HEADER, shown, sizeof(shown));
-      return broken_why(s, r, "not a unixsock frame header: \"%s\" (%s)", shown,
-                        PLAIN_BYTES_HINT);
-    }
+    if (r == -EBADMSG)
+      return broken_header(s);
     if (r == -EMSGSIZE)
       return broken_why(s, r, "a frame of %zu bytes, over this socket's max_message (%zu)",
                         frame_length(in->hdr), unixsock__max_message(s));
