@@ -81,7 +81,8 @@ int cli_relay(unixsock *sock, const struct cli_options *o);
 int cli_open_send_fd(const struct cli_options *o);
 /* Report what arrived beside a message (peer creds, fds) as the options ask. */
 void cli_report(const unixsock_message *m, const struct cli_options *o);
-void cli_show_peer(unixsock *sock);
+/* Print a peer to stderr ("peer: pid=… uid=… gid=…"), or r, the error asking gave. */
+void cli_show_peer(int r, const unixsock_peer_info *p);
 /* The read end of the pipe SIGINT/SIGTERM write to (-1 before listen/connect). */
 int cli_signal_fd(void);
 /* Wait until fd is readable: 0, or -EINTR once a signal asked to stop. */

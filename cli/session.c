@@ -74,21 +74,19 @@ static void catch_signals(void) {
   unixsock_set_interrupt_hook(stop_requested, NULL);
 }
 
-void cli_show_peer(unixsock *sock) {
-  unixsock_peer_info p;
-  int r = unixsock_peer(sock, 0, &p);
+void cli_show_peer(int r, const unixsock_peer_info *p) {
   if (r < 0) {
     cli_error("peer", NULL, r);
     return;
   }
-  fprintf(stderr, "peer: pid=%d uid=%u gid=%u", (int)p.pid, (unsigned)p.uid, (unsigned)p.gid);
-  if (p.ngroups > 0) {
+  fprintf(stderr, "peer: pid=%d uid=%u gid=%u", (int)p->pid, (unsigned)p->uid, (unsigned)p->gid);
+  if (p->ngroups > 0) {
     fprintf(stderr, " groups=");
-    for (size_t i = 0; i < p.ngroups; i++)
-      fprintf(stderr, "%s%u", i ? "," : "", (unsigned)p.groups[i]);
+    for (size_t i = 0; i < p->ngroups; i++)
+      fprintf(stderr, "%s%u", i ? "," : "", (unsigned)p->groups[i]);
   }
-  if (p.label[0])
-    fprintf(stderr, " label=%s", p.label);
+  if (p->label[0])
+    fprintf(stderr, " label=%s", p->label);
   fputc('\n', stderr);
 }
 
@@ -385,7 +383,8 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
           }
           k->sock = c;
           unixsock_peer_info peer;
-          if (unixsock_peer(c, 0, &peer) == 0)
+          int asked = unixsock_peer(c, 0, &peer);
+          if (asked == 0)
             k->pid = peer.pid;
           k->next = all;
           if (all != NULL)
@@ -393,7 +392,7 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
           all = k;
           unixsock_settimeout(c, 0);
           if (o->show_peer)
-            cli_show_peer(c);
+            cli_show_peer(asked, &peer);
           unixsock_poller_set(p, unixsock_fd(c), UNIXSOCK_READABLE, k);
         }
         continue;
@@ -447,8 +446,10 @@ int cli_listen(const struct cli_options *o) {
       unixsock_close(s);
       return r == -EINTR ? EXIT_OK : EXIT_FAIL;
     }
-    if (o->show_peer)
-      cli_show_peer(c);
+    if (o->show_peer) {
+      unixsock_peer_info peer;
+      cli_show_peer(unixsock_peer(c, 0, &peer), &peer);
+    }
     status = cli_relay(c, o);
     unixsock_close(c);
   }
@@ -466,8 +467,10 @@ int cli_connect(const struct cli_options *o) {
     return EXIT_FAIL;
   }
   unixsock_settimeout(s, -1);
-  if (o->show_peer && o->kind != UNIXSOCK_DGRAM)
-    cli_show_peer(s);
+  if (o->show_peer && o->kind != UNIXSOCK_DGRAM) {
+    unixsock_peer_info peer;
+    cli_show_peer(unixsock_peer(s, 0, &peer), &peer);
+  }
   int status = cli_relay(s, o);
   unixsock_close(s);
   return status;
