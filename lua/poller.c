@@ -37,11 +37,12 @@ static int p_add(lua_State *L) {
   lus_poller *p = check_poller(L);
   int fd = lus_check_fd(L, 2);
   unsigned int ev = parse_events(L, 3);
+  int value_at = lua_isnoneornil(L, 4) ? 2 : 4; /* asked before a push makes slot 4 */
   int r = unixsock_poller_set(p->p, fd, ev, NULL);
   if (r < 0)
     return lus_fail(L, r, "poller:add", NULL, 0);
   lua_getiuservalue(L, 1, 1); /* values: fd -> value (or the object itself) */
-  lua_pushvalue(L, lua_isnoneornil(L, 4) ? 2 : 4);
+  lua_pushvalue(L, value_at);
   lua_rawseti(L, -2, fd);
   lua_pushboolean(L, 1);
   return 1;

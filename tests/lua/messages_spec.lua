@@ -718,6 +718,25 @@ describe("poller", function()
     b:close()
   end))
 
+  it("reports the object added as the value when none is given", h.no_leak(function()
+    -- it was the poller's own table of values
+    local p <close> = unixsock.poller()
+    local a, b = unixsock.pair()
+    local _a <close> = a
+    local _b <close> = b
+    assert(p:add(a, "w"))
+    assert(p:add(b:fileno(), "w"))
+    local seen = {}
+    for _, ev in ipairs(p:wait(1)) do seen[ev.fd] = ev.value end
+    assert.are.equal(a, seen[a:fileno()])
+    assert.are.equal(b:fileno(), seen[b:fileno()])
+    assert(p:add(a, "w", "changed"))
+    assert(p:add(a, "w")) -- adding again without a value: the object again
+    seen = {}
+    for _, ev in ipairs(p:wait(1)) do seen[ev.fd] = ev.value end
+    assert.are.equal(a, seen[a:fileno()])
+  end))
+
   it("__tostring shows its fd or closed", function()
     -- it was the default "unixsock.poller: 0x...", closed or not
     local p = unixsock.poller()
