@@ -165,7 +165,11 @@ describe("bytes", function()
       local _b <close> = b
     a:send("too long")
     local d, msg, err = b:recv(4)
+    assert.is_nil(d)
+    assert.are.equal("recv: Message too long", msg)
     assert.are.equal(E.EMSGSIZE, err)
+    a:send("next")
+    assert.are.equal("next", b:recv(4)) -- the long one was dropped, not left in the way
   end))
 
   it("stream send writes every byte", h.no_leak(function()
