@@ -815,6 +815,10 @@ static us_status_on us_get_recv_buffer(us_socket *sock) {
   return sock == NULL ? -EBADF : unixsock_get_recv_buffer(sock);
 }
 
+static us_status_on us_listening(us_socket *sock) {
+  return sock == NULL ? -EBADF : unixsock_listening(sock);
+}
+
 static unsigned long long us_refused(us_socket *sock) {
   return unixsock_refused(sock);
 }

@@ -334,6 +334,15 @@ static int l_recv_buffer(lua_State *L) {
   return l_buffer(L, unixsock_set_recv_buffer, unixsock_get_recv_buffer, "recv_buffer");
 }
 
+static int l_listening(lua_State *L) {
+  lus_socket *s = lus_check(L, 1);
+  int r = unixsock_listening(s->h);
+  if (r < 0)
+    return lus_fail_on(L, r, "listening", s->h);
+  lua_pushboolean(L, r);
+  return 1;
+}
+
 static int l_refused(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)unixsock_refused(lus_check(L, 1)->h));
   return 1;
@@ -386,6 +395,7 @@ static const luaL_Reg methods[] = {
     {"send_buffer", l_send_buffer},
     {"recv_buffer", l_recv_buffer},
     {"refused", l_refused},
+    {"listening", l_listening},
     {"detach", l_detach},
     {"flush", l_flush},
     {"shutdown", l_shutdown},

@@ -26,6 +26,7 @@ need lua-busted test -f /usr/bin/busted
 need lua-socket lua5.4 -e 'require "socket.unix"'
 need socat command -v socat
 need git command -v git
+need systemd command -v systemd-socket-activate # a real service manager's socket activation
 need golang-go command -v go          # Go's net package is a real peer in the interop tests
 need strace command -v strace
 need valgrind command -v valgrind  # memcheck of the C tests; instructions per round trip

@@ -471,6 +471,11 @@ UNIXSOCK_EXTERN int unixsock_settimeout(unixsock *sock, int timeout_ms);
 UNIXSOCK_EXTERN int unixsock_gettimeout(const unixsock *sock);
 UNIXSOCK_EXTERN int unixsock_fd(const unixsock *sock);
 UNIXSOCK_EXTERN int unixsock_kind(const unixsock *sock);
+/* 1 when the socket listens (accept takes connections from it), 0 when it does
+ * not (a connection, a dgram socket), or -errno.  The kernel's answer
+ * (SO_ACCEPTCONN), so it holds for adopted and activated sockets too: systemd
+ * passes listeners (Accept=no) or connections (Accept=yes). */
+UNIXSOCK_EXTERN int unixsock_listening(const unixsock *sock);
 /* "stream", "dgram", "seqpacket"; NULL for an unknown kind. */
 UNIXSOCK_EXTERN const char *unixsock_kind_name(int kind);
 /* Parse a kind name; -EINVAL when unknown. */

@@ -157,6 +157,11 @@ int unixsock_get_recv_buffer(const unixsock *sock) {
   return get_int(sock, SO_RCVBUF);
 }
 
+int unixsock_listening(const unixsock *sock) {
+  int r = get_int(sock, SO_ACCEPTCONN);
+  return r < 0 ? r : r != 0;
+}
+
 unsigned long long unixsock_refused(const unixsock *sock) {
   return sock == NULL ? 0 : __atomic_load_n(&sock->refused, __ATOMIC_RELAXED);
 }

@@ -228,6 +228,13 @@ class Socket:
         _c.us_set_recv_buffer(self._h, size)
 
     @property
+    def listening(self) -> bool:
+        """True for a listener (accept takes connections from it), False for a
+        connection or a dgram socket; the kernel's answer, so it tells which
+        listen_fds() passed (systemd Accept=no or Accept=yes)."""
+        return _c.us_listening(self._h) == 1
+
+    @property
     def refused(self) -> int:
         """How many peers the allow-list refused so far."""
         return _c.us_refused(self._h)

@@ -103,6 +103,34 @@ TEST(test_adopted_listener_accepts) {
   unixsock_close(l2);
 }
 
+TEST(test_listening_tells_a_listener_from_a_connection) {
+  const char *addr = check_abstract("listening");
+  unixsock *l, *l2, *c, *s, *d;
+  CHECK_OK(unixsock_listen(addr, strlen(addr), UNIXSOCK_SEQPACKET, NULL, &l));
+  CHECK_EQ(unixsock_listening(l), 1);
+  CHECK_OK(unixsock_connect(addr, strlen(addr), UNIXSOCK_SEQPACKET, 1000, &c));
+  unixsock_settimeout(l, 1000);
+  CHECK_OK(unixsock_accept(l, &s));
+  CHECK_EQ(unixsock_listening(c), 0);
+  CHECK_EQ(unixsock_listening(s), 0);
+  /* what an activated service gets: the kernel is asked, not the handle's past */
+  int fd = unixsock_detach(l);
+  CHECK_OK(unixsock_adopt(fd, &l2));
+  CHECK_EQ(unixsock_listening(l2), 1);
+  int cfd = unixsock_detach(s);
+  CHECK_OK(unixsock_adopt(cfd, &s));
+  CHECK_EQ(unixsock_listening(s), 0);
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &d));
+  CHECK_EQ(unixsock_listening(d), 0);
+  CHECK_OK(unixsock_release(d, UNIXSOCK_RELEASE_CLOSE));
+  CHECK_ERR(unixsock_listening(d), EBADF);
+  CHECK_ERR(unixsock_listening(NULL), EINVAL);
+  unixsock_close(d);
+  unixsock_close(s);
+  unixsock_close(c);
+  unixsock_close(l2);
+}
+
 TEST(test_close_null_is_a_no_op) {
   unixsock_close(NULL);
 }

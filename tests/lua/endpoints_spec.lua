@@ -107,6 +107,20 @@ describe("endpoints", function()
     end
   end))
 
+  it("listening tells a listener from a connection", h.no_leak(function()
+    for _, kind in ipairs({"stream", "seqpacket"}) do
+      local addr = h.abstract()
+      local l <close> = assert(unixsock.listen(addr, kind))
+      local c <close> = assert(unixsock.connect(addr, kind, 5))
+      local s <close> = assert(l:accept())
+      assert.are.same({true, false, false}, {l:listening(), c:listening(), s:listening()})
+    end
+    local d <close> = assert(unixsock.bind())
+    assert.is_false(d:listening())
+    d:close()
+    assert.has_error(function() d:listening() end, "attempt to use a closed socket")
+  end))
+
   it("raises on a wrong argument type or unknown kind", function()
     assert.has_error(function() unixsock.connect({}) end)
     assert.has_error(function() unixsock.pair("raw") end)

@@ -54,6 +54,21 @@ def test_adopt_reads_kind_and_owns_fd():
         assert y.recv(100) == b"adopted"
 
 
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_listening_tells_a_listener_from_a_connection(kind, abstract):
+    addr = abstract()
+    with unixsock.listen(addr, kind) as l, unixsock.connect(addr, kind) as c, l.accept() as s:
+        assert (l.listening, c.listening, s.listening) == (True, False, False)
+        # adopted, as listen_fds adopts what systemd passes: the kernel is asked
+        with unixsock.adopt(os.dup(l.fileno())) as l2, unixsock.adopt(os.dup(s.fileno())) as s2:
+            assert (l2.listening, s2.listening) == (True, False)
+    with unixsock.bind("") as d:
+        assert d.listening is False
+    with pytest.raises(OSError) as e:
+        d.listening
+    assert e.value.errno == errno.EBADF
+
+
 def test_adopt_refuses_non_unix_fds():
     r, w = os.pipe()
     try:
