@@ -318,7 +318,9 @@ static int echo_datagram(unixsock *s, const struct cli_options *o) {
   memcpy(out.address, m.address, m.addrlen);
   out.addrlen = m.addrlen;
   ssize_t sent = 0;
-  if (m.addrlen > 0) { /* an unbound sender cannot be answered */
+  if (m.addrlen == 0) {
+    fprintf(stderr, "unixsock: sender has no address to answer (it did not bind one)\n");
+  } else {
     unixsock_settimeout(s, 5000);
     sent = unixsock_send_message(s, &out);
     unixsock_settimeout(s, 0);

@@ -69,7 +69,9 @@ if kind == "dgram" then
     else
       print("Receive: " .. data)
       print("now sending: Hi, " .. data)
-      if sender ~= "" then
+      if sender == "" then -- it sent from an unbound socket
+        io.stderr:write("echo_server: sender has no address to answer\n")
+      else
         local sent, why = sock:sendto("Hi, " .. data, sender)
         if not sent then io.stderr:write("echo_server: ", why, "\n") end -- that client left
       end

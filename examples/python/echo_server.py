@@ -61,7 +61,9 @@ def main():
                         continue  # that one was too long (and is gone): the next
                     print("Receive:", data.decode(errors="replace"), flush=True)
                     print("now sending: Hi,", data.decode(errors="replace"), flush=True)
-                    if not sender:
+                    if not sender:  # it sent from an unbound socket
+                        print("echo_server: sender has no address to answer", file=sys.stderr,
+                              flush=True)
                         continue
                     try:
                         sock.sendto(b"Hi, " + data, sender)

@@ -201,6 +201,18 @@ def test_clients_give_up_on_a_server_that_never_answers(sockdir):
             s.close()
 
 
+@pytest.mark.parametrize("server", list(LANGUAGES))
+def test_dgram_servers_say_when_a_sender_has_no_address_to_answer(server, sockdir):
+    # `echo hello | socat - UNIX-SENDTO:PATH` sends from an unbound socket: only
+    # the C server said why no answer came, the others dropped it without a word
+    path = str(sockdir / "echo.sock")
+    with _serving(server, "dgram", path) as run:
+        with raw_socket("dgram") as unbound:
+            unbound.sendto(b"g1", path)
+        _still_serving(run.srv, "dgram", path)
+    assert "sender has no address to answer" in run.err, run.err
+
+
 @pytest.mark.parametrize("kind", ["dgram", "seqpacket"])
 @pytest.mark.parametrize("server", list(LANGUAGES))
 def test_servers_go_on_after_a_message_too_long_for_them(server, kind, sockdir):
