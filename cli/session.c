@@ -360,9 +360,17 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
     unixsock_poller_set(p, cli_signal_fd(), UNIXSOCK_READABLE, &stop_marker);
   int status = EXIT_OK;
   struct conn *all = NULL;
+  /* Out of descriptors, accept fails and leaves the connection queued, so the
+   * listener stays readable: watched, it spun at full CPU.  It is set aside
+   * until a client leaves or 100 ms pass, and that is said once a backlog. */
+  bool accept_paused = false, out_of_fds_said = false;
   for (;;) {
     unixsock_event ev[64];
-    int n = unixsock_poller_wait(p, ev, 64, -1);
+    int n = unixsock_poller_wait(p, ev, 64, accept_paused ? 100 : -1);
+    if (accept_paused) { /* a client left, or time passed: try again */
+      unixsock_poller_set(p, unixsock_fd(listener), UNIXSOCK_READABLE, NULL);
+      accept_paused = false;
+    }
     if (n == -EINTR)
       break;
     if (n < 0) {
@@ -377,7 +385,8 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
         continue; /* stopping is set: the loop ends */
       if (ev[i].data == NULL) { /* the listener */
         unixsock *c;
-        while (unixsock_accept(listener, &c) == 0) {
+        int got;
+        while ((got = unixsock_accept(listener, &c)) == 0) {
           struct conn *k = calloc(1, sizeof(*k));
           if (k == NULL) {
             unixsock_close(c);
@@ -396,6 +405,17 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
           if (o->show_peer)
             cli_show_peer(asked, &peer);
           unixsock_poller_set(p, unixsock_fd(c), UNIXSOCK_READABLE, k);
+        }
+        if (got == -EAGAIN) {
+          out_of_fds_said = false; /* every client waiting was taken */
+        } else if (got == -EMFILE || got == -ENFILE || got == -ENOBUFS || got == -ENOMEM) {
+          if (!out_of_fds_said) {
+            cli_error("accept", o->address, got);
+            fprintf(stderr, "unixsock: the next clients wait until one leaves\n");
+            out_of_fds_said = true;
+          }
+          unixsock_poller_remove(p, unixsock_fd(listener));
+          accept_paused = true;
         }
         continue;
       }

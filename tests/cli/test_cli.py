@@ -1,6 +1,7 @@
 """The unixsock command-line tool: relay, echo, probe, peer, fds, creds, errors."""
 import os
 import re
+import resource
 import select
 import signal
 import socket
@@ -1240,11 +1241,6 @@ def close_fds(*fds):
     return lambda: [os.close(fd) for fd in fds]
 
 
-def cpu_ticks(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
 def test_an_echo_server_with_stdout_and_stderr_closed_does_not_spin(sockdir):
     # the signal pipe took descriptors 1 and 2: --show-peer's line went into it,
     # and the server, woken for a signal that was not one, polled at full speed
@@ -1258,14 +1254,44 @@ def test_an_echo_server_with_stdout_and_stderr_closed_does_not_spin(sockdir):
             c.settimeout(10)
             c.sendall(b"g1\n")
             assert c.recv(100) == b"Hi, g1\n"
-        before = cpu_ticks(proc.pid)
+        before = _cpu_ticks(proc.pid)
         time.sleep(1)
-        spent = cpu_ticks(proc.pid) - before
+        spent = _cpu_ticks(proc.pid) - before
         assert proc.poll() is None
         assert spent < os.sysconf("SC_CLK_TCK") // 4  # idle, not a core's worth
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+def test_an_echo_server_out_of_descriptors_waits_for_a_client_to_leave_without_spinning(sockdir):
+    # accept failing with EMFILE leaves the connection queued and the listener
+    # readable: the server watched it at full CPU, without a word
+    p = str(sockdir / "echo.sock")
+    proc = subprocess.Popen([TOOL, "listen", p, "--echo"], stdin=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16)))
+    clients = []
+    try:
+        wait_until_serving(p, proc)
+        for _ in range(20):  # more than it has descriptors for: the last ones queue
+            clients.append(raw_socket("stream"))
+            clients[-1].settimeout(10)
+            clients[-1].connect(p)
+        time.sleep(0.3)
+        before = _cpu_ticks(proc.pid)
+        time.sleep(1)
+        assert _cpu_ticks(proc.pid) - before < os.sysconf("SC_CLK_TCK") // 4  # spinning: all of it
+        for c in clients[:-1]:  # they leave: the last one is taken and answered
+            c.close()
+        clients[-1].sendall(b"g1\n")
+        assert clients[-1].recv(100) == b"Hi, g1\n"
+    finally:
+        for c in clients:
+            c.close()
+        out, err = stop(proc)
+    assert err.count(f"unixsock: accept {p}: Too many open files (EMFILE)\n"
+                     "unixsock: the next clients wait until one leaves\n") == 1, err
+
 
 @pytest.mark.parametrize("stdio, error", [
     # the signal pipe or the socket itself took the number: the relay read its
