@@ -201,6 +201,14 @@ class Socket:
         ms = _c.us_gettimeout(self._h)
         return None if ms < 0 else ms / 1000.0
 
+    def setblocking(self, flag: bool) -> None:
+        """As socket's: setblocking(False) is settimeout(0), True settimeout(None)."""
+        self.settimeout(None if flag else 0)
+
+    def getblocking(self) -> bool:
+        """False when the timeout is 0, as socket's (a timeout > 0 still blocks)."""
+        return _c.us_gettimeout(self._h) != 0
+
     @property
     def local_address(self) -> str:
         """This socket's address ("@name" for abstract and autobound names)."""

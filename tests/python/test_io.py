@@ -4,6 +4,7 @@ import array
 import errno
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -481,6 +482,36 @@ def test_gettimeout_reports_what_settimeout_set(timeout):
         assert a.gettimeout() is None  # a new socket blocks
         a.settimeout(timeout)
         assert a.gettimeout() == timeout
+
+
+def test_setblocking_and_getblocking_are_socket_s():
+    a, b = unixsock.pair()
+    s1, s2 = socket.socketpair()
+    with a, b, s1, s2:
+        for sock in (a, s1):
+            assert sock.getblocking() is True
+            sock.setblocking(False)
+            assert (sock.gettimeout(), sock.getblocking()) == (0.0, False)
+            with pytest.raises(BlockingIOError):
+                sock.recv(1)
+            sock.settimeout(0.25)
+            assert sock.getblocking() is True  # a timeout still blocks, for that long
+            sock.setblocking(True)
+            assert (sock.gettimeout(), sock.getblocking()) == (None, True)
+
+
+def test_sendall_writes_everything_as_send_does():
+    a, b = unixsock.pair()
+    with a, b:
+        a.send_buffer = 4096
+        data = bytes(range(256)) * 4096  # 1 MiB, far more than the buffer holds
+        reader = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: b.recv(65536), b""))))
+        got = []
+        reader.start()
+        assert a.sendall(data) == len(data)
+        a.shutdown("w")
+        reader.join(10)
+        assert got == [data]
 
 
 @pytest.mark.parametrize("kind", ["stream", "seqpacket"])
