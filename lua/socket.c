@@ -314,7 +314,8 @@ static int l_buffer(lua_State *L, int (*set)(unixsock *, int), int (*get)(const 
   lus_socket *s = lus_check(L, 1);
   if (!lua_isnoneornil(L, 2)) {
     lua_Integer v = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, v >= 0 && v <= INT_MAX, 2, "buffer size out of range");
+    if (v < 0 || v > INT_MAX) /* a value, not a mistake of type: returned, as max_message's */
+      return lus_fail_why(L, -EINVAL, "the size must be 0 to 2147483647", op, NULL, 0);
     int r = set(s->h, (int)v);
     if (r < 0)
       return lus_fail_on(L, r, op, s->h);

@@ -133,5 +133,16 @@ describe("endpoints", function()
       local _b <close> = b
     assert.truthy(a:send_buffer(65536) >= 65536)
     assert.truthy(a:recv_buffer(65536) >= 65536)
+    -- out of range, as max_message(0) and Python's OSError(EINVAL): they raised
+    for _, set in ipairs({"send_buffer", "recv_buffer"}) do
+      for _, bad in ipairs({ -1, 1 << 31 }) do
+        local ok, msg, errno = a[set](a, bad)
+        assert.is_nil(ok)
+        assert.are.equal(set .. ": the size must be 0 to 2147483647", msg)
+        assert.are.equal(E.EINVAL, errno)
+      end
+    end
+    assert.truthy(a:send_buffer() >= 65536) -- unchanged
+    assert.has_error(function() a:send_buffer("x") end) -- a mistyped one still raises
   end))
 end)
