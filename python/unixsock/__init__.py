@@ -392,8 +392,10 @@ def listen(
     A live server at the path raises OSError(EADDRINUSE); a stale socket file is
     replaced; a file that is not a socket is never touched (FileExistsError).
     ``mode`` is the socket file's exact permission bits (never more open, even
-    for an instant); ``uid``/``gid`` its owner.  With ``allow_uids`` or
-    ``allow_gids``, other peers are closed before accept() returns them."""
+    for an instant); ``uid``/``gid`` its owner.  ``backlog`` is how many
+    connections may wait for accept(); 0, the default, is the most (SOMAXCONN),
+    not socket.listen(0)'s one.  With ``allow_uids`` or ``allow_gids``, other
+    peers are closed before accept() returns them."""
     k = _kind(kind)
     if k == _c.DGRAM:
         raise ValueError('a dgram endpoint is made with bind(), not listen()')
