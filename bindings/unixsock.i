@@ -1090,7 +1090,7 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
   int one[UNIXSOCK_MAX_FDS], *fdv = NULL; /* fdv grows only by the fds given */
   size_t fd_used = 0, fd_cap = 0;
   Py_ssize_t held = 0;
-  PyObject *got_item = NULL, *got_data = NULL, *got_fds = NULL; /* held while read */
+  PyObject *got_item = NULL, *got_data = NULL, *got_fds = NULL, *got_addr = NULL; /* held while read */
   if (ms == NULL || views == NULL || fd_at == NULL) {
     r = -ENOMEM;
     goto out;
@@ -1098,6 +1098,7 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
   for (Py_ssize_t i = 0; i < n; i++) {
     Py_CLEAR(got_data);
     Py_CLEAR(got_fds);
+    Py_CLEAR(got_addr);
     Py_CLEAR(got_item);
     /* a Message-like item's properties may change the list while it is read */
     if (PySequence_Fast_GET_SIZE(fast) != n) {
@@ -1142,6 +1143,17 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
       }
       creds = message_creds != Py_None;
       Py_DECREF(message_creds);
+      /* its address, where it goes: a received datagram goes back to its sender,
+       * as a tuple's fourth item and a Lua message table's address do */
+      addr = got_addr = PyObject_GetAttrString(t, "address");
+      if (addr == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+          r = -EINVAL;
+          goto out;
+        }
+        PyErr_Clear(); /* a Message-like without one: no address */
+        addr = Py_None;
+      }
     }
     if (PyUnicode_Check(data)) {
       PyErr_Format(PyExc_TypeError, "send_batch: item %zd's data must be bytes-like, not str", i);
@@ -1205,6 +1217,7 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
 out:
   Py_XDECREF(got_data); /* the views hold what the send read */
   Py_XDECREF(got_fds);
+  Py_XDECREF(got_addr);
   Py_XDECREF(got_item);
   for (Py_ssize_t i = 0; i < held; i++)
     PyBuffer_Release(&views[i]);

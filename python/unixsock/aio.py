@@ -144,8 +144,11 @@ class AsyncSocket:
         items = list(_batch_items(messages))
         sent = 0
         while sent < len(items):
-            first = items[sent]  # the one that would block: (data, fds, creds, address)?
-            to = first[3] if isinstance(first, tuple) and len(first) == 4 else None
+            first = items[sent]  # the one that would block: does it name where it goes?
+            if isinstance(first, tuple):  # (data, fds, creds, address)
+                to = first[3] if len(first) == 4 else None
+            else:  # a Message (a received datagram goes back to its sender), or bytes
+                to = getattr(first, "address", None) or None
             sent += await self._io(lambda: self.sock.send_batch(items[sent:]), writable=True, to=to)
         await self._io(self.sock.flush, writable=True)
         return sent

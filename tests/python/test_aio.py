@@ -216,7 +216,7 @@ def test_async_accept_on_a_shut_down_listener_raises_instead_of_spinning(abstrac
     assert e.value.errno == errno.EINVAL
 
 
-@pytest.mark.parametrize("how", ["sendto", "send_message", "send_batch"])
+@pytest.mark.parametrize("how", ["sendto", "send_message", "send_batch", "send_batch of a Message"])
 def test_async_datagram_to_a_full_receiver_waits_without_spinning(full_receiver, how):
     # the sender polls writable whatever the receiver's queue holds: the loop
     # used to spin on it, at full CPU, until the receiver read
@@ -225,6 +225,7 @@ def test_async_datagram_to_a_full_receiver_waits_without_spinning(full_receiver,
         "sendto": lambda s: s.sendto(b"next", address),
         "send_message": lambda s: s.send_message(b"next", address=address),
         "send_batch": lambda s: s.send_batch([(b"next", [], False, address)]),
+        "send_batch of a Message": lambda s: s.send_batch([unixsock.Message(b"next", address=address)]),
     }
 
     async def main():

@@ -419,6 +419,7 @@ SENDS_TO = {
     "sendto": lambda s, a: s.sendto(b"next", a),
     "send_message": lambda s, a: s.send_message(b"next", address=a),
     "send_batch": lambda s, a: s.send_batch([(b"next", [], False, a)]),
+    "send_batch of a Message": lambda s, a: s.send_batch([unixsock.Message(b"next", address=a)]),
 }
 
 

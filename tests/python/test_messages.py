@@ -766,6 +766,27 @@ def test_take_fd_beyond_what_is_left_says_so():
             assert "the message has 0 descriptor(s) left" in str(e.value)
 
 
+def test_datagrams_received_in_a_batch_are_sent_back_to_their_senders_as_they_are(abstract):
+    # a Message's address was dropped by send_batch (ENOTCONN on a server), where
+    # a tuple's was used, and Lua's send_batch uses a message table's
+    name = abstract()
+    with unixsock.bind(name) as srv, unixsock.connect(name, "dgram") as one, \
+            unixsock.connect(name, "dgram") as two:
+        one.send(b"from one")
+        two.send(b"from two")
+        srv.settimeout(5)
+        got = []
+        while len(got) < 2:
+            got += srv.recv_batch()
+        assert srv.send_batch(got) == 2
+        one.settimeout(5)
+        two.settimeout(5)
+        assert (one.recv(100), two.recv(100)) == (b"from one", b"from two")
+        with unixsock.bind("") as three:  # and one made here goes where it says
+            assert three.send_batch([unixsock.Message(b"made", address=name)]) == 1
+            assert srv.recv(100) == b"made"
+
+
 def test_seqpacket_messages_name_no_sender_and_can_be_sent_on(abstract):
     # the sender of a seqpacket message is always the peer (peer_address()); the
     # kernel's name for it would be a destination that a connected socket refuses
