@@ -1,5 +1,7 @@
 """The unixsock command-line tool: relay, echo, probe, peer, fds, creds, errors."""
+import grp
 import os
+import pwd
 import re
 import resource
 import select
@@ -519,6 +521,60 @@ class TestProbe:
                                capture_output=True, text=True, timeout=20)
         assert r.returncode == 6, r.stdout + r.stderr
         assert "permission denied" in r.stdout
+        assert "may not write to" in r.stderr  # and why
+
+
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def owner_mode(path):
+    st = os.stat(path)
+    return (f"owner {pwd.getpwuid(st.st_uid).pw_name}:{grp.getgrgid(st.st_gid).gr_name} "
+            f"mode {stat.S_IMODE(st.st_mode):04o}")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another uid")
+class TestPermissionDenied:
+    """EACCES alone does not say which file refused, nor why: a directory on the
+    way that we may not search, the socket file that we may not write to, or
+    the directory that we may not create a socket file in."""
+
+    me = f"uid 65534 ({pwd.getpwuid(65534).pw_name})"
+
+    def test_connect_to_a_socket_file_we_may_not_write_to(self, sockdir):
+        p = str(sockdir / "private.sock")
+        with unixsock.listen(p, mode=0o600):
+            r = subprocess.run(AS_NOBODY + [TOOL, "connect", p], stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=20)
+            assert r.returncode == 1
+            assert r.stderr.splitlines() == [
+                f"unixsock: connect {p}: Permission denied (EACCES)",
+                f"unixsock: {self.me} may not write to {p} ({owner_mode(p)})"]
+
+    @pytest.mark.parametrize("command", ["connect", "probe"])
+    def test_a_directory_on_the_way_we_may_not_search(self, sockdir, command):
+        d = sockdir / "private"
+        d.mkdir(mode=0o700)
+        p = str(d / "app.sock")
+        with unixsock.listen(p):
+            r = subprocess.run(AS_NOBODY + [TOOL, command, p], stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=20)
+        op = "connect" if command == "connect" else "stat"
+        assert (r.returncode, r.stdout) == (1 if command == "connect" else 6, "")
+        assert r.stderr.splitlines() == [
+            f"unixsock: {op} {p}: Permission denied (EACCES)",
+            f"unixsock: {self.me} may not search {d} ({owner_mode(d)})"]
+
+    @pytest.mark.parametrize("kind", ["stream", "dgram"])
+    def test_listen_in_a_directory_we_may_not_create_files_in(self, sockdir, kind):
+        p = str(sockdir / "app.sock")
+        r = subprocess.run(AS_NOBODY + [TOOL, "listen", p, "-k", kind], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=20)
+        assert r.returncode == 1
+        op = "bind" if kind == "dgram" else "listen"
+        assert r.stderr.splitlines() == [
+            f"unixsock: {op} {p}: Permission denied (EACCES)",
+            f"unixsock: {self.me} may not create files in {sockdir} ({owner_mode(sockdir)})"]
 
 
 def test_dgram_listener_keeps_receiving_after_its_stdin_ends(tmp_path):
