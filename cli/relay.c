@@ -32,7 +32,8 @@ struct relay {
   bool lines; /* every line of stdin is one message (dgram, seqpacket, --messages) */
   int send_fd; /* passed with the first message, then closed */
   char reply_to[UNIXSOCK_ADDRESS_MAX];
-  size_t reply_len;
+  size_t reply_len; /* 0: no sender yet, or the last had no address */
+  bool heard;       /* a datagram came (reply_len 0: from an unbound sender) */
   unixsock *room; /* connected to reply_to while that sender is full */
   bool listening_dgram;
   bool splice_out; /* bytes go to stdout, a pipe, by splice (until it is refused) */
@@ -94,7 +95,9 @@ static int send_line(struct relay *r, const char *data, size_t len) {
   }
   if (r->listening_dgram) {
     if (r->reply_len == 0) {
-      fprintf(stderr, "unixsock: nobody to send to yet (no datagram received)\n");
+      fprintf(stderr, r->heard ? "unixsock: the last sender has no address to answer (it did "
+                                 "not bind one): line dropped\n"
+                               : "unixsock: nobody to send to yet (no datagram received)\n");
       return 1;
     }
     memcpy(m.address, r->reply_to, r->reply_len);
@@ -252,10 +255,11 @@ static int drain_socket(struct relay *r) {
       return 1;
     if (n <= 0)
       return n;
-    if (r->listening_dgram && m.addrlen > 0) {
+    if (r->listening_dgram) { /* the next line goes to this sender, if it can be answered */
       memcpy(r->reply_to, m.address, m.addrlen);
       r->reply_len = m.addrlen;
-      room_close(r); /* the next line goes to this sender: wait for it, if at all */
+      r->heard = true;
+      room_close(r); /* wait for this one's room, if at all */
     }
     /* a peer that sends lines (socat) sends their newline: no blank line after */
     const char *data = m.data;

@@ -924,6 +924,35 @@ def test_dgram_listener_goes_on_when_the_last_sender_left(abstract):
     assert proc.returncode == 0, err
 
 
+def test_dgram_listener_says_when_the_last_sender_has_no_address(abstract):
+    # `echo hi | socat - UNIX-SENDTO:...` sends from an unbound socket: a line
+    # then went to the sender before it, or was "nobody to send to yet (no
+    # datagram received)" when there was none, though one had come
+    addr = abstract()
+    proc = start_dgram_listener(addr)
+    try:
+        def unbound_says(data):
+            with raw_socket("dgram") as unbound:
+                unbound.sendto(data, "\0" + addr[1:])
+            assert read_line(proc.stdout) == data.decode() + "\n"
+            proc.stdin.write("a line for it\n")
+            proc.stdin.flush()
+            assert read_line(proc.stderr) == (
+                "unixsock: the last sender has no address to answer (it did not bind one): "
+                "line dropped\n")
+
+        unbound_says(b"first")
+        with heard_sender(proc, addr) as c:  # named: answered
+            proc.stdin.write("for you\n")
+            proc.stdin.flush()
+            assert c.recv(100) == b"for you"
+            unbound_says(b"then this one")  # the last sender: not c
+        assert proc.poll() is None, "the listener quit"
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0, err
+
+
 def test_dgram_listener_holds_lines_for_a_full_sender_and_loses_none(abstract):
     # the kernel queues only max_dgram_qlen datagrams from the listener for a
     # sender not connected to it; the lines past that wait for it to read, in order
