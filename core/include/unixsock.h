@@ -312,8 +312,10 @@ UNIXSOCK_EXTERN int unixsock_flush(unixsock *sock);
  * else a peek: two syscalls) and read straight into a buffer of their size,
  * until one fits in 64 KiB again; a packet that another process or a plain recv
  * takes while it is measured leaves the next one, returned whole all the same.
- * Under valgrind (which checks every byte of that room on each call), and with
- * a maximum over 256 MiB, every packet is measured, and one read in place of
+ * Under valgrind (which checks every byte of that room on each call), with
+ * vm.overcommit_memory=2 (which would charge that address space as memory, and
+ * other allocations could fail for it), and with a maximum over 256 MiB, every
+ * packet is measured, and one read in place of
  * the measured one is returned whole only up to 64 KiB longer (else -EMSGSIZE,
  * lost).  A packet over the socket's maximum (unixsock_set_max_message) is
  * -EMSGSIZE, dropped with its descriptors closed, and the next call goes on.

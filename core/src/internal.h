@@ -395,6 +395,10 @@ int unixsock__platform_set_cloexec(int fd);
 bool unixsock__platform_read_ended(int fd);
 /* Whether this process runs under valgrind (false when built without its header). */
 bool unixsock__platform_under_valgrind(void);
+/* Whether file (/proc/sys/vm/overcommit_memory) says 2: strict accounting, under
+ * which MAP_NORESERVE is ignored and address space is charged as memory.  False
+ * when it cannot be read. */
+bool unixsock__platform_strict_overcommit(const char *file);
 /* Bytes waiting to be read (FIONREAD): on dgram the next datagram's size, on
  * seqpacket and stream all that is queued (the kernel walks the queue to count
  * them); -errno (a listener: -EINVAL). */

@@ -29,6 +29,17 @@ bool unixsock__platform_under_valgrind(void) {
 #endif
 }
 
+bool unixsock__platform_strict_overcommit(const char *file) {
+  int mode = 0;
+  FILE *f = fopen(file, "re");
+  if (f != NULL) {
+    if (fscanf(f, "%d", &mode) != 1)
+      mode = 0;
+    fclose(f);
+  }
+  return mode == 2;
+}
+
 /* /proc/sys/kernel/overflowuid or overflowgid, read once (65534 where unreadable):
  * what the kernel reports for an id it has not recorded. */
 static long overflow_id(const char *file, long *cached) {

@@ -19,7 +19,7 @@ struct room {
 static pthread_key_t key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int key_error;
-static bool under_valgrind;
+static bool under_valgrind, strict_commit;
 
 bool unixsock__reserve_off;
 
@@ -35,6 +35,10 @@ static void start(void) {
   /* valgrind checks every byte of a receive buffer before each call: 16 ms
    * for a 16 MiB reserve, where the kernel takes no time for it */
   under_valgrind = unixsock__platform_under_valgrind();
+  /* vm.overcommit_memory=2 ignores MAP_NORESERVE and charges the whole reserve
+   * (the largest message, 16 MiB by default, a thread) to the commit limit,
+   * where it could make other allocations fail: measure there instead */
+  strict_commit = unixsock__platform_strict_overcommit("/proc/sys/vm/overcommit_memory");
 }
 
 static struct room *this_threads_room(void) {
@@ -62,7 +66,8 @@ void *unixsock__spill(void) {
 
 void *unixsock__reserve(size_t len) {
   struct room *r = this_threads_room();
-  if (r == NULL || under_valgrind || unixsock__reserve_off || len > UNIXSOCK__RESERVE_MAX)
+  if (r == NULL || under_valgrind || strict_commit || unixsock__reserve_off ||
+      len > UNIXSOCK__RESERVE_MAX)
     return NULL;
   if (r->reserve_len < len) { /* none yet, or a socket with a larger maximum */
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,

@@ -758,6 +758,26 @@ TEST(test_packets_read_at_once_under_a_small_maximum_keep_every_rule) {
 /* Whether this thread has a reserve: not under valgrind (spill.c). */
 static bool reserve_available(void) { return unixsock__reserve(1) != NULL; }
 
+/* Under strict overcommit accounting the reserve would be charged as memory (16
+ * MiB a receiving thread), so it is not made there: packets are measured. */
+TEST(test_strict_overcommit_is_read_from_its_proc_file) {
+  const char *f = check_path("overcommit_memory");
+  const char *modes[] = {"0\n", "1\n", "2\n", "", "x"};
+  const bool strict[] = {false, false, true, false, false};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+    FILE *w = fopen(f, "w");
+    CHECK(w != NULL);
+    fputs(modes[i], w);
+    fclose(w);
+    CHECK_EQ(unixsock__platform_strict_overcommit(f), strict[i]);
+  }
+  unlink(f);
+  CHECK_EQ(unixsock__platform_strict_overcommit(f), false); /* unreadable: as the default */
+  /* and this machine's own setting decides whether the reserve is made */
+  CHECK(!unixsock__platform_strict_overcommit("/proc/sys/vm/overcommit_memory") ||
+        !reserve_available());
+}
+
 /* A packet is read at once, into this thread's spill and on into its reserve
  * (one syscall, nothing measured); one that ran into the reserve has the next
  * ones measured, each read straight into a buffer of its size, until one fits
