@@ -193,8 +193,8 @@ TEST(test_malformed_header_is_ebadmsg) {
       {0, 0, 0, 1, 1, 0, 'U', 'S'}, /* announces an fd that did not come */
   };
   const char *said[] = {
-      "not a unixsock frame header: \"\\x00\\x00\\x00\\x01\\x00\\x00XS\" "
-      "(a peer that sends plain bytes, not frames?)",
+      ("not a unixsock frame header: \"\\x00\\x00\\x00\\x01\\x00\\x00XS\" "
+       "(a peer that sends plain bytes, not frames?)"),
       /* the magic is right: a peer that speaks frames, but not these */
       "a frame header with flags 0x02, of which this library knows only 0x01 (credentials)",
       "a frame header announcing 254 descriptors, over the 253 a message carries",
