@@ -121,7 +121,12 @@ int cli_open_send_fd(const struct cli_options *o) {
   int fd = open(o->send_fd, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   int flags = fd < 0 ? -1 : fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
-    cli_error("open", o->send_fd, -errno);
+    int err = errno;
+    struct stat st;
+    cli_error("open", o->send_fd, -err);
+    if (err == ENXIO && stat(o->send_fd, &st) == 0 && S_ISSOCK(st.st_mode))
+      fprintf(stderr, "unixsock: %s is a socket, which open() cannot open: --send-fd passes "
+              "files, fifos and devices\n", o->send_fd);
     if (fd >= 0)
       close(fd);
     return -1;

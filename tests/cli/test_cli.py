@@ -452,6 +452,18 @@ def test_send_fd_missing_file_is_said_before_connecting(abstract):
             l.accept()
 
 
+def test_send_fd_of_a_socket_file_says_it_cannot_be_opened(sockdir, abstract):
+    # ENXIO alone ("No such device or address") did not say why
+    path = str(sockdir / "other.sock")
+    with unixsock.listen(path), unixsock.listen(abstract()) as l:
+        r = run("connect", l.local_address, "--send-fd", path, input="x\n")
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        f"unixsock: open {path}: No such device or address (ENXIO)",
+        f"unixsock: {path} is a socket, which open() cannot open: --send-fd passes files, "
+        "fifos and devices"]
+
+
 def test_listen_refuses_regular_file_and_keeps_it(sockdir):
     p = sockdir / "precious.txt"
     p.write_text("keep me")
