@@ -4,6 +4,7 @@ lua5.4 directly."""
 import os
 import signal
 import subprocess
+import time
 
 from conftest import build_dir, read_line
 
@@ -12,6 +13,18 @@ def lua(code):
     env = dict(os.environ, LUA_CPATH=f"{build_dir() / 'lua'}/?.so;;")
     return subprocess.Popen(["lua5.4", "-e", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
+
+
+def asleep_in_the_kernel(pid, timeout=10.0):
+    """Until pid sleeps in a syscall (state S): a signal sent before the call
+    blocks sets the flag but interrupts nothing, and the call then waits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "S":
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"{pid} never blocked")
 
 
 def test_a_caught_signal_ends_a_blocking_call_and_is_named(sockdir):
@@ -30,6 +43,7 @@ def test_a_caught_signal_ends_a_blocking_call_and_is_named(sockdir):
     """)
     try:
         assert read_line(proc.stdout) == "ready\n"
+        asleep_in_the_kernel(proc.pid)  # in accept: "ready" comes just before it
         proc.send_signal(signal.SIGUSR1)
         out, err = proc.communicate(timeout=10)
     finally:
