@@ -103,9 +103,17 @@ static void us_raise_noted(long r, const char *why, const char *op, const char *
   Py_DECREF(exc);
 }
 
+/* An EACCES at name says which file refused, and why, in a second note: the
+ * kernel's "Permission denied" does not (unixsock_access_error, which says
+ * nothing for other errors). */
 static void us_raise_why(long r, const char *why, const char *op, const char *name,
                          size_t namelen) {
-  us_raise_noted(r, why, op, name, namelen, NULL);
+  char denied[512];
+  bool creating = strcmp(op, "listen") == 0 || strcmp(op, "bind") == 0;
+  size_t said = name == NULL ? 0
+                             : unixsock_access_error(name, namelen, (int)r, creating, denied,
+                                                     sizeof(denied));
+  us_raise_noted(r, why, op, name, namelen, said > 0 ? denied : NULL);
 }
 
 /* The same with the errno's own text. */
@@ -142,8 +150,10 @@ static void us_raise_sent(long r, const char *op, const unixsock *sock, const ch
     snprintf(of, sizeof(of), "item %d's ", item);
   if (bad >= 0)
     snprintf(why, sizeof(why), "%sfds[%d] (%d) is not an open descriptor", of, bad, m->fds[bad]);
-  if (namelen > 0)
-    us_raise_noted(r, unixsock_strerror((int)r), op, name, namelen, bad >= 0 ? why : NULL);
+  if (namelen > 0 && bad < 0)
+    us_raise(r, op, name, namelen); /* an EACCES there says why */
+  else if (namelen > 0)
+    us_raise_noted(r, unixsock_strerror((int)r), op, name, namelen, why);
   else
     us_raise_on_noted(r, op, sock, bad >= 0 ? why : NULL);
 }

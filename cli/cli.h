@@ -5,7 +5,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "unixsock.h"
@@ -60,12 +59,9 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "a regular file", "a directory", ...: what a file that is not a socket is. */
 const char *cli_file_type(mode_t m);
-/* "owner root:root mode 0600" for st, in buf. */
-const char *cli_owner_mode(const struct stat *st, char *buf, size_t size);
-/* After EACCES on path, which file refused us and why, on stderr: a directory on
- * the way we may not search, the socket file we may not write to (connecting),
- * or its directory we may not create files in (creating). */
-void cli_denied_hint(const char *path, bool creating);
+/* After result on path, for EACCES, which file refused us and why, on a line of
+ * its own (unixsock_access_error): creating for listen and bind. */
+void cli_denied_hint(const char *path, int result, bool creating);
 /* After a failed connect to o->address as o->kind, print to stderr what is
  * there when result alone does not say (ECONNREFUSED, EPROTOTYPE); nothing
  * otherwise. */

@@ -6,9 +6,7 @@
  * connection, and probe is the command that does that). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,59 +105,10 @@ char *cli_dangling_target(const char *path) {
   return n >= 0 ? cli_shown(target, (size_t)n) : NULL;
 }
 
-/* "uid 65534 (nobody)": who the kernel checked, as it checks (effective ids). */
-static const char *who_am_i(char *buf, size_t size) {
-  struct passwd *pw = getpwuid(geteuid());
-  if (pw != NULL)
-    snprintf(buf, size, "uid %u (%s)", (unsigned)geteuid(), pw->pw_name);
-  else
-    snprintf(buf, size, "uid %u", (unsigned)geteuid());
-  return buf;
-}
-
-/* Say that we may not <what> file, and its owner and mode. */
-static void say_may_not(const char *what, const char *file) {
-  struct stat st;
-  char me[96], said[160];
-  char *shown = cli_shown(file, strlen(file));
-  if (stat(file, &st) == 0)
-    fprintf(stderr, "unixsock: %s may not %s %s (%s)\n", who_am_i(me, sizeof(me)), what,
-            shown ? shown : file, cli_owner_mode(&st, said, sizeof(said)));
-  free(shown);
-}
-
-void cli_denied_hint(const char *path, bool creating) {
-  if (path[0] == '@')
-    return; /* abstract names have no permissions */
-  char *dir = strdup(path);
-  if (dir == NULL)
-    return;
-  /* each directory on the way, from the first: the first one we may not search */
-  for (char *slash = strchr(dir + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-    *slash = '\0';
-    bool refused = faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0 && errno == EACCES;
-    if (refused) {
-      say_may_not("search", dir);
-      free(dir);
-      return;
-    }
-    *slash = '/';
-  }
-  if (creating) { /* the directory the socket file would be made in */
-    char *slash = strrchr(dir, '/'), cwd[PATH_MAX];
-    const char *parent = dir;
-    if (slash == NULL) /* named by its path: "." says little */
-      parent = getcwd(cwd, sizeof(cwd)) != NULL ? cwd : ".";
-    else if (slash == dir)
-      parent = "/";
-    else
-      *slash = '\0';
-    if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) < 0 && errno == EACCES)
-      say_may_not("create files in", parent);
-  } else if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0 && errno == EACCES) {
-    say_may_not("write to", path); /* connecting writes to the socket file */
-  }
-  free(dir);
+void cli_denied_hint(const char *path, int result, bool creating) {
+  char why[512];
+  if (unixsock_access_error(path, strlen(path), result, creating, why, sizeof(why)) > 0)
+    fprintf(stderr, "unixsock: %s\n", why);
 }
 
 void cli_connect_hint(const struct cli_options *o, int result) {
@@ -170,7 +119,7 @@ void cli_connect_hint(const struct cli_options *o, int result) {
   if (said_empty(o, result))
     return;
   if (result == -EACCES) {
-    cli_denied_hint(address, false);
+    cli_denied_hint(address, result, false);
     return;
   }
   if (result == -ENOENT && !abstract) {
@@ -222,7 +171,7 @@ void cli_listen_hint(const struct cli_options *o, int result) {
   if (said_empty(o, result))
     return;
   if (result == -EACCES) {
-    cli_denied_hint(address, true);
+    cli_denied_hint(address, result, true);
     return;
   }
   if (result == -EEXIST && address[0] != '@' && lstat(address, &st) == 0 &&

@@ -11,20 +11,14 @@
 
 #include "cli.h"
 
-const char *cli_owner_mode(const struct stat *st, char *buf, size_t size) {
+static void describe_file(const char *path, const struct stat *st) {
   struct passwd *pw = getpwuid(st->st_uid);
   struct group *gr = getgrgid(st->st_gid);
   char u[32], g[32];
   snprintf(u, sizeof(u), "%u", (unsigned)st->st_uid);
   snprintf(g, sizeof(g), "%u", (unsigned)st->st_gid);
-  snprintf(buf, size, "owner %s:%s mode %04o", pw ? pw->pw_name : u, gr ? gr->gr_name : g,
-           (unsigned)(st->st_mode & 07777));
-  return buf;
-}
-
-static void describe_file(const char *path, const struct stat *st) {
-  char said[160];
-  printf("%s: %s\n", path, cli_owner_mode(st, said, sizeof(said)));
+  printf("%s: owner %s:%s mode %04o\n", path, pw ? pw->pw_name : u, gr ? gr->gr_name : g,
+         (unsigned)(st->st_mode & 07777));
 }
 
 const char *cli_file_type(mode_t m) {
@@ -66,8 +60,7 @@ int cli_probe(const struct cli_options *o) {
         return EXIT_MISSING;
       }
       cli_error("stat", a, -err);
-      if (err == EACCES)
-        cli_denied_hint(a, false);
+      cli_denied_hint(a, -err, false);
       return err == EACCES ? EXIT_DENIED : EXIT_FAIL;
     }
     if (!S_ISSOCK(st.st_mode)) {
@@ -99,8 +92,7 @@ int cli_probe(const struct cli_options *o) {
     }
     if (r == -EACCES || r == -EPERM) {
       printf("%s: permission denied\n", o->shown);
-      if (r == -EACCES)
-        cli_denied_hint(a, false);
+      cli_denied_hint(a, r, false);
       return EXIT_DENIED;
     }
     last = r;

@@ -517,6 +517,19 @@ UNIXSOCK_EXTERN int unixsock_error_address(const unixsock *sock, int result,
 UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, char *buf,
                                             size_t size);
 
+/* After result, the -EACCES of a call given name (connect, sendto, send_message
+ * with an address: creating 0; listen, bind: creating 1), which file refused
+ * and why, in words: "uid 65534 (nobody) may not write to /run/app.sock (owner
+ * root:root mode 0600)", or may not search a directory on the way, or may not
+ * create files in the socket file's directory; the kernel's "Permission
+ * denied" says none of that.  Asked after the fact, with this process's
+ * effective ids.  Returns the text's length (buf, NUL-terminated, holds what
+ * fits; NULL: the length alone), 0 when result is not -EACCES, name is abstract
+ * (no permissions there), or no file refuses now.  The bindings add it to those
+ * errors, and the CLI on a line of its own. */
+UNIXSOCK_EXTERN size_t unixsock_access_error(const char *name, size_t namelen, int result,
+                                             int creating, char *buf, size_t size);
+
 /* Kernel buffer sizes in bytes (SO_SNDBUF / SO_RCVBUF). */
 UNIXSOCK_EXTERN int unixsock_set_send_buffer(unixsock *sock, int bytes);
 UNIXSOCK_EXTERN int unixsock_get_send_buffer(const unixsock *sock);

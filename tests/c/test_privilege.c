@@ -1,5 +1,7 @@
 /* Privilege: as root, children that drop to another uid meet the rules. */
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,4 +96,77 @@ TEST(test_another_users_live_socket_is_never_replaced) {
   CHECK_OK(unixsock_listen(p, strlen(p), UNIXSOCK_STREAM, &o, &l));
   CHECK_ERR(unixsock_listen(p, strlen(p), UNIXSOCK_STREAM, NULL, &mine), EADDRINUSE);
   unixsock_close(l);
+}
+
+/* What unixsock_access_error must say, as nobody, after op at path failed. */
+struct denied {
+  const char *path;
+  int creating; /* listen (1) or connect (0) */
+  char want[1400];
+};
+
+static int access_error_is(void *arg) {
+  const struct denied *d = arg;
+  unixsock *s;
+  int r = d->creating ? unixsock_listen(d->path, strlen(d->path), UNIXSOCK_STREAM, NULL, &s)
+                      : unixsock_connect(d->path, strlen(d->path), UNIXSOCK_STREAM, 1000, &s);
+  if (r != -EACCES)
+    return 1;
+  char buf[1400], small[8];
+  size_t n = unixsock_access_error(d->path, strlen(d->path), r, d->creating, buf, sizeof(buf));
+  if (n != strlen(d->want) || strcmp(buf, d->want) != 0) {
+    fprintf(stderr, "said \"%s\", expected \"%s\"\n", buf, d->want);
+    return 2;
+  }
+  if (unixsock_access_error(d->path, strlen(d->path), r, d->creating, NULL, 0) != n)
+    return 3; /* the length alone */
+  if (unixsock_access_error(d->path, strlen(d->path), r, d->creating, small, sizeof(small)) != n ||
+      strlen(small) != sizeof(small) - 1)
+    return 4; /* cut to fit, NUL-terminated */
+  if (unixsock_access_error(d->path, strlen(d->path), -ENOENT, d->creating, buf, sizeof(buf)) != 0 ||
+      buf[0] != '\0')
+    return 5; /* another error: nothing to say */
+  return 0;
+}
+
+/* "Permission denied" does not say which file refused: a directory on the way
+ * that may not be searched, the socket file that may not be written to, or the
+ * directory the file may not be created in. */
+TEST(test_access_error_says_which_file_refused_and_why) {
+  if (geteuid() != 0)
+    return;
+  const char *nobody = getpwuid(65534) != NULL ? getpwuid(65534)->pw_name : NULL;
+  char me[64];
+  if (nobody != NULL)
+    snprintf(me, sizeof(me), "uid 65534 (%s)", nobody);
+  else
+    snprintf(me, sizeof(me), "uid 65534");
+  char dir[512], ro[512];
+  snprintf(dir, sizeof(dir), "%s", check_path("private"));
+  snprintf(ro, sizeof(ro), "%s", check_path("read-only"));
+  CHECK(mkdir(dir, 0700) == 0);
+  CHECK(mkdir(ro, 0755) == 0);
+  char in_dir[600], in_ro[600], p600[512];
+  snprintf(in_dir, sizeof(in_dir), "%s/app.sock", dir);
+  snprintf(in_ro, sizeof(in_ro), "%s/app.sock", ro);
+  snprintf(p600, sizeof(p600), "%s", check_path("p600.sock"));
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  o.mode = 0600;
+  unixsock *l1, *l2;
+  CHECK_OK(unixsock_listen(p600, strlen(p600), UNIXSOCK_STREAM, &o, &l1));
+  CHECK_OK(unixsock_listen(in_dir, strlen(in_dir), UNIXSOCK_STREAM, NULL, &l2));
+  struct denied cases[3] = {{p600, 0, ""}, {in_dir, 0, ""}, {in_ro, 1, ""}};
+  snprintf(cases[0].want, sizeof(cases[0].want),
+           "%s may not write to %s (owner root:root mode 0600)", me, p600);
+  snprintf(cases[1].want, sizeof(cases[1].want),
+           "%s may not search %s (owner root:root mode 0700)", me, dir);
+  snprintf(cases[2].want, sizeof(cases[2].want),
+           "%s may not create files in %s (owner root:root mode 0755)", me, ro);
+  for (size_t i = 0; i < 3; i++)
+    CHECK_EQ(check_as_user(65534, access_error_is, &cases[i]), 0);
+  /* an abstract name has no permissions to blame */
+  char buf[64];
+  CHECK_EQ(unixsock_access_error("@x", 2, -EACCES, 0, buf, sizeof(buf)), 0);
+  unixsock_close(l2);
+  unixsock_close(l1);
 }

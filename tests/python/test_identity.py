@@ -1,6 +1,7 @@
 """Peer identity, allow-lists and socket activation through Python."""
 import errno
 import os
+import pwd
 import subprocess
 import sys
 import textwrap
@@ -235,3 +236,32 @@ def test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids(abstract):
     """)
     out, err = heard_from_another_pid_namespace([sys.executable, "-c", server], addr, b"from outside")
     assert out == f"from outside (0, {os.getuid()}, {os.getgid()})\n", err
+
+
+@root_only
+def test_permission_denied_says_which_file_refused_and_why(sockdir):
+    # "Permission denied" alone: a directory on the way, the socket file, or the
+    # directory it would be made in? A second note says which, and why
+    private = sockdir / "private"
+    private.mkdir(mode=0o700)
+    hidden, closed = str(private / "app.sock"), str(sockdir / "closed.sock")
+    code = textwrap.dedent(f"""
+        import unixsock
+        for call in (lambda: unixsock.connect({closed!r}), lambda: unixsock.connect({hidden!r}),
+                     lambda: unixsock.bind({str(sockdir / "new.sock")!r}),
+                     lambda: unixsock.bind().sendto(b"x", {closed!r})):
+            try:
+                call()
+            except PermissionError as e:
+                print(e.__notes__[1])
+    """)
+    with unixsock.listen(closed, mode=0o600), unixsock.bind(hidden):
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    me = f"uid 65534 ({pwd.getpwuid(65534).pw_name})"
+    assert r.stdout.splitlines() == [
+        f"{me} may not write to {closed} (owner root:root mode 0600)",
+        f"{me} may not search {private} (owner root:root mode 0700)",
+        f"{me} may not create files in {sockdir} (owner root:root mode 0755)",
+        f"{me} may not write to {closed} (owner root:root mode 0600)",
+    ], r.stderr
