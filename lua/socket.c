@@ -11,7 +11,7 @@
  * why, after the errno's text: "Permission denied" alone does not
  * (unixsock_access_error, which says nothing for other errors). */
 static __attribute__((noinline)) int fail_at(lua_State *L, int result, const char *op,
-                                                 const char *address, size_t addrlen) {
+                                             const char *address, size_t addrlen) {
   char why[600];
   int n = snprintf(why, sizeof(why), "%s; ", unixsock_strerror(result));
   bool creating = strcmp(op, "listen") == 0 || strcmp(op, "bind") == 0;

@@ -324,9 +324,9 @@ class Socket:
         borrowed, as in send_message), or a received Message
         (sent on as it is: its fds borrowed, its credentials re-attached as ours
         if it had any, and to its address if it has one: a received datagram
-        goes back to its sender, as in Lua).  Returns how many were sent: all of them, unless the
-        timeout ran out, one failed (those before it are sent; the next call,
-        starting with it, raises its error) or, with
+        goes back to its sender, as in Lua).  Returns how many were sent: all
+        of them, unless the timeout ran out, one failed (those before it are
+        sent; the next call, starting with it, raises its error) or, with
         timeout 0, the queue was full."""
         return _c.us_send_batch(self._h, _batch_items(messages))
 
