@@ -30,6 +30,7 @@ def test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids(abstract):
 def test_permission_denied_says_which_file_refused_and_why(sockdir):
     # busted runs as root: the script runs as nobody, where the files refuse it
     import pwd
+    import shutil
     import subprocess
     import unixsock
     private = sockdir / "private"
@@ -41,7 +42,9 @@ def test_permission_denied_says_which_file_refused_and_why(sockdir):
         print((select(2, unixsock.connect({hidden!r}))))
         print((select(2, unixsock.listen({str(sockdir / "new.sock")!r}))))
     """
-    env = dict(os.environ, LUA_CPATH=f"{build_dir() / 'lua'}/?.so;;")
+    # the module, where nobody may read it (the repository may sit in /root)
+    shutil.copy(build_dir() / "lua" / "unixsock.so", sockdir / "unixsock.so")
+    env = dict(os.environ, LUA_CPATH=f"{sockdir}/?.so;;")
     with unixsock.listen(closed, mode=0o600), unixsock.bind(hidden):
         r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                             "lua5.4", "-e", code], capture_output=True, text=True, timeout=30, env=env)
