@@ -34,8 +34,18 @@ static int l_catch_signals(lua_State *L) {
     size_t k = 0;
     while (k < sizeof(names) / sizeof(names[0]) && strcmp(names[k].name, name) != 0)
       k++;
-    if (k == sizeof(names) / sizeof(names[0]))
-      return luaL_argerror(L, i, lua_pushfstring(L, "unknown signal '%s'", name));
+    if (k == sizeof(names) / sizeof(names[0])) { /* say which can be caught */
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      lua_pushfstring(L, "unknown signal '%s': one of ", name);
+      luaL_addvalue(&b);
+      for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
+        luaL_addstring(&b, j ? ", " : "");
+        luaL_addstring(&b, names[j].name);
+      }
+      luaL_pushresult(&b);
+      return luaL_argerror(L, i, lua_tostring(L, -1));
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal; /* no SA_RESTART: blocking calls see EINTR */
