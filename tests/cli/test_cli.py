@@ -529,14 +529,16 @@ class TestProbe:
     def test_permission_denied(self, sockdir):
         p = str(sockdir / "private.sock")
         with unixsock.listen(p, mode=0o600):
-            r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TOOL, "probe", p],
-                               capture_output=True, text=True, timeout=20)
+            r = run_as_nobody("probe", p)
         assert r.returncode == 6, r.stdout + r.stderr
         assert "permission denied" in r.stdout
         assert "may not write to" in r.stderr  # and why
 
 
-AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+def run_as_nobody(*args):
+    """The tool run as uid and gid 65534, as run() runs it."""
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TOOL, *args],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
 
 
 def owner_mode(path):
@@ -556,8 +558,7 @@ class TestPermissionDenied:
     def test_connect_to_a_socket_file_we_may_not_write_to(self, sockdir):
         p = str(sockdir / "private.sock")
         with unixsock.listen(p, mode=0o600):
-            r = subprocess.run(AS_NOBODY + [TOOL, "connect", p], stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=20)
+            r = run_as_nobody("connect", p)
             assert r.returncode == 1
             assert r.stderr.splitlines() == [
                 f"unixsock: connect {p}: Permission denied (EACCES)",
@@ -569,8 +570,7 @@ class TestPermissionDenied:
         d.mkdir(mode=0o700)
         p = str(d / "app.sock")
         with unixsock.listen(p):
-            r = subprocess.run(AS_NOBODY + [TOOL, command, p], stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=20)
+            r = run_as_nobody(command, p)
         op = "connect" if command == "connect" else "stat"
         assert (r.returncode, r.stdout) == (1 if command == "connect" else 6, "")
         assert r.stderr.splitlines() == [
@@ -580,8 +580,7 @@ class TestPermissionDenied:
     @pytest.mark.parametrize("kind", ["stream", "dgram"])
     def test_listen_in_a_directory_we_may_not_create_files_in(self, sockdir, kind):
         p = str(sockdir / "app.sock")
-        r = subprocess.run(AS_NOBODY + [TOOL, "listen", p, "-k", kind], stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=20)
+        r = run_as_nobody("listen", p, "-k", kind)
         assert r.returncode == 1
         op = "bind" if kind == "dgram" else "listen"
         assert r.stderr.splitlines() == [
