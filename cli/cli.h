@@ -62,12 +62,12 @@ const char *cli_file_type(mode_t m);
 /* After result on path, for EACCES, which file refused us and why, on a line of
  * its own (unixsock_access_error): creating for listen and bind. */
 void cli_denied_hint(const char *path, int result, bool creating);
-/* After a failed connect to o->address as o->kind, print to stderr what is
- * there when result alone does not say (ECONNREFUSED, EPROTOTYPE); nothing
- * otherwise. */
+/* After a failed connect to o->address as o->kind, print to stderr what result
+ * alone leaves unsaid (unixsock_address_error: a file that is not a socket, a
+ * stale one, another kind there, why EACCES...); nothing when it says all. */
 void cli_connect_hint(const struct cli_options *o, int result);
 /* The same after a failed listen or bind: what holds the address (EADDRINUSE),
- * or what the file that is not a socket is (EEXIST). */
+ * what the file that is not a socket is (EEXIST), a missing directory... */
 void cli_listen_hint(const struct cli_options *o, int result);
 
 int cli_listen(const struct cli_options *o);

@@ -7,24 +7,26 @@
 
 #include "common.h"
 
-/* A failure at an address; an EACCES there also says which file refused, and
- * why, after the errno's text: "Permission denied" alone does not
- * (unixsock_access_error, which says nothing for other errors). */
-static __attribute__((noinline)) int fail_at(lua_State *L, int result, const char *op,
+/* Apart, so that its buffer costs nothing on the way that names no address. */
+static __attribute__((noinline)) int fail_at(lua_State *L, int result, const char *op, int kind,
                                              const char *address, size_t addrlen) {
-  char why[600];
+  char why[800];
   int n = snprintf(why, sizeof(why), "%s; ", unixsock_strerror(result));
-  bool creating = strcmp(op, "listen") == 0 || strcmp(op, "bind") == 0;
-  if (unixsock_access_error(address, addrlen, result, creating, why + n,
-                            sizeof(why) - (size_t)n) == 0)
+  if (unixsock_address_error(op, kind, address, addrlen, result, NULL, why + n,
+                             sizeof(why) - (size_t)n) == 0)
     return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
   return lus_fail_why(L, result, why, op, address, addrlen);
+}
+
+int lus_fail_at(lua_State *L, int result, const char *op, int kind, const char *address,
+                size_t addrlen) {
+  return fail_at(L, result, op, kind, address, addrlen);
 }
 
 int lus_fail(lua_State *L, int result, const char *op, const char *address,
              size_t addrlen) {
   if (address != NULL) /* errors with an address are not the hot path's EAGAIN */
-    return fail_at(L, result, op, address, addrlen);
+    return fail_at(L, result, op, 0, address, addrlen);
   return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
 }
 
@@ -297,7 +299,7 @@ static int l_sendto(lua_State *L) {
   const char *addr = luaL_checklstring(L, 3, &alen);
   ssize_t n = unixsock_sendto(s->h, data, len, addr, alen);
   if (n < 0)
-    return lus_fail(L, (int)n, "sendto", addr, alen);
+    return lus_fail_at(L, (int)n, "sendto", unixsock_kind(s->h), addr, alen);
   lua_pushinteger(L, n);
   return 1;
 }

@@ -530,6 +530,29 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
 UNIXSOCK_EXTERN size_t unixsock_access_error(const char *name, size_t namelen, int result,
                                              int creating, char *buf, size_t size);
 
+/* After result, the error of op ("connect", "listen", "bind", or a send such as
+ * "sendto") given name as a kind socket, what the errno leaves unsaid, in
+ * words, found without connecting:
+ *  - ECONNREFUSED, EPROTOTYPE: what is there instead ("/run/app.sock is a
+ *    regular file, not a socket", "... is a stale socket file: nobody answers
+ *    there", "the stream socket bound to ... does not listen", "... is a dgram
+ *    socket, not a stream one", "no stream socket holds @x; a dgram socket does");
+ *  - EADDRINUSE, EEXIST (listen, bind): what holds the address ("... is in use
+ *    by a seqpacket socket", "... is a regular file, which listen never replaces");
+ *  - ENOENT, ENOTDIR: a symbolic link that leads nowhere, and where it points;
+ *    a directory on the way that is missing, or is a file;
+ *  - EPERM (a dgram send): the socket there is connected to another;
+ *  - EACCES: unixsock_access_error's text (listen and bind create);
+ *  - EINVAL for "": an empty address names no socket.
+ * *other_kind (may be NULL): the one other kind the text says holds the name,
+ * else 0 (the CLI says "try -k dgram").  Returns the text's length (buf,
+ * NUL-terminated, holds what fits; NULL: the length alone), 0 when there is
+ * nothing to add.  The bindings add it to those errors, and the CLI on a line
+ * of its own. */
+UNIXSOCK_EXTERN size_t unixsock_address_error(const char *op, int kind, const char *name,
+                                              size_t namelen, int result, int *other_kind,
+                                              char *buf, size_t size);
+
 /* Kernel buffer sizes in bytes (SO_SNDBUF / SO_RCVBUF). */
 UNIXSOCK_EXTERN int unixsock_set_send_buffer(unixsock *sock, int bytes);
 UNIXSOCK_EXTERN int unixsock_get_send_buffer(const unixsock *sock);

@@ -17,6 +17,10 @@ int main(int argc, char **argv) {
   if (r < 0) {
     fprintf(stderr, "connect %s failed: %s (%s)\n", argv[1], unixsock_strerror(r),
             unixsock_errname(r));
+    char why[600]; /* what is there instead, when the errno leaves it unsaid */
+    if (unixsock_address_error("connect", UNIXSOCK_SEQPACKET, argv[1], strlen(argv[1]), r, NULL, why,
+                               sizeof(why)) > 0)
+      fprintf(stderr, "%s\n", why);
     return 1;
   }
   unixsock_peer_info who;

@@ -23,6 +23,10 @@ static int stop_requested(void *arg) { (void)arg; return stopping; }
 static int fail(const char *what, const char *addr, int r) {
   fprintf(stderr, "%s %s failed: %s (%s)\n", what, addr, unixsock_strerror(r),
           unixsock_errname(r));
+  char why[600]; /* what holds the address, when the errno leaves it unsaid */
+  if (unixsock_address_error(what, UNIXSOCK_STREAM, addr, strlen(addr), r, NULL, why,
+                             sizeof(why)) > 0)
+    fprintf(stderr, "%s\n", why);
   return 1;
 }
 

@@ -9,6 +9,12 @@ import sys
 import unixsock
 
 
+def explained(e: OSError) -> str:
+    """The error, then what unixsock's notes add to it (the first names the call):
+    "[Errno 111] Connection refused: '/tmp/x'; /tmp/x is a regular file, not a socket"."""
+    return "; ".join([str(e), *getattr(e, "__notes__", [])[1:]])
+
+
 def main():
     kind = sys.argv[2] if len(sys.argv) == 3 else "stream"
     if len(sys.argv) not in (2, 3) or kind not in unixsock.KINDS:
@@ -39,7 +45,7 @@ def main():
                     reply = conn.recv(65536)
                 print(reply.decode(errors="replace"), flush=True)
     except OSError as e:
-        sys.exit(f"echo_client: {e}")
+        sys.exit(f"echo_client: {explained(e)}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,12 @@ import sys
 import unixsock
 
 
+def explained(e: OSError) -> str:
+    """The error, then what unixsock's notes add to it (the first names the call):
+    "[Errno 111] Connection refused: '/tmp/x'; /tmp/x is a regular file, not a socket"."""
+    return "; ".join([str(e), *getattr(e, "__notes__", [])[1:]])
+
+
 def serve_stream(conn):
     pending = b""
     while True:
@@ -57,7 +63,7 @@ def main():
                     except OSError as e:
                         if e.errno != errno.EMSGSIZE:
                             raise
-                        print(f"echo_server: {e}", file=sys.stderr, flush=True)
+                        print(f"echo_server: {explained(e)}", file=sys.stderr, flush=True)
                         continue  # that one was too long (and is gone): the next
                     print("Receive:", data.decode(errors="replace"), flush=True)
                     print("now sending: Hi,", data.decode(errors="replace"), flush=True)
@@ -68,7 +74,7 @@ def main():
                     try:
                         sock.sendto(b"Hi, " + data, sender)
                     except OSError as e:  # that client left: the others are still served
-                        print(f"echo_server: {e}", file=sys.stderr, flush=True)
+                        print(f"echo_server: {explained(e)}", file=sys.stderr, flush=True)
         else:
             with unixsock.listen(path, kind) as listener:
                 while True:
@@ -78,9 +84,9 @@ def main():
                         try:
                             (serve_stream if kind == "stream" else serve_packets)(conn)
                         except OSError as e:  # that client left, or sent too much: serve the next
-                            print(f"client lost: {e}", file=sys.stderr, flush=True)
+                            print(f"client lost: {explained(e)}", file=sys.stderr, flush=True)
     except OSError as e:
-        sys.exit(f"echo_server: {e}")
+        sys.exit(f"echo_server: {explained(e)}")
     except KeyboardInterrupt:
         pass
 

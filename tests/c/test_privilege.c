@@ -126,6 +126,13 @@ static int access_error_is(void *arg) {
   if (unixsock_access_error(d->path, strlen(d->path), -ENOENT, d->creating, buf, sizeof(buf)) != 0 ||
       buf[0] != '\0')
     return 5; /* another error: nothing to say */
+  char same[1400]; /* what the bindings give: the same text, "creating" by op */
+  if (unixsock_address_error(d->creating ? "listen" : "connect", UNIXSOCK_STREAM, d->path,
+                             strlen(d->path), r, NULL, same, sizeof(same)) != n ||
+      strcmp(same, d->want) != 0) {
+    fprintf(stderr, "unixsock_address_error said \"%s\", expected \"%s\"\n", same, d->want);
+    return 6;
+  }
   return 0;
 }
 

@@ -206,6 +206,23 @@ def test_a_refused_listen_says_what_holds_the_address(sockdir, abstract):
     assert f.read_text() == "data" and link.is_symlink()
 
 
+def test_a_missing_directory_is_named(sockdir):
+    # "No such file or directory" did not say that the directory was missing,
+    # nor "Not a directory" which part of the path was a file
+    f = sockdir / "file"
+    f.write_text("data")
+    for cmd, address, lines in [
+            ("listen", f"{sockdir}/gone/app.sock", [
+                f"listen {sockdir}/gone/app.sock: No such file or directory (ENOENT)",
+                f"the directory {sockdir}/gone does not exist"]),
+            ("connect", f"{f}/app.sock", [
+                f"connect {f}/app.sock: Not a directory (ENOTDIR)",
+                f"{f} is a regular file, not a directory"])]:
+        r = run(cmd, address, input="")
+        assert r.returncode == 1
+        assert r.stderr.splitlines() == [f"unixsock: {line}" for line in lines]
+
+
 @pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
 def test_echo_server_serves_many_clients(sockdir, kind):
     p = str(sockdir / "echo.sock")

@@ -72,6 +72,23 @@ def test_client_to_missing_server_fails_with_enoent(lang, sockdir):
     assert path in r.stderr
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_clients_and_servers_say_what_is_at_a_refused_address(lang, kind, sockdir):
+    # "Connection refused" and "File exists" alone, for a regular file where
+    # the socket was expected: which did not say that it was not a socket
+    f = sockdir / "file"
+    f.write_text("data")
+    for role, said in [("client", f"{f} is a regular file, not a socket"),
+                       ("server", f"{f} is a regular file, which "
+                                  f"{'bind' if kind == 'dgram' else 'listen'} never replaces")]:
+        r = subprocess.run(command(lang, kind, role, str(f)), input="g1\n",
+                           capture_output=True, text=True, timeout=30, env=lua_env())
+        assert r.returncode != 0
+        assert said in r.stderr, (role, r.stderr)
+    assert f.read_text() == "data"
+
+
 @pytest.mark.parametrize("server", list(LANGUAGES))
 def test_stream_servers_answer_a_long_line_whole(server, sockdir):
     # the C server dropped a line longer than its 4 KiB buffer without a word,

@@ -86,7 +86,8 @@ describe("addresses", function()
     local s, msg, err = unixsock.connect("")
     assert.is_nil(s)
     assert.are.equal(E.EINVAL, err)
-    assert.are.equal('connect "": Invalid argument', msg)
+    assert.are.equal('connect "": Invalid argument; an empty address names no socket: give a path, '
+      .. "or @name for an abstract one", msg)
   end))
 
   it("an error shows control bytes of an address as \\xNN, other bytes as they are", h.no_leak(function()
@@ -96,6 +97,50 @@ describe("addresses", function()
     assert.are.equal(E.EINVAL, err)
     assert.are.equal("connect /tmp/a\\x00b\\x0a: Invalid argument", msg)
     s, msg = unixsock.connect("/nonexistent-dir/caf\u{e9}.sock")
-    assert.are.equal("connect /nonexistent-dir/caf\u{e9}.sock: No such file or directory", msg)
+    assert.are.equal("connect /nonexistent-dir/caf\u{e9}.sock: No such file or directory; "
+      .. "the directory /nonexistent-dir does not exist", msg)
+  end))
+
+  it("a refused address says what is there instead", h.no_leak(function()
+    -- ECONNREFUSED, EPROTOTYPE, EEXIST and ENOENT said nothing of what was at
+    -- the address: core's explanation follows the errno's text
+    local file = dir .. "/file"
+    local f = assert(io.open(file, "w"))
+    f:write("data")
+    f:close()
+    local path, name = dir .. "/dgram.sock", h.abstract()
+    local other <close> = assert(unixsock.bind(path))
+    local held <close> = assert(unixsock.bind(name))
+    local me <close> = assert(unixsock.bind(""))
+    local cases = {
+      { function() return unixsock.connect(file) end, E.ECONNREFUSED,
+        "connect " .. file .. ": Connection refused; " .. file .. " is a regular file, not a socket" },
+      { function() return unixsock.connect(path, "seqpacket", 5) end, E.EPROTOTYPE,
+        "connect " .. path .. ": Protocol wrong type for socket; " .. path
+          .. " is a dgram socket, not a seqpacket one" },
+      { function() return unixsock.connect(name, "stream", 5) end, E.ECONNREFUSED,
+        "connect " .. name .. ": Connection refused; no stream socket holds " .. name
+          .. "; a dgram socket does" },
+      { function() return unixsock.listen(file) end, E.EEXIST,
+        "listen " .. file .. ": File exists; " .. file .. " is a regular file, which listen never replaces" },
+      { function() return unixsock.bind(name) end, E.EADDRINUSE,
+        "bind " .. name .. ": Address already in use; " .. name .. " is in use by a dgram socket" },
+      { function() return me:sendto("x", file) end, E.ECONNREFUSED,
+        "sendto " .. file .. ": Connection refused; " .. file .. " is a regular file, not a socket" },
+      { function() return me:send_message("x", nil, { address = file }) end, E.ECONNREFUSED,
+        "send_message " .. file .. ": Connection refused; " .. file .. " is a regular file, not a socket" },
+      { function() return me:send_batch({ { data = "x", address = file } }) end, E.ECONNREFUSED,
+        "send_batch " .. file .. ": Connection refused; " .. file .. " is a regular file, not a socket" },
+    }
+    for _, case in ipairs(cases) do
+      local s, msg, err = case[1]()
+      assert.is_nil(s)
+      assert.are.equal(case[3], msg)
+      assert.are.equal(case[2], err)
+    end
+    -- nothing at a path whose directory is there: the errno says it all
+    local s, msg = unixsock.connect(dir .. "/none.sock")
+    assert.is_nil(s)
+    assert.are.equal("connect " .. dir .. "/none.sock: No such file or directory", msg)
   end))
 end)

@@ -186,3 +186,53 @@ def test_nul_in_path_is_einval(sockdir):
 def test_address_type_is_checked():
     with pytest.raises(TypeError):
         unixsock.connect(42)
+
+
+def _notes(call):
+    """The notes of the OSError that call raised."""
+    with pytest.raises(OSError) as e:
+        call()
+    return e.value.errno, getattr(e.value, "__notes__", [])
+
+
+def test_a_refused_address_says_what_is_there(sockdir, abstract):
+    # ECONNREFUSED, EPROTOTYPE, EEXIST and ENOENT said nothing of what was at the
+    # address (a regular file, a socket of another kind, a missing directory):
+    # core's explanation is a second note, as the CLI prints it
+    f = sockdir / "file"
+    f.write_text("data")
+    path, name = str(sockdir / "dgram.sock"), abstract()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as other, \
+            socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as held, \
+            unixsock.bind("", "dgram") as me:
+        other.bind(path)
+        held.bind("\0" + name[1:])
+        for call, err, op, note in [
+                (lambda: unixsock.connect(str(f)), errno.ECONNREFUSED, "connect",
+                 f"{f} is a regular file, not a socket"),
+                (lambda: unixsock.connect(path, "seqpacket", timeout=5), errno.EPROTOTYPE, "connect",
+                 f"{path} is a dgram socket, not a seqpacket one"),
+                (lambda: unixsock.connect(name, timeout=5), errno.ECONNREFUSED, "connect",
+                 f"no stream socket holds {name}; a dgram socket does"),
+                (lambda: unixsock.listen(str(f)), errno.EEXIST, "listen",
+                 f"{f} is a regular file, which listen never replaces"),
+                (lambda: unixsock.bind(name, "dgram"), errno.EADDRINUSE, "bind",
+                 f"{name} is in use by a dgram socket"),
+                (lambda: unixsock.listen(str(sockdir / "gone" / "a.sock")), errno.ENOENT, "listen",
+                 f"the directory {sockdir / 'gone'} does not exist"),
+                (lambda: me.sendto(b"x", str(f)), errno.ECONNREFUSED, "sendto",
+                 f"{f} is a regular file, not a socket"),
+                (lambda: me.send_message(b"x", address=str(f)), errno.ECONNREFUSED, "send_message",
+                 f"{f} is a regular file, not a socket"),
+                (lambda: me.send_batch([(b"x", [], False, str(f))]), errno.ECONNREFUSED, "send_batch",
+                 f"{f} is a regular file, not a socket"),
+                (lambda: unixsock.connect(""), errno.EINVAL, "connect",
+                 "an empty address names no socket: give a path, or @name for an abstract one")]:
+            assert _notes(call) == (err, [f"in unixsock.{op}", note])
+    assert f.read_text() == "data"
+
+
+def test_an_error_the_errno_says_all_of_has_one_note(sockdir):
+    # nothing at a path whose directory is there: "No such file or directory"
+    assert _notes(lambda: unixsock.connect(str(sockdir / "none.sock"))) == (
+        errno.ENOENT, ["in unixsock.connect"])

@@ -165,7 +165,8 @@ def test_bind_error_says_bind(sockdir):
     # it said "in unixsock.listen": bind and listen share one entry in the binding
     with pytest.raises(FileNotFoundError) as e:
         unixsock.bind(str(sockdir / "missing" / "d.sock"))
-    assert e.value.__notes__ == ["in unixsock.bind"]
+    assert e.value.__notes__ == ["in unixsock.bind",
+                                 f"the directory {sockdir / 'missing'} does not exist"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root (CI runs as root)")
