@@ -103,22 +103,26 @@ static void us_raise_noted(long r, const char *why, const char *op, const char *
   Py_DECREF(exc);
 }
 
-/* An error at name, given as a kind socket (0: unknown), says in a second note
- * what the errno leaves unsaid: which file refused an EACCES, and why, what is
- * at a refused address instead (unixsock_address_error, which says nothing for
- * other errors). */
-static void us_raise_why(long r, const char *why, const char *op, int kind, const char *name,
-                         size_t namelen) {
+/* An error at name, given as a kind socket (0: unknown) in a call on sock (NULL:
+ * none yet), says in a second note what the errno leaves unsaid: which file
+ * refused an EACCES, and why, what is at a refused address instead
+ * (unixsock_address_error), or that the call does not fit what sock is
+ * (unixsock_role_error).  Both say nothing of other errors. */
+static void us_raise_why(long r, const char *why, const char *op, int kind, const unixsock *sock,
+                         const char *name, size_t namelen) {
   char more[700];
   size_t said = name == NULL ? 0
                              : unixsock_address_error(op, kind, name, namelen, (int)r, NULL, more,
                                                       sizeof(more));
+  if (said == 0)
+    said = unixsock_role_error(sock, op, (int)r, more, sizeof(more));
   us_raise_noted(r, why, op, name, namelen, said > 0 ? more : NULL);
 }
 
 /* The same with the errno's own text. */
-static void us_raise(long r, const char *op, int kind, const char *name, size_t namelen) {
-  us_raise_why(r, unixsock_strerror((int)r), op, kind, name, namelen);
+static void us_raise(long r, const char *op, int kind, const unixsock *sock, const char *name,
+                     size_t namelen) {
+  us_raise_why(r, unixsock_strerror((int)r), op, kind, sock, name, namelen);
 }
 
 /* The same for a call on sock (NULL: closed), naming the address core picks for
@@ -133,10 +137,12 @@ static void us_raise_on_noted(long r, const char *op, const unixsock *sock, cons
 
 static void us_raise_on(long r, const char *op, const unixsock *sock) {
   /* a stream's frame that broke says how, in a second note (plain bytes from
-   * socat read as "Connection reset by peer" alone) */
+   * socat read as "Connection reset by peer" alone); a call that does not fit
+   * the socket (recv on a listener: "Invalid argument") says so */
   char why[256];
-  bool framed = sock != NULL && unixsock_frame_error(sock, (int)r, why, sizeof(why)) > 0;
-  us_raise_on_noted(r, op, sock, framed ? why : NULL);
+  bool said = sock != NULL && (unixsock_frame_error(sock, (int)r, why, sizeof(why)) > 0 ||
+                               unixsock_role_error(sock, op, (int)r, why, sizeof(why)) > 0);
+  us_raise_on_noted(r, op, sock, said ? why : NULL);
 }
 
 /* An -EBADF of sending m on an open socket was one of its fds: that one is named
@@ -151,11 +157,13 @@ static void us_raise_sent(long r, const char *op, const unixsock *sock, const ch
   if (bad >= 0)
     snprintf(why, sizeof(why), "%sfds[%d] (%d) is not an open descriptor", of, bad, m->fds[bad]);
   if (namelen > 0 && bad < 0)
-    us_raise(r, op, unixsock_kind(sock), name, namelen); /* what is there, if it can say */
+    us_raise(r, op, unixsock_kind(sock), sock, name, namelen); /* what is there, if it can say */
   else if (namelen > 0)
     us_raise_noted(r, unixsock_strerror((int)r), op, name, namelen, why);
+  else if (bad >= 0)
+    us_raise_on_noted(r, op, sock, why);
   else
-    us_raise_on_noted(r, op, sock, bad >= 0 ? why : NULL);
+    us_raise_on(r, op, sock);
 }
 
 /* Capsules carry no name (PyCapsule_GetPointer would strcmp it on every call);
@@ -289,7 +297,7 @@ typedef struct unixsock us_socket;
 
 %typemap(out) us_status {
   if ($1 < 0) {
-    us_raise($1, "$symname" + 3, 0, NULL, 0);
+    us_raise($1, "$symname" + 3, 0, NULL, NULL, 0);
     SWIG_fail;
   }
   $result = PyLong_FromLong($1);
@@ -297,7 +305,7 @@ typedef struct unixsock us_socket;
 
 %typemap(out) us_status_at {
   if ($1 < 0) {
-    us_raise($1, "$symname" + 3, 0, arg1, arg2);
+    us_raise($1, "$symname" + 3, 0, NULL, arg1, arg2);
     SWIG_fail;
   }
   $result = PyLong_FromLong($1);
@@ -550,7 +558,7 @@ static us_status_at us_listen(const char *name, size_t namelen, int kind, int ba
    * with the option at fault named when one is. */
   const char *why = r == -EINVAL ? unixsock_options_error(&o) : NULL;
   if (r < 0)
-    us_raise_why(r, why != NULL ? why : unixsock_strerror((int)r), op, kind, name, namelen);
+    us_raise_why(r, why != NULL ? why : unixsock_strerror((int)r), op, kind, NULL, name, namelen);
   PyMem_Free(uids);
   PyMem_Free(gids);
   return r;
@@ -639,7 +647,7 @@ static us_status_at us_connect(const char *name, size_t namelen, int kind, int t
   Py_BEGIN_ALLOW_THREADS r = unixsock_connect(name, namelen, kind, timeout_ms, ret);
   Py_END_ALLOW_THREADS
   if (r < 0) /* raised here, where the kind is known: what is there may be another */
-    us_raise(r, "connect", kind, name, namelen);
+    us_raise(r, "connect", kind, NULL, name, namelen);
   return r;
 }
 
@@ -752,7 +760,7 @@ static us_status_at us_sendto(const char *name, size_t namelen, us_socket *sock,
     return -EBADF;
   US_BLOCKING(sock, unixsock_sendto(sock, buf, len, name, namelen), r);
   if (r < 0) /* raised here, where the kind is known */
-    us_raise(r, "sendto", unixsock_kind(sock), name, namelen);
+    us_raise(r, "sendto", unixsock_kind(sock), sock, name, namelen);
   return r;
 }
 
@@ -1214,7 +1222,7 @@ static us_status_on us_send_batch(us_socket *sock, PyObject *messages) {
       size_t alen = (size_t)PyBytes_GET_SIZE(to);
       if (alen > sizeof(ms[i].address)) {
         r = -ENAMETOOLONG;
-        us_raise(r, "send_batch", 0, PyBytes_AS_STRING(to), alen); /* its address, not ours */
+        us_raise(r, "send_batch", 0, NULL, PyBytes_AS_STRING(to), alen); /* its address, not ours */
         Py_DECREF(to);
         goto out;
       }
@@ -1337,7 +1345,7 @@ static us_status us_listen_fds(int unset, PyObject **ret_obj) {
     (void)unixsock_listen_fds(unset, NULL, 0); /* unset as asked, even so */
     _Static_assert(UNIXSOCK_LISTEN_FDS_MAX == 32767, "the message names the bound");
     if (n == -EINVAL)
-      us_raise_why(n, "LISTEN_FDS must be 0 to 32767", "listen_fds", 0, NULL, 0);
+      us_raise_why(n, "LISTEN_FDS must be 0 to 32767", "listen_fds", 0, NULL, NULL, 0);
     return n;
   }
   unixsock_listen_fd *got = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(*got));

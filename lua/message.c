@@ -185,8 +185,8 @@ static int l_send_message(lua_State *L) {
   if (n == -EBADF)
     return fail_bad_fd(L, "send_message", s->h, &m, 0);
   if (n < 0)
-    return m.addrlen ? lus_fail_at(L, (int)n, "send_message", unixsock_kind(s->h), m.address,
-                                   m.addrlen)
+    return m.addrlen ? lus_fail_at(L, (int)n, "send_message", unixsock_kind(s->h), s->h,
+                                   m.address, m.addrlen)
                      : lus_fail_on(L, (int)n, "send_message", s->h);
   lua_pushinteger(L, n);
   return 1;
@@ -292,7 +292,8 @@ static int l_send_batch(lua_State *L) {
   if (r == -EBADF) /* none went: the first failed */
     return fail_bad_fd(L, "send_batch", s->h, &ms[0], 1);
   if (r < 0 && ms[0].addrlen > 0) /* none went: the first failed, at its address */
-    return lus_fail_at(L, r, "send_batch", unixsock_kind(s->h), ms[0].address, ms[0].addrlen);
+    return lus_fail_at(L, r, "send_batch", unixsock_kind(s->h), s->h, ms[0].address,
+                       ms[0].addrlen);
   if (r < 0)
     return lus_fail_on(L, r, "send_batch", s->h);
   lua_pushinteger(L, r);

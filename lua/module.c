@@ -108,7 +108,7 @@ static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int 
   int r = kind == UNIXSOCK_DGRAM ? unixsock_bind(addr, alen, kind, &o, &s->h)
                                  : unixsock_listen(addr, alen, kind, &o, &s->h);
   if (r < 0)
-    return lus_fail_at(L, r, op, kind, addr, alen);
+    return lus_fail_at(L, r, op, kind, NULL, addr, alen);
   return 1;
 }
 
@@ -137,7 +137,7 @@ static int l_connect(lua_State *L) {
   lus_socket *s = lus_new(L);
   int r = unixsock_connect(addr, alen, kind, timeout, &s->h);
   if (r < 0)
-    return lus_fail_at(L, r, "connect", kind, addr, alen);
+    return lus_fail_at(L, r, "connect", kind, NULL, addr, alen);
   return 1;
 }
 

@@ -9,24 +9,26 @@
 
 /* Apart, so that its buffer costs nothing on the way that names no address. */
 static __attribute__((noinline)) int fail_at(lua_State *L, int result, const char *op, int kind,
-                                             const char *address, size_t addrlen) {
+                                             const unixsock *h, const char *address,
+                                             size_t addrlen) {
   char why[800];
   int n = snprintf(why, sizeof(why), "%s; ", unixsock_strerror(result));
   if (unixsock_address_error(op, kind, address, addrlen, result, NULL, why + n,
-                             sizeof(why) - (size_t)n) == 0)
+                             sizeof(why) - (size_t)n) == 0 &&
+      unixsock_role_error(h, op, result, why + n, sizeof(why) - (size_t)n) == 0)
     return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
   return lus_fail_why(L, result, why, op, address, addrlen);
 }
 
-int lus_fail_at(lua_State *L, int result, const char *op, int kind, const char *address,
-                size_t addrlen) {
-  return fail_at(L, result, op, kind, address, addrlen);
+int lus_fail_at(lua_State *L, int result, const char *op, int kind, const unixsock *h,
+                const char *address, size_t addrlen) {
+  return fail_at(L, result, op, kind, h, address, addrlen);
 }
 
 int lus_fail(lua_State *L, int result, const char *op, const char *address,
              size_t addrlen) {
   if (address != NULL) /* errors with an address are not the hot path's EAGAIN */
-    return fail_at(L, result, op, 0, address, addrlen);
+    return fail_at(L, result, op, 0, NULL, address, addrlen);
   return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
 }
 
@@ -46,25 +48,24 @@ int lus_fail_on_why(lua_State *L, int result, const char *why, const char *op,
   return fail_naming(L, result, why, op, h);
 }
 
-/* A stream's frame that broke says how, after the errno's text: plain bytes from
- * socat read as "Connection reset by peer" alone. */
-static __attribute__((noinline)) int fail_framed(lua_State *L, int result, const char *op,
-                                                 const unixsock *h) {
+/* After the errno's text, what it leaves unsaid: how a stream's frame broke
+ * (plain bytes from socat read as "Connection reset by peer" alone), or that the
+ * call does not fit the socket (recv on a listener: "Invalid argument"). */
+static __attribute__((noinline)) int fail_explained(lua_State *L, int result, const char *op,
+                                                    const unixsock *h) {
   char why[512];
   const char *text = unixsock_strerror(result);
   int n = snprintf(why, sizeof(why), "%s; ", text);
-  if (unixsock_frame_error(h, result, why + n, sizeof(why) - (size_t)n) == 0)
+  if (unixsock_frame_error(h, result, why + n, sizeof(why) - (size_t)n) == 0 &&
+      unixsock_role_error(h, op, result, why + n, sizeof(why) - (size_t)n) == 0)
     return fail_naming(L, result, text, op, h);
   return fail_naming(L, result, why, op, h);
 }
 
 int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h) {
-  if (h != NULL && unixsock_frame_error(h, result, NULL, 0) > 0)
-    return fail_framed(L, result, op, h);
-  size_t len = 0; /* the length alone first */
-  if (h == NULL || unixsock_error_address(h, result, NULL, &len) < 0 || len == 0)
+  if (h == NULL || result == -EAGAIN) /* EAGAIN names no address: a poller's empty try */
     return lus_fail(L, result, op, NULL, 0);
-  return fail_naming(L, result, unixsock_strerror(result), op, h);
+  return fail_explained(L, result, op, h);
 }
 
 /* Add an address as messages show it: control bytes as \xNN, "" for an empty one. */
@@ -299,7 +300,7 @@ static int l_sendto(lua_State *L) {
   const char *addr = luaL_checklstring(L, 3, &alen);
   ssize_t n = unixsock_sendto(s->h, data, len, addr, alen);
   if (n < 0)
-    return lus_fail_at(L, (int)n, "sendto", unixsock_kind(s->h), addr, alen);
+    return lus_fail_at(L, (int)n, "sendto", unixsock_kind(s->h), s->h, addr, alen);
   lua_pushinteger(L, n);
   return 1;
 }

@@ -517,6 +517,23 @@ UNIXSOCK_EXTERN int unixsock_error_address(const unixsock *sock, int result,
 UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, char *buf,
                                             size_t size);
 
+/* After result, the error of op ("accept", "recv", "send", "sendto", "peer"...,
+ * as the call is named) on sock, when the call does not fit what sock is, the
+ * sentence the kernel's errno does not give:
+ *   this stream socket listens: it only accepts connections; recv on one that
+ *   accept returns                      (EINVAL, ENOTCONN on a listener)
+ *   this stream socket is not a listener: only one made by listen accepts
+ *   connections                         (accept's EINVAL on a connection)
+ *   a dgram socket has no connections to accept: ...
+ *   a stream socket sends only to its peer: send without an address (EISCONN)
+ *   this dgram socket is not connected: give each datagram an address (sendto)
+ * Copies it as unixsock_frame_error does and returns its whole length; 0 when
+ * the call fits (or result is another error, as the -EAGAIN of an empty try).
+ * Asks the kernel whether sock listens: for error paths.  The bindings add it
+ * to those errors. */
+UNIXSOCK_EXTERN size_t unixsock_role_error(const unixsock *sock, const char *op, int result,
+                                           char *buf, size_t size);
+
 /* After result, the -EACCES of a call given name (connect, sendto, send_message
  * with an address: creating 0; listen, bind: creating 1), which file refused
  * and why, in words: "uid 65534 (nobody) may not write to /run/app.sock (owner

@@ -145,4 +145,37 @@ describe("endpoints", function()
     assert.truthy(a:send_buffer() >= 65536) -- unchanged
     assert.has_error(function() a:send_buffer("x") end) -- a mistyped one still raises
   end))
+
+  it("a call that does not fit the socket says what the socket is", h.no_leak(function()
+    -- "Invalid argument" for recv on a listener and accept on a connection, "not
+    -- connected" for send on a listener: none said what the socket was
+    local a, to = h.abstract(), h.abstract()
+    local l <close> = assert(unixsock.listen(a))
+    local c <close> = assert(unixsock.connect(a, "stream", 5))
+    local d <close> = assert(unixsock.bind(to))
+    local function listens(op)
+      return op .. " " .. a .. ": %s; this stream socket listens: it only accepts connections; "
+        .. op .. " on one that accept returns"
+    end
+    local cases = {
+      { function() return l:recv(10) end, E.EINVAL, listens("recv"):format("Invalid argument") },
+      { function() return l:send("x") end, E.ENOTCONN,
+        listens("send"):format("Transport endpoint is not connected") },
+      { function() return l:recv_message() end, E.EINVAL, listens("recv_message"):format("Invalid argument") },
+      { function() return c:accept() end, E.EINVAL, "accept " .. a .. ": Invalid argument; this stream "
+        .. "socket is not a listener: only one made by listen accepts connections" },
+      { function() return d:accept() end, E.EINVAL, "accept " .. to .. ": Invalid argument; a dgram "
+        .. "socket has no connections to accept: it receives datagrams itself (recv, recvfrom)" },
+      { function() return c:sendto("x", to) end, E.EISCONN, "sendto " .. to .. ": Transport endpoint "
+        .. "is already connected; a stream socket sends only to its peer: send without an address" },
+      { function() return d:send("x") end, E.ENOTCONN, "send " .. to .. ": Transport endpoint is not "
+        .. "connected; this dgram socket is not connected: give each datagram an address (sendto)" },
+    }
+    for _, case in ipairs(cases) do
+      local s, msg, err = case[1]()
+      assert.is_nil(s)
+      assert.are.equal(case[3], msg)
+      assert.are.equal(case[2], err)
+    end
+  end))
 end)

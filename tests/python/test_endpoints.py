@@ -245,3 +245,32 @@ def test_star_import_gives_every_public_function_and_class(module):
                and (v.__module__ == module or v.__module__.startswith(module + "._"))}
     assert defined - set(m.__all__) == set()
     assert all(hasattr(m, n) for n in m.__all__)
+
+
+def test_a_call_that_does_not_fit_the_socket_says_what_it_is(abstract):
+    # "Invalid argument" for recv on a listener and accept on a connection, "not
+    # connected" for send on a listener: none said what the socket was
+    a, to = abstract(), abstract()
+    listens = "this stream socket listens: it only accepts connections; {} on one that accept returns"
+    with unixsock.listen(a) as l, unixsock.connect(a, timeout=5) as c, \
+            unixsock.bind(to, "dgram") as d:
+        for call, err, op, note in [
+                (lambda: l.recv(10), errno.EINVAL, "recv", listens.format("recv")),
+                (lambda: l.recv_message(), errno.EINVAL, "recv_message", listens.format("recv_message")),
+                (lambda: l.send(b"x"), errno.ENOTCONN, "send", listens.format("send")),
+                (lambda: l.peer(), errno.ENOTCONN, "peer", listens.format("peer")),
+                (lambda: c.accept(), errno.EINVAL, "accept",
+                 "this stream socket is not a listener: only one made by listen accepts connections"),
+                (lambda: d.accept(), errno.EINVAL, "accept",
+                 "a dgram socket has no connections to accept: it receives datagrams itself (recv, recvfrom)"),
+                (lambda: c.sendto(b"x", to), errno.EISCONN, "sendto",
+                 "a stream socket sends only to its peer: send without an address"),
+                (lambda: c.send_message(b"x", address=to), errno.EISCONN, "send_message",
+                 "a stream socket sends only to its peer: send without an address"),
+                (lambda: d.send(b"x"), errno.ENOTCONN, "send",
+                 "this dgram socket is not connected: give each datagram an address (sendto)"),
+                (lambda: d.send_message(b"x"), errno.ENOTCONN, "send_message",
+                 "this dgram socket is not connected: give each datagram an address (sendto)")]:
+            with pytest.raises(OSError) as e:
+                call()
+            assert (e.value.errno, e.value.__notes__) == (err, [f"in unixsock.{op}", note])

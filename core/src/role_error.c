@@ -1,0 +1,78 @@
+/* unixsock_role_error: a call that does not fit what its socket is.  The kernel
+ * answers recv on a listener, accept on a connection and accept on a dgram
+ * socket alike with "Invalid argument", send on a listener with "Transport
+ * endpoint is not connected", and an address given to a stream socket with
+ * "already connected": none of them says what the socket is, or what to call. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static size_t put(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static size_t put(char *buf, size_t size, const char *fmt, ...) {
+  char none[1];
+  if (buf == NULL || size == 0) { /* the length alone */
+    buf = none;
+    size = sizeof(none);
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, size, fmt, ap);
+  va_end(ap);
+  return n < 0 ? 0 : (size_t)n;
+}
+
+/* "send", "sendall", "sendto", "send_message", "send_batch", "try_send"... */
+static bool is_send(const char *op) {
+  return strncmp(op, "send", 4) == 0 || strncmp(op, "try_send", 8) == 0;
+}
+
+/* "recv", "recv_into", "recvfrom", "recv_message", "recv_batch", "try_recv"... */
+static bool is_recv(const char *op) {
+  return strncmp(op, "recv", 4) == 0 || strncmp(op, "try_recv", 8) == 0;
+}
+
+/* The sends that may carry a destination. */
+static bool may_address(const char *op) {
+  return strcmp(op, "sendto") == 0 || strcmp(op, "send_message") == 0 ||
+         strcmp(op, "send_batch") == 0;
+}
+
+size_t unixsock_role_error(const unixsock *sock, const char *op, int result, char *buf,
+                           size_t size) {
+  if (buf != NULL && size > 0)
+    buf[0] = '\0';
+  if (result != -EINVAL && result != -ENOTCONN && result != -EISCONN && result != -EOPNOTSUPP)
+    return 0; /* the EAGAIN of an empty try costs nothing here */
+  if (sock == NULL || op == NULL || sock->fd < 0)
+    return 0;
+  const char *kind = unixsock_kind_name(sock->kind);
+  bool accept = strcmp(op, "accept") == 0;
+  if (!accept && !is_send(op) && !is_recv(op) && strcmp(op, "peer") != 0)
+    return 0; /* another call's EINVAL is about its arguments */
+  int listening = unixsock_listening(sock); /* the kernel's word: an adopted fd too */
+  if (accept) {
+    if (listening != 0)
+      return 0;
+    if (sock->kind == UNIXSOCK_DGRAM)
+      return put(buf, size, "a dgram socket has no connections to accept: it receives "
+                            "datagrams itself (recv, recvfrom)");
+    return put(buf, size, "this %s socket is not a listener: only one made by listen "
+                          "accepts connections", kind);
+  }
+  if (listening == 1)
+    return put(buf, size, "this %s socket listens: it only accepts connections; %s on one "
+                          "that accept returns", kind, op);
+  if (result == -EISCONN && sock->kind != UNIXSOCK_DGRAM && may_address(op))
+    return put(buf, size, "a %s socket sends only to its peer: send without an address",
+               kind);
+  if (result == -ENOTCONN && sock->kind == UNIXSOCK_DGRAM && is_send(op))
+    return put(buf, size, "this dgram socket is not connected: give each datagram an "
+                          "address (sendto)");
+  if (result == -ENOTCONN && sock->kind == UNIXSOCK_DGRAM && strcmp(op, "peer") == 0)
+    return put(buf, size, "this dgram socket is not connected, so it has no peer: each "
+                          "datagram comes with its sender's address (recvfrom)");
+  return 0;
+}

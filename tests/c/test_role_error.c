@@ -1,0 +1,97 @@
+/* unixsock_role_error: a call that does not fit what its socket is says so, where
+ * the kernel says "Invalid argument" or "not connected". */
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+
+/* result is what op returned on sock; role_error must say want ("": nothing). */
+static void check_role(const unixsock *sock, const char *op, long result, int err,
+                       const char *want) {
+  if (result != -err)
+    check_fail(__FILE__, __LINE__, "%s returned %ld, expected -%s", op, result,
+               unixsock_errname(-err));
+  char buf[300];
+  size_t n = unixsock_role_error(sock, op, (int)result, buf, sizeof(buf));
+  if (n != strlen(want) || strcmp(buf, want) != 0)
+    check_fail(__FILE__, __LINE__, "%s (%s) said \"%s\", expected \"%s\"", op,
+               unixsock_errname((int)result), buf, want);
+  CHECK_EQ(unixsock_role_error(sock, op, (int)result, NULL, 0), n); /* the length alone */
+  char small[5];
+  CHECK_EQ(unixsock_role_error(sock, op, (int)result, small, sizeof(small)), n);
+  CHECK(n == 0 || strlen(small) == sizeof(small) - 1); /* cut to fit */
+}
+
+TEST(test_a_listener_says_it_only_accepts) {
+  const char *a = check_abstract("listener");
+  unixsock *l, *c;
+  char buf[8];
+  CHECK_OK(unixsock_listen(a, strlen(a), UNIXSOCK_STREAM, NULL, &l));
+  CHECK_OK(unixsock_connect(a, strlen(a), UNIXSOCK_STREAM, 1000, &c));
+  const char *recv_said = "this stream socket listens: it only accepts connections; recv on "
+                          "one that accept returns";
+  check_role(l, "recv", unixsock_recv(l, buf, sizeof(buf)), EINVAL, recv_said);
+  check_role(l, "send", unixsock_send(l, "x", 1), ENOTCONN,
+             "this stream socket listens: it only accepts connections; send on one that "
+             "accept returns");
+  unixsock_peer_info p;
+  check_role(l, "peer", unixsock_peer(l, 0, &p), ENOTCONN,
+             "this stream socket listens: it only accepts connections; peer on one that "
+             "accept returns");
+  /* another call's EINVAL is about its arguments, even on a listener */
+  check_role(l, "shutdown", unixsock_shutdown(l, 99), EINVAL, "");
+  unixsock_close(c);
+  unixsock_close(l);
+}
+
+TEST(test_accept_on_what_does_not_listen_says_so) {
+  const char *a = check_abstract("accepting");
+  unixsock *l, *c, *d, *x, *y, *got;
+  CHECK_OK(unixsock_listen(a, strlen(a), UNIXSOCK_SEQPACKET, NULL, &l));
+  CHECK_OK(unixsock_connect(a, strlen(a), UNIXSOCK_SEQPACKET, 1000, &c));
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &d));
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &x, &y));
+  check_role(c, "accept", unixsock_accept(c, &got), EINVAL,
+             "this seqpacket socket is not a listener: only one made by listen accepts "
+             "connections");
+  check_role(x, "accept", unixsock_accept(x, &got), EINVAL,
+             "this stream socket is not a listener: only one made by listen accepts "
+             "connections");
+  check_role(d, "accept", unixsock_accept(d, &got), EINVAL,
+             "a dgram socket has no connections to accept: it receives datagrams itself "
+             "(recv, recvfrom)");
+  /* a listener's accept that fails otherwise (nobody waiting) is not its role */
+  unixsock_settimeout(l, 0);
+  CHECK_OK(unixsock_accept(l, &got));
+  unixsock_close(got);
+  check_role(l, "accept", unixsock_accept(l, &got), EAGAIN, "");
+  unixsock_close(y);
+  unixsock_close(x);
+  unixsock_close(d);
+  unixsock_close(c);
+  unixsock_close(l);
+}
+
+TEST(test_sends_that_do_not_fit_the_kind_say_so) {
+  const char *a = check_abstract("kinds"), *to = check_abstract("to");
+  unixsock *x, *y, *d, *target;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &x, &y));
+  CHECK_OK(unixsock_bind(a, strlen(a), UNIXSOCK_DGRAM, NULL, &d));
+  CHECK_OK(unixsock_bind(to, strlen(to), UNIXSOCK_DGRAM, NULL, &target));
+  check_role(x, "sendto", unixsock_sendto(x, "x", 1, to, strlen(to)), EISCONN,
+             "a stream socket sends only to its peer: send without an address");
+  check_role(d, "send", unixsock_send(d, "x", 1), ENOTCONN,
+             "this dgram socket is not connected: give each datagram an address (sendto)");
+  unixsock_peer_info p;
+  check_role(d, "peer", unixsock_peer(d, 0, &p), ENOTCONN,
+             "this dgram socket is not connected, so it has no peer: each datagram comes "
+             "with its sender's address (recvfrom)");
+  /* a call that fits: nothing to add, and no question asked of the kernel */
+  check_role(x, "recv", -EAGAIN, EAGAIN, "");
+  CHECK_EQ(unixsock_role_error(NULL, "recv", -EINVAL, NULL, 0), 0);
+  CHECK_EQ(unixsock_role_error(x, NULL, -EINVAL, NULL, 0), 0);
+  unixsock_close(target);
+  unixsock_close(d);
+  unixsock_close(y);
+  unixsock_close(x);
+}
