@@ -558,6 +558,9 @@ UNIXSOCK_EXTERN size_t unixsock_access_error(const char *name, size_t namelen, i
  *    by a seqpacket socket", "... is a regular file, which listen never replaces");
  *  - ENOENT, ENOTDIR: a symbolic link that leads nowhere, and where it points;
  *    a directory on the way that is missing, or is a file;
+ *  - ENAMETOOLONG: which limit the name broke (an abstract name's 107 bytes, a
+ *    file name's 255, a path's 4095, a long path's own name's 90 or so, a
+ *    message's address field's UNIXSOCK_ADDRESS_MAX);
  *  - EPERM (a dgram send): the socket there is connected to another;
  *  - EACCES: unixsock_access_error's text (listen and bind create);
  *  - EINVAL for "": an empty address names no socket.

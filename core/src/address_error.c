@@ -212,6 +212,39 @@ static size_t say_taken(struct text *t, const char *op, const char *path, int re
                     : 0;
 }
 
+/* ENAMETOOLONG: which limit the name broke.  A path longer than sun_path is
+ * reached through its directory ("/proc/self/fd/N/" and the socket file's own
+ * name, in sun_path's 107 bytes), so only the own name is bound by it: to 89 to
+ * 91 bytes, as N has 3 to 1 digits. */
+static size_t say_too_long(struct text *t, const char *op, const char *name, size_t namelen) {
+  const size_t most = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+  if ((strcmp(op, "send_message") == 0 || strcmp(op, "send_batch") == 0) &&
+      namelen > UNIXSOCK_ADDRESS_MAX)
+    return put(t, "a message's address holds at most %d bytes; this one has %zu (sendto takes "
+                  "a longer path)", UNIXSOCK_ADDRESS_MAX, namelen);
+  if (name[0] == '@')
+    return namelen - 1 > most ? put(t, "an abstract name holds at most %zu bytes after the @; "
+                                       "this one has %zu", most, namelen - 1)
+                              : 0;
+  if (namelen >= PATH_MAX)
+    return put(t, "a path holds at most %d bytes; this one has %zu", PATH_MAX - 1, namelen);
+  const char *end = name + namelen, *part = name;
+  while (part < end) { /* each name on the way, and the file's own */
+    const char *slash = memchr(part, '/', (size_t)(end - part));
+    size_t len = (size_t)((slash != NULL ? slash : end) - part);
+    if (len > NAME_MAX)
+      return put(t, "a file name holds at most %d bytes; one in this path has %zu", NAME_MAX,
+                 len);
+    part = slash != NULL ? slash + 1 : end;
+  }
+  const char *slash = memrchr(name, '/', namelen);
+  size_t own = slash != NULL ? namelen - (size_t)(slash + 1 - name) : namelen;
+  return own > most - 19 ? put(t, "a socket file's own name (after the last /) holds at most "
+                                  "about 90 bytes; this one has %zu (the directories before it "
+                                  "may be as long as you like)", own)
+                         : 0;
+}
+
 size_t unixsock_address_error(const char *op, int kind, const char *name, size_t namelen,
                               int result, int *other_kind, char *buf, size_t size) {
   struct text t = {buf, size, ""};
@@ -233,10 +266,12 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
                : 0;
   if (result != -ENOENT && result != -ENOTDIR && result != -ECONNREFUSED &&
       result != -EPROTOTYPE && result != -EPERM && result != -EADDRINUSE && result != -EEXIST &&
-      result != -EACCES)
+      result != -EACCES && result != -ENAMETOOLONG)
     return 0; /* the EAGAIN of a full receiver costs nothing here */
   if (result == -EACCES)
     return unixsock_access_error(name, namelen, result, creating, t.buf, t.size);
+  if (result == -ENAMETOOLONG)
+    return say_too_long(&t, op, name, namelen);
   bool abstract = name[0] == '@';
   if (namelen >= PATH_MAX || (!abstract && memchr(name, '\0', namelen) != NULL))
     return 0; /* no file has that name */

@@ -213,3 +213,37 @@ TEST(test_address_error_says_nothing_it_does_not_know) {
   CHECK_EQ(unixsock_address_error("connect", UNIXSOCK_STREAM, "@x", 2, -EACCES, NULL, buf,
                                   sizeof(buf)), 0); /* abstract: no permissions to blame */
 }
+
+/* "File name too long" did not say which limit: an abstract name's 107 bytes, a
+ * file name's 255, a path's 4095, or the socket file's own name's, which a long
+ * path reaches through /proc/self/fd/N/. */
+TEST(test_a_name_too_long_says_which_limit) {
+  char abstract[120] = "@", own[200], part[400], path[5000], want[200];
+  memset(abstract + 1, 'a', 108);
+  abstract[109] = '\0';
+  check_says("listen", UNIXSOCK_STREAM, abstract, ENAMETOOLONG,
+             "an abstract name holds at most 107 bytes after the @; this one has 108", 0);
+  snprintf(own, sizeof(own), "%s/", check_tmpdir());
+  size_t dirlen = strlen(own);
+  memset(own + dirlen, 'o', 100);
+  own[dirlen + 100] = '\0';
+  check_says("listen", UNIXSOCK_STREAM, own, ENAMETOOLONG,
+             "a socket file's own name (after the last /) holds at most about 90 bytes; this "
+             "one has 100 (the directories before it may be as long as you like)", 0);
+  snprintf(part, sizeof(part), "%s/", check_tmpdir());
+  memset(part + dirlen, 'p', 256);
+  snprintf(part + dirlen + 256, sizeof(part) - dirlen - 256, "/x.sock");
+  check_says("connect", UNIXSOCK_STREAM, part, ENAMETOOLONG,
+             "a file name holds at most 255 bytes; one in this path has 256", 0);
+  for (size_t i = 0; i < 2100; i++)
+    memcpy(path + 2 * i, "/d", 2);
+  snprintf(path + 4200, sizeof(path) - 4200, "/x.sock");
+  snprintf(want, sizeof(want), "a path holds at most 4095 bytes; this one has %zu", strlen(path));
+  check_says("connect", UNIXSOCK_STREAM, path, ENAMETOOLONG, want, 0);
+  /* a message's address field is the binding's limit, before any call */
+  char buf[200];
+  CHECK(unixsock_address_error("send_message", UNIXSOCK_DGRAM, path, 200, -ENAMETOOLONG, NULL,
+                               buf, sizeof(buf)) > 0);
+  CHECK(strcmp(buf, "a message's address holds at most 112 bytes; this one has 200 (sendto "
+                    "takes a longer path)") == 0);
+}

@@ -143,4 +143,20 @@ describe("addresses", function()
     assert.is_nil(s)
     assert.are.equal("connect " .. dir .. "/none.sock: No such file or directory", msg)
   end))
+
+  it("a name too long says which limit it broke", h.no_leak(function()
+    local long = "@" .. string.rep("a", 108)
+    local s, msg, err = unixsock.listen(long)
+    assert.is_nil(s)
+    assert.are.equal(E.ENAMETOOLONG, err)
+    assert.are.equal("listen " .. long .. ": File name too long; an abstract name holds at most "
+      .. "107 bytes after the @; this one has 108", msg)
+    local me <close> = assert(unixsock.bind(""))
+    local path = dir .. "/" .. string.rep("d", 150) .. "/a.sock"
+    s, msg, err = me:send_message("x", nil, { address = path })
+    assert.is_nil(s)
+    assert.are.equal(E.ENAMETOOLONG, err)
+    assert.are.equal("send_message " .. path .. ": File name too long; a message's address holds "
+      .. "at most 112 bytes; this one has " .. #path .. " (sendto takes a longer path)", msg)
+  end))
 end)

@@ -236,3 +236,22 @@ def test_an_error_the_errno_says_all_of_has_one_note(sockdir):
     # nothing at a path whose directory is there: "No such file or directory"
     assert _notes(lambda: unixsock.connect(str(sockdir / "none.sock"))) == (
         errno.ENOENT, ["in unixsock.connect"])
+
+
+def test_a_name_too_long_says_which_limit(sockdir):
+    # "File name too long" did not say which limit the name broke
+    long_path = f"{sockdir}/" + "d" * 150 + "/a.sock"
+    with unixsock.bind("", "dgram") as me:
+        for call, note in [
+                (lambda: unixsock.listen("@" + "a" * 108),
+                 "an abstract name holds at most 107 bytes after the @; this one has 108"),
+                (lambda: unixsock.listen(f"{sockdir}/" + "o" * 100),
+                 "a socket file's own name (after the last /) holds at most about 90 bytes; "
+                 "this one has 100 (the directories before it may be as long as you like)"),
+                (lambda: me.send_message(b"x", address=long_path),
+                 f"a message's address holds at most 112 bytes; this one has {len(long_path)} "
+                 "(sendto takes a longer path)")]:
+            with pytest.raises(OSError) as e:
+                call()
+            assert e.value.errno == errno.ENAMETOOLONG
+            assert e.value.__notes__[1:] == [note]
