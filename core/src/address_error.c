@@ -266,7 +266,10 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
                : 0;
   if (result != -ENOENT && result != -ENOTDIR && result != -ECONNREFUSED &&
       result != -EPROTOTYPE && result != -EPERM && result != -EADDRINUSE && result != -EEXIST &&
-      result != -EACCES && result != -ENAMETOOLONG)
+      result != -EACCES && result != -ENAMETOOLONG && result != -ETIMEDOUT &&
+      result != -EAGAIN)
+    return 0;
+  if (result == -EAGAIN && strcmp(op, "connect") != 0)
     return 0; /* the EAGAIN of a full receiver costs nothing here */
   if (result == -EACCES)
     return unixsock_access_error(name, namelen, result, creating, t.buf, t.size);
@@ -289,6 +292,12 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
     len = say_missing(&t, path, named);
   else if (!creating && (result == -ECONNREFUSED || (result == -EPROTOTYPE && !abstract)))
     len = say_refused(&t, kind, path, result, named, &other);
+  else if ((result == -ETIMEDOUT || result == -EAGAIN) && strcmp(op, "connect") == 0 &&
+           kind != UNIXSOCK_DGRAM)
+    /* the kernel makes a connect wait only while the listener's backlog is full */
+    len = put(&t, "the %s socket at %s listens, but did not take the connection in time: its "
+                  "backlog of connections waiting for accept is full (its server accepts too "
+                  "slowly, or not at all)", unixsock_kind_name(kind), named);
   else if (!creating && result == -EPERM && kind == UNIXSOCK_DGRAM)
     len = put(&t, "the dgram socket at %s is connected to another socket, and takes "
                   "datagrams from that one alone", named);

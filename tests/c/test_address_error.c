@@ -201,7 +201,9 @@ TEST(test_an_empty_address_says_it_names_no_socket) {
 /* Errors it has nothing to add to, and input it cannot explain, leave buf empty. */
 TEST(test_address_error_says_nothing_it_does_not_know) {
   char buf[64] = "x";
-  CHECK_EQ(unixsock_address_error("connect", UNIXSOCK_STREAM, "/x", 2, -EAGAIN, NULL, buf,
+  CHECK_EQ(unixsock_address_error("sendto", UNIXSOCK_DGRAM, "/x", 2, -EAGAIN, NULL, buf,
+                                  sizeof(buf)), 0); /* a full receiver: the errno says it */
+  CHECK_EQ(unixsock_address_error("connect", UNIXSOCK_STREAM, "/x", 2, -EIO, NULL, buf,
                                   sizeof(buf)), 0);
   CHECK(buf[0] == '\0');
   CHECK_EQ(unixsock_address_error(NULL, UNIXSOCK_STREAM, "/x", 2, -ENOENT, NULL, buf,
@@ -246,4 +248,35 @@ TEST(test_a_name_too_long_says_which_limit) {
                                buf, sizeof(buf)) > 0);
   CHECK(strcmp(buf, "a message's address holds at most 112 bytes; this one has 200 (sendto "
                     "takes a longer path)") == 0);
+}
+
+/* A connect that timed out said "Connection timed out" alone: the kernel makes
+ * it wait only while the listener's backlog is full. */
+TEST(test_a_connect_that_waited_says_the_backlog_is_full) {
+  const char *a = check_abstract("full");
+  int l = raw_bound(SOCK_STREAM, a, 0);
+  CHECK(listen(l, 0) == 0);
+  unixsock *first, *c;
+  CHECK_OK(unixsock_connect(a, strlen(a), UNIXSOCK_STREAM, 1000, &first));
+  char want[400];
+  snprintf(want, sizeof(want),
+           "the stream socket at %s listens, but did not take the connection in time: its "
+           "backlog of connections waiting for accept is full (its server accepts too slowly, "
+           "or not at all)", a);
+  int r = unixsock_connect(a, strlen(a), UNIXSOCK_STREAM, 50, &c);
+  CHECK_EQ(r, -ETIMEDOUT);
+  char buf[400];
+  CHECK(unixsock_address_error("connect", UNIXSOCK_STREAM, a, strlen(a), r, NULL, buf,
+                               sizeof(buf)) > 0);
+  CHECK(strcmp(buf, want) == 0);
+  r = unixsock_connect(a, strlen(a), UNIXSOCK_STREAM, 0, &c);
+  CHECK_EQ(r, -EAGAIN);
+  CHECK(unixsock_address_error("connect", UNIXSOCK_STREAM, a, strlen(a), r, NULL, buf,
+                               sizeof(buf)) > 0);
+  CHECK(strcmp(buf, want) == 0);
+  /* a send's EAGAIN is a full receiver, said by no one: nothing to add */
+  CHECK_EQ(unixsock_address_error("sendto", UNIXSOCK_DGRAM, a, strlen(a), -EAGAIN, NULL, buf,
+                                  sizeof(buf)), 0);
+  unixsock_close(first);
+  close(l);
 }

@@ -126,7 +126,11 @@ def test_a_tiny_timeout_still_waits_for_a_full_backlog(sockdir):
             for c in queued:
                 c.close()
     assert r.returncode == 1
-    assert r.stderr.strip() == f"unixsock: connect {p}: Connection timed out (ETIMEDOUT)"
+    assert r.stderr.splitlines() == [
+        f"unixsock: connect {p}: Connection timed out (ETIMEDOUT)",
+        f"unixsock: the stream socket at {p} listens, but did not take the connection in time: "
+        "its backlog of connections waiting for accept is full (its server accepts too slowly, "
+        "or not at all)"]
 
 
 def test_connect_error_names_operation_address_and_errno(sockdir):

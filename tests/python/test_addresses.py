@@ -255,3 +255,19 @@ def test_a_name_too_long_says_which_limit(sockdir):
                 call()
             assert e.value.errno == errno.ENAMETOOLONG
             assert e.value.__notes__[1:] == [note]
+
+
+def test_a_connect_that_timed_out_says_the_backlog_is_full(abstract):
+    # "Connection timed out" alone: the kernel makes a connect wait only while
+    # the listener's backlog is full
+    a = abstract()
+    with socket.socket(socket.AF_UNIX) as srv:
+        srv.bind("\0" + a[1:])
+        srv.listen(0)
+        with unixsock.connect(a, timeout=5):  # fills the backlog of one
+            with pytest.raises(TimeoutError) as e:
+                unixsock.connect(a, timeout=0.05)
+    assert e.value.__notes__ == [
+        "in unixsock.connect",
+        f"the stream socket at {a} listens, but did not take the connection in time: its backlog "
+        "of connections waiting for accept is full (its server accepts too slowly, or not at all)"]
