@@ -562,6 +562,7 @@ UNIXSOCK_EXTERN size_t unixsock_access_error(const char *name, size_t namelen, i
  *    file name's 255, a path's 4095, a long path's own name's 90 or so, a
  *    message's address field's UNIXSOCK_ADDRESS_MAX);
  *  - ETIMEDOUT, EAGAIN (connect): the listener's backlog is full;
+ *  - ETIMEDOUT (a dgram send): the receiver has not read what came before;
  *  - EPERM (a dgram send): the socket there is connected to another;
  *  - EACCES: unixsock_access_error's text (listen and bind create);
  *  - EINVAL for "": an empty address names no socket.

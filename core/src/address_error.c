@@ -245,6 +245,23 @@ static size_t say_too_long(struct text *t, const char *op, const char *name, siz
                          : 0;
 }
 
+/* A dgram send that timed out: the receiver's queue stayed full. */
+static size_t say_full_receiver(struct text *t, const char *name) {
+  int qlen = -1;
+  FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "re");
+  if (f != NULL) {
+    if (fscanf(f, "%d", &qlen) != 1)
+      qlen = -1;
+    fclose(f);
+  }
+  if (qlen < 0)
+    return put(t, "the dgram socket at %s did not take the datagram in time: it has not read "
+                  "those before it", name);
+  return put(t, "the dgram socket at %s did not take the datagram in time: it has not read "
+                "those before it (the kernel queues %d per receiver: net.unix.max_dgram_qlen)",
+             name, qlen);
+}
+
 size_t unixsock_address_error(const char *op, int kind, const char *name, size_t namelen,
                               int result, int *other_kind, char *buf, size_t size) {
   struct text t = {buf, size, ""};
@@ -298,6 +315,8 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
     len = put(&t, "the %s socket at %s listens, but did not take the connection in time: its "
                   "backlog of connections waiting for accept is full (its server accepts too "
                   "slowly, or not at all)", unixsock_kind_name(kind), named);
+  else if (result == -ETIMEDOUT && kind == UNIXSOCK_DGRAM && strcmp(op, "connect") != 0)
+    len = say_full_receiver(&t, named);
   else if (!creating && result == -EPERM && kind == UNIXSOCK_DGRAM)
     len = put(&t, "the dgram socket at %s is connected to another socket, and takes "
                   "datagrams from that one alone", named);

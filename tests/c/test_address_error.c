@@ -280,3 +280,30 @@ TEST(test_a_connect_that_waited_says_the_backlog_is_full) {
   unixsock_close(first);
   close(l);
 }
+
+/* A dgram send that timed out said "Connection timed out": there is no
+ * connection; the receiver has not read what came before. */
+TEST(test_a_dgram_send_that_timed_out_says_the_receiver_does_not_read) {
+  const char *a = check_abstract("slow");
+  unixsock *r, *me;
+  CHECK_OK(unixsock_bind(a, strlen(a), UNIXSOCK_DGRAM, NULL, &r));
+  CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &me));
+  unixsock_settimeout(me, 20);
+  long n;
+  while ((n = unixsock_sendto(me, "x", 1, a, strlen(a))) > 0) {
+  }
+  CHECK_EQ(n, -ETIMEDOUT);
+  FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "re");
+  int qlen;
+  CHECK(f != NULL && fscanf(f, "%d", &qlen) == 1);
+  fclose(f);
+  char want[300], buf[300];
+  snprintf(want, sizeof(want), "the dgram socket at %s did not take the datagram in time: it has "
+           "not read those before it (the kernel queues %d per receiver: "
+           "net.unix.max_dgram_qlen)", a, qlen);
+  CHECK(unixsock_address_error("sendto", UNIXSOCK_DGRAM, a, strlen(a), (int)n, NULL, buf,
+                               sizeof(buf)) > 0);
+  CHECK(strcmp(buf, want) == 0);
+  unixsock_close(me);
+  unixsock_close(r);
+}

@@ -271,3 +271,18 @@ def test_a_connect_that_timed_out_says_the_backlog_is_full(abstract):
         "in unixsock.connect",
         f"the stream socket at {a} listens, but did not take the connection in time: its backlog "
         "of connections waiting for accept is full (its server accepts too slowly, or not at all)"]
+
+
+def test_a_dgram_send_that_timed_out_says_the_receiver_does_not_read(abstract):
+    a = abstract()
+    with unixsock.bind(a, "dgram"), unixsock.bind("", "dgram") as me:
+        me.settimeout(0.02)
+        with pytest.raises(TimeoutError) as e:
+            while True:
+                me.sendto(b"x", a)
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        qlen = int(f.read())
+    assert e.value.__notes__ == [
+        "in unixsock.sendto",
+        f"the dgram socket at {a} did not take the datagram in time: it has not read those "
+        f"before it (the kernel queues {qlen} per receiver: net.unix.max_dgram_qlen)"]
