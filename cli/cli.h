@@ -59,16 +59,12 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "a regular file", "a directory", ...: what a file that is not a socket is. */
 const char *cli_file_type(mode_t m);
-/* After result on path, for EACCES, which file refused us and why, on a line of
- * its own (unixsock_access_error): creating for listen and bind. */
-void cli_denied_hint(const char *path, int result, bool creating);
-/* After a failed connect to o->address as o->kind, print to stderr what result
- * alone leaves unsaid (unixsock_address_error: a file that is not a socket, a
- * stale one, another kind there, why EACCES...); nothing when it says all. */
-void cli_connect_hint(const struct cli_options *o, int result);
-/* The same after a failed listen or bind: what holds the address (EADDRINUSE),
- * what the file that is not a socket is (EEXIST), a missing directory... */
-void cli_listen_hint(const struct cli_options *o, int result);
+/* After result, the error of op ("connect", "listen", "bind") at address as a
+ * kind socket (0: any), print to stderr, on a line of its own, what result
+ * leaves unsaid (unixsock_address_error: a file that is not a socket, a stale
+ * one, another kind there, why EACCES...), and "try -k KIND" when one other kind
+ * holds the address; nothing when the errno says all. */
+void cli_address_hint(const char *op, int kind, const char *address, int result);
 
 int cli_listen(const struct cli_options *o);
 int cli_connect(const struct cli_options *o);

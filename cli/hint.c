@@ -22,30 +22,14 @@ char *cli_dangling_target(const char *path) {
   return n >= 0 ? cli_shown(target, (size_t)n) : NULL;
 }
 
-void cli_denied_hint(const char *path, int result, bool creating) {
-  char why[512];
-  if (unixsock_access_error(path, strlen(path), result, creating, why, sizeof(why)) > 0)
-    fprintf(stderr, "unixsock: %s\n", why);
-}
-
-/* Core's sentence for result at o->address, and where one other kind holds the
- * address, how to ask for it. */
-static void address_hint(const struct cli_options *o, const char *op, int result) {
+void cli_address_hint(const char *op, int kind, const char *address, int result) {
   char why[600];
   int other = 0;
-  if (unixsock_address_error(op, o->kind, o->address, strlen(o->address), result, &other, why,
+  if (unixsock_address_error(op, kind, address, strlen(address), result, &other, why,
                              sizeof(why)) == 0)
     return;
-  if (other != 0)
+  if (other != 0) /* one other kind holds it: how to ask for that one */
     fprintf(stderr, "unixsock: %s: try -k %s\n", why, unixsock_kind_name(other));
   else
     fprintf(stderr, "unixsock: %s\n", why);
-}
-
-void cli_connect_hint(const struct cli_options *o, int result) {
-  address_hint(o, "connect", result);
-}
-
-void cli_listen_hint(const struct cli_options *o, int result) {
-  address_hint(o, o->kind == UNIXSOCK_DGRAM ? "bind" : "listen", result);
 }

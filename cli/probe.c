@@ -35,11 +35,16 @@ const char *cli_file_type(mode_t m) {
   return "not a socket";
 }
 
-/* Nothing at path; a symbolic link that leads nowhere says where it points. */
+/* Nothing at path; a symbolic link that leads nowhere says where it points, a
+ * directory on the way that is missing which one. */
 static void say_missing(const char *path, const char *shown) {
   char *t = cli_dangling_target(path);
+  char why[600];
   if (t != NULL)
     printf("%s: nothing there (a symbolic link to %s, which does not exist)\n", shown, t);
+  else if (unixsock_address_error("connect", 0, path, strlen(path), -ENOENT, NULL, why,
+                                  sizeof(why)) > 0)
+    printf("%s: nothing there (%s)\n", shown, why);
   else
     printf("%s: nothing there\n", shown);
   free(t);
@@ -60,7 +65,7 @@ int cli_probe(const struct cli_options *o) {
         return EXIT_MISSING;
       }
       cli_error("stat", a, -err);
-      cli_denied_hint(a, -err, false);
+      cli_address_hint("connect", 0, a, -err);
       return err == EACCES ? EXIT_DENIED : EXIT_FAIL;
     }
     if (!S_ISSOCK(st.st_mode)) {
@@ -92,7 +97,7 @@ int cli_probe(const struct cli_options *o) {
     }
     if (r == -EACCES || r == -EPERM) {
       printf("%s: permission denied\n", o->shown);
-      cli_denied_hint(a, r, false);
+      cli_address_hint("connect", 0, a, r);
       return EXIT_DENIED;
     }
     last = r;
@@ -110,5 +115,6 @@ int cli_probe(const struct cli_options *o) {
     return EXIT_MISSING;
   }
   cli_error("connect", a, last);
+  cli_address_hint("connect", 0, a, last);
   return EXIT_FAIL;
 }

@@ -452,7 +452,7 @@ int cli_listen(const struct cli_options *o) {
                                       : unixsock_listen(o->address, alen, o->kind, &opts, &s);
   if (r < 0) {
     cli_error(o->kind == UNIXSOCK_DGRAM ? "bind" : "listen", o->address, r);
-    cli_listen_hint(o, r);
+    cli_address_hint(o->kind == UNIXSOCK_DGRAM ? "bind" : "listen", o->kind, o->address, r);
     return EXIT_FAIL;
   }
   int status;
@@ -491,7 +491,7 @@ int cli_connect(const struct cli_options *o) {
   int r = unixsock_connect(o->address, strlen(o->address), o->kind, o->timeout_ms, &s);
   if (r < 0) {
     cli_error("connect", o->address, r);
-    cli_connect_hint(o, r);
+    cli_address_hint("connect", o->kind, o->address, r);
     return EXIT_FAIL;
   }
   unixsock_settimeout(s, -1);

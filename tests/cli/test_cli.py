@@ -528,6 +528,20 @@ class TestProbe:
         r = run("probe", str(sockdir / "none.sock"))
         assert r.returncode == 3 and "nothing there" in r.stdout
 
+    def test_a_missing_directory_is_named(self, sockdir):
+        # "nothing there" did not say that the directory itself was missing
+        r = run("probe", str(sockdir / "gone" / "app.sock"))
+        assert (r.returncode, r.stdout) == (
+            3, f"{sockdir}/gone/app.sock: nothing there (the directory {sockdir}/gone does not exist)\n")
+
+    def test_an_abstract_name_too_long_says_the_limit(self):
+        name = "@" + "a" * 110
+        r = run("probe", name)
+        assert r.returncode == 1
+        assert r.stderr.splitlines() == [
+            f"unixsock: connect {name}: File name too long (ENAMETOOLONG)",
+            "unixsock: an abstract name holds at most 107 bytes after the @; this one has 110"]
+
     def test_a_link_that_leads_nowhere_says_where_it_points(self, sockdir):
         # a server that moved its socket: it said only "nothing there"
         link = sockdir / "app.sock"
