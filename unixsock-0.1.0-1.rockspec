@@ -16,11 +16,10 @@ build = {
     unixsock = {
       sources = {
         "core/src/access.c", "core/src/activation.c", "core/src/address.c",
-        "core/src/address_error.c", "core/src/batch.c", "core/src/cmsg.c",
-        "core/src/control.c", "core/src/denied.c", "core/src/error.c",
+        "core/src/address_error.c", "core/src/batch.c", "core/src/call_error.c",
+        "core/src/cmsg.c", "core/src/control.c", "core/src/denied.c", "core/src/error.c",
         "core/src/frame.c", "core/src/io.c", "core/src/message.c", "core/src/peer.c",
-        "core/src/platform_linux.c", "core/src/poller.c", "core/src/role_error.c",
-        "core/src/sharing.c",
+        "core/src/platform_linux.c", "core/src/poller.c", "core/src/sharing.c",
         "core/src/socket.c", "core/src/socketfile.c", "core/src/spill.c", "core/src/wait.c",
         "lua/fd.c", "lua/identity.c", "lua/message.c", "lua/module.c", "lua/poller.c",
         "lua/scratch.c", "lua/signals.c", "lua/socket.c",

@@ -107,7 +107,7 @@ static void us_raise_noted(long r, const char *why, const char *op, const char *
  * none yet), says in a second note what the errno leaves unsaid: which file
  * refused an EACCES, and why, what is at a refused address instead
  * (unixsock_address_error), or that the call does not fit what sock is
- * (unixsock_role_error).  Both say nothing of other errors. */
+ * (unixsock_call_error).  Both say nothing of other errors. */
 static void us_raise_why(long r, const char *why, const char *op, int kind, const unixsock *sock,
                          const char *name, size_t namelen) {
   char more[700];
@@ -115,7 +115,7 @@ static void us_raise_why(long r, const char *why, const char *op, int kind, cons
                              : unixsock_address_error(op, kind, name, namelen, (int)r, NULL, more,
                                                       sizeof(more));
   if (said == 0)
-    said = unixsock_role_error(sock, op, (int)r, more, sizeof(more));
+    said = unixsock_call_error(sock, op, (int)r, more, sizeof(more));
   us_raise_noted(r, why, op, name, namelen, said > 0 ? more : NULL);
 }
 
@@ -141,7 +141,7 @@ static void us_raise_on(long r, const char *op, const unixsock *sock) {
    * the socket (recv on a listener: "Invalid argument") says so */
   char why[256];
   bool said = sock != NULL && (unixsock_frame_error(sock, (int)r, why, sizeof(why)) > 0 ||
-                               unixsock_role_error(sock, op, (int)r, why, sizeof(why)) > 0);
+                               unixsock_call_error(sock, op, (int)r, why, sizeof(why)) > 0);
   us_raise_on_noted(r, op, sock, said ? why : NULL);
 }
 

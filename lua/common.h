@@ -27,7 +27,7 @@ int lus_fail(lua_State *L, int result, const char *op, const char *address,
 /* lus_fail for op given address as a kind socket, in a call on h (NULL: none
  * yet): after the errno's text, what it leaves unsaid about the address
  * (unixsock_address_error: what is there instead, which file refused an
- * EACCES), or that the call does not fit h (unixsock_role_error). */
+ * EACCES), or that the call does not fit h (unixsock_call_error). */
 int lus_fail_at(lua_State *L, int result, const char *op, int kind, const unixsock *h,
                 const char *address, size_t addrlen);
 /* The same for a call on the socket h (NULL: closed), naming the address core

@@ -15,7 +15,7 @@ static __attribute__((noinline)) int fail_at(lua_State *L, int result, const cha
   int n = snprintf(why, sizeof(why), "%s; ", unixsock_strerror(result));
   if (unixsock_address_error(op, kind, address, addrlen, result, NULL, why + n,
                              sizeof(why) - (size_t)n) == 0 &&
-      unixsock_role_error(h, op, result, why + n, sizeof(why) - (size_t)n) == 0)
+      unixsock_call_error(h, op, result, why + n, sizeof(why) - (size_t)n) == 0)
     return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
   return lus_fail_why(L, result, why, op, address, addrlen);
 }
@@ -57,7 +57,7 @@ static __attribute__((noinline)) int fail_explained(lua_State *L, int result, co
   const char *text = unixsock_strerror(result);
   int n = snprintf(why, sizeof(why), "%s; ", text);
   if (unixsock_frame_error(h, result, why + n, sizeof(why) - (size_t)n) == 0 &&
-      unixsock_role_error(h, op, result, why + n, sizeof(why) - (size_t)n) == 0)
+      unixsock_call_error(h, op, result, why + n, sizeof(why) - (size_t)n) == 0)
     return fail_naming(L, result, text, op, h);
   return fail_naming(L, result, why, op, h);
 }

@@ -518,8 +518,8 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
                                             size_t size);
 
 /* After result, the error of op ("accept", "recv", "send", "sendto", "peer"...,
- * as the call is named) on sock, when the call does not fit what sock is, the
- * sentence the kernel's errno does not give:
+ * as the call is named) on sock, what the kernel's errno leaves unsaid: that
+ * the call does not fit what sock is, or who a send waited for in vain:
  *   this stream socket listens: it only accepts connections; recv on one that
  *   accept returns                      (EINVAL, ENOTCONN on a listener)
  *   this stream socket is not a listener: only one made by listen accepts
@@ -527,11 +527,14 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
  *   a dgram socket has no connections to accept: ...
  *   a stream socket sends only to its peer: send without an address (EISCONN)
  *   this dgram socket is not connected: give each datagram an address (sendto)
+ *   the peer has not read what was sent before: its receive buffer, and this
+ *   socket's send buffer, are full     (a send's ETIMEDOUT)
  * Copies it as unixsock_frame_error does and returns its whole length; 0 when
- * the call fits (or result is another error, as the -EAGAIN of an empty try).
+ * there is nothing to add (or result is another error, as the -EAGAIN of an
+ * empty try).
  * Asks the kernel whether sock listens: for error paths.  The bindings add it
  * to those errors. */
-UNIXSOCK_EXTERN size_t unixsock_role_error(const unixsock *sock, const char *op, int result,
+UNIXSOCK_EXTERN size_t unixsock_call_error(const unixsock *sock, const char *op, int result,
                                            char *buf, size_t size);
 
 /* After result, the -EACCES of a call given name (connect, sendto, send_message

@@ -274,3 +274,20 @@ def test_a_call_that_does_not_fit_the_socket_says_what_it_is(abstract):
             with pytest.raises(OSError) as e:
                 call()
             assert (e.value.errno, e.value.__notes__) == (err, [f"in unixsock.{op}", note])
+
+
+def test_a_send_that_timed_out_says_the_peer_does_not_read():
+    # "Connection timed out", as if connecting: the peer did not read
+    a, b = unixsock.pair()
+    d, e = unixsock.pair("dgram")
+    with a, b, d, e:
+        a.settimeout(0.02)
+        d.settimeout(0.02)
+        for sock, data, note in [
+                (a, bytes(65536), "the peer has not read what was sent before: its receive buffer, "
+                                  "and this socket's send buffer, are full"),
+                (d, b"x", "the socket this one is connected to has not read the datagrams sent before")]:
+            with pytest.raises(TimeoutError) as ex:
+                while True:
+                    sock.send(data)
+            assert ex.value.__notes__ == ["in unixsock.send", note]

@@ -1,24 +1,24 @@
-/* unixsock_role_error: a call that does not fit what its socket is says so, where
+/* unixsock_call_error: a call that does not fit what its socket is says so, where
  * the kernel says "Invalid argument" or "not connected". */
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
 
-/* result is what op returned on sock; role_error must say want ("": nothing). */
-static void check_role(const unixsock *sock, const char *op, long result, int err,
+/* result is what op returned on sock; unixsock_call_error must say want ("": nothing). */
+static void check_call(const unixsock *sock, const char *op, long result, int err,
                        const char *want) {
   if (result != -err)
     check_fail(__FILE__, __LINE__, "%s returned %ld, expected -%s", op, result,
                unixsock_errname(-err));
   char buf[300];
-  size_t n = unixsock_role_error(sock, op, (int)result, buf, sizeof(buf));
+  size_t n = unixsock_call_error(sock, op, (int)result, buf, sizeof(buf));
   if (n != strlen(want) || strcmp(buf, want) != 0)
     check_fail(__FILE__, __LINE__, "%s (%s) said \"%s\", expected \"%s\"", op,
                unixsock_errname((int)result), buf, want);
-  CHECK_EQ(unixsock_role_error(sock, op, (int)result, NULL, 0), n); /* the length alone */
+  CHECK_EQ(unixsock_call_error(sock, op, (int)result, NULL, 0), n); /* the length alone */
   char small[5];
-  CHECK_EQ(unixsock_role_error(sock, op, (int)result, small, sizeof(small)), n);
+  CHECK_EQ(unixsock_call_error(sock, op, (int)result, small, sizeof(small)), n);
   CHECK(n == 0 || strlen(small) == sizeof(small) - 1); /* cut to fit */
 }
 
@@ -30,16 +30,16 @@ TEST(test_a_listener_says_it_only_accepts) {
   CHECK_OK(unixsock_connect(a, strlen(a), UNIXSOCK_STREAM, 1000, &c));
   const char *recv_said = "this stream socket listens: it only accepts connections; recv on "
                           "one that accept returns";
-  check_role(l, "recv", unixsock_recv(l, buf, sizeof(buf)), EINVAL, recv_said);
-  check_role(l, "send", unixsock_send(l, "x", 1), ENOTCONN,
+  check_call(l, "recv", unixsock_recv(l, buf, sizeof(buf)), EINVAL, recv_said);
+  check_call(l, "send", unixsock_send(l, "x", 1), ENOTCONN,
              "this stream socket listens: it only accepts connections; send on one that "
              "accept returns");
   unixsock_peer_info p;
-  check_role(l, "peer", unixsock_peer(l, 0, &p), ENOTCONN,
+  check_call(l, "peer", unixsock_peer(l, 0, &p), ENOTCONN,
              "this stream socket listens: it only accepts connections; peer on one that "
              "accept returns");
   /* another call's EINVAL is about its arguments, even on a listener */
-  check_role(l, "shutdown", unixsock_shutdown(l, 99), EINVAL, "");
+  check_call(l, "shutdown", unixsock_shutdown(l, 99), EINVAL, "");
   unixsock_close(c);
   unixsock_close(l);
 }
@@ -51,20 +51,20 @@ TEST(test_accept_on_what_does_not_listen_says_so) {
   CHECK_OK(unixsock_connect(a, strlen(a), UNIXSOCK_SEQPACKET, 1000, &c));
   CHECK_OK(unixsock_bind("", 0, UNIXSOCK_DGRAM, NULL, &d));
   CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &x, &y));
-  check_role(c, "accept", unixsock_accept(c, &got), EINVAL,
+  check_call(c, "accept", unixsock_accept(c, &got), EINVAL,
              "this seqpacket socket is not a listener: only one made by listen accepts "
              "connections");
-  check_role(x, "accept", unixsock_accept(x, &got), EINVAL,
+  check_call(x, "accept", unixsock_accept(x, &got), EINVAL,
              "this stream socket is not a listener: only one made by listen accepts "
              "connections");
-  check_role(d, "accept", unixsock_accept(d, &got), EINVAL,
+  check_call(d, "accept", unixsock_accept(d, &got), EINVAL,
              "a dgram socket has no connections to accept: it receives datagrams itself "
              "(recv, recvfrom)");
   /* a listener's accept that fails otherwise (nobody waiting) is not its role */
   unixsock_settimeout(l, 0);
   CHECK_OK(unixsock_accept(l, &got));
   unixsock_close(got);
-  check_role(l, "accept", unixsock_accept(l, &got), EAGAIN, "");
+  check_call(l, "accept", unixsock_accept(l, &got), EAGAIN, "");
   unixsock_close(y);
   unixsock_close(x);
   unixsock_close(d);
@@ -78,19 +78,49 @@ TEST(test_sends_that_do_not_fit_the_kind_say_so) {
   CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &x, &y));
   CHECK_OK(unixsock_bind(a, strlen(a), UNIXSOCK_DGRAM, NULL, &d));
   CHECK_OK(unixsock_bind(to, strlen(to), UNIXSOCK_DGRAM, NULL, &target));
-  check_role(x, "sendto", unixsock_sendto(x, "x", 1, to, strlen(to)), EISCONN,
+  check_call(x, "sendto", unixsock_sendto(x, "x", 1, to, strlen(to)), EISCONN,
              "a stream socket sends only to its peer: send without an address");
-  check_role(d, "send", unixsock_send(d, "x", 1), ENOTCONN,
+  check_call(d, "send", unixsock_send(d, "x", 1), ENOTCONN,
              "this dgram socket is not connected: give each datagram an address (sendto)");
   unixsock_peer_info p;
-  check_role(d, "peer", unixsock_peer(d, 0, &p), ENOTCONN,
+  check_call(d, "peer", unixsock_peer(d, 0, &p), ENOTCONN,
              "this dgram socket is not connected, so it has no peer: each datagram comes "
              "with its sender's address (recvfrom)");
   /* a call that fits: nothing to add, and no question asked of the kernel */
-  check_role(x, "recv", -EAGAIN, EAGAIN, "");
-  CHECK_EQ(unixsock_role_error(NULL, "recv", -EINVAL, NULL, 0), 0);
-  CHECK_EQ(unixsock_role_error(x, NULL, -EINVAL, NULL, 0), 0);
+  check_call(x, "recv", -EAGAIN, EAGAIN, "");
+  CHECK_EQ(unixsock_call_error(NULL, "recv", -EINVAL, NULL, 0), 0);
+  CHECK_EQ(unixsock_call_error(x, NULL, -EINVAL, NULL, 0), 0);
   unixsock_close(target);
+  unixsock_close(d);
+  unixsock_close(y);
+  unixsock_close(x);
+}
+
+/* A send that timed out said "Connection timed out", as if connecting: the peer
+ * did not read.  A receive that timed out got nothing, which the errno says. */
+TEST(test_a_send_that_timed_out_says_the_peer_does_not_read) {
+  unixsock *x, *y, *d, *e;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &x, &y));
+  CHECK_OK(unixsock_pair(UNIXSOCK_DGRAM, &d, &e));
+  unixsock_settimeout(x, 20);
+  unixsock_settimeout(d, 20);
+  static char chunk[65536];
+  long n;
+  while ((n = unixsock_send(x, chunk, sizeof(chunk))) > 0) {
+  }
+  check_call(x, "send", n, ETIMEDOUT,
+             "the peer has not read what was sent before: its receive buffer, and this "
+             "socket's send buffer, are full");
+  while ((n = unixsock_send(d, "x", 1)) > 0) {
+  }
+  check_call(d, "send", n, ETIMEDOUT,
+             "the socket this one is connected to has not read the datagrams sent before");
+  char buf[8];
+  unixsock_settimeout(y, 0);
+  unixsock_settimeout(e, 20);
+  CHECK_OK(unixsock_recv(e, buf, sizeof(buf))); /* one came: room for one more */
+  check_call(x, "recv", unixsock_recv(x, buf, sizeof(buf)), ETIMEDOUT, "");
+  unixsock_close(e);
   unixsock_close(d);
   unixsock_close(y);
   unixsock_close(x);

@@ -1,8 +1,10 @@
-/* unixsock_role_error: a call that does not fit what its socket is.  The kernel
- * answers recv on a listener, accept on a connection and accept on a dgram
- * socket alike with "Invalid argument", send on a listener with "Transport
- * endpoint is not connected", and an address given to a stream socket with
- * "already connected": none of them says what the socket is, or what to call. */
+/* unixsock_call_error: what the errno of a call on a socket leaves unsaid.  The
+ * kernel answers recv on a listener, accept on a connection and accept on a
+ * dgram socket alike with "Invalid argument", send on a listener with
+ * "Transport endpoint is not connected", an address given to a stream socket
+ * with "already connected", and a send the peer has no room for, once the
+ * timeout is over, with "Connection timed out": none of them says what the
+ * socket is, what to call, or who is slow. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,15 +42,23 @@ static bool may_address(const char *op) {
          strcmp(op, "send_batch") == 0;
 }
 
-size_t unixsock_role_error(const unixsock *sock, const char *op, int result, char *buf,
+size_t unixsock_call_error(const unixsock *sock, const char *op, int result, char *buf,
                            size_t size) {
   if (buf != NULL && size > 0)
     buf[0] = '\0';
-  if (result != -EINVAL && result != -ENOTCONN && result != -EISCONN && result != -EOPNOTSUPP)
+  if (result != -EINVAL && result != -ENOTCONN && result != -EISCONN && result != -EOPNOTSUPP &&
+      result != -ETIMEDOUT)
     return 0; /* the EAGAIN of an empty try costs nothing here */
   if (sock == NULL || op == NULL || sock->fd < 0)
     return 0;
   const char *kind = unixsock_kind_name(sock->kind);
+  if (result == -ETIMEDOUT) /* a receive that timed out got nothing: that says it */
+    return !is_send(op)                  ? 0
+           : sock->kind == UNIXSOCK_DGRAM ? put(buf, size, "the socket this one is connected to "
+                                                          "has not read the datagrams sent before")
+                                          : put(buf, size, "the peer has not read what was sent "
+                                                          "before: its receive buffer, and this "
+                                                          "socket's send buffer, are full");
   bool accept = strcmp(op, "accept") == 0;
   if (!accept && !is_send(op) && !is_recv(op) && strcmp(op, "peer") != 0)
     return 0; /* another call's EINVAL is about its arguments */
