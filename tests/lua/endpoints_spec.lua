@@ -178,4 +178,17 @@ describe("endpoints", function()
       assert.are.equal(case[2], err)
     end
   end))
+
+  it("a send that timed out says the peer has not read", h.no_leak(function()
+    local a, b = unixsock.pair()
+    local _a <close> = a
+    local _b <close> = b
+    a:settimeout(0.02)
+    local chunk = string.rep("x", 65536)
+    local n, msg, err
+    repeat n, msg, err = a:send(chunk) until not n
+    assert.are.equal(E.ETIMEDOUT, err)
+    assert.are.equal("send: Connection timed out; the peer has not read what was sent before: "
+      .. "its receive buffer, and this socket's send buffer, are full", msg)
+  end))
 end)
