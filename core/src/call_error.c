@@ -52,13 +52,15 @@ size_t unixsock_call_error(const unixsock *sock, const char *op, int result, cha
   if (sock == NULL || op == NULL || sock->fd < 0)
     return 0;
   const char *kind = unixsock_kind_name(sock->kind);
-  if (result == -ETIMEDOUT) /* a receive that timed out got nothing: that says it */
-    return !is_send(op)                  ? 0
-           : sock->kind == UNIXSOCK_DGRAM ? put(buf, size, "the socket this one is connected to "
-                                                          "has not read the datagrams sent before")
-                                          : put(buf, size, "the peer has not read what was sent "
-                                                          "before: its receive buffer, and this "
-                                                          "socket's send buffer, are full");
+  if (result == -ETIMEDOUT) { /* a receive that timed out got nothing: the errno says it */
+    if (!is_send(op) && strcmp(op, "flush") != 0)
+      return 0;
+    if (sock->kind == UNIXSOCK_DGRAM)
+      return put(buf, size, "the socket this one is connected to has not read the datagrams "
+                            "sent before");
+    return put(buf, size, "the peer has not read what was sent before: its receive buffer, "
+                          "and this socket's send buffer, are full");
+  }
   bool accept = strcmp(op, "accept") == 0;
   if (!accept && !is_send(op) && !is_recv(op) && strcmp(op, "peer") != 0)
     return 0; /* another call's EINVAL is about its arguments */

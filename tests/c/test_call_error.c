@@ -111,6 +111,9 @@ TEST(test_a_send_that_timed_out_says_the_peer_does_not_read) {
   check_call(x, "send", n, ETIMEDOUT,
              "the peer has not read what was sent before: its receive buffer, and this "
              "socket's send buffer, are full");
+  check_call(x, "flush", n, ETIMEDOUT, /* the end of a frame, kept, that did not go */
+             "the peer has not read what was sent before: its receive buffer, and this "
+             "socket's send buffer, are full");
   while ((n = unixsock_send(d, "x", 1)) > 0) {
   }
   check_call(d, "send", n, ETIMEDOUT,
