@@ -57,8 +57,6 @@ char *cli_dangling_target(const char *path);
 /* Print "unixsock: " + the printf-style reason and the --help hint; EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* "a regular file", "a directory", ...: what a file that is not a socket is. */
-const char *cli_file_type(mode_t m);
 /* After result, the error of op ("connect", "listen", "bind") at address as a
  * kind socket (0: any), print to stderr, on a line of its own, what result
  * leaves unsaid (unixsock_address_error: a file that is not a socket, a stale

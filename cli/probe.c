@@ -21,20 +21,6 @@ static void describe_file(const char *path, const struct stat *st) {
          (unsigned)(st->st_mode & 07777));
 }
 
-const char *cli_file_type(mode_t m) {
-  if (S_ISREG(m))
-    return "a regular file";
-  if (S_ISDIR(m))
-    return "a directory";
-  if (S_ISFIFO(m))
-    return "a fifo";
-  if (S_ISLNK(m))
-    return "a symbolic link";
-  if (S_ISCHR(m) || S_ISBLK(m))
-    return "a device";
-  return "not a socket";
-}
-
 /* Nothing at path; a symbolic link that leads nowhere says where it points, a
  * directory on the way that is missing which one. */
 static void say_missing(const char *path, const char *shown) {
@@ -69,7 +55,12 @@ int cli_probe(const struct cli_options *o) {
       return err == EACCES ? EXIT_DENIED : EXIT_FAIL;
     }
     if (!S_ISSOCK(st.st_mode)) {
-      printf("%s: %s, not a socket\n", o->shown, cli_file_type(st.st_mode));
+      /* what a connect there would hear (ECONNREFUSED), in core's words */
+      char why[600];
+      if (unixsock_address_error("connect", 0, a, alen, -ECONNREFUSED, NULL, why, sizeof(why)) > 0)
+        printf("%s\n", why);
+      else
+        printf("%s: not a socket\n", o->shown);
       return EXIT_NOT_SOCKET;
     }
     describe_file(o->shown, &st);

@@ -558,7 +558,9 @@ class TestProbe:
     def test_not_a_socket(self, sockdir):
         (sockdir / "file").write_text("x")
         r = run("probe", str(sockdir / "file"))
-        assert r.returncode == 4 and "regular file" in r.stdout
+        assert (r.returncode, r.stdout) == (4, f"{sockdir}/file is a regular file, not a socket\n")
+        r = run("probe", str(sockdir))
+        assert (r.returncode, r.stdout) == (4, f"{sockdir} is a directory, not a socket\n")
 
     @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another uid")
     def test_permission_denied(self, sockdir):
@@ -918,7 +920,7 @@ def test_hints_and_probe_show_an_address_as_the_error_line_does(sockdir):
     r = run("connect", path)
     assert r.stderr.splitlines()[1] == f"unixsock: {shown} is a regular file, not a socket"
     r = run("probe", path)
-    assert r.stdout == f"{shown}: a regular file, not a socket\n"
+    assert r.stdout == f"{shown} is a regular file, not a socket\n"
     r = run("connect", "@\x1b[31mred")
     assert r.stderr.splitlines()[1] == "unixsock: no socket holds @\\x1b[31mred"
     r = run("probe", "@\x1b[31mred")
