@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -46,6 +47,24 @@ struct relay {
   char in[65536]; /* from stdin: in[off, have) is not sent yet */
   size_t off, have;
 };
+
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Said once when what stdin gave has waited -t for the peer to make room: the
+ * relay goes on waiting (the peer sets the pace), but not in silence. */
+static void say_stuck(const struct relay *r) {
+  char why[600];
+  size_t n = r->listening_dgram
+                 ? unixsock_address_error("sendto", UNIXSOCK_DGRAM, r->reply_to, r->reply_len,
+                                          -ETIMEDOUT, NULL, why, sizeof(why))
+                 : unixsock_call_error(r->sock, "send", -ETIMEDOUT, why, sizeof(why));
+  if (n > 0)
+    fprintf(stderr, "unixsock: still waiting to send: %s (Ctrl-C to stop)\n", why);
+}
 
 static bool own_writable(unixsock *sock) {
   struct pollfd p = {.fd = unixsock_fd(sock), .events = POLLOUT};
@@ -319,9 +338,15 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
                 : o->kind == UNIXSOCK_DGRAM && !r.listening_dgram ? LINGER_MS
                                                                    : -1;
   bool sock_open = true, shut = false; /* each direction ends on its own */
+  long long waiting_since = -1; /* when what stdin gave began to wait for the peer */
+  bool told = false;            /* say_stuck said so */
   int status = EXIT_OK;
   for (;;) {
     int out = send_pending(&r);
+    if (out != 0)
+      waiting_since = -1, told = false;
+    else if (waiting_since < 0)
+      waiting_since = now_ms();
     if (out < 0) {
       cli_error("send", o->address, out);
       status = EXIT_FAIL;
@@ -349,7 +374,19 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
                           {.fd = cli_signal_fd(), .events = POLLIN},
                           {.fd = r.room != NULL ? unixsock_fd(r.room) : -1, .events = POLLOUT}};
     int timeout = retry && r.room == NULL ? RETRY_MS : shut ? wait_ms : -1;
+    long long tell_in = -1; /* until say_stuck is due */
+    if (waiting_since >= 0 && !told && o->timeout_ms >= 0) {
+      tell_in = waiting_since + o->timeout_ms - now_ms();
+      tell_in = tell_in < 0 ? 0 : tell_in;
+      if (timeout < 0 || tell_in < timeout)
+        timeout = (int)tell_in;
+    }
     int n = poll(p, 4, timeout);
+    if (n == 0 && tell_in >= 0 && now_ms() >= waiting_since + o->timeout_ms) {
+      say_stuck(&r);
+      told = true;
+      continue;
+    }
     if (n > 0 && p[2].revents)
       break; /* SIGINT/SIGTERM */
     if (n < 0) {

@@ -227,6 +227,34 @@ def test_a_missing_directory_is_named(sockdir):
         assert r.stderr.splitlines() == [f"unixsock: {line}" for line in lines]
 
 
+@pytest.mark.parametrize("kind", ["stream", "dgram"])
+def test_a_relay_waiting_on_a_peer_that_does_not_read_says_so(sockdir, abstract, kind):
+    # it waited without a word for ever: a peer that never reads looked like a hang
+    data = sockdir / "data"
+    data.write_bytes(b"x\n" * 2_000_000)
+    with raw_socket(kind) as peer, open(data, "rb") as stdin:
+        peer.bind("\0" + abstract()[1:])
+        name = "@" + peer.getsockname()[1:].decode()
+        if kind == "stream":
+            peer.listen()
+        proc = subprocess.Popen([TOOL, "connect", name, "-k", kind, "-t", "0.2"], stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            if kind == "stream":
+                conn, _ = peer.accept()
+            line = read_line(proc.stderr, timeout=20)
+            assert proc.poll() is None  # it goes on waiting: the peer sets the pace
+        finally:
+            out, err = stop(proc)
+            if kind == "stream":
+                conn.close()
+    why = ("the peer has not read what was sent before: its receive buffer, and this socket's "
+           "send buffer, are full" if kind == "stream"
+           else "the socket this one is connected to has not read the datagrams sent before")
+    assert line == f"unixsock: still waiting to send: {why} (Ctrl-C to stop)\n"
+    assert err == ""  # said once
+
+
 @pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
 def test_echo_server_serves_many_clients(sockdir, kind):
     p = str(sockdir / "echo.sock")
