@@ -374,17 +374,19 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
                           {.fd = cli_signal_fd(), .events = POLLIN},
                           {.fd = r.room != NULL ? unixsock_fd(r.room) : -1, .events = POLLOUT}};
     int timeout = retry && r.room == NULL ? RETRY_MS : shut ? wait_ms : -1;
-    long long tell_in = -1; /* until say_stuck is due */
+    bool telling = false; /* say_stuck's time, not another, bounds this wait */
     if (waiting_since >= 0 && !told && o->timeout_ms >= 0) {
-      tell_in = waiting_since + o->timeout_ms - now_ms();
+      long long tell_in = waiting_since + o->timeout_ms - now_ms();
       tell_in = tell_in < 0 ? 0 : tell_in;
-      if (timeout < 0 || tell_in < timeout)
+      if ((telling = timeout < 0 || tell_in < timeout))
         timeout = (int)tell_in;
     }
     int n = poll(p, 4, timeout);
-    if (n == 0 && tell_in >= 0 && now_ms() >= waiting_since + o->timeout_ms) {
-      say_stuck(&r);
-      told = true;
+    if (n == 0 && telling) { /* (a wake-up a little early only goes round again) */
+      if (now_ms() >= waiting_since + o->timeout_ms) {
+        say_stuck(&r);
+        told = true;
+      }
       continue;
     }
     if (n > 0 && p[2].revents)
