@@ -374,8 +374,8 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
                           {.fd = cli_signal_fd(), .events = POLLIN},
                           {.fd = r.room != NULL ? unixsock_fd(r.room) : -1, .events = POLLOUT}};
     int timeout = retry && r.room == NULL ? RETRY_MS : shut ? wait_ms : -1;
-    bool telling = false; /* say_stuck's time, not another, bounds this wait */
-    if (waiting_since >= 0 && !told && o->timeout_ms >= 0) {
+    bool telling = false; /* say_stuck's time, not another, bounds this wait (-t 0: never) */
+    if (waiting_since >= 0 && !told && o->timeout_ms > 0) {
       long long tell_in = waiting_since + o->timeout_ms - now_ms();
       tell_in = tell_in < 0 ? 0 : tell_in;
       if ((telling = timeout < 0 || tell_in < timeout))
