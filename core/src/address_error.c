@@ -208,8 +208,9 @@ static size_t say_taken(struct text *t, const char *op, const char *path, int re
   char said[64];
   int only = 0;
   unsigned kinds = path[0] == '@' ? kinds_bound_to(path) : kinds_bound_to_path(path);
-  return kinds != 0 ? put(t, "%s is in use by %s", name, say_kinds(kinds, &only, said, sizeof(said)))
-                    : 0;
+  if (kinds == 0)
+    return 0;
+  return put(t, "%s is in use by %s", name, say_kinds(kinds, &only, said, sizeof(said)));
 }
 
 /* ENAMETOOLONG: which limit the name broke.  A path longer than sun_path is
