@@ -58,6 +58,7 @@ static void check_explained(const unsigned char *data, size_t size) {
   for (size_t i = 0; i < whole; i++)
     MUST((unsigned char)all[i] >= 0x20 && (unsigned char)all[i] != 0x7f);
   char out[64];
+  memset(out, 'x', sizeof(out)); /* no NUL but the one it writes */
   size_t room = size % (sizeof(out) + 1);
   MUST(unixsock_address_error(op, kind, (const char *)data, size, result, NULL,
                               room > 0 ? out : NULL, room) == whole);
