@@ -1,12 +1,9 @@
 /* What a failed connect's, listen's or probe's errno leaves unsaid, on a line of
- * its own: core's unixsock_address_error and unixsock_access_error say it, and
- * the CLI adds how to ask for another kind ("try -k dgram"). */
+ * its own: core's unixsock_address_error says it, and the CLI adds how to ask
+ * for another kind ("try -k dgram"). */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>

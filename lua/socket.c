@@ -7,10 +7,10 @@
 
 #include "common.h"
 
-/* Apart, so that its buffer costs nothing on the way that names no address. */
-static __attribute__((noinline)) int fail_at(lua_State *L, int result, const char *op, int kind,
-                                             const unixsock *h, const char *address,
-                                             size_t addrlen) {
+/* noinline: its buffer costs nothing on lus_fail's way that names no address */
+__attribute__((noinline)) int lus_fail_at(lua_State *L, int result, const char *op, int kind,
+                                          const unixsock *h, const char *address,
+                                          size_t addrlen) {
   char why[800];
   int n = snprintf(why, sizeof(why), "%s; ", unixsock_strerror(result));
   if (unixsock_address_error(op, kind, address, addrlen, result, NULL, why + n,
@@ -20,15 +20,10 @@ static __attribute__((noinline)) int fail_at(lua_State *L, int result, const cha
   return lus_fail_why(L, result, why, op, address, addrlen);
 }
 
-int lus_fail_at(lua_State *L, int result, const char *op, int kind, const unixsock *h,
-                const char *address, size_t addrlen) {
-  return fail_at(L, result, op, kind, h, address, addrlen);
-}
-
 int lus_fail(lua_State *L, int result, const char *op, const char *address,
              size_t addrlen) {
   if (address != NULL) /* errors with an address are not the hot path's EAGAIN */
-    return fail_at(L, result, op, 0, NULL, address, addrlen);
+    return lus_fail_at(L, result, op, 0, NULL, address, addrlen);
   return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
 }
 

@@ -7,7 +7,6 @@
  * connection.  One place, so that C, Python, Lua and the CLI say the same. */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,23 +14,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-/* Where the text goes: buf as the caller gave it, or one byte when it wants
- * the length alone. */
-struct text {
-  char *buf;
-  size_t size;
-  char none[1];
-};
-
-static size_t put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t put(struct text *t, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(t->buf, t->size, fmt, ap);
-  va_end(ap);
-  return n < 0 ? 0 : (size_t)n;
-}
 
 /* name (len bytes) as every message shows it: malloc'ed, NULL without memory. */
 static char *shown(const char *name, size_t len) {
@@ -122,13 +104,13 @@ static const char *say_kinds(unsigned kinds, int *only, char *buf, size_t size) 
 /* A path that names no file: a symbolic link that leads nowhere (a server that
  * moved its socket) says where it points; a directory on the way that is
  * missing, or is a file, is named.  0 when neither. */
-static size_t say_missing(struct text *t, const char *path, const char *name) {
+static size_t say_missing(char *buf, size_t size, const char *path, const char *name) {
   char target[PATH_MAX], part[PATH_MAX];
   struct stat st;
   if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) < 0) {
     ssize_t n = readlink(path, target, sizeof(target));
     char *to = n >= 0 ? shown(target, (size_t)n) : NULL;
-    size_t len = to != NULL ? put(t, "%s is a symbolic link to %s, which does not exist", name,
+    size_t len = to != NULL ? unixsock__say(buf, size, "%s is a symbolic link to %s, which does not exist", name,
                                   to)
                             : 0;
     free(to);
@@ -143,8 +125,8 @@ static size_t say_missing(struct text *t, const char *path, const char *name) {
     if (missing == ENOENT || (missing == 0 && !S_ISDIR(st.st_mode))) {
       char *dir = shown(part, strlen(part));
       size_t len = dir == NULL    ? 0
-                   : missing != 0 ? put(t, "the directory %s does not exist", dir)
-                                  : put(t, "%s is %s, not a directory", dir, file_type(st.st_mode));
+                   : missing != 0 ? unixsock__say(buf, size, "the directory %s does not exist", dir)
+                                  : unixsock__say(buf, size, "%s is %s, not a directory", dir, file_type(st.st_mode));
       free(dir);
       return len;
     }
@@ -158,7 +140,7 @@ static size_t say_missing(struct text *t, const char *path, const char *name) {
 /* A connect or send refused (ECONNREFUSED), or a socket of another kind there
  * (EPROTOTYPE, at a path): what is there instead.  *other: the one other kind
  * that holds it, when the text says so. */
-static size_t say_refused(struct text *t, int kind, const char *path, int result,
+static size_t say_refused(char *buf, size_t size, int kind, const char *path, int result,
                           const char *name, int *other) {
   bool abstract = path[0] == '@';
   struct stat st;
@@ -166,7 +148,7 @@ static size_t say_refused(struct text *t, int kind, const char *path, int result
     if (stat(path, &st) < 0)
       return 0;
     if (!S_ISSOCK(st.st_mode))
-      return put(t, "%s is %s, not a socket", name, file_type(st.st_mode));
+      return unixsock__say(buf, size, "%s is %s, not a socket", name, file_type(st.st_mode));
   }
   if (kind != UNIXSOCK_STREAM && kind != UNIXSOCK_DGRAM && kind != UNIXSOCK_SEQPACKET)
     return 0; /* the rest is said of the kind asked for */
@@ -180,29 +162,29 @@ static size_t say_refused(struct text *t, int kind, const char *path, int result
   if (result == -ECONNREFUSED && (kinds & (1u << kind)))
     /* a dgram socket is there to be sent to: what refused is not this */
     return kind == UNIXSOCK_DGRAM ? 0
-                                  : put(t, "the %s socket bound to %s does not listen", want, name);
+                                  : unixsock__say(buf, size, "the %s socket bound to %s does not listen", want, name);
   if (abstract && others == 0)
-    return put(t, "no socket holds %s", name);
+    return unixsock__say(buf, size, "no socket holds %s", name);
   if (abstract) {
     *other = only;
-    return put(t, "no %s socket holds %s; %s %s", want, name, said, only ? "does" : "do");
+    return unixsock__say(buf, size, "no %s socket holds %s; %s %s", want, name, said, only ? "does" : "do");
   }
   if (result == -ECONNREFUSED)
-    return put(t, "%s is a stale socket file: nobody answers there", name);
+    return unixsock__say(buf, size, "%s is a stale socket file: nobody answers there", name);
   if (others == 0)
-    return put(t, "%s is a socket of another kind than %s", name, want);
+    return unixsock__say(buf, size, "%s is a socket of another kind than %s", name, want);
   *other = only;
-  return put(t, "%s is %s, not a %s one", name, said, want);
+  return unixsock__say(buf, size, "%s is %s, not a %s one", name, said, want);
 }
 
 /* A listen or bind refused: what holds the address (EADDRINUSE), or what the
  * file that is not a socket is (EEXIST). */
-static size_t say_taken(struct text *t, const char *op, const char *path, int result,
+static size_t say_taken(char *buf, size_t size, const char *op, const char *path, int result,
                         const char *name) {
   struct stat st;
   if (result == -EEXIST && path[0] != '@' && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
     /* a symbolic link is never followed, even to a socket */
-    return put(t, "%s is %s, which %s never replaces", name, file_type(st.st_mode), op);
+    return unixsock__say(buf, size, "%s is %s, which %s never replaces", name, file_type(st.st_mode), op);
   if (result != -EADDRINUSE)
     return 0;
   char said[64];
@@ -210,44 +192,44 @@ static size_t say_taken(struct text *t, const char *op, const char *path, int re
   unsigned kinds = path[0] == '@' ? kinds_bound_to(path) : kinds_bound_to_path(path);
   if (kinds == 0)
     return 0;
-  return put(t, "%s is in use by %s", name, say_kinds(kinds, &only, said, sizeof(said)));
+  return unixsock__say(buf, size, "%s is in use by %s", name, say_kinds(kinds, &only, said, sizeof(said)));
 }
 
 /* ENAMETOOLONG: which limit the name broke.  A path longer than sun_path is
  * reached through its directory ("/proc/self/fd/N/" and the socket file's own
  * name, in sun_path's 107 bytes), so only the own name is bound by it: to 89 to
  * 91 bytes, as N has 3 to 1 digits. */
-static size_t say_too_long(struct text *t, const char *op, const char *name, size_t namelen) {
+static size_t say_too_long(char *buf, size_t size, const char *op, const char *name, size_t namelen) {
   const size_t most = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
   if ((strcmp(op, "send_message") == 0 || strcmp(op, "send_batch") == 0) &&
       namelen > UNIXSOCK_ADDRESS_MAX)
-    return put(t, "a message's address holds at most %d bytes; this one has %zu (sendto takes "
+    return unixsock__say(buf, size, "a message's address holds at most %d bytes; this one has %zu (sendto takes "
                   "a longer path)", UNIXSOCK_ADDRESS_MAX, namelen);
   if (name[0] == '@')
-    return namelen - 1 > most ? put(t, "an abstract name holds at most %zu bytes after the @; "
+    return namelen - 1 > most ? unixsock__say(buf, size, "an abstract name holds at most %zu bytes after the @; "
                                        "this one has %zu", most, namelen - 1)
                               : 0;
   if (namelen >= PATH_MAX)
-    return put(t, "a path holds at most %d bytes; this one has %zu", PATH_MAX - 1, namelen);
+    return unixsock__say(buf, size, "a path holds at most %d bytes; this one has %zu", PATH_MAX - 1, namelen);
   const char *end = name + namelen, *part = name;
   while (part < end) { /* each name on the way, and the file's own */
     const char *slash = memchr(part, '/', (size_t)(end - part));
     size_t len = (size_t)((slash != NULL ? slash : end) - part);
     if (len > NAME_MAX)
-      return put(t, "a file name holds at most %d bytes; one in this path has %zu", NAME_MAX,
+      return unixsock__say(buf, size, "a file name holds at most %d bytes; one in this path has %zu", NAME_MAX,
                  len);
     part = slash != NULL ? slash + 1 : end;
   }
   const char *slash = memrchr(name, '/', namelen);
   size_t own = slash != NULL ? namelen - (size_t)(slash + 1 - name) : namelen;
-  return own > most - 19 ? put(t, "a socket file's own name (after the last /) holds at most "
+  return own > most - 19 ? unixsock__say(buf, size, "a socket file's own name (after the last /) holds at most "
                                   "about 90 bytes; this one has %zu (the directories before it "
                                   "may be as long as you like)", own)
                          : 0;
 }
 
 /* A dgram send that timed out: the receiver's queue stayed full. */
-static size_t say_full_receiver(struct text *t, const char *name) {
+static size_t say_full_receiver(char *buf, size_t size, const char *name) {
   int qlen = -1;
   FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "re");
   if (f != NULL) {
@@ -256,22 +238,20 @@ static size_t say_full_receiver(struct text *t, const char *name) {
     fclose(f);
   }
   if (qlen < 0)
-    return put(t, "the dgram socket at %s did not take the datagram in time: it has not read "
+    return unixsock__say(buf, size, "the dgram socket at %s did not take the datagram in time: it has not read "
                   "those before it", name);
-  return put(t, "the dgram socket at %s did not take the datagram in time: it has not read "
+  return unixsock__say(buf, size, "the dgram socket at %s did not take the datagram in time: it has not read "
                 "those before it (the kernel queues %d per receiver: net.unix.max_dgram_qlen)",
              name, qlen);
 }
 
 size_t unixsock_address_error(const char *op, int kind, const char *name, size_t namelen,
                               int result, int *other_kind, char *buf, size_t size) {
-  struct text t = {buf, size, ""};
   int other = 0;
-  if (buf == NULL || size == 0) {
-    t.buf = t.none;
-    t.size = sizeof(t.none);
-  }
-  t.buf[0] = '\0';
+  if (buf == NULL)
+    size = 0; /* the length alone */
+  if (size > 0)
+    buf[0] = '\0';
   if (other_kind != NULL)
     *other_kind = 0;
   if (op == NULL || name == NULL)
@@ -279,7 +259,7 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
   bool creating = strcmp(op, "listen") == 0 || strcmp(op, "bind") == 0;
   if (namelen == 0)
     return result == -EINVAL
-               ? put(&t, "an empty address names no socket: give a path, or @name for an "
+               ? unixsock__say(buf, size, "an empty address names no socket: give a path, or @name for an "
                          "abstract one")
                : 0;
   if (result != -ENOENT && result != -ENOTDIR && result != -ECONNREFUSED &&
@@ -290,9 +270,9 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
   if (result == -EAGAIN && strcmp(op, "connect") != 0)
     return 0; /* the EAGAIN of a full receiver costs nothing here */
   if (result == -EACCES)
-    return unixsock_access_error(name, namelen, result, creating, t.buf, t.size);
+    return unixsock_access_error(name, namelen, result, creating, buf, size);
   if (result == -ENAMETOOLONG)
-    return say_too_long(&t, op, name, namelen);
+    return say_too_long(buf, size, op, name, namelen);
   bool abstract = name[0] == '@';
   if (namelen >= PATH_MAX || (!abstract && memchr(name, '\0', namelen) != NULL))
     return 0; /* no file has that name */
@@ -307,22 +287,22 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
     return 0;
   size_t len = 0;
   if ((result == -ENOENT || result == -ENOTDIR) && !abstract)
-    len = say_missing(&t, path, named);
+    len = say_missing(buf, size, path, named);
   else if (!creating && (result == -ECONNREFUSED || (result == -EPROTOTYPE && !abstract)))
-    len = say_refused(&t, kind, path, result, named, &other);
+    len = say_refused(buf, size, kind, path, result, named, &other);
   else if ((result == -ETIMEDOUT || result == -EAGAIN) && strcmp(op, "connect") == 0 &&
            kind != UNIXSOCK_DGRAM)
     /* the kernel makes a connect wait only while the listener's backlog is full */
-    len = put(&t, "the %s socket at %s listens, but did not take the connection in time: its "
+    len = unixsock__say(buf, size, "the %s socket at %s listens, but did not take the connection in time: its "
                   "backlog of connections waiting for accept is full (its server accepts too "
                   "slowly, or not at all)", unixsock_kind_name(kind), named);
   else if (result == -ETIMEDOUT && kind == UNIXSOCK_DGRAM && strcmp(op, "connect") != 0)
-    len = say_full_receiver(&t, named);
+    len = say_full_receiver(buf, size, named);
   else if (!creating && result == -EPERM && kind == UNIXSOCK_DGRAM)
-    len = put(&t, "the dgram socket at %s is connected to another socket, and takes "
+    len = unixsock__say(buf, size, "the dgram socket at %s is connected to another socket, and takes "
                   "datagrams from that one alone", named);
   else if (creating)
-    len = say_taken(&t, op, path, result, named);
+    len = say_taken(buf, size, op, path, result, named);
   free(named);
   if (other_kind != NULL)
     *other_kind = other;

@@ -5,26 +5,9 @@
  * with "already connected", and a send the peer has no room for, once the
  * timeout is over, with "Connection timed out": none of them says what the
  * socket is, what to call, or who is slow. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
-
-static size_t put(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static size_t put(char *buf, size_t size, const char *fmt, ...) {
-  char none[1];
-  if (buf == NULL || size == 0) { /* the length alone */
-    buf = none;
-    size = sizeof(none);
-  }
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, size, fmt, ap);
-  va_end(ap);
-  return n < 0 ? 0 : (size_t)n;
-}
 
 /* "send", "sendall", "sendto", "send_message", "send_batch", "try_send"... */
 static bool is_send(const char *op) {
@@ -56,9 +39,9 @@ size_t unixsock_call_error(const unixsock *sock, const char *op, int result, cha
     if (!is_send(op) && strcmp(op, "flush") != 0)
       return 0;
     if (sock->kind == UNIXSOCK_DGRAM)
-      return put(buf, size, "the socket this one is connected to has not read the datagrams "
+      return unixsock__say(buf, size, "the socket this one is connected to has not read the datagrams "
                             "sent before");
-    return put(buf, size, "the peer has not read what was sent before: its receive buffer, "
+    return unixsock__say(buf, size, "the peer has not read what was sent before: its receive buffer, "
                           "and this socket's send buffer, are full");
   }
   bool accept = strcmp(op, "accept") == 0;
@@ -69,22 +52,22 @@ size_t unixsock_call_error(const unixsock *sock, const char *op, int result, cha
     if (listening != 0)
       return 0;
     if (sock->kind == UNIXSOCK_DGRAM)
-      return put(buf, size, "a dgram socket has no connections to accept: it receives "
+      return unixsock__say(buf, size, "a dgram socket has no connections to accept: it receives "
                             "datagrams itself (recv, recvfrom)");
-    return put(buf, size, "this %s socket is not a listener: only one made by listen "
+    return unixsock__say(buf, size, "this %s socket is not a listener: only one made by listen "
                           "accepts connections", kind);
   }
   if (listening == 1)
-    return put(buf, size, "this %s socket listens: it only accepts connections; %s on one "
+    return unixsock__say(buf, size, "this %s socket listens: it only accepts connections; %s on one "
                           "that accept returns", kind, op);
   if (result == -EISCONN && sock->kind != UNIXSOCK_DGRAM && may_address(op))
-    return put(buf, size, "a %s socket sends only to its peer: send without an address",
+    return unixsock__say(buf, size, "a %s socket sends only to its peer: send without an address",
                kind);
   if (result == -ENOTCONN && sock->kind == UNIXSOCK_DGRAM && is_send(op))
-    return put(buf, size, "this dgram socket is not connected: give each datagram an "
+    return unixsock__say(buf, size, "this dgram socket is not connected: give each datagram an "
                           "address (sendto)");
   if (result == -ENOTCONN && sock->kind == UNIXSOCK_DGRAM && strcmp(op, "peer") == 0)
-    return put(buf, size, "this dgram socket is not connected, so it has no peer: each "
+    return unixsock__say(buf, size, "this dgram socket is not connected, so it has no peer: each "
                           "datagram comes with its sender's address (recvfrom)");
   return 0;
 }

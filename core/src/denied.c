@@ -57,9 +57,9 @@ static size_t say(const char *verb, const char *file, char *buf, size_t size) {
   unixsock_address_text(file, flen, shown, 4 * flen + 3);
   who(geteuid(), me, sizeof(me));
   owner_mode(&st, owner, sizeof(owner));
-  int len = snprintf(buf, size, "%s may not %s %s (%s)", me, verb, shown, owner);
+  size_t len = unixsock__say(buf, size, "%s may not %s %s (%s)", me, verb, shown, owner);
   free(shown);
-  return len < 0 ? 0 : (size_t)len;
+  return len;
 }
 
 size_t unixsock_access_error(const char *name, size_t namelen, int result, int creating,
@@ -72,11 +72,6 @@ size_t unixsock_access_error(const char *name, size_t namelen, int result, int c
   char path[PATH_MAX], parent[PATH_MAX];
   memcpy(path, name, namelen);
   path[namelen] = '\0';
-  char tmp[1]; /* the length alone, when buf is NULL */
-  if (buf == NULL || size == 0) {
-    buf = tmp;
-    size = sizeof(tmp);
-  }
   /* each directory on the way, from the first: the first we may not search */
   for (char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
     *slash = '\0';

@@ -1,5 +1,7 @@
 /* Error text for the library's negative-errno results. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -46,4 +48,12 @@ const char *unixsock_errname(int result) {
     return "OK";
   const char *s = strerrorname_np(-result);
   return s != NULL ? s : "EUNKNOWN";
+}
+
+size_t unixsock__say(char *buf, size_t size, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, buf == NULL ? 0 : size, fmt, ap);
+  va_end(ap);
+  return n < 0 ? 0 : (size_t)n;
 }

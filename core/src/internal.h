@@ -419,4 +419,9 @@ bool unixsock__platform_creds_unrecorded(pid_t pid, uid_t uid, gid_t gid);
 int unixsock__platform_dir_path(int dirfd, const char *base, size_t baselen,
                                 char *ret_path, size_t size);
 
+/* A sentence of the error explainers (unixsock_*_error) into buf, NUL-terminated
+ * and cut to fit (buf NULL or size 0: nothing written); its whole length. */
+size_t unixsock__say(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

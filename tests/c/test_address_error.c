@@ -26,6 +26,13 @@ static int raw_bound(int type, const char *name, int listening) {
   return fd;
 }
 
+/* An empty regular file at path. */
+static void make_file(const char *path) {
+  int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  CHECK(fd >= 0);
+  close(fd);
+}
+
 /* op (connect, listen, bind) at name as kind fails with err, and
  * unixsock_address_error then says want, with other as the other kind. */
 static void check_says(const char *op, int kind, const char *name, int err, const char *want,
@@ -60,9 +67,7 @@ TEST(test_a_refused_connect_says_what_is_at_a_path) {
   snprintf(idle, sizeof(idle), "%s", check_path("idle.sock"));
   snprintf(dgram, sizeof(dgram), "%s", check_path("dgram.sock"));
   snprintf(both, sizeof(both), "%s", check_path("both.sock"));
-  int fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  CHECK(fd >= 0);
-  close(fd);
+  make_file(file);
   close(raw_bound(SOCK_STREAM, stale, 0)); /* its file stays */
   int idle_fd = raw_bound(SOCK_STREAM, idle, 0), dgram_fd = raw_bound(SOCK_DGRAM, dgram, 0);
   snprintf(want, sizeof(want), "%s is a regular file, not a socket", file);
@@ -117,9 +122,7 @@ TEST(test_a_refused_listen_says_what_holds_the_address) {
   snprintf(link, sizeof(link), "%s", check_path("link.sock"));
   snprintf(live, sizeof(live), "%s", check_path("live.sock"));
   snprintf(name, sizeof(name), "%s", check_abstract("taken"));
-  int fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  CHECK(fd >= 0);
-  close(fd);
+  make_file(file);
   CHECK(symlink(file, link) == 0);
   int fds[] = {raw_bound(SOCK_SEQPACKET, live, 1), raw_bound(SOCK_DGRAM, name, 0)};
   snprintf(want, sizeof(want), "%s is a regular file, which listen never replaces", file);
@@ -143,9 +146,7 @@ TEST(test_a_missing_path_says_which_part_is_missing) {
   snprintf(file, sizeof(file), "%s", check_path("file"));
   snprintf(in_gone, sizeof(in_gone), "%s/app.sock", gone);
   snprintf(in_file, sizeof(in_file), "%s/app.sock", file);
-  int fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  CHECK(fd >= 0);
-  close(fd);
+  make_file(file);
   CHECK(symlink(in_gone, link) == 0); /* a server that moved its socket */
   snprintf(want, sizeof(want), "%s is a symbolic link to %s, which does not exist", link, in_gone);
   check_says("connect", UNIXSOCK_STREAM, link, ENOENT, want, 0);

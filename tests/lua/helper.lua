@@ -45,6 +45,18 @@ function helper.exists(path)
   return os.execute("test -e '" .. path .. "' -o -L '" .. path .. "'") == true
 end
 
+-- Each case is { call, errno, message }: call() must fail with that errno and
+-- message exactly (nil, message, errno).
+function helper.fails_as(cases)
+  local assert = require "luassert"
+  for _, case in ipairs(cases) do
+    local s, msg, err = case[1]()
+    assert.is_nil(s)
+    assert.are.equal(case[3], msg)
+    assert.are.equal(case[2], err)
+  end
+end
+
 -- Wrap a spec body: fails if it leaves a descriptor open.
 function helper.no_leak(fn)
   return function()
