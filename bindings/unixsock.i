@@ -556,7 +556,7 @@ static us_status_at us_listen(const char *name, size_t namelen, int kind, int ba
   Py_END_ALLOW_THREADS
   /* Raised here, where the operation is known (the typemap would say "listen"),
    * with the option at fault named when one is. */
-  const char *why = r == -EINVAL ? unixsock_options_error(&o) : NULL;
+  const char *why = r == -EINVAL ? unixsock_options_error(name, namelen, &o) : NULL;
   if (r < 0)
     us_raise_why(r, why != NULL ? why : unixsock_strerror((int)r), op, kind, NULL, name, namelen);
   PyMem_Free(uids);

@@ -300,6 +300,13 @@ int main(int argc, char **argv) {
   o.address = argv[optind + 1];
   char *shown = cli_shown(o.address, strlen(o.address));
   o.shown = shown != NULL ? shown : "?";
+  /* refused, not ignored: the caller would believe the socket closed to others */
+  if ((given & OPT_MODE) && o.address[0] == '@') {
+    int status = cli_usage_error("option '--mode' sets a socket file's permissions, and %s "
+                                 "is abstract: it has no file", o.shown);
+    free(shown);
+    return status;
+  }
   /* what cannot work is said before any peer sees a connection */
   if (cmd->run != cli_probe && !o.echo && cli_check_stdio() < 0) {
     free(shown);

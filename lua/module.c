@@ -101,7 +101,7 @@ static int open_bound(lua_State *L, const char *op, int kind, int addr_arg, int 
     o.allow_uids = id_list(L, opts_arg, "allow_uids", &o.allow_uids_count);
     o.allow_gids = id_list(L, opts_arg, "allow_gids", &o.allow_gids_count);
   }
-  const char *why = unixsock_options_error(&o);
+  const char *why = unixsock_options_error(addr, alen, &o);
   if (why != NULL)
     return lus_fail_why(L, -EINVAL, why, op, addr, alen);
   lus_socket *s = lus_new(L); /* before the fd exists */

@@ -103,12 +103,15 @@ typedef struct unixsock_options {
 UNIXSOCK_EXTERN int unixsock_listen(const char *name, size_t namelen, int kind,
                                     const unixsock_options *opts, unixsock **ret_sock);
 
-/* Why unixsock_listen() and unixsock_bind() would refuse opts with -EINVAL: a
- * sentence naming the field ("uid must be 0 to 4294967294"), or NULL when opts
- * (which may be NULL) are valid.  Owner ids and allow-list entries alike must be
- * 0 to 4294967294: (uid_t)-1 is no one's id.  For error messages; the text is
- * static. */
-UNIXSOCK_EXTERN const char *unixsock_options_error(const unixsock_options *opts);
+/* Why unixsock_listen() and unixsock_bind() at name would refuse opts with
+ * -EINVAL: a sentence naming the field ("uid must be 0 to 4294967294"), or NULL
+ * when opts (which may be NULL) are valid there.  Owner ids and allow-list
+ * entries alike must be 0 to 4294967294: (uid_t)-1 is no one's id.  mode, uid and
+ * gid are a socket file's, so an abstract name or an autobind (namelen 0), which
+ * have no file, refuse them rather than leave the socket open to every peer that
+ * the caller meant to keep out.  For error messages; the text is static. */
+UNIXSOCK_EXTERN const char *unixsock_options_error(const char *name, size_t namelen,
+                                                   const unixsock_options *opts);
 
 /* Bind a datagram endpoint (kind UNIXSOCK_DGRAM).  namelen 0 autobinds, which is
  * what a client needs so that replies find it.  Same socket-file rules as listen. */

@@ -86,7 +86,8 @@ static bool id_ok(long long id) {
   return id == -1 || (id >= 0 && id < (long long)(uid_t)-1 && id < (long long)(gid_t)-1);
 }
 
-const char *unixsock_options_error(const unixsock_options *opts) {
+const char *unixsock_options_error(const char *name, size_t namelen,
+                                   const unixsock_options *opts) {
   if (opts == NULL)
     return NULL;
   if (opts->backlog < 0)
@@ -112,6 +113,18 @@ const char *unixsock_options_error(const unixsock_options *opts) {
   for (size_t i = 0; i < opts->allow_gids_count; i++)
     if (opts->allow_gids[i] == (gid_t)-1)
       return "allow_gids entries must be 0 to 4294967294";
+  /* Kept silently, a mode would leave the caller believing that only the
+   * file's readers may connect, where every process in the network namespace
+   * may (an autobind: every process that learns the name). */
+  bool autobind = namelen == 0, abstract = namelen > 0 && name != NULL && name[0] == '@';
+  if ((autobind || abstract) && opts->mode >= 0)
+    return autobind ? "mode sets a socket file's permissions, and an empty address has no file"
+                    : "mode sets a socket file's permissions, and an abstract name has no file "
+                      "(allow_uids and allow_gids limit who connects)";
+  if ((autobind || abstract) && (opts->uid >= 0 || opts->gid >= 0))
+    return autobind ? "uid and gid set a socket file's owner, and an empty address has no file"
+                    : "uid and gid set a socket file's owner, and an abstract name has no file "
+                      "(allow_uids and allow_gids limit who connects)";
   return NULL;
 }
 
@@ -119,7 +132,7 @@ const char *unixsock_options_error(const unixsock_options *opts) {
 static int open_bound(const char *name, size_t namelen, int kind,
                       const unixsock_options *opts, int backlog, unixsock **ret_sock) {
   unixsock *s = NULL;
-  if (unixsock_options_error(opts) != NULL)
+  if (unixsock_options_error(name, namelen, opts) != NULL)
     return -EINVAL;
   int fd = unixsock__socket(kind);
   if (fd < 0)

@@ -460,7 +460,9 @@ TEST(test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids) {
     if (server == 0) {
       unixsock *srv;
       static const uid_t only_root[] = {0};
-      unixsock_options o = {.allow_uids = only_root, .allow_uids_count = 1};
+      unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+      o.allow_uids = only_root;
+      o.allow_uids_count = 1;
       if (unixsock_bind(addr, strlen(addr), UNIXSOCK_DGRAM, &o, &srv) < 0)
         _exit(1);
       if (write(ready[1], "r", 1) != 1 || unixsock_settimeout(srv, 5000) < 0)

@@ -264,12 +264,12 @@ TEST(test_bad_options_are_einval) {
 
 /* Each refused option has a sentence naming it, for error messages. */
 TEST(test_options_error_names_the_bad_field) {
-  CHECK(unixsock_options_error(NULL) == NULL);
+  CHECK(unixsock_options_error("x.sock", 6, NULL) == NULL);
   unixsock_options o = UNIXSOCK_OPTIONS_INIT;
-  CHECK(unixsock_options_error(&o) == NULL);
+  CHECK(unixsock_options_error("x.sock", 6, &o) == NULL);
   o.mode = 07777;
   o.uid = 4294967294LL;
-  CHECK(unixsock_options_error(&o) == NULL);
+  CHECK(unixsock_options_error("x.sock", 6, &o) == NULL);
   struct {
     int backlog, mode;
     long long uid, gid;
@@ -285,7 +285,7 @@ TEST(test_options_error_names_the_bad_field) {
     o.mode = bad[i].mode;
     o.uid = bad[i].uid;
     o.gid = bad[i].gid;
-    const char *why = unixsock_options_error(&o);
+    const char *why = unixsock_options_error("x.sock", 6, &o);
     CHECK(why != NULL && strcmp(why, bad[i].why) == 0);
   }
   /* an allow-list count whose copy size wraps (to 4 bytes here) was copied into
@@ -294,12 +294,12 @@ TEST(test_options_error_names_the_bad_field) {
   o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
   o.allow_uids = &one;
   o.allow_uids_count = SIZE_MAX / sizeof(uid_t) + 2;
-  CHECK(strcmp(unixsock_options_error(&o), "allow_uids must point at allow_uids_count ids") == 0);
+  CHECK(strcmp(unixsock_options_error("x.sock", 6, &o), "allow_uids must point at allow_uids_count ids") == 0);
   unixsock *l;
   CHECK_ERR(unixsock_listen("@options-wrap", 13, UNIXSOCK_STREAM, &o, &l), EINVAL);
   o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
   o.allow_gids_count = 1;
-  CHECK(strcmp(unixsock_options_error(&o), "allow_gids must point at allow_gids_count ids") == 0);
+  CHECK(strcmp(unixsock_options_error("x.sock", 6, &o), "allow_gids must point at allow_gids_count ids") == 0);
   CHECK_ERR(unixsock_bind("@options-null", 13, UNIXSOCK_DGRAM, &o, &l), EINVAL);
   /* (uid_t)-1 in an allow list admits no one; it was taken, unlike an owner of it */
   uid_t uids[] = {0, 4294967294U, (uid_t)-1};
@@ -307,15 +307,50 @@ TEST(test_options_error_names_the_bad_field) {
   o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
   o.allow_uids = uids;
   o.allow_uids_count = 2;
-  CHECK(unixsock_options_error(&o) == NULL);
+  CHECK(unixsock_options_error("x.sock", 6, &o) == NULL);
   o.allow_uids_count = 3;
-  CHECK(strcmp(unixsock_options_error(&o), "allow_uids entries must be 0 to 4294967294") == 0);
+  CHECK(strcmp(unixsock_options_error("x.sock", 6, &o), "allow_uids entries must be 0 to 4294967294") == 0);
   CHECK_ERR(unixsock_listen("@options-nobody", 15, UNIXSOCK_STREAM, &o, &l), EINVAL);
   o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
   o.allow_gids = gids;
   o.allow_gids_count = 1;
-  CHECK(strcmp(unixsock_options_error(&o), "allow_gids entries must be 0 to 4294967294") == 0);
+  CHECK(strcmp(unixsock_options_error("x.sock", 6, &o), "allow_gids entries must be 0 to 4294967294") == 0);
   CHECK_ERR(unixsock_bind("@options-nobody", 15, UNIXSOCK_DGRAM, &o, &l), EINVAL);
+}
+
+/* An abstract name or an autobind has no file to take a mode or an owner: they
+ * were ignored, leaving open to every peer a socket the caller meant to close. */
+TEST(test_file_options_without_a_file_are_einval) {
+  unixsock_options o = UNIXSOCK_OPTIONS_INIT;
+  unixsock *s;
+  o.mode = 0600;
+  CHECK_ERR(unixsock_listen("@options-mode", 13, UNIXSOCK_STREAM, &o, &s), EINVAL);
+  CHECK_ERR(unixsock_bind("@options-mode", 13, UNIXSOCK_DGRAM, &o, &s), EINVAL);
+  CHECK_ERR(unixsock_bind("", 0, UNIXSOCK_DGRAM, &o, &s), EINVAL);
+  CHECK(strcmp(unixsock_options_error("@options-mode", 13, &o),
+               "mode sets a socket file's permissions, and an abstract name has no file "
+               "(allow_uids and allow_gids limit who connects)") == 0);
+  CHECK(strcmp(unixsock_options_error("", 0, &o),
+               "mode sets a socket file's permissions, and an empty address has no file") == 0);
+  CHECK(unixsock_options_error("a@b.sock", 8, &o) == NULL); /* a path with an @ in it */
+  o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
+  o.gid = 0;
+  CHECK_ERR(unixsock_listen("@options-gid", 12, UNIXSOCK_SEQPACKET, &o, &s), EINVAL);
+  CHECK(strcmp(unixsock_options_error("@options-gid", 12, &o),
+               "uid and gid set a socket file's owner, and an abstract name has no file "
+               "(allow_uids and allow_gids limit who connects)") == 0);
+  o.gid = -1;
+  o.uid = 0;
+  CHECK(strcmp(unixsock_options_error("", 0, &o),
+               "uid and gid set a socket file's owner, and an empty address has no file") == 0);
+  /* an allow list is the abstract name's guard, and is kept */
+  uid_t me = getuid();
+  o = (unixsock_options)UNIXSOCK_OPTIONS_INIT;
+  o.allow_uids = &me;
+  o.allow_uids_count = 1;
+  CHECK(unixsock_options_error("@options-allow", 14, &o) == NULL);
+  CHECK_OK(unixsock_listen("@options-allow", 14, UNIXSOCK_STREAM, &o, &s));
+  unixsock_close(s);
 }
 
 /* An owner past uid_t was cut to its low 32 bits (2^40 became uid 0: root owned

@@ -88,6 +88,11 @@ def test_usage_errors_exit_2(args):
     (["listen", "@x", "--echo", "-w", "1"], "unixsock: option '--wait' does nothing with --echo"),
     (["listen", "@x", "-e", "--send-fd", "/etc/hostname"],
      "unixsock: option '--send-fd' does nothing with --echo"),
+    # a mode for an abstract name was ignored: the socket stayed open to everyone
+    (["listen", "@x", "-m", "600"],
+     "unixsock: option '--mode' sets a socket file's permissions, and @x is abstract: it has no file"),
+    (["listen", "@a\x1bb", "-k", "dgram", "-m", "600"],
+     "unixsock: option '--mode' sets a socket file's permissions, and @a\\x1bb is abstract: it has no file"),
 ])
 def test_usage_errors_say_what_is_wrong(args, reason):
     r = run(*args, input="")

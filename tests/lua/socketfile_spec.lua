@@ -98,6 +98,21 @@ describe("socket files", function()
     assert.are.equal("bind " .. p .. ": mode must be 0 to 4095 (octal 7777)", err)
   end))
 
+  it("a mode or owner for an address without a file is refused, naming it", h.no_leak(function()
+    -- each was ignored: the caller believed the socket closed to other users
+    local guard = " (allow_uids and allow_gids limit who connects)"
+    local s, err, errno = unixsock.listen("@file-options", "stream", { mode = 384 })
+    assert.is_nil(s)
+    assert.are.equal("listen @file-options: mode sets a socket file's permissions, and an abstract "
+                     .. "name has no file" .. guard, err)
+    assert.are.equal(unixsock.errno.EINVAL, errno)
+    s, err = unixsock.bind("@file-options", { gid = 0 })
+    assert.are.equal("bind @file-options: uid and gid set a socket file's owner, and an abstract "
+                     .. "name has no file" .. guard, err)
+    s, err = unixsock.bind(nil, { mode = 384 })
+    assert.are.equal("bind \"\": mode sets a socket file's permissions, and an empty address has no file", err)
+  end))
+
   it("a misspelt or mistyped option is an argument error naming it", h.no_leak(function()
     -- a misspelt option was ignored without a word, and a mistyped one was
     -- "bad argument #-1 (number expected, got string)"

@@ -153,6 +153,24 @@ def test_bad_option_is_einval_naming_it(sockdir, make, option, value, why):
     assert not os.path.exists(p)
 
 
+ABSTRACT_GUARD = "(allow_uids and allow_gids limit who connects)"
+
+
+@pytest.mark.parametrize("make, address, options, why", [
+    # each was ignored: the caller believed the socket closed to other users
+    (unixsock.listen, "@file-options", {"mode": 0o600},
+     "mode sets a socket file's permissions, and an abstract name has no file " + ABSTRACT_GUARD),
+    (unixsock.bind, "@file-options", {"uid": 0},
+     "uid and gid set a socket file's owner, and an abstract name has no file " + ABSTRACT_GUARD),
+    (unixsock.bind, "", {"mode": 0o600},
+     "mode sets a socket file's permissions, and an empty address has no file"),
+])
+def test_file_options_on_an_address_without_a_file_are_einval(make, address, options, why):
+    with pytest.raises(OSError) as e:
+        make(address, **options)
+    assert (e.value.errno, e.value.strerror, e.value.filename) == (errno.EINVAL, why, address)
+
+
 def test_negative_backlog_is_einval_naming_it(sockdir):
     p = str(sockdir / "bad.sock")
     with pytest.raises(OSError) as e:
