@@ -571,7 +571,8 @@ UNIXSOCK_EXTERN size_t unixsock_access_error(const char *name, size_t namelen, i
  *  - ETIMEDOUT (a dgram send): the receiver has not read what came before;
  *  - EPERM (a dgram send): the socket there is connected to another;
  *  - EACCES: unixsock_access_error's text (listen and bind create);
- *  - EINVAL for "": an empty address names no socket.
+ *  - EINVAL for "": an empty address names no socket; for a path holding a NUL
+ *    byte: a path cannot hold one.
  * *other_kind (may be NULL): the one other kind the text says holds the name,
  * else 0 (the CLI says "try -k dgram").  Returns the text's length (buf,
  * NUL-terminated, holds what fits; NULL: the length alone), 0 when there is

@@ -262,6 +262,8 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
                ? unixsock__say(buf, size, "an empty address names no socket: give a path, or @name for an "
                          "abstract one")
                : 0;
+  if (result == -EINVAL && name[0] != '@' && memchr(name, '\0', namelen) != NULL)
+    return unixsock__say(buf, size, "a path cannot hold a NUL byte (an abstract @name can)");
   if (result != -ENOENT && result != -ENOTDIR && result != -ECONNREFUSED &&
       result != -EPROTOTYPE && result != -EPERM && result != -EADDRINUSE && result != -EEXIST &&
       result != -EACCES && result != -ENAMETOOLONG && result != -ETIMEDOUT &&

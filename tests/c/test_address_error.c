@@ -199,6 +199,19 @@ TEST(test_an_empty_address_says_it_names_no_socket) {
                     "one") == 0);
 }
 
+/* A NUL in a path was a bare EINVAL; an abstract name may hold NULs. */
+TEST(test_a_nul_in_a_path_is_said) {
+  unixsock *s;
+  char buf[200];
+  int r = unixsock_connect("/tmp/a\0b", 8, UNIXSOCK_STREAM, 1000, &s);
+  CHECK_EQ(r, -EINVAL);
+  CHECK(unixsock_address_error("connect", UNIXSOCK_STREAM, "/tmp/a\0b", 8, r, NULL, buf,
+                               sizeof(buf)) > 0);
+  CHECK(strcmp(buf, "a path cannot hold a NUL byte (an abstract @name can)") == 0);
+  CHECK_EQ(unixsock_address_error("listen", UNIXSOCK_STREAM, "@a\0b", 4, -EINVAL, NULL, buf,
+                                  sizeof(buf)), 0);
+}
+
 /* Errors it has nothing to add to, and input it cannot explain, leave buf empty. */
 TEST(test_address_error_says_nothing_it_does_not_know) {
   char buf[64] = "x";

@@ -227,7 +227,9 @@ def test_a_refused_address_says_what_is_there(sockdir, abstract):
                 (lambda: me.send_batch([(b"x", [], False, str(f))]), errno.ECONNREFUSED, "send_batch",
                  f"{f} is a regular file, not a socket"),
                 (lambda: unixsock.connect(""), errno.EINVAL, "connect",
-                 "an empty address names no socket: give a path, or @name for an abstract one")]:
+                 "an empty address names no socket: give a path, or @name for an abstract one"),
+                (lambda: unixsock.connect("/tmp/a\0b"), errno.EINVAL, "connect",
+                 "a path cannot hold a NUL byte (an abstract @name can)")]:
             assert _notes(call) == (err, [f"in unixsock.{op}", note])
     assert f.read_text() == "data"
 
