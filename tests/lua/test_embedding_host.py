@@ -3,6 +3,8 @@ server script exposes, and the script serves clients without ever blocking it.""
 import os
 import subprocess
 
+import pytest
+
 import unixsock
 from conftest import ROOT, build_dir, wait_until_serving
 
@@ -55,3 +57,61 @@ def test_a_reply_the_client_has_no_room_for_is_reported(sockdir, tmp_path):
         err = log.read()
     assert host.returncode == 0, err
     assert "reply not sent: send: Resource temporarily unavailable" in err
+
+
+def test_more_clients_than_the_host_once_watched_are_all_served(sockdir):
+    # the host watched the first 256 fds the script listed, and the rest of the
+    # clients waited for a reply that never came
+    path = str(sockdir / "host.sock")
+    clients = 300
+    host = subprocess.Popen(
+        [str(build_dir() / "examples" / "lua-host" / "lua_host"),
+         str(ROOT / "examples" / "lua-host" / "echo_server.lua"), path, str(clients)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    conns = []
+    try:
+        wait_until_serving(path, host)
+        for i in range(clients):
+            conns.append(unixsock.connect(path, "seqpacket", timeout=10))
+            conns[-1].send(b"c%d" % i)
+        for i, c in enumerate(conns):
+            assert c.recv(100) == b"Hi, c%d" % i
+    finally:
+        for c in conns:
+            c.close()
+        try:
+            out, err = host.communicate(timeout=10)
+        finally:
+            if host.poll() is None:
+                host.kill()
+                host.communicate()
+    assert host.returncode == 0, err
+
+
+DONE = "done = function() return false end, on_ready = function() end"
+
+
+@pytest.mark.parametrize("script, said", [
+    # a script that returned no table aborted the host: an unprotected Lua error
+    ("return 5", "{path} returned number, not a table of handlers (done, fds, on_ready)"),
+    ("return {}", "{path}: the table it returned has no function done"),
+    ("return {fds = function() return 7 end, %s}" % DONE,
+     "fds: list of descriptors expected, got number"),
+    # an entry that is not an fd was read as 0: stdin was watched instead
+    ("return {fds = function() return {'x'} end, %s}" % DONE,
+     "fds: descriptor expected at [1], got string"),
+    ("return {fds = function() return {1.5} end, %s}" % DONE,
+     "fds: descriptor expected at [1], got 1.5"),
+    ("return {fds = function() return setmetatable({}, {__len = function() error('no length') end}) end, %s}"
+     % DONE, "fds: {path}:1: no length"),
+    # a closed fd in the list made poll say POLLNVAL on every turn
+    ("return {fds = function() return {999} end, %s}" % DONE, "fds: 999 is not an open descriptor"),
+    ("return {fds = function() return {} end, done = function() error('broken') end, on_ready = print}",
+     "done: {path}:1: broken"),
+])
+def test_a_script_that_breaks_the_host_contract_is_said_and_ends_it(tmp_path, script, said):
+    (tmp_path / "script.lua").write_text(script)
+    # run where the script is: Lua shortens a long path in its messages
+    r = subprocess.run([str(build_dir() / "examples" / "lua-host" / "lua_host"), "script.lua"],
+                       capture_output=True, text=True, timeout=10, cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (1, "lua_host: " + said.format(path="script.lua") + "\n")
