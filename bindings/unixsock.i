@@ -1342,10 +1342,10 @@ static us_status_on us_peer(us_socket *sock, int pidfd, PyObject **ret_obj) {
 static us_status us_listen_fds(int unset, PyObject **ret_obj) {
   long n = unixsock_listen_fds(0, NULL, 0);
   if (n < 0) {
+    const char *why = unixsock_listen_fds_error(); /* before the variables go */
     (void)unixsock_listen_fds(unset, NULL, 0); /* unset as asked, even so */
-    _Static_assert(UNIXSOCK_LISTEN_FDS_MAX == 32767, "the message names the bound");
-    if (n == -EINVAL)
-      us_raise_why(n, "LISTEN_FDS must be 0 to 32767", "listen_fds", 0, NULL, NULL, 0);
+    if (why != NULL)
+      us_raise_why(n, why, "listen_fds", 0, NULL, NULL, 0);
     return n;
   }
   unixsock_listen_fd *got = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(*got));

@@ -44,10 +44,10 @@ static int l_listen_fds(lua_State *L) {
   int unset = lua_isnoneornil(L, 1) ? 1 : lua_toboolean(L, 1);
   int n = unixsock_listen_fds(0, NULL, 0);
   if (n < 0) {
+    const char *why = unixsock_listen_fds_error(); /* before the variables go */
     (void)unixsock_listen_fds(unset, NULL, 0); /* unset as asked, even so */
-    _Static_assert(UNIXSOCK_LISTEN_FDS_MAX == 32767, "the message names the bound");
-    if (n == -EINVAL)
-      return lus_fail_why(L, n, "LISTEN_FDS must be 0 to 32767", "listen_fds", NULL, 0);
+    if (why != NULL)
+      return lus_fail_why(L, n, why, "listen_fds", NULL, 0);
     return lus_fail(L, n, "listen_fds", NULL, 0);
   }
   unixsock_listen_fd *got = lua_newuserdatauv(L, (n > 0 ? (size_t)n : 1) * sizeof(*got), 0);

@@ -457,12 +457,18 @@ typedef struct unixsock_listen_fd {
  * LISTEN_FDNAMES; fds from 3).  Fills up to max entries and returns how many fds
  * were passed (0 when none were, or they were meant for another process); fds past
  * max are left alone, so call with max 0 (ret_fds may be NULL, nothing is adopted)
- * to size the array first.  -EINVAL when LISTEN_FDS is over UNIXSOCK_LISTEN_FDS_MAX.
+ * to size the array first.  -EINVAL, as sd_listen_fds says, when LISTEN_PID is not
+ * a process id or LISTEN_FDS (for this process) is not 0 to UNIXSOCK_LISTEN_FDS_MAX.
  * With unset_environment the variables are removed, as sd_listen_fds does.  An fd
  * that is not AF_UNIX is left open, not adopted, and reported with its error. */
 #define UNIXSOCK_LISTEN_FDS_MAX 32767
 UNIXSOCK_EXTERN int unixsock_listen_fds(int unset_environment, unixsock_listen_fd *ret_fds,
                                         size_t max);
+
+/* Why unixsock_listen_fds() returns -EINVAL now: which variable holds what ("LISTEN_FDS
+ * must be 0 to 32767"), or NULL.  Call it before the variables are unset.  For
+ * error messages; the text is static. */
+UNIXSOCK_EXTERN const char *unixsock_listen_fds_error(void);
 
 /* ---- control ------------------------------------------------------------ */
 

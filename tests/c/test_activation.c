@@ -139,7 +139,53 @@ TEST(test_listen_fds_with_max_0_counts_without_adopting) {
 
 static int too_many(void) {
   setenv("LISTEN_FDS", "99999", 1);
-  return unixsock_listen_fds(0, NULL, 0) == -EINVAL ? 0 : 1;
+  if (unixsock_listen_fds(0, NULL, 0) != -EINVAL)
+    return 1;
+  const char *why = unixsock_listen_fds_error();
+  return why != NULL && strcmp(why, "LISTEN_FDS must be 0 to 32767") == 0 ? 0 : 2;
+}
+
+/* Values no service manager writes were taken as "nothing passed": a broken
+ * launcher's server served nothing, without a word. */
+static int garbled(void) {
+  static const struct {
+    const char *pid, *fds, *why;
+  } cases[] = {{NULL, "abc", "LISTEN_FDS must be 0 to 32767"},
+               {NULL, "-1", "LISTEN_FDS must be 0 to 32767"},
+               {NULL, "", "LISTEN_FDS must be 0 to 32767"},
+               {"x1", "1", "LISTEN_PID must be a process id"},
+               {"4294967296", "1", "LISTEN_PID must be a process id"}};
+  char me[32];
+  snprintf(me, sizeof(me), "%d", (int)getpid());
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    setenv("LISTEN_PID", cases[i].pid != NULL ? cases[i].pid : me, 1);
+    setenv("LISTEN_FDS", cases[i].fds, 1);
+    if (unixsock_listen_fds(0, NULL, 0) != -EINVAL)
+      return 10 + (int)i;
+    const char *why = unixsock_listen_fds_error();
+    if (why == NULL || strcmp(why, cases[i].why) != 0)
+      return 20 + (int)i;
+  }
+  /* a pid past pid_t that wrapped to this one's was taken as this one's */
+  snprintf(me, sizeof(me), "%lld", 4294967296LL + getpid());
+  setenv("LISTEN_PID", me, 1);
+  setenv("LISTEN_FDS", "1", 1);
+  if (unixsock_listen_fds(0, NULL, 0) != -EINVAL)
+    return 30;
+  /* another process's garbled count is not this one's business */
+  setenv("LISTEN_PID", "1", 1);
+  setenv("LISTEN_FDS", "abc", 1);
+  if (unixsock_listen_fds(1, NULL, 0) != 0 || unixsock_listen_fds_error() != NULL)
+    return 31;
+  return unixsock_listen_fds_error() == NULL ? 0 : 32; /* unset: nothing to say */
+}
+
+TEST(test_listen_fds_with_garbled_variables_is_einval_saying_which) {
+  int sv[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  CHECK_EQ(activated_child(garbled, sv, 1, NULL), 0);
+  close(sv[0]);
+  close(sv[1]);
 }
 
 TEST(test_listen_fds_over_the_most_is_einval) {

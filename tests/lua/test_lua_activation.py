@@ -39,3 +39,16 @@ def test_listen_fds_over_32767_says_so(sockdir):
     with unixsock.listen(str(sockdir / "over.sock")) as l:
         done = run_lua(l, 1, code, LISTEN_FDS="99999")
     assert done.returncode == 0, done.stderr
+
+
+def test_listen_fds_with_a_garbled_count_says_so(sockdir):
+    # it returned {} as if nothing had been passed
+    code = """
+        local unixsock = require "unixsock"
+        local ok, msg, err = unixsock.listen_fds()
+        assert(ok == nil and err == unixsock.errno.EINVAL, msg)
+        assert(msg == "listen_fds: LISTEN_FDS must be 0 to 32767", msg)
+    """
+    with unixsock.listen(str(sockdir / "garbled.sock")) as l:
+        done = run_lua(l, 1, code, LISTEN_FDS="1O")
+    assert done.returncode == 0, done.stderr

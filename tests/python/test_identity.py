@@ -221,6 +221,23 @@ def test_listen_fds_over_32767_says_so(sockdir):
     assert done.returncode == 0, done.stderr
 
 
+def test_listen_fds_with_a_garbled_count_says_so(sockdir):
+    # it returned [] as if nothing had been passed: a broken launcher's server
+    # served nothing, without a word
+    code = textwrap.dedent("""
+        import errno, unixsock
+        try:
+            unixsock.listen_fds()
+        except OSError as e:
+            assert (e.errno, e.strerror) == (errno.EINVAL, "LISTEN_FDS must be 0 to 32767"), e
+        else:
+            raise AssertionError("no error")
+    """)
+    with unixsock.listen(str(sockdir / "garbled.sock")) as l:
+        done = run_activated(l, 1, [sys.executable, "-c", code], LISTEN_FDS="1O")
+    assert done.returncode == 0, done.stderr
+
+
 @root_only
 def test_credentials_from_a_pid_namespace_out_of_sight_keep_their_ids(abstract):
     # a server in a container hears the host's processes as pid 0, but their uid
