@@ -72,7 +72,7 @@ def stop(proc):
     return proc.communicate()[0]
 
 
-def indent(text, by="        "):
+def indent(text, by="          "):
     return text.rstrip().replace("\n", "\n" + by)
 
 
