@@ -71,10 +71,22 @@ static void check_fds_list(lua_State *L, int idx, lua_Integer n, const char *op)
  * the send_batch message an error names.  0, or -ENAMETOOLONG for an address
  * longer than a message holds, which is then left on top of the stack for the
  * caller's error (as sendto says it). */
+/* A send_batch message's field at idx that is not what it must be: named by the
+ * message, as the stack slot it was copied to is no argument of the caller's. */
+static int bad_field(lua_State *L, int idx, const char *op, lua_Integer item, const char *field,
+                     const char *must) {
+  return luaL_error(L, "%s: message %I's %s must be %s, not %s", op, item, field, must,
+                    luaL_typename(L, idx));
+}
+
 static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv, const char *op,
                          lua_Integer item) {
+  if (item > 0 && !lua_isstring(L, idx))
+    bad_field(L, idx, op, item, "data", "a string");
   m->data = (void *)luaL_checklstring(L, idx, &m->len);
   if (!lua_isnoneornil(L, idx + 1)) {
+    if (item > 0 && !lua_istable(L, idx + 1))
+      bad_field(L, idx + 1, op, item, "fds", "a list of descriptors");
     luaL_checktype(L, idx + 1, LUA_TTABLE);
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx + 1); /* a plain list */
     check_fds_list(L, idx + 1, n, op);
@@ -103,8 +115,12 @@ static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv, c
       m->flags |= UNIXSOCK_MSG_CREDS;
     lua_pop(L, 1);
     if (lua_getfield(L, idx + 2, "address") != LUA_TNIL) {
+      if (!lua_isstring(L, -1)) /* the options are an argument, the address a field */
+        return item > 0 ? bad_field(L, -1, op, item, "address", "a string")
+                        : luaL_argerror(L, idx + 2, lua_pushfstring(L, "address must be a string, not %s",
+                                                                    luaL_typename(L, -1)));
       size_t alen;
-      const char *a = luaL_checklstring(L, -1, &alen);
+      const char *a = lua_tolstring(L, -1, &alen);
       if (alen > sizeof(m->address))
         return -ENAMETOOLONG;
       memcpy(m->address, a, alen);
@@ -167,18 +183,19 @@ static int fail_bad_fd(lua_State *L, const char *op, const unixsock *h,
                     : lus_fail_on_why(L, -EBADF, text, op, h);
 }
 
+/* What a message table may hold: a received message passes as the options of
+ * send_message, and as a send_batch item (its data, fds, truncated are what it
+ * carries; as options they are left to the other arguments). */
+static const char *const message_fields[] = {"creds", "address", "data", "fds", "truncated", NULL};
+
 /* sock:send_message(data [, fds [, {creds=true, address=...}]]) -> bytes */
 static int l_send_message(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   int fdv[UNIXSOCK_MAX_FDS];
   unixsock_message m;
   memset(&m, 0, sizeof(m));
-  if (lua_istable(L, 4)) {
-    /* a received message passes as the options too (its data, fds, truncated
-     * are what it carries, not options, and are left to the other arguments) */
-    static const char *const options[] = {"creds", "address", "data", "fds", "truncated", NULL};
-    lus_check_option_names(L, 4, options);
-  }
+  if (lua_istable(L, 4))
+    lus_check_option_names(L, 4, message_fields);
   if (read_outgoing(L, 2, &m, fdv, "send_message", 0) < 0)
     return fail_too_long(L, "send_message");
   ssize_t n = unixsock_send_message(s->h, &m);
@@ -278,7 +295,17 @@ static int l_send_batch(lua_State *L) {
       return luaL_error(L, "send_batch: message %d must be a string or a table, not %s",
                         (int)i, luaL_typename(L, -1));
     int t = lua_gettop(L);
-    bool made = batch_meta || has_metatable(L, t);
+    bool item_meta = has_metatable(L, t);
+    /* a plain table's misspelt field (cred = true) sent no credentials; an
+     * object with a metatable may hold fields of its own */
+    const char *unknown = item_meta ? NULL : lus_unknown_key(L, t, message_fields);
+    if (unknown != NULL && lua_isinteger(L, -2)) /* {"data", {fd}}, as Python's tuple */
+      return luaL_error(L, "send_batch: message %d's fields go by name: {data = ..., fds = {...}}",
+                        (int)i);
+    if (unknown != NULL)
+      return luaL_error(L, "send_batch: message %d has no field %s (data, fds, creds, address)",
+                        (int)i, unknown);
+    bool made = batch_meta || item_meta;
     made = lua_getfield(L, t, "data") != LUA_TSTRING || made;
     lua_getfield(L, t, "fds");
     lua_pushvalue(L, t); /* the table doubles as the options table */

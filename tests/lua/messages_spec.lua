@@ -522,6 +522,31 @@ describe("messages", function()
     assert.are.equal("after", b:recv(100))
   end))
 
+  it("send_batch names the message and the field that is wrong", h.no_leak(function()
+    -- these said "bad argument #6" (or #7, or #-1): stack slots, no argument of
+    -- the call; and a misspelt field (cred = true) sent no credentials, silently
+    local a, b = unixsock.pair("dgram")
+    local _a <close> = a
+    local _b <close> = b
+    local cases = {
+      { { "ok", { fds = {} } }, "send_batch: message 2's data must be a string, not nil" },
+      { { { data = "x", fds = "0" } }, "send_batch: message 1's fds must be a list of descriptors, not string" },
+      { { { data = "x", address = {} } }, "send_batch: message 1's address must be a string, not table" },
+      { { { data = "x", cred = true } }, "send_batch: message 1 has no field cred (data, fds, creds, address)" },
+      { { "ok", { "x", { 0 } } }, "send_batch: message 2's fields go by name: {data = ..., fds = {...}}" },
+    }
+    for _, case in ipairs(cases) do
+      local ok, err = pcall(a.send_batch, a, case[1])
+      assert.is_false(ok)
+      assert.are.equal(case[2], err)
+    end
+    local ok, err = pcall(a.send_message, a, "x", {}, { address = {} })
+    assert.is_false(ok)
+    assert.matches("bad argument #4 to '[%w_.?]+' %(address must be a string, not table%)", err)
+    assert.are.equal(1, a:send_batch({ "after" })) -- nothing was sent, nothing stuck
+    assert.are.equal("after", b:recv(100))
+  end))
+
   it("send_batch sends up to a message it cannot send, and the next call says why", h.no_leak(function()
     -- the bad address took its whole batch down, the good first message unsent
     local addr = h.abstract()
