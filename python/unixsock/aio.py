@@ -103,11 +103,9 @@ class AsyncSocket:
         return AsyncSocket(await self._io(self.sock.accept))
 
     async def recv(self, size: int) -> bytes:
-        while True:  # try_recv: an empty try (a wake-up for another reader) raises nothing
-            data = self.sock.try_recv(size)
-            if data is not None:
-                return data
-            await self._ready(False)
+        # recv, not try_recv (whose empty try raises nothing): an error names
+        # the call the task made (it said "negative buffersize in try_recv")
+        return await self._io(lambda: self.sock.recv(size))
 
     async def recv_into(self, buffer, nbytes: int = 0) -> int:
         return await self._io(lambda: self.sock.recv_into(buffer, nbytes))
@@ -117,7 +115,10 @@ class AsyncSocket:
 
     async def send(self, data) -> int:
         """Send all of data (on a stream, piece by piece as the peer reads)."""
-        view = memoryview(data).cast("B")
+        try:
+            view = memoryview(data).cast("B")
+        except TypeError:  # as Socket.send says it (memoryview's words named memoryview)
+            raise TypeError(f"data must be bytes-like, not {type(data).__name__}") from None
         sent = 0
         while True:
             sent += await self._io(lambda: self.sock.send(view[sent:]), writable=True)

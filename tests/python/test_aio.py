@@ -342,3 +342,27 @@ def test_wrapping_what_is_not_a_socket_says_so_at_once():
             aio.AsyncSocket(wrapped)
         with pytest.raises(TypeError, match=r"^AsyncSocket wraps a unixsock.Socket, not int$"):
             aio.AsyncSocket(b.fileno())
+
+
+def test_errors_of_async_calls_name_the_call_and_say_what_socket_does():
+    # recv's said "negative buffersize in try_recv" and "in unixsock.try_recv", a
+    # call the task never made; send's named memoryview
+    async def main():
+        a, b = unixsock.pair("seqpacket")
+        A, B = aio.AsyncSocket(a), aio.AsyncSocket(b)
+        with pytest.raises(ValueError, match=r"^negative buffersize in recv$"):
+            await B.recv(-1)
+        with pytest.raises(TypeError, match=r"^data must be bytes-like, not str$"):
+            await A.send("x")
+        with pytest.raises(TypeError, match=r"^data must be bytes-like, not str$"):
+            a.send("x")  # the socket's own words
+        L = aio.AsyncSocket(unixsock.listen("@unixsock-aio-listener-recv"))
+        with pytest.raises(OSError) as e:
+            await L.recv(10)
+        assert e.value.errno == errno.EINVAL
+        assert e.value.__notes__ == ["in unixsock.recv", "this stream socket listens: it only accepts "
+                                     "connections; recv on one that accept returns"]
+        for s in (A, B, L):
+            s.close()
+
+    asyncio.run(main())
