@@ -21,14 +21,14 @@ static void describe_file(const char *path, const struct stat *st) {
          (unsigned)(st->st_mode & 07777));
 }
 
-/* Nothing at path; a symbolic link that leads nowhere says where it points, a
- * directory on the way that is missing which one. */
-static void say_missing(const char *path, const char *shown) {
+/* Nothing at path (stat said err); a symbolic link that leads nowhere says where
+ * it points, a directory on the way that is missing, or a file, which one. */
+static void say_missing(const char *path, const char *shown, int err) {
   char *t = cli_dangling_target(path);
   char why[600];
   if (t != NULL)
     printf("%s: nothing there (a symbolic link to %s, which does not exist)\n", shown, t);
-  else if (unixsock_address_error("connect", 0, path, strlen(path), -ENOENT, NULL, why,
+  else if (unixsock_address_error("connect", 0, path, strlen(path), -err, NULL, why,
                                   sizeof(why)) > 0)
     printf("%s: nothing there (%s)\n", shown, why);
   else
@@ -46,8 +46,8 @@ int cli_probe(const struct cli_options *o) {
     struct stat st;
     if (stat(a, &st) < 0) { /* follows symlinks: a link to a socket is usable */
       int err = errno;
-      if (err == ENOENT) {
-        say_missing(a, o->shown);
+      if (err == ENOENT || err == ENOTDIR) { /* ENOTDIR: a file on the way */
+        say_missing(a, o->shown, err);
         return EXIT_MISSING;
       }
       cli_error("stat", a, -err);

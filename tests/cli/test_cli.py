@@ -567,6 +567,15 @@ class TestProbe:
         assert (r.returncode, r.stdout) == (
             3, f"{sockdir}/gone/app.sock: nothing there (the directory {sockdir}/gone does not exist)\n")
 
+    def test_a_file_on_the_way_is_nothing_there_naming_it(self, sockdir):
+        # a file where a directory should be was a failure (status 1, "stat ...:
+        # Not a directory"), where a missing directory is "nothing there" (3)
+        (sockdir / "file").write_text("x")
+        r = run("probe", str(sockdir / "file" / "app.sock"))
+        assert (r.returncode, r.stdout, r.stderr) == (
+            3, f"{sockdir}/file/app.sock: nothing there ({sockdir}/file is a regular file, "
+               "not a directory)\n", "")
+
     def test_an_abstract_name_too_long_says_the_limit(self):
         name = "@" + "a" * 110
         r = run("probe", name)
