@@ -39,10 +39,10 @@ struct cli_options {
                             (-1 for ever); WAIT_DEFAULT: the relay's own choice */
 };
 
-/* After result, a failed receive of messages on sock: how its stream's frame
- * broke, on a line of its own, when the errno alone does not say
- * (unixsock_frame_error). */
-void cli_frame_hint(const unixsock *sock, int result);
+/* After result, the error of op on sock, what the errno alone does not say, on
+ * a line of its own: how its stream's frame broke (unixsock_frame_error), or
+ * what the call met (unixsock_call_error: a peer that closed with data unread). */
+void cli_call_hint(const unixsock *sock, const char *op, int result);
 /* Print "unixsock: <op> <address>: <strerror> (<ERRNAME>)" to stderr. */
 void cli_error(const char *op, const char *address, int result);
 /* The same for an address of len bytes as the library gives them (an abstract

@@ -349,6 +349,7 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
       waiting_since = now_ms();
     if (out < 0) {
       cli_error("send", o->address, out);
+      cli_call_hint(sock, "send", out);
       status = EXIT_FAIL;
       break;
     }
@@ -411,7 +412,7 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
           cli_error("write to", "stdout", d);
         else if (!r.stdout_failed) {
           cli_error("recv", o->address, d);
-          cli_frame_hint(sock, d);
+          cli_call_hint(sock, "recv", d);
         }
         status = r.stdout_failed && d == -EPIPE ? EXIT_OK : EXIT_FAIL;
         break;
@@ -430,8 +431,10 @@ int cli_relay(unixsock *sock, const struct cli_options *o) {
         /* the socket is ours and open: a bad descriptor is stdin (opened for writing) */
         if (s == -EBADF)
           cli_error("read from", "stdin", s);
-        else
+        else {
           cli_error("send", o->address, s);
+          cli_call_hint(sock, "send", s);
+        }
         status = EXIT_FAIL;
         break;
       }

@@ -152,9 +152,10 @@ struct conn {
   struct conn *prev, *next; /* every open connection, to close them all at the end */
 };
 
-void cli_frame_hint(const unixsock *sock, int result) {
+void cli_call_hint(const unixsock *sock, const char *op, int result) {
   char why[256];
-  if (unixsock_frame_error(sock, result, why, sizeof(why)) > 0)
+  if (unixsock_frame_error(sock, result, why, sizeof(why)) > 0 ||
+      unixsock_call_error(sock, op, result, why, sizeof(why)) > 0)
     fprintf(stderr, "unixsock: %s\n", why);
 }
 
@@ -166,7 +167,7 @@ static void conn_lost(const struct conn *k, int err) {
             unixsock_strerror(err), unixsock_errname(err));
   else
     cli_error("client lost", NULL, err);
-  cli_frame_hint(k->sock, err);
+  cli_call_hint(k->sock, "send", err); /* send or recv: the sentences it may add fit both */
 }
 
 /* Closes k's connection, takes it off the poller and the list, and frees it. */

@@ -538,6 +538,8 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
  *   this dgram socket is not connected: give each datagram an address (sendto)
  *   the peer has not read what was sent before: its receive buffer, and this
  *   socket's send buffer, are full     (a send's ETIMEDOUT)
+ *   the peer closed before reading all that this socket sent it
+ *                                      (ECONNRESET on a stream or seqpacket)
  * Copies it as unixsock_frame_error does and returns its whole length; 0 when
  * there is nothing to add (or result is another error, as the -EAGAIN of an
  * empty try).

@@ -2,9 +2,10 @@
  * kernel answers recv on a listener, accept on a connection and accept on a
  * dgram socket alike with "Invalid argument", send on a listener with
  * "Transport endpoint is not connected", an address given to a stream socket
- * with "already connected", and a send the peer has no room for, once the
- * timeout is over, with "Connection timed out": none of them says what the
- * socket is, what to call, or who is slow. */
+ * with "already connected", a send the peer has no room for, once the
+ * timeout is over, with "Connection timed out", and a peer that closed with data
+ * unread with "Connection reset by peer", on a machine with no network: none of
+ * them says what the socket is, what to call, or who is slow. */
 #include <string.h>
 
 #include "internal.h"
@@ -30,11 +31,16 @@ size_t unixsock_call_error(const unixsock *sock, const char *op, int result, cha
   if (buf != NULL && size > 0)
     buf[0] = '\0';
   if (result != -EINVAL && result != -ENOTCONN && result != -EISCONN && result != -EOPNOTSUPP &&
-      result != -ETIMEDOUT)
+      result != -ETIMEDOUT && result != -ECONNRESET)
     return 0; /* the EAGAIN of an empty try costs nothing here */
   if (sock == NULL || op == NULL || sock->fd < 0)
     return 0;
   const char *kind = unixsock_kind_name(sock->kind);
+  if (result == -ECONNRESET) /* the kernel's word when the peer's receive queue was not empty */
+    return sock->kind != UNIXSOCK_DGRAM
+               ? unixsock__say(buf, size, "the peer closed before reading all that this socket "
+                                          "sent it")
+               : 0;
   if (result == -ETIMEDOUT) { /* a receive that timed out got nothing: the errno says it */
     if (!is_send(op) && strcmp(op, "flush") != 0)
       return 0;

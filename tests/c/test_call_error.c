@@ -128,3 +128,30 @@ TEST(test_a_send_that_timed_out_says_the_peer_does_not_read) {
   unixsock_close(y);
   unixsock_close(x);
 }
+
+/* A peer that closed with data unread resets the connection: "Connection reset
+ * by peer", on a machine with no network, said nothing of what happened. */
+TEST(test_a_reset_says_the_peer_closed_with_data_unread) {
+  static const int kinds[] = {UNIXSOCK_STREAM, UNIXSOCK_SEQPACKET};
+  char buf[8];
+  for (size_t k = 0; k < 2; k++) {
+    unixsock *x, *y;
+    CHECK_OK(unixsock_pair(kinds[k], &x, &y));
+    CHECK_EQ(unixsock_send(x, "unread", 6), 6);
+    unixsock_close(y);
+    check_call(x, "recv", unixsock_recv(x, buf, sizeof(buf)), ECONNRESET,
+               "the peer closed before reading all that this socket sent it");
+    CHECK_EQ(unixsock_recv(x, buf, sizeof(buf)), 0); /* then the end */
+    unixsock_close(x);
+    /* a send meets it first on seqpacket; a stream send says EPIPE, enough */
+    CHECK_OK(unixsock_pair(kinds[k], &x, &y));
+    CHECK_EQ(unixsock_send(x, "unread", 6), 6);
+    unixsock_close(y);
+    if (kinds[k] == UNIXSOCK_SEQPACKET)
+      check_call(x, "send", unixsock_send(x, "more", 4), ECONNRESET,
+                 "the peer closed before reading all that this socket sent it");
+    else
+      check_call(x, "send", unixsock_send(x, "more", 4), EPIPE, "");
+    unixsock_close(x);
+  }
+}

@@ -260,6 +260,27 @@ def test_a_relay_waiting_on_a_peer_that_does_not_read_says_so(sockdir, abstract,
     assert err == ""  # said once
 
 
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_a_peer_that_closes_with_data_unread_is_said(abstract, kind):
+    # "Connection reset by peer", on a machine with no network, said nothing of
+    # what happened
+    with raw_socket(kind) as peer:
+        peer.bind("\0" + abstract()[1:])
+        name = "@" + peer.getsockname()[1:].decode()
+        peer.listen()
+        proc = subprocess.Popen([TOOL, "connect", name, "-k", kind], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        conn, _ = peer.accept()
+        proc.stdin.write("never read\n")
+        proc.stdin.flush()
+        conn.recv(1, socket.MSG_PEEK)  # it came, and stays unread
+        conn.close()
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert err.splitlines() == [f"unixsock: recv {name}: Connection reset by peer (ECONNRESET)",
+                                "unixsock: the peer closed before reading all that this socket sent it"]
+
+
 @pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
 def test_echo_server_serves_many_clients(sockdir, kind):
     p = str(sockdir / "echo.sock")

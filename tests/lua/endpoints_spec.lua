@@ -174,6 +174,22 @@ describe("endpoints", function()
     h.fails_as(cases)
   end))
 
+  it("a reset says the peer closed with data unread", h.no_leak(function()
+    -- "Connection reset by peer", on a machine with no network, said nothing
+    for _, kind in ipairs({ "stream", "seqpacket" }) do
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      assert(a:send("unread"))
+      b:close()
+      local data, msg, err = a:recv(10)
+      assert.is_nil(data)
+      assert.are.equal(E.ECONNRESET, err)
+      assert.are.equal("recv: Connection reset by peer; the peer closed before reading all that "
+        .. "this socket sent it", msg)
+      assert.are.equal("", a:recv(10))
+    end
+  end))
+
   it("a send that timed out says the peer has not read", h.no_leak(function()
     local a, b = unixsock.pair()
     local _a <close> = a

@@ -276,6 +276,21 @@ def test_a_call_that_does_not_fit_the_socket_says_what_it_is(abstract):
             assert (e.value.errno, e.value.__notes__) == (err, [f"in unixsock.{op}", note])
 
 
+@pytest.mark.parametrize("kind", ["stream", "seqpacket"])
+def test_a_reset_says_the_peer_closed_with_data_unread(kind):
+    # "Connection reset by peer", on a machine with no network, said nothing of
+    # what happened
+    a, b = unixsock.pair(kind)
+    with a:
+        a.send(b"unread")
+        b.close()
+        with pytest.raises(ConnectionResetError) as e:
+            a.recv(10)
+        assert e.value.__notes__ == ["in unixsock.recv",
+                                     "the peer closed before reading all that this socket sent it"]
+        assert a.recv(10) == b""
+
+
 def test_a_send_that_timed_out_says_the_peer_does_not_read():
     # "Connection timed out", as if connecting: the peer did not read
     a, b = unixsock.pair()
