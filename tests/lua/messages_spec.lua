@@ -44,6 +44,21 @@ describe("messages", function()
       writer:close()
     end))
 
+    it("socket() of a passed fd that is no socket names socket() on " .. kind, h.no_leak(function()
+      -- it said "adopt: ...", a call the script never made
+      local a, b = unixsock.pair(kind)
+      local _a <close> = a
+      local _b <close> = b
+      local f <close> = assert(io.open("/dev/null"))
+      assert(a:send_message("x", { f }))
+      local m = assert(b:recv_message())
+      local s, msg, err = m.fds[1]:socket()
+      assert.is_nil(s)
+      assert.are.equal(E.ENOTSOCK, err)
+      assert.are.equal("socket: " .. unixsock.strerror(E.ENOTSOCK), msg)
+      m.fds[1]:close() -- still the message's: socket() took nothing
+    end))
+
     it("credentials on " .. kind, h.no_leak(function()
       local a, b = unixsock.pair(kind)
       local _a <close> = a
