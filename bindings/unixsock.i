@@ -656,7 +656,12 @@ static us_status us_pair(int kind, us_socket **ret_a, us_socket **ret_b) {
 }
 
 static us_status us_adopt(int fd, us_socket **ret) {
-  return unixsock_adopt(fd, ret);
+  int r = unixsock_adopt(fd, ret);
+  char why[200]; /* what fd is, where the errno does not say */
+  if (r < 0)
+    us_raise_noted(r, unixsock_strerror(r), "adopt", NULL, 0,
+                   unixsock_adopt_error(fd, r, why, sizeof(why)) > 0 ? why : NULL);
+  return r;
 }
 
 static us_status_on us_accept(us_socket *sock, us_socket **ret) {

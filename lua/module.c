@@ -160,10 +160,12 @@ static int l_pair(lua_State *L) {
 
 static int l_adopt(lua_State *L) {
   lua_Integer fd = luaL_checkinteger(L, 1);
+  if (fd < INT_MIN || fd > INT_MAX) /* no descriptor's number: said without one */
+    return lus_fail(L, -EBADF, "adopt", NULL, 0);
   lus_socket *s = lus_new(L);
-  int r = unixsock_adopt(fd < 0 || fd > 0x7fffffff ? -1 : (int)fd, &s->h);
+  int r = unixsock_adopt((int)fd, &s->h);
   if (r < 0)
-    return lus_fail(L, r, "adopt", NULL, 0);
+    return lus_fail_adopt(L, r, "adopt", (int)fd);
   return 1;
 }
 

@@ -57,6 +57,14 @@ static __attribute__((noinline)) int fail_explained(lua_State *L, int result, co
   return fail_naming(L, result, why, op, h);
 }
 
+int lus_fail_adopt(lua_State *L, int result, const char *op, int fd) {
+  char why[256];
+  int n = snprintf(why, sizeof(why), "%s; ", unixsock_strerror(result));
+  if (unixsock_adopt_error(fd, result, why + n, sizeof(why) - (size_t)n) == 0)
+    return lus_fail(L, result, op, NULL, 0);
+  return lus_fail_why(L, result, why, op, NULL, 0);
+}
+
 int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h) {
   if (h == NULL || result == -EAGAIN) /* EAGAIN names no address: a poller's empty try */
     return lus_fail(L, result, op, NULL, 0);

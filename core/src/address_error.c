@@ -23,20 +23,6 @@ static char *shown(const char *name, size_t len) {
   return s;
 }
 
-static const char *file_type(mode_t m) {
-  if (S_ISREG(m))
-    return "a regular file";
-  if (S_ISDIR(m))
-    return "a directory";
-  if (S_ISFIFO(m))
-    return "a fifo";
-  if (S_ISLNK(m))
-    return "a symbolic link";
-  if (S_ISCHR(m) || S_ISBLK(m))
-    return "a device";
-  return "not a socket";
-}
-
 /* /proc/net/unix's Type column (the kernel's SOCK_*), as unixsock kinds. */
 static int kind_of_type(unsigned type) {
   switch (type) {
@@ -126,7 +112,7 @@ static size_t say_missing(char *buf, size_t size, const char *path, const char *
       char *dir = shown(part, strlen(part));
       size_t len = dir == NULL    ? 0
                    : missing != 0 ? unixsock__say(buf, size, "the directory %s does not exist", dir)
-                                  : unixsock__say(buf, size, "%s is %s, not a directory", dir, file_type(st.st_mode));
+                                  : unixsock__say(buf, size, "%s is %s, not a directory", dir, unixsock__file_type(st.st_mode));
       free(dir);
       return len;
     }
@@ -148,7 +134,7 @@ static size_t say_refused(char *buf, size_t size, int kind, const char *path, in
     if (stat(path, &st) < 0)
       return 0;
     if (!S_ISSOCK(st.st_mode))
-      return unixsock__say(buf, size, "%s is %s, not a socket", name, file_type(st.st_mode));
+      return unixsock__say(buf, size, "%s is %s, not a socket", name, unixsock__file_type(st.st_mode));
   }
   if (kind != UNIXSOCK_STREAM && kind != UNIXSOCK_DGRAM && kind != UNIXSOCK_SEQPACKET)
     return 0; /* the rest is said of the kind asked for */
@@ -184,7 +170,7 @@ static size_t say_taken(char *buf, size_t size, const char *op, const char *path
   struct stat st;
   if (result == -EEXIST && path[0] != '@' && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
     /* a symbolic link is never followed, even to a socket */
-    return unixsock__say(buf, size, "%s is %s, which %s never replaces", name, file_type(st.st_mode), op);
+    return unixsock__say(buf, size, "%s is %s, which %s never replaces", name, unixsock__file_type(st.st_mode), op);
   if (result != -EADDRINUSE)
     return 0;
   char said[64];

@@ -7,6 +7,8 @@
  * unread with "Connection reset by peer", on a machine with no network: none of
  * them says what the socket is, what to call, or who is slow. */
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -76,4 +78,42 @@ size_t unixsock_call_error(const unixsock *sock, const char *op, int result, cha
     return unixsock__say(buf, size, "this dgram socket is not connected, so it has no peer: each "
                           "datagram comes with its sender's address (recvfrom)");
   return 0;
+}
+
+/* A socket family's name, as <sys/socket.h> spells it. */
+static const char *family_name(int family) {
+  switch (family) {
+  case AF_INET:
+    return "AF_INET";
+  case AF_INET6:
+    return "AF_INET6";
+  case AF_NETLINK:
+    return "AF_NETLINK";
+  case AF_PACKET:
+    return "AF_PACKET";
+  default:
+    return NULL;
+  }
+}
+
+size_t unixsock_adopt_error(int fd, int result, char *buf, size_t size) {
+  if (buf != NULL && size > 0)
+    buf[0] = '\0';
+  struct stat st;
+  if (result == -EBADF)
+    return fd < 0 ? unixsock__say(buf, size, "a descriptor is 0 or more, not %d", fd)
+                  : unixsock__say(buf, size, "descriptor %d is not open", fd);
+  if (result == -ENOTSOCK && fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode))
+    return unixsock__say(buf, size, "descriptor %d is %s, not a socket", fd,
+                         unixsock__file_type(st.st_mode));
+  int family = 0;
+  socklen_t len = sizeof(family);
+  if (result != -EAFNOSUPPORT || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0 ||
+      family == AF_UNIX)
+    return 0;
+  const char *name = family_name(family);
+  return name != NULL ? unixsock__say(buf, size, "descriptor %d is an %s socket, not an AF_UNIX one",
+                                      fd, name)
+                      : unixsock__say(buf, size, "descriptor %d is a socket of family %d, not an "
+                                                 "AF_UNIX one", fd, family);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -48,6 +49,22 @@ const char *unixsock_errname(int result) {
     return "OK";
   const char *s = strerrorname_np(-result);
   return s != NULL ? s : "EUNKNOWN";
+}
+
+const char *unixsock__file_type(mode_t m) {
+  if (S_ISREG(m))
+    return "a regular file";
+  if (S_ISDIR(m))
+    return "a directory";
+  if (S_ISFIFO(m))
+    return "a fifo";
+  if (S_ISLNK(m))
+    return "a symbolic link";
+  if (S_ISCHR(m) || S_ISBLK(m))
+    return "a device";
+  if (S_ISSOCK(m))
+    return "a socket";
+  return "not a socket";
 }
 
 size_t unixsock__say(char *buf, size_t size, const char *fmt, ...) {

@@ -423,5 +423,7 @@ int unixsock__platform_dir_path(int dirfd, const char *base, size_t baselen,
  * and cut to fit (buf NULL or size 0: nothing written); its whole length. */
 size_t unixsock__say(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* What a file of mode m is, for those sentences: "a regular file", "a device"... */
+const char *unixsock__file_type(mode_t m);
 
 #endif

@@ -155,3 +155,37 @@ TEST(test_a_reset_says_the_peer_closed_with_data_unread) {
     unixsock_close(x);
   }
 }
+
+/* adopt's ENOTSOCK and EAFNOSUPPORT did not say what the descriptor was. */
+TEST(test_adopt_error_says_what_the_descriptor_is) {
+  char buf[200];
+  unixsock *s;
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  int r = unixsock_adopt(fds[0], &s);
+  CHECK_EQ(r, -ENOTSOCK);
+  CHECK(unixsock_adopt_error(fds[0], r, buf, sizeof(buf)) > 0);
+  char want[100];
+  snprintf(want, sizeof(want), "descriptor %d is a fifo, not a socket", fds[0]);
+  CHECK(strcmp(buf, want) == 0);
+  int inet = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  CHECK(inet >= 0);
+  r = unixsock_adopt(inet, &s);
+  CHECK_EQ(r, -EAFNOSUPPORT);
+  CHECK_EQ(unixsock_adopt_error(inet, r, NULL, 0), unixsock_adopt_error(inet, r, buf, sizeof(buf)));
+  snprintf(want, sizeof(want), "descriptor %d is an AF_INET6 socket, not an AF_UNIX one", inet);
+  CHECK(strcmp(buf, want) == 0);
+  close(inet);
+  close(fds[0]);
+  close(fds[1]);
+  r = unixsock_adopt(fds[0], &s);
+  CHECK_EQ(r, -EBADF);
+  unixsock_adopt_error(fds[0], r, buf, sizeof(buf));
+  snprintf(want, sizeof(want), "descriptor %d is not open", fds[0]);
+  CHECK(strcmp(buf, want) == 0);
+  CHECK_EQ(unixsock_adopt(-4, &s), -EBADF);
+  unixsock_adopt_error(-4, -EBADF, buf, sizeof(buf));
+  CHECK(strcmp(buf, "a descriptor is 0 or more, not -4") == 0);
+  CHECK_EQ(unixsock_adopt_error(0, -EINVAL, buf, sizeof(buf)), 0); /* nothing to add */
+  CHECK(buf[0] == '\0');
+}

@@ -99,12 +99,25 @@ describe("endpoints", function()
     c:send("x")
     assert.are.equal("x", b:recv())
     b:close()
-    local s, msg, err = unixsock.adopt(0) -- stdin is not a socket under busted
-    if not s then
-      assert.truthy(err == E.ENOTSOCK or err == E.EAFNOSUPPORT)
-    else
-      s:detach()
-    end
+    -- and says what a descriptor it refuses is, which the errno alone did not
+    local f <close> = assert(io.open("/dev/null"))
+    local x, y = unixsock.pair("seqpacket")
+    assert(x:send_message("x", { f }))
+    local passed = assert(y:recv_message()).fds[1] -- a unixsock.fd of /dev/null
+    x:close()
+    y:close()
+    local file_fd = passed:fileno()
+    local s, msg, err = unixsock.adopt(file_fd)
+    assert.is_nil(s)
+    assert.are.equal(E.ENOTSOCK, err)
+    assert.are.equal("adopt: " .. unixsock.strerror(E.ENOTSOCK) .. "; descriptor " .. file_fd
+      .. " is a device, not a socket", msg)
+    passed:close()
+    s, msg, err = unixsock.adopt(file_fd)
+    assert.are.equal(E.EBADF, err)
+    assert.are.equal("adopt: Bad file descriptor; descriptor " .. file_fd .. " is not open", msg)
+    s, msg = unixsock.adopt(-2)
+    assert.are.equal("adopt: Bad file descriptor; a descriptor is 0 or more, not -2", msg)
   end))
 
   it("listening tells a listener from a connection", h.no_leak(function()

@@ -55,7 +55,8 @@ describe("messages", function()
       local s, msg, err = m.fds[1]:socket()
       assert.is_nil(s)
       assert.are.equal(E.ENOTSOCK, err)
-      assert.are.equal("socket: " .. unixsock.strerror(E.ENOTSOCK), msg)
+      assert.are.equal("socket: " .. unixsock.strerror(E.ENOTSOCK) .. "; descriptor "
+        .. m.fds[1]:fileno() .. " is a device, not a socket", msg)
       m.fds[1]:close() -- still the message's: socket() took nothing
     end))
 

@@ -69,19 +69,28 @@ def test_listening_tells_a_listener_from_a_connection(kind, abstract):
     assert e.value.errno == errno.EBADF
 
 
-def test_adopt_refuses_non_unix_fds():
+def test_adopt_refuses_non_unix_fds_saying_what_they_are():
+    # the errno alone ("Address family not supported by protocol") did not say
+    # what the descriptor was
     r, w = os.pipe()
     try:
         with pytest.raises(OSError) as e:
             unixsock.adopt(r)
-        assert e.value.errno == errno.ENOTSOCK
+        assert (e.value.errno, e.value.__notes__) == (
+            errno.ENOTSOCK, ["in unixsock.adopt", f"descriptor {r} is a fifo, not a socket"])
         with socket.socket(socket.AF_INET) as inet:
             with pytest.raises(OSError) as e:
                 unixsock.adopt(inet.fileno())
-            assert e.value.errno == errno.EAFNOSUPPORT
+            assert (e.value.errno, e.value.__notes__) == (
+                errno.EAFNOSUPPORT,
+                ["in unixsock.adopt", f"descriptor {inet.fileno()} is an AF_INET socket, not an AF_UNIX one"])
     finally:
         os.close(r)
         os.close(w)
+    with pytest.raises(OSError) as e:
+        unixsock.adopt(r)  # closed now
+    assert (e.value.errno, e.value.__notes__) == (
+        errno.EBADF, ["in unixsock.adopt", f"descriptor {r} is not open"])
 
 
 def test_closed_socket_raises_ebadf_and_close_is_idempotent():
