@@ -1,4 +1,5 @@
-/* unixsock_call_error: what the errno of a call on a socket leaves unsaid.  The
+/* unixsock_call_error: what the errno of a call on a socket leaves unsaid, and
+ * unixsock_adopt_error: what a descriptor adopt refused is.  The
  * kernel answers recv on a listener, accept on a connection and accept on a
  * dgram socket alike with "Invalid argument", send on a listener with
  * "Transport endpoint is not connected", an address given to a stream socket
