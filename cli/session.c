@@ -91,6 +91,33 @@ void cli_show_peer(int r, const unixsock_peer_info *p) {
   fputc('\n', stderr);
 }
 
+/* What can be read through a received descriptor now, on stderr: the first 4
+ * KiB of a file; of a pipe or socket, what is there already, since a read that
+ * waited for its writer would stop the tool (it did, for as long as the peer
+ * kept the pipe's other end).  Bytes as they are, NULs too. */
+static void show_received_fd(int fd, size_t i, size_t n) {
+  char buf[4096];
+  fprintf(stderr, "fd %zu of %zu: ", i + 1, n);
+  ssize_t got = pread(fd, buf, sizeof(buf), 0);
+  if (got < 0 && errno == ESPIPE) { /* no offset: a pipe, a socket, a terminal */
+    struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+    if (poll(&p, 1, 0) == 0) {
+      fprintf(stderr, "(nothing to read yet)\n");
+      return;
+    }
+    got = read(fd, buf, sizeof(buf));
+  }
+  if (got < 0) {
+    fprintf(stderr, "(unreadable: %s)\n", strerror(errno));
+    return;
+  }
+  fwrite(buf, 1, (size_t)got, stderr); /* printf's %s stopped at the first NUL */
+  if (got == (ssize_t)sizeof(buf))
+    fprintf(stderr, "\n(the first %zu bytes)\n", sizeof(buf));
+  else if (got == 0 || buf[got - 1] != '\n')
+    fputc('\n', stderr);
+}
+
 void cli_report(const unixsock_message *m, const struct cli_options *o) {
   if (o->cred || o->show_peer) {
     if (m->flags & UNIXSOCK_MSG_CREDS)
@@ -102,15 +129,7 @@ void cli_report(const unixsock_message *m, const struct cli_options *o) {
       fprintf(stderr, "unixsock: closed a received descriptor (--recv-fds shows them)\n");
       continue;
     }
-    char buf[4096];
-    ssize_t n = pread(m->fds[i], buf, sizeof(buf), 0);
-    if (n < 0)
-      n = read(m->fds[i], buf, sizeof(buf)); /* pipes and sockets: no offset */
-    fprintf(stderr, "fd %zu of %zu: ", i + 1, m->nfds);
-    if (n < 0)
-      fprintf(stderr, "(unreadable: %s)\n", strerror(errno));
-    else
-      fprintf(stderr, "%.*s%s", (int)n, buf, (n > 0 && buf[n - 1] == '\n') ? "" : "\n");
+    show_received_fd(m->fds[i], i, m->nfds);
   }
 }
 

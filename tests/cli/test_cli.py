@@ -503,6 +503,31 @@ def test_send_fd_and_recv_fds_show_the_content(tmp_path, abstract, kind):
     assert "creds: pid=" in err
 
 
+def test_recv_fds_never_waits_on_a_pipe_and_shows_every_byte(tmp_path, abstract):
+    # a passed pipe nobody had written to yet stopped the tool in read() for as
+    # long as the peer kept its other end: no later message was shown; and a NUL
+    # in a file ended what was shown of it
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"a\0b\n")
+    addr = abstract()
+    srv = subprocess.Popen([TOOL, "listen", addr, "-k", "seqpacket", "--recv-fds"], bufsize=0,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    r, w = os.pipe()
+    try:
+        wait_until_serving(addr)
+        with unixsock.connect(addr, "seqpacket", timeout=5) as c, open(binary, "rb") as f:
+            c.send_message(b"empty pipe", [r])
+            c.send_message(b"file", [f])
+            assert read_line(srv.stdout, timeout=10) == b"empty pipe\n"
+            assert read_line(srv.stdout, timeout=10) == b"file\n"  # while the pipe stayed empty
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        out, err = srv.communicate(timeout=10)
+        os.close(r)
+        os.close(w)
+    assert err == b"fd 1 of 1: (nothing to read yet)\nfd 1 of 1: a\0b\n"
+
+
 def test_send_fd_missing_file_is_a_clear_error(abstract):
     addr = abstract()
     srv = start("listen", addr, "--echo")
