@@ -56,6 +56,9 @@ lus_socket *lus_check(lua_State *L, int n);
 lus_socket *lus_test(lua_State *L, int n);
 /* Seconds (a number) or nil -> milliseconds by unixsock_timeout_ms (nil: -1, block). */
 int lus_timeout_ms(lua_State *L, int n);
+/* Whether a signal catch_signals asked for has come (signals.c): a wait that an
+ * EINTR ended then ends too, as a socket's does. */
+bool lus_signal_caught(void);
 /* A kind name (default "stream") -> UNIXSOCK_*; raises on an unknown name. */
 int lus_kind(lua_State *L, int n, const char *def);
 /* A receive into a buffer of size bytes: the count, or a negative errno. */

@@ -2,7 +2,9 @@
  * can be read, written, or turned into a socket. */
 #define _POSIX_C_SOURCE 200809L /* fileno */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -97,19 +99,61 @@ static int f_take(lua_State *L) {
   return 1;
 }
 
+/* Until fd is ready for events, within timeout_ms (-1: for ever, the plain
+ * read's or write's own wait): 0, or -EAGAIN (timeout 0) or -ETIMEDOUT.  A
+ * received pipe whose writer never writes would otherwise hold the script, and
+ * its embedding host, for ever. */
+static int wait_ready(int fd, short events, int timeout_ms) {
+  if (timeout_ms < 0)
+    return 0;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = events, .revents = 0};
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long spent = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+    int left = spent >= timeout_ms ? 0 : (int)(timeout_ms - spent);
+    int r = poll(&p, 1, left);
+    if (r > 0)
+      return 0; /* ready, or an error the read or write then says */
+    if (r == 0)
+      return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+    if (errno != EINTR)
+      return -errno;
+    if (lus_signal_caught()) /* catch_signals: as a socket's wait ends */
+      return -EINTR;
+  }
+}
+
+struct fd_wait {
+  int fd, timeout_ms;
+};
+
 static ssize_t read_into(void *arg, void *buf, size_t size) {
+  const struct fd_wait *w = arg;
   ssize_t got;
-  do {
-    got = read(*(int *)arg, buf, size);
-  } while (got < 0 && errno == EINTR);
+  for (;;) {
+    int r = wait_ready(w->fd, POLLIN, w->timeout_ms);
+    if (r < 0)
+      return r;
+    got = read(w->fd, buf, size);
+    if (got >= 0 || errno != EINTR)
+      break;
+    if (lus_signal_caught())
+      return -EINTR;
+  }
   return got < 0 ? -errno : got;
 }
 
+/* fd:read([size [, timeout]]): timeout in seconds bounds the wait for data (nil:
+ * the read's own, for ever on a pipe nobody writes to). */
 static int f_read(lua_State *L) {
   lus_fd *f = check_open(L);
   lua_Integer n = luaL_optinteger(L, 2, 65536);
   luaL_argcheck(L, n >= 0, 2, "size must be >= 0");
-  ssize_t got = lus_recv_string(L, lua_upvalueindex(1), (size_t)n, read_into, &f->fd);
+  struct fd_wait w = {f->fd, lus_timeout_ms(L, 3)};
+  ssize_t got = lus_recv_string(L, lua_upvalueindex(1), (size_t)n, read_into, &w);
   return got < 0 ? lus_fail(L, (int)got, "read", NULL, 0) : 1;
 }
 
@@ -117,10 +161,18 @@ static int f_write(lua_State *L) {
   lus_fd *f = check_open(L);
   size_t len;
   const char *s = luaL_checklstring(L, 2, &len);
+  int timeout_ms = lus_timeout_ms(L, 3);
   ssize_t n;
-  do {
+  for (;;) {
+    int r = wait_ready(f->fd, POLLOUT, timeout_ms);
+    if (r < 0)
+      return lus_fail(L, r, "write", NULL, 0);
     n = write(f->fd, s, len);
-  } while (n < 0 && errno == EINTR);
+    if (n >= 0 || errno != EINTR)
+      break;
+    if (lus_signal_caught())
+      return lus_fail(L, -EINTR, "write", NULL, 0);
+  }
   if (n < 0)
     return lus_fail(L, -errno, "write", NULL, 0);
   lua_pushinteger(L, n);

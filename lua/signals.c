@@ -20,6 +20,10 @@ static int stop_if_caught(void *arg) {
   return caught != 0;
 }
 
+bool lus_signal_caught(void) {
+  return caught != 0;
+}
+
 static const struct {
   const char *name;
   int sig;

@@ -662,6 +662,32 @@ describe("messages", function()
     assert.are.equal("y", assert(b:recv_message()).data)
   end))
 
+  it("a received fd's read and write take a timeout", h.no_leak(function()
+    -- read() of a passed pipe nobody wrote to waited for ever, and with it the
+    -- script's embedding host
+    local a, b = unixsock.pair("seqpacket")
+    local _a <close> = a
+    local _b <close> = b
+    local inner, writer = unixsock.pair("stream")
+    local _w <close> = writer
+    assert(a:send_message("x", { inner }))
+    inner:close()
+    local m = assert(b:recv_message())
+    local fd <close> = m.fds[1]
+    local data, msg, err = fd:read(10, 0)
+    assert.is_nil(data)
+    assert.are.equal(E.EAGAIN, err)
+    assert.are.equal("read: " .. unixsock.strerror(E.EAGAIN), msg)
+    data, msg, err = fd:read(10, 0.05)
+    assert.are.equal(E.ETIMEDOUT, err)
+    assert(writer:send("late"))
+    assert.are.equal("late", fd:read(10, 5))
+    local chunk, n = string.rep("w", 65536)
+    repeat n, msg, err = fd:write(chunk, 0.05) until not n -- writer never reads
+    assert.are.equal(E.ETIMEDOUT, err)
+    assert.has_error(function() fd:read(10, -1) end)
+  end))
+
   it("recv_message(0) accepts no descriptors", h.no_leak(function()
     local a, b = unixsock.pair("seqpacket")
     local _a <close> = a
