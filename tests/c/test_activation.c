@@ -35,6 +35,17 @@ static int activated_child(int (*body)(void), const int *fds, int n, const char 
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
 }
 
+/* body's status in a child passed one socket (a socketpair's end). */
+static int activated_with_one_socket(int (*body)(void)) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    return 101;
+  int status = activated_child(body, sv, 1, NULL);
+  close(sv[0]);
+  close(sv[1]);
+  return status;
+}
+
 static int two_sockets(void) {
   unixsock_listen_fd got[4];
   int n = unixsock_listen_fds(1, got, 4);
@@ -99,11 +110,7 @@ static int other_pid(void) {
 }
 
 TEST(test_listen_fds_ignores_fds_meant_for_another_process) {
-  int sv[2];
-  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-  CHECK_EQ(activated_child(other_pid, sv, 1, NULL), 0);
-  close(sv[0]);
-  close(sv[1]);
+  CHECK_EQ(activated_with_one_socket(other_pid), 0);
 }
 
 TEST(test_listen_fds_without_variables_is_zero) {
@@ -181,18 +188,10 @@ static int garbled(void) {
 }
 
 TEST(test_listen_fds_with_garbled_variables_is_einval_saying_which) {
-  int sv[2];
-  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-  CHECK_EQ(activated_child(garbled, sv, 1, NULL), 0);
-  close(sv[0]);
-  close(sv[1]);
+  CHECK_EQ(activated_with_one_socket(garbled), 0);
 }
 
 TEST(test_listen_fds_over_the_most_is_einval) {
   CHECK_EQ(UNIXSOCK_LISTEN_FDS_MAX, 32767);
-  int sv[2];
-  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-  CHECK_EQ(activated_child(too_many, sv, 1, NULL), 0);
-  close(sv[0]);
-  close(sv[1]);
+  CHECK_EQ(activated_with_one_socket(too_many), 0);
 }
