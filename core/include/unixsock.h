@@ -588,7 +588,7 @@ UNIXSOCK_EXTERN size_t unixsock_access_error(const char *name, size_t namelen, i
  *  - EPERM (a dgram send): the socket there is connected to another;
  *  - EACCES: unixsock_access_error's text (listen and bind create);
  *  - EINVAL for "": an empty address names no socket; for a path holding a NUL
- *    byte: a path cannot hold one.
+ *    byte: a path cannot hold one (a leading one: an abstract name is @name).
  * *other_kind (may be NULL): the one other kind the text says holds the name,
  * else 0 (the CLI says "try -k dgram").  Returns the text's length (buf,
  * NUL-terminated, holds what fits; NULL: the length alone), 0 when there is

@@ -248,6 +248,9 @@ size_t unixsock_address_error(const char *op, int kind, const char *name, size_t
                ? unixsock__say(buf, size, "an empty address names no socket: give a path, or @name for an "
                          "abstract one")
                : 0;
+  if (result == -EINVAL && name[0] == '\0') /* sun_path's spelling, as Python's socket takes it */
+    return unixsock__say(buf, size, "an abstract name is written @name here, not with a leading NUL "
+                                    "byte");
   if (result == -EINVAL && name[0] != '@' && memchr(name, '\0', namelen) != NULL)
     return unixsock__say(buf, size, "a path cannot hold a NUL byte (an abstract @name can)");
   if (result != -ENOENT && result != -ENOTDIR && result != -ECONNREFUSED &&

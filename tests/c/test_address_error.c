@@ -210,6 +210,10 @@ TEST(test_a_nul_in_a_path_is_said) {
   CHECK(strcmp(buf, "a path cannot hold a NUL byte (an abstract @name can)") == 0);
   CHECK_EQ(unixsock_address_error("listen", UNIXSOCK_STREAM, "@a\0b", 4, -EINVAL, NULL, buf,
                                   sizeof(buf)), 0);
+  /* the leading NUL of sun_path (and of Python's socket) is not how one is written here */
+  CHECK_EQ(unixsock_connect("\0name", 5, UNIXSOCK_STREAM, 1000, &s), -EINVAL);
+  unixsock_address_error("connect", UNIXSOCK_STREAM, "\0name", 5, -EINVAL, NULL, buf, sizeof(buf));
+  CHECK(strcmp(buf, "an abstract name is written @name here, not with a leading NUL byte") == 0);
 }
 
 /* Errors it has nothing to add to, and input it cannot explain, leave buf empty. */

@@ -98,6 +98,9 @@ describe("addresses", function()
     -- and a bare "Invalid argument" said nothing of why
     assert.are.equal("connect /tmp/a\\x00b\\x0a: Invalid argument; a path cannot hold a NUL byte "
       .. "(an abstract @name can)", msg)
+    s, msg = unixsock.connect("\0name") -- sun_path's spelling of an abstract name
+    assert.are.equal("connect \\x00name: Invalid argument; an abstract name is written @name here, "
+      .. "not with a leading NUL byte", msg)
     s, msg = unixsock.connect("/nonexistent-dir/caf\u{e9}.sock")
     assert.are.equal("connect /nonexistent-dir/caf\u{e9}.sock: No such file or directory; "
       .. "the directory /nonexistent-dir does not exist", msg)

@@ -229,7 +229,9 @@ def test_a_refused_address_says_what_is_there(sockdir, abstract):
                 (lambda: unixsock.connect(""), errno.EINVAL, "connect",
                  "an empty address names no socket: give a path, or @name for an abstract one"),
                 (lambda: unixsock.connect("/tmp/a\0b"), errno.EINVAL, "connect",
-                 "a path cannot hold a NUL byte (an abstract @name can)")]:
+                 "a path cannot hold a NUL byte (an abstract @name can)"),
+                (lambda: unixsock.listen(b"\0name"), errno.EINVAL, "listen",  # socket's spelling
+                 "an abstract name is written @name here, not with a leading NUL byte")]:
             assert _notes(call) == (err, [f"in unixsock.{op}", note])
     assert f.read_text() == "data"
 
