@@ -42,9 +42,6 @@ int lus_fail_adopt(lua_State *L, int result, const char *op, int fd);
 /* Raise an argument error for a key of the options table at opts that is not in
  * known (NULL-terminated): a misspelt option would otherwise do nothing. */
 void lus_check_option_names(lua_State *L, int opts, const char *const known[]);
-/* The first key of the table at tbl that is not in known, as text (pushed with
- * the key under it), or NULL (nothing pushed). */
-const char *lus_unknown_key(lua_State *L, int tbl, const char *const known[]);
 /* The same with why in place of the errno's text. */
 int lus_fail_why(lua_State *L, int result, const char *why, const char *op,
                  const char *address, size_t addrlen);

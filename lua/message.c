@@ -296,15 +296,12 @@ static int l_send_batch(lua_State *L) {
                         (int)i, luaL_typename(L, -1));
     int t = lua_gettop(L);
     bool item_meta = has_metatable(L, t);
-    /* a plain table's misspelt field (cred = true) sent no credentials; an
-     * object with a metatable may hold fields of its own */
-    const char *unknown = item_meta ? NULL : lus_unknown_key(L, t, message_fields);
-    if (unknown != NULL && lua_isinteger(L, -2)) /* {"data", {fd}}, as Python's tuple */
+    /* {"data", {fd}}, as Python's tuple, sent "" without its fds.  (Each
+     * field's name is not checked, as send_message's options are: walking the
+     * table cost a third of a batched message's time.) */
+    if (!item_meta && lua_rawlen(L, t) > 0)
       return luaL_error(L, "send_batch: message %d's fields go by name: {data = ..., fds = {...}}",
                         (int)i);
-    if (unknown != NULL)
-      return luaL_error(L, "send_batch: message %d has no field %s (data, fds, creds, address)",
-                        (int)i, unknown);
     bool made = batch_meta || item_meta;
     made = lua_getfield(L, t, "data") != LUA_TSTRING || made;
     lua_getfield(L, t, "fds");

@@ -68,24 +68,17 @@ static int opt_mode(lua_State *L, int opts) {
   return given && v < 0 ? -2 : v;
 }
 
-const char *lus_unknown_key(lua_State *L, int tbl, const char *const known[]) {
+void lus_check_option_names(lua_State *L, int opts, const char *const known[]) {
   lua_pushnil(L);
-  while (lua_next(L, tbl) != 0) {
+  while (lua_next(L, opts) != 0) {
     lua_pop(L, 1); /* the value */
     size_t i = 0;
     if (lua_type(L, -1) == LUA_TSTRING)
       while (known[i] != NULL && strcmp(known[i], lua_tostring(L, -1)) != 0)
         i++;
     if (lua_type(L, -1) != LUA_TSTRING || known[i] == NULL)
-      return luaL_tolstring(L, -1, NULL);
+      luaL_argerror(L, opts, lua_pushfstring(L, "unknown option %s", luaL_tolstring(L, -1, NULL)));
   }
-  return NULL;
-}
-
-void lus_check_option_names(lua_State *L, int opts, const char *const known[]) {
-  const char *key = lus_unknown_key(L, opts, known);
-  if (key != NULL)
-    luaL_argerror(L, opts, lua_pushfstring(L, "unknown option %s", key));
 }
 
 /* listen(address, kind, opts) and bind(address, opts) share this. */
