@@ -758,6 +758,17 @@ static us_status_on us_try_recv(us_socket *sock, long size, PyObject **ret_obj) 
   return us_recv_new(sock, size, true, ret_obj);
 }
 
+/* try_recv for unixsock.aio's recv: its errors name recv, the call the task made
+ * (raised here; the typemap then keeps this one). */
+static us_status_on us_aio_recv(us_socket *sock, long size, PyObject **ret_obj) {
+  if (size < 0)
+    return us_bad_size("negative buffersize in recv");
+  long r = us_recv_new(sock, size, true, ret_obj);
+  if (r < 0)
+    us_raise_on(r, "recv", sock);
+  return r;
+}
+
 static us_status_at us_sendto(const char *name, size_t namelen, us_socket *sock,
                               const void *buf, size_t len) {
   long r;

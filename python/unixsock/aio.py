@@ -19,7 +19,7 @@ import errno
 import os
 from typing import Iterable, List, Optional
 
-from . import Address, Message, Socket, connect as _connect, MAX_FDS, _batch_items
+from . import Address, Message, Socket, connect as _connect, MAX_FDS, _batch_items, _c
 
 __all__ = ["AsyncSocket", "open_connection"]
 
@@ -103,9 +103,14 @@ class AsyncSocket:
         return AsyncSocket(await self._io(self.sock.accept))
 
     async def recv(self, size: int) -> bytes:
-        # recv, not try_recv (whose empty try raises nothing): an error names
-        # the call the task made (it said "negative buffersize in try_recv")
-        return await self._io(lambda: self.sock.recv(size))
+        # try_recv's: an empty try (what a task finds before it waits, and a
+        # wake-up for another reader) raises nothing; but its errors name recv,
+        # the call the task made (they said "in unixsock.try_recv")
+        while True:
+            data = _c.us_aio_recv(self.sock._h, size)
+            if data is not None:
+                return data
+            await self._ready(False)
 
     async def recv_into(self, buffer, nbytes: int = 0) -> int:
         return await self._io(lambda: self.sock.recv_into(buffer, nbytes))
