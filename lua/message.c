@@ -67,10 +67,6 @@ static void check_fds_list(lua_State *L, int idx, lua_Integer n, const char *op)
   }
 }
 
-/* Fill m from (data, fds table, options table) at idx, idx+1, idx+2; item > 0 is
- * the send_batch message an error names.  0, or -ENAMETOOLONG for an address
- * longer than a message holds, which is then left on top of the stack for the
- * caller's error (as sendto says it). */
 /* A send_batch message's field at idx that is not what it must be: named by the
  * message, as the stack slot it was copied to is no argument of the caller's. */
 static int bad_field(lua_State *L, int idx, const char *op, lua_Integer item, const char *field,
@@ -79,6 +75,10 @@ static int bad_field(lua_State *L, int idx, const char *op, lua_Integer item, co
                     luaL_typename(L, idx));
 }
 
+/* Fill m from (data, fds table, options table) at idx, idx+1, idx+2; item > 0 is
+ * the send_batch message an error names.  0, or -ENAMETOOLONG for an address
+ * longer than a message holds, which is then left on top of the stack for the
+ * caller's error (as sendto says it). */
 static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv, const char *op,
                          lua_Integer item) {
   if (item > 0 && !lua_isstring(L, idx))

@@ -15,13 +15,13 @@ static void on_signal(int sig) {
   caught = sig;
 }
 
-static int stop_if_caught(void *arg) {
-  (void)arg;
+bool lus_signal_caught(void) {
   return caught != 0;
 }
 
-bool lus_signal_caught(void) {
-  return caught != 0;
+static int stop_if_caught(void *arg) {
+  (void)arg;
+  return lus_signal_caught();
 }
 
 static const struct {
