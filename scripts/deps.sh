@@ -28,6 +28,7 @@ need socat command -v socat
 need git command -v git
 need systemd command -v systemd-socket-activate # a real service manager's socket activation
 need golang-go command -v go          # Go's net package is a real peer in the interop tests
+need nodejs command -v node           # and so is Node.js's net module
 need strace command -v strace
 need valgrind command -v valgrind  # memcheck of the C tests; instructions per round trip
 need cppcheck command -v cppcheck  # static analysis of the C sources

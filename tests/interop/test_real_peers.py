@@ -1,5 +1,6 @@
 """Programs nobody in this project wrote, talking to unixsock's servers and
-clients in every language: socat, luasocket, Go's net package, Python's socket."""
+clients in every language: socat, luasocket, Node.js's and Go's net packages,
+Python's socket."""
 import array
 import os
 import pathlib
@@ -150,6 +151,34 @@ def test_luasocket_client_to_our_server(server, kind, sockdir):
     srv = serve(command(server, kind, "server", path), path)
     try:
         assert client_lines([*LUASOCKET, "client", kind, path]) == [f"Hi, {l}" for l in LINES]
+    finally:
+        stop(srv)
+
+
+# ---- Node.js's net module ---------------------------------------------------
+
+NODE = ["node", str(HERE / "peers" / "node_peer.js")]
+NODE_LINES = [*LINES, "x" * 10000]  # and a line longer than one read, whole
+
+
+@pytest.mark.parametrize("client", list(LANGUAGES))
+def test_our_client_to_node_server(client, sockdir):
+    path = str(sockdir / "node.sock")
+    srv = serve([*NODE, "server", path], path)
+    try:
+        got = client_lines(command(client, "stream", "client", path), NODE_LINES)
+        assert got == [f"Hi, {l}" for l in NODE_LINES]
+    finally:
+        srv.kill()
+        srv.communicate()
+
+
+@pytest.mark.parametrize("server", list(LANGUAGES))
+def test_node_client_to_our_server(server, sockdir):
+    path = str(sockdir / "ours.sock")
+    srv = serve(command(server, "stream", "server", path), path)
+    try:
+        assert client_lines([*NODE, "client", path], NODE_LINES) == [f"Hi, {l}" for l in NODE_LINES]
     finally:
         stop(srv)
 
