@@ -660,7 +660,7 @@ static us_status us_adopt(int fd, us_socket **ret) {
   char why[200]; /* what fd is, where the errno does not say */
   if (r < 0)
     us_raise_noted(r, unixsock_strerror(r), "adopt", NULL, 0,
-                   unixsock_adopt_error(fd, r, why, sizeof(why)) > 0 ? why : NULL);
+                   unixsock_fd_error(fd, r, why, sizeof(why)) > 0 ? why : NULL);
   return r;
 }
 

@@ -36,9 +36,10 @@ int lus_fail_on(lua_State *L, int result, const char *op, const unixsock *h);
 /* The same with why in place of the errno's text. */
 int lus_fail_on_why(lua_State *L, int result, const char *why, const char *op,
                     const unixsock *h);
-/* The error of adopting fd (op: the call the script made), with what fd is where
- * the errno does not say (unixsock_adopt_error). */
-int lus_fail_adopt(lua_State *L, int result, const char *op, int fd);
+/* The error of a call given the descriptor fd (op: the call the script made:
+ * adopt, socket, poller:add...), with what fd is where the errno does not say
+ * (unixsock_fd_error). */
+int lus_fail_fd(lua_State *L, int result, const char *op, int fd);
 /* Raise an argument error for a key of the options table at opts that is not in
  * known (NULL-terminated): a misspelt option would otherwise do nothing. */
 void lus_check_option_names(lua_State *L, int opts, const char *const known[]);

@@ -185,7 +185,7 @@ static int f_socket(lua_State *L) {
   lus_socket *s = lus_new(L);
   int r = unixsock_adopt(f->fd, &s->h);
   if (r < 0)
-    return lus_fail_adopt(L, r, "socket", f->fd); /* the call the script made */
+    return lus_fail_fd(L, r, "socket", f->fd); /* the call the script made */
   f->fd = -1;
   return 1;
 }

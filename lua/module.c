@@ -158,7 +158,7 @@ static int l_adopt(lua_State *L) {
   lus_socket *s = lus_new(L);
   int r = unixsock_adopt((int)fd, &s->h);
   if (r < 0)
-    return lus_fail_adopt(L, r, "adopt", (int)fd);
+    return lus_fail_fd(L, r, "adopt", (int)fd);
   return 1;
 }
 

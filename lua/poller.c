@@ -40,7 +40,7 @@ static int p_add(lua_State *L) {
   int value_at = lua_isnoneornil(L, 4) ? 2 : 4; /* asked before a push makes slot 4 */
   int r = unixsock_poller_set(p->p, fd, ev, NULL);
   if (r < 0)
-    return lus_fail(L, r, "poller:add", NULL, 0);
+    return lus_fail_fd(L, r, "poller:add", fd);
   lua_getiuservalue(L, 1, 1); /* values: fd -> value (or the object itself) */
   lua_pushvalue(L, value_at);
   lua_rawseti(L, -2, fd);
@@ -56,7 +56,7 @@ static int p_remove(lua_State *L) {
   lua_pushnil(L);
   lua_rawseti(L, -2, fd);
   if (r < 0)
-    return lus_fail(L, r, "poller:remove", NULL, 0);
+    return lus_fail_fd(L, r, "poller:remove", fd);
   lua_pushboolean(L, 1);
   return 1;
 }

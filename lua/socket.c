@@ -57,10 +57,10 @@ static __attribute__((noinline)) int fail_explained(lua_State *L, int result, co
   return fail_naming(L, result, why, op, h);
 }
 
-int lus_fail_adopt(lua_State *L, int result, const char *op, int fd) {
+int lus_fail_fd(lua_State *L, int result, const char *op, int fd) {
   char why[256];
   int n = snprintf(why, sizeof(why), "%s; ", unixsock_strerror(result));
-  if (unixsock_adopt_error(fd, result, why + n, sizeof(why) - (size_t)n) == 0)
+  if (unixsock_fd_error(fd, result, why + n, sizeof(why) - (size_t)n) == 0)
     return lus_fail(L, result, op, NULL, 0);
   return lus_fail_why(L, result, why, op, NULL, 0);
 }

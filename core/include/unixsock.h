@@ -548,13 +548,17 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
 UNIXSOCK_EXTERN size_t unixsock_call_error(const unixsock *sock, const char *op, int result,
                                            char *buf, size_t size);
 
-/* After result, the error of unixsock_adopt(fd), what fd is where the errno
+/* After result, the error of a call given the descriptor fd (unixsock_adopt,
+ * unixsock_poller_set, unixsock_poller_remove), what fd is where the errno
  * ("Socket operation on non-socket", "Address family not supported by
- * protocol") does not say: "descriptor 5 is a regular file, not a socket",
- * "descriptor 5 is an AF_INET socket, not an AF_UNIX one", "descriptor 9 is not
- * open".  Copies it as unixsock_frame_error does and returns its whole length;
- * 0 when there is nothing to add.  The bindings add it to adopt's errors. */
-UNIXSOCK_EXTERN size_t unixsock_adopt_error(int fd, int result, char *buf, size_t size);
+ * protocol", "Operation not permitted") does not say: "descriptor 5 is a
+ * regular file, not a socket", "descriptor 5 is an AF_INET socket, not an
+ * AF_UNIX one", "descriptor 5 is a regular file, which epoll cannot watch: it
+ * is always ready", "descriptor 5 is not watched by this poller", "descriptor 9
+ * is not open".  Copies it as unixsock_frame_error does and returns its whole
+ * length; 0 when there is nothing to add.  The bindings add it to those
+ * calls' errors. */
+UNIXSOCK_EXTERN size_t unixsock_fd_error(int fd, int result, char *buf, size_t size);
 
 /* After result, the -EACCES of a call given name (connect, sendto, send_message
  * with an address: creating 0; listen, bind: creating 1), which file refused

@@ -1,5 +1,5 @@
 /* unixsock_call_error: what the errno of a call on a socket leaves unsaid, and
- * unixsock_adopt_error: what a descriptor adopt refused is.  The
+ * unixsock_fd_error: what a descriptor adopt or the poller refused is.  The
  * kernel answers recv on a listener, accept on a connection and accept on a
  * dgram socket alike with "Invalid argument", send on a listener with
  * "Transport endpoint is not connected", an address given to a stream socket
@@ -97,7 +97,7 @@ static const char *family_name(int family) {
   }
 }
 
-size_t unixsock_adopt_error(int fd, int result, char *buf, size_t size) {
+size_t unixsock_fd_error(int fd, int result, char *buf, size_t size) {
   if (buf != NULL && size > 0)
     buf[0] = '\0';
   struct stat st;
@@ -107,6 +107,11 @@ size_t unixsock_adopt_error(int fd, int result, char *buf, size_t size) {
   if (result == -ENOTSOCK && fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode))
     return unixsock__say(buf, size, "descriptor %d is %s, not a socket", fd,
                          unixsock__file_type(st.st_mode));
+  if (result == -EPERM && fstat(fd, &st) == 0) /* epoll_ctl's word for what it cannot watch */
+    return unixsock__say(buf, size, "descriptor %d is %s, which epoll cannot watch: it is always "
+                                    "ready", fd, unixsock__file_type(st.st_mode));
+  if (result == -ENOENT) /* epoll_ctl's, on removing */
+    return unixsock__say(buf, size, "descriptor %d is not watched by this poller", fd);
   int family = 0;
   socklen_t len = sizeof(family);
   if (result != -EAFNOSUPPORT || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0 ||

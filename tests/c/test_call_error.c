@@ -1,5 +1,7 @@
 /* unixsock_call_error: a call that does not fit what its socket is says so, where
- * the kernel says "Invalid argument" or "not connected". */
+ * the kernel says "Invalid argument" or "not connected"; unixsock_fd_error: what
+ * a descriptor adopt or the poller refused is. */
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -157,14 +159,14 @@ TEST(test_a_reset_says_the_peer_closed_with_data_unread) {
 }
 
 /* adopt's ENOTSOCK and EAFNOSUPPORT did not say what the descriptor was. */
-TEST(test_adopt_error_says_what_the_descriptor_is) {
+TEST(test_fd_error_says_what_the_descriptor_is) {
   char buf[200];
   unixsock *s;
   int fds[2];
   CHECK(pipe(fds) == 0);
   int r = unixsock_adopt(fds[0], &s);
   CHECK_EQ(r, -ENOTSOCK);
-  CHECK(unixsock_adopt_error(fds[0], r, buf, sizeof(buf)) > 0);
+  CHECK(unixsock_fd_error(fds[0], r, buf, sizeof(buf)) > 0);
   char want[100];
   snprintf(want, sizeof(want), "descriptor %d is a fifo, not a socket", fds[0]);
   CHECK(strcmp(buf, want) == 0);
@@ -172,7 +174,7 @@ TEST(test_adopt_error_says_what_the_descriptor_is) {
   CHECK(inet >= 0);
   r = unixsock_adopt(inet, &s);
   CHECK_EQ(r, -EAFNOSUPPORT);
-  CHECK_EQ(unixsock_adopt_error(inet, r, NULL, 0), unixsock_adopt_error(inet, r, buf, sizeof(buf)));
+  CHECK_EQ(unixsock_fd_error(inet, r, NULL, 0), unixsock_fd_error(inet, r, buf, sizeof(buf)));
   snprintf(want, sizeof(want), "descriptor %d is an AF_INET6 socket, not an AF_UNIX one", inet);
   CHECK(strcmp(buf, want) == 0);
   close(inet);
@@ -180,12 +182,35 @@ TEST(test_adopt_error_says_what_the_descriptor_is) {
   close(fds[1]);
   r = unixsock_adopt(fds[0], &s);
   CHECK_EQ(r, -EBADF);
-  unixsock_adopt_error(fds[0], r, buf, sizeof(buf));
+  unixsock_fd_error(fds[0], r, buf, sizeof(buf));
   snprintf(want, sizeof(want), "descriptor %d is not open", fds[0]);
   CHECK(strcmp(buf, want) == 0);
   CHECK_EQ(unixsock_adopt(-4, &s), -EBADF);
-  unixsock_adopt_error(-4, -EBADF, buf, sizeof(buf));
+  unixsock_fd_error(-4, -EBADF, buf, sizeof(buf));
   CHECK(strcmp(buf, "a descriptor is 0 or more, not -4") == 0);
-  CHECK_EQ(unixsock_adopt_error(0, -EINVAL, buf, sizeof(buf)), 0); /* nothing to add */
+  CHECK_EQ(unixsock_fd_error(0, -EINVAL, buf, sizeof(buf)), 0); /* nothing to add */
   CHECK(buf[0] == '\0');
+}
+
+/* The poller's EPERM and ENOENT are epoll's words for a file it cannot watch and
+ * for a descriptor it does not watch. */
+TEST(test_fd_error_says_what_the_poller_refused) {
+  char buf[200], want[120];
+  unixsock_poller *p;
+  CHECK_OK(unixsock_poller_new(&p));
+  int file = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+  CHECK(file >= 0);
+  int r = unixsock_poller_set(p, file, UNIXSOCK_READABLE, NULL);
+  CHECK_EQ(r, -EPERM);
+  unixsock_fd_error(file, r, buf, sizeof(buf));
+  snprintf(want, sizeof(want), "descriptor %d is a regular file, which epoll cannot watch: it is "
+                               "always ready", file);
+  CHECK(strcmp(buf, want) == 0);
+  r = unixsock_poller_remove(p, file);
+  CHECK_EQ(r, -ENOENT);
+  unixsock_fd_error(file, r, buf, sizeof(buf));
+  snprintf(want, sizeof(want), "descriptor %d is not watched by this poller", file);
+  CHECK(strcmp(buf, want) == 0);
+  close(file);
+  unixsock_poller_free(p);
 }

@@ -781,6 +781,24 @@ describe("identity", function()
 end)
 
 describe("poller", function()
+  it("says what a descriptor it cannot watch, or does not watch, is", h.no_leak(function()
+    -- epoll's "Operation not permitted" and "No such file or directory" said nothing
+    local p <close> = unixsock.poller()
+    local f <close> = assert(io.open("/dev/null"))
+    local ok, msg, err = p:add(f, "r")
+    assert.is_nil(ok)
+    assert.are.equal(E.EPERM, err)
+    assert.matches("^poller:add: [^;]+; descriptor %d+ is a device, which epoll cannot watch: "
+      .. "it is always ready$", msg)
+    local a, b = unixsock.pair()
+    local _a <close> = a
+    local _b <close> = b
+    ok, msg, err = p:remove(a)
+    assert.are.equal(E.ENOENT, err)
+    assert.are.equal("poller:remove: " .. unixsock.strerror(E.ENOENT) .. "; descriptor " .. a:fileno()
+      .. " is not watched by this poller", msg)
+  end))
+
   it("reports readiness with the value given", h.no_leak(function()
     local p <close> = unixsock.poller()
     local a, b = unixsock.pair()
