@@ -103,18 +103,20 @@ static int f_take(lua_State *L) {
  * read's or write's own wait): 0, or -EAGAIN (timeout 0) or -ETIMEDOUT.  A
  * received pipe whose writer never writes would otherwise hold the script, and
  * its embedding host, for ever. */
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
 static int wait_ready(int fd, short events, int timeout_ms) {
   if (timeout_ms < 0)
     return 0;
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  long long deadline = now_ms() + timeout_ms;
   for (;;) {
     struct pollfd p = {.fd = fd, .events = events, .revents = 0};
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long long spent = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
-    int left = spent >= timeout_ms ? 0 : (int)(timeout_ms - spent);
-    int r = poll(&p, 1, left);
+    long long left = deadline - now_ms();
+    int r = poll(&p, 1, left > 0 ? (int)left : 0);
     if (r > 0)
       return 0; /* ready, or an error the read or write then says */
     if (r == 0)
