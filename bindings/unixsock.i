@@ -8,12 +8,17 @@
  *    is always its first argument pair (name, namelen): it becomes `filename`;
  *  - a function returning us_status_on names its socket, always its first
  *    argument, by the address core's unixsock_error_address picks.
- * us_send_message and us_recv_message alone are written by hand, for the
- * vectorcall convention (see there): SWIG's wrappers all take an argument
- * tuple.  Message, the type they return, is message_type.c's. */
+ * The calls a Socket binds to its handle (send, recv, try_recv, recv_into,
+ * send_message, recv_message) are written by hand, for the vectorcall
+ * convention (see there): SWIG's wrappers all take an argument tuple.  Message,
+ * the type recv_message returns, is message_type.c's. */
 %module(package="unixsock") capi
 
 %ignore us_recv_new; /* a helper of us_recv and us_try_recv */
+/* written for the hand-made entries below (us_fast_send and the others) */
+%ignore us_send;
+%ignore us_recv;
+%ignore us_try_recv;
 
 %{
 #define PY_SSIZE_T_CLEAN
@@ -637,9 +642,6 @@ static us_status_on us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long 
 
 %}
 
-/* nbytes is optional, as in socket.recv_into */
-us_status_on us_recv_into(us_socket *sock, void *wbuf, size_t wlen, long nbytes = 0);
-
 %inline %{
 static us_status_at us_connect(const char *name, size_t namelen, int kind, int timeout_ms,
                                us_socket **ret) {
@@ -1097,17 +1099,133 @@ static PyObject *us_recv_message(PyObject *module, PyObject *const *args, Py_ssi
   return result;
 }
 
+/* send, recv, try_recv and recv_into by hand as well: bound the same way, they
+ * take no argument tuple, and a wrong call is told in the method's own words,
+ * where SWIG's wrapper named itself and counted the handle ("us_recv expected 2
+ * arguments, got 3" for socket's recv(size, flags)).  These take no flags, and
+ * say so.  -1 with the TypeError. */
+static int us_fast_arity(const char *fname, const char *takes, Py_ssize_t nargs, Py_ssize_t least,
+                         Py_ssize_t most) {
+  Py_ssize_t given = nargs > 0 ? nargs - 1 : 0; /* args[0] is the handle */
+  if (nargs > 0 && given >= least && given <= most)
+    return 0;
+  PyErr_Format(PyExc_TypeError, "%s() takes %s, %zd given%s", fname, takes, given,
+               given > most ? ": unixsock takes no flags" : "");
+  return -1;
+}
+
+static PyObject *us_fast_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+  us_socket *sock;
+  Py_buffer data;
+  (void)module;
+  if (us_fast_arity("send", "exactly one argument (data)", nargs, 1, 1) < 0 ||
+      us_handle_of(args[0], &sock) < 0)
+    return NULL;
+  if (PyUnicode_Check(args[1])) {
+    PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+    return NULL;
+  }
+  if (us_get_buffer(args[1], &data) < 0)
+    return NULL;
+  long r = us_send(sock, data.buf, (size_t)data.len);
+  PyBuffer_Release(&data);
+  if (r < 0) {
+    us_raise_on(r, "send", sock);
+    return NULL;
+  }
+  return PyLong_FromLong(r);
+}
+
+static PyObject *us_fast_recv_new(PyObject *const *args, Py_ssize_t nargs, bool now) {
+  const char *op = now ? "try_recv" : "recv";
+  us_socket *sock;
+  PyObject *out = NULL;
+  if (us_fast_arity(op, "exactly one argument (size)", nargs, 1, 1) < 0 ||
+      us_handle_of(args[0], &sock) < 0)
+    return NULL;
+  long size = PyLong_AsLong(args[1]); /* Python's own message, as socket's */
+  if (size == -1 && PyErr_Occurred())
+    return NULL;
+  long r = us_recv_new(sock, size, now, &out);
+  if (r < 0) {
+    us_raise_on(r, op, sock); /* a ValueError already set stays */
+    return NULL;
+  }
+  return out;
+}
+
+static PyObject *us_fast_recv(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+  (void)module;
+  return us_fast_recv_new(args, nargs, false);
+}
+
+static PyObject *us_fast_try_recv(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+  (void)module;
+  return us_fast_recv_new(args, nargs, true);
+}
+
+/* nbytes is optional, as in socket.recv_into */
+static PyObject *us_fast_recv_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+  us_socket *sock;
+  Py_buffer view;
+  long nbytes = 0;
+  (void)module;
+  if (us_fast_arity("recv_into", "one or two arguments (buffer, nbytes)", nargs, 1, 2) < 0 ||
+      us_handle_of(args[0], &sock) < 0)
+    return NULL;
+  if (PyObject_GetBuffer(args[1], &view, PyBUF_WRITABLE) < 0) {
+    PyErr_Clear(); /* as socket.recv_into: a read-only buffer is a TypeError */
+    PyErr_SetString(PyExc_TypeError, "recv_into needs a writable bytes-like object");
+    return NULL;
+  }
+  if (nargs > 2 && (nbytes = PyLong_AsLong(args[2])) == -1 && PyErr_Occurred()) {
+    PyBuffer_Release(&view);
+    return NULL;
+  }
+  long r = us_recv_into(sock, view.buf, (size_t)view.len, nbytes);
+  PyBuffer_Release(&view);
+  if (r < 0) {
+    us_raise_on(r, "recv_into", sock);
+    return NULL;
+  }
+  return PyLong_FromLong(r);
+}
+
+/* Each is the module's "us_" + its name; the name alone is what Python's own
+ * messages call it ("recv() takes no keyword arguments"). */
 static PyMethodDef us_native_methods[] = {
-    {"us_send_message", (PyCFunction)(void (*)(void))us_send_message, METH_FASTCALL | METH_KEYWORDS,
+    {"send", (PyCFunction)(void (*)(void))us_fast_send, METH_FASTCALL,
+     "us_send(handle, data) -> bytes sent"},
+    {"recv", (PyCFunction)(void (*)(void))us_fast_recv, METH_FASTCALL,
+     "us_recv(handle, size) -> bytes, b'' at the end"},
+    {"try_recv", (PyCFunction)(void (*)(void))us_fast_try_recv, METH_FASTCALL,
+     "us_try_recv(handle, size) -> bytes, or None when nothing is there"},
+    {"recv_into", (PyCFunction)(void (*)(void))us_fast_recv_into, METH_FASTCALL,
+     "us_recv_into(handle, buffer, nbytes=0) -> bytes received"},
+    {"send_message", (PyCFunction)(void (*)(void))us_send_message, METH_FASTCALL | METH_KEYWORDS,
      "us_send_message(handle, data=b'', fds=(), *, creds=False, address=None) -> payload length"},
-    {"us_recv_message", (PyCFunction)(void (*)(void))us_recv_message, METH_FASTCALL | METH_KEYWORDS,
+    {"recv_message", (PyCFunction)(void (*)(void))us_recv_message, METH_FASTCALL | METH_KEYWORDS,
      "us_recv_message(handle, max_fds=MAX_FDS) -> Message, or None at the end"},
     {NULL, NULL, 0, NULL}};
+
+static int us_add_native_methods(PyObject *m) {
+  for (PyMethodDef *def = us_native_methods; def->ml_name != NULL; def++) {
+    char name[32];
+    snprintf(name, sizeof(name), "us_%s", def->ml_name);
+    /* no module name: it would lead Python's messages (unixsock._capi.recv()) */
+    PyObject *f = PyCFunction_NewEx(def, m, NULL);
+    if (f == NULL || PyModule_AddObject(m, name, f) < 0) { /* which takes f when it succeeds */
+      Py_XDECREF(f);
+      return -1;
+    }
+  }
+  return 0;
+}
 %}
 
 %init %{
   /* on failure the import raises */
-  if (PyModule_AddFunctions(m, us_native_methods) < 0 || us_message_setup(m) < 0)
+  if (us_add_native_methods(m) < 0 || us_message_setup(m) < 0)
     return NULL;
 %}
 

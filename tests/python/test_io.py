@@ -454,6 +454,30 @@ def test_bad_arguments_say_what_was_expected(call, error, text):
         assert b.recv(100) == b"still fine"
 
 
+@pytest.mark.parametrize("call, text", [
+    # SWIG's wrappers named themselves and counted the handle: "us_recv expected
+    # 2 arguments, got 3" for socket's recv(size, flags)
+    (lambda s: s.recv(10, socket.MSG_PEEK), "recv() takes exactly one argument (size), 2 given: unixsock takes no flags"),
+    (lambda s: s.recv(), "recv() takes exactly one argument (size), 0 given"),
+    (lambda s: s.try_recv(), "try_recv() takes exactly one argument (size), 0 given"),
+    (lambda s: s.send(b"x", 0), "send() takes exactly one argument (data), 2 given: unixsock takes no flags"),
+    (lambda s: s.send(), "send() takes exactly one argument (data), 0 given"),
+    (lambda s: s.recv_into(bytearray(4), 4, 0), "recv_into() takes one or two arguments (buffer, nbytes), 3 given: unixsock takes no flags"),
+    (lambda s: s.recv_into(), "recv_into() takes one or two arguments (buffer, nbytes), 0 given"),
+    (lambda s: s.recv(bufsize=10), "recv() takes no keyword arguments"),
+    (lambda s: s.send(data=b"x"), "send() takes no keyword arguments"),
+])
+def test_a_call_with_the_wrong_arguments_is_told_in_the_methods_own_words(call, text):
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        a.send(b"kept")
+        with pytest.raises(TypeError) as e:
+            call(b)
+        assert str(e.value) == text
+        assert b.recv(10) == b"kept"  # nothing was read, or sent
+        assert b.try_recv(10) is None
+
+
 @pytest.mark.parametrize("kind", ["stream", "dgram", "seqpacket"])
 @pytest.mark.parametrize("timeout", [None, 20, 0])
 def test_try_recv_never_waits_and_returns_none_when_empty(kind, timeout):
