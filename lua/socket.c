@@ -371,10 +371,20 @@ static int l_refused(lua_State *L) {
   return 1;
 }
 
+/* shutdown([how]): "r", "w" (the default) or "rw", and luasocket's names for
+ * them, "receive", "send" and "both", so that code moved from it still works. */
 static int l_shutdown(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
-  static const char *const hows[] = {"r", "w", "rw", NULL};
-  int how = luaL_checkoption(L, 2, "w", hows) + 1;
+  static const char *const hows[] = {"r", "w", "rw", "receive", "send", "both"};
+  const char *given = luaL_optstring(L, 2, "w");
+  int how = 0;
+  for (int i = 0; i < 6 && how == 0; i++)
+    if (strcmp(given, hows[i]) == 0)
+      how = i % 3 + 1; /* core's 1 read, 2 write, 3 both */
+  if (how == 0)
+    return luaL_argerror(L, 2, lua_pushfstring(L, "how must be 'r', 'w' or 'rw' (luasocket's "
+                                                  "'receive', 'send', 'both' too), not '%s'",
+                                               given));
   int r = unixsock_shutdown(s->h, how);
   if (r < 0)
     return lus_fail_on(L, r, "shutdown", s->h);

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numbers
 import operator
 import os
+import socket
 from types import MethodType
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
@@ -37,6 +38,10 @@ except ImportError as e:
 from ._message import Credentials, Message, Peer
 
 _c = _capi_module._capi  # the extension itself: one call per operation, no shim frame
+
+# shutdown's how -> core's (1 read, 2 write, 3 both); socket's SHUT_RD, SHUT_WR and
+# SHUT_RDWR are 0, 1 and 2 on Linux
+_SHUTDOWN = {"r": 1, "w": 2, "rw": 3, socket.SHUT_RD: 1, socket.SHUT_WR: 2, socket.SHUT_RDWR: 3}
 
 __all__ = [
     "Socket",
@@ -130,13 +135,14 @@ class Socket:
         if h is not None:
             _c.us_close(h)
 
-    def shutdown(self, how: str = "w") -> None:
+    def shutdown(self, how: Union[str, int] = "w") -> None:
         """Shut down reading ("r"), writing ("w": the peer reads end of stream)
-        or both ("rw")."""
-        hows = {"r": 1, "w": 2, "rw": 3}
-        if how not in hows:
-            raise ValueError(f"how must be 'r', 'w' or 'rw', not {how!r}")
-        _c.us_shutdown(self._h, hows[how])
+        or both ("rw"); socket.SHUT_RD, SHUT_WR and SHUT_RDWR say the same."""
+        code = _SHUTDOWN.get(how) if isinstance(how, (str, int)) and not isinstance(how, bool) else None
+        if code is None:
+            raise ValueError("how must be 'r', 'w', 'rw' or socket.SHUT_RD, SHUT_WR, SHUT_RDWR, "
+                             f"not {how!r}")
+        _c.us_shutdown(self._h, code)
 
     def detach(self) -> int:
         """Give up ownership and return the fd; nothing is closed or unlinked.

@@ -245,6 +245,33 @@ describe("bytes", function()
     b:close()
   end))
 
+  it("shutdown takes luasocket's names as well: 'send', 'receive', 'both'", h.no_leak(function()
+    -- they were "bad argument #2 to 'shutdown' (invalid option 'send')"
+    for _, case in ipairs{{"send", true, false}, {"receive", false, true}, {"both", true, true},
+                          {"w", true, false}, {"r", false, true}, {"rw", true, true}} do
+      local how, peer_reads_end, reads_end = case[1], case[2], case[3]
+      local a, b = unixsock.pair()
+      a:settimeout(0)
+      b:settimeout(0)
+      assert(a:shutdown(how))
+      assert.are.equal(peer_reads_end, b:recv() == "", how)
+      assert.are.equal(reads_end, a:recv() == "", how)
+      a:close()
+      b:close()
+    end
+  end))
+
+  it("shutdown says which names it takes", h.no_leak(function()
+    local a, b = unixsock.pair()
+    local ok, err = pcall(a.shutdown, a, "write")
+    assert.is_false(ok)
+    assert.matches("how must be 'r', 'w' or 'rw' (luasocket's 'receive', 'send', 'both' too), not 'write'", err, 1, true)
+    assert(a:send("open")) -- nothing was shut
+    assert.are.equal("open", b:recv())
+    a:close()
+    b:close()
+  end))
+
   it("recv and recvfrom keep each message whole and apart, whatever the sizes", h.no_leak(function()
     -- one receive buffer is reused and grown; a size beyond it takes another path
     local a, b = unixsock.pair("seqpacket")
