@@ -876,9 +876,21 @@ static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n, Py_ssize_t item) {
   *ret_n = 0;
   if (seq == NULL || seq == Py_None)
     return 0;
-  PyObject *fast = PySequence_Fast(seq, "fds must be a sequence of ints");
-  if (fast == NULL)
+  /* One descriptor alone (an int, a file, a socket) is refused before it is
+   * iterated: a file would be read to its end as a list of lines.  So is a str or
+   * bytes, which would be taken as a list of characters or ints. */
+  bool listed = PyList_CheckExact(seq) || PyTuple_CheckExact(seq); /* the usual: no lookup */
+  bool alone = !listed && (PyLong_Check(seq) || PyObject_HasAttrString(seq, "fileno"));
+  PyObject *fast = alone || PyUnicode_Check(seq) || PyBytes_Check(seq) ? NULL : PySequence_Fast(seq, "");
+  if (fast == NULL) {
+    PyErr_Clear();
+    char of[48] = "";
+    if (item >= 0)
+      snprintf(of, sizeof(of), "send_batch: item %zd's ", item);
+    PyErr_Format(PyExc_TypeError, "%sfds must be a sequence of descriptors, not %.100s%s", of,
+                 Py_TYPE(seq)->tp_name, alone ? " (one alone: [fd])" : "");
     return -1;
+  }
   Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
   if (n > UNIXSOCK_MAX_FDS) {
     Py_DECREF(fast);

@@ -256,6 +256,8 @@ def test_send_message_arguments_by_position_and_by_keyword():
     (lambda s: s.send_message(b"x", [object()]), "fileno"),
     # CPython's message named neither the list nor the item
     (lambda s: s.send_message(b"x", [0, "a"]), "fds[1] is str, not a descriptor (an int or an object with fileno())"),
+    (lambda s: s.send_message(b"x", 5), "fds must be a sequence of descriptors, not int (one alone: [fd])"),
+    (lambda s: s.send_message(b"x", "ab"), "fds must be a sequence of descriptors, not str"),
     (lambda s: s.send_message(b"x", address=0), "an address is str, bytes or os.PathLike, not int"),
 ])
 def test_send_message_bad_arguments_are_typeerrors_that_say_which(call, text):
@@ -266,6 +268,21 @@ def test_send_message_bad_arguments_are_typeerrors_that_say_which(call, text):
             call(a)
         assert text in str(e.value)
         assert b.try_recv(10) is None  # nothing was sent
+
+
+def test_a_file_given_as_fds_is_refused_without_reading_it(tmp_path):
+    # a file object is iterable: it was read to its end, line by line, as a list
+    # of descriptors, and then refused ("fds[0] is bytes"), its lines lost
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"one\ntwo\n")
+    a, b = unixsock.pair("seqpacket")
+    with a, b, open(path, "rb") as f:
+        for call in (lambda: a.send_message(b"x", f), lambda: a.send_batch([(b"x", f)])):
+            with pytest.raises(TypeError) as e:
+                call()
+            assert "must be a sequence of descriptors, not _io.BufferedReader (one alone: [fd])" in str(e.value)
+        assert f.read() == b"one\ntwo\n"
+        assert b.try_recv(10) is None
 
 
 def test_dgram_message_to_address_and_sender_address(abstract):
@@ -587,6 +604,8 @@ def test_send_batch_takes_bytes_tuples_and_received_messages():
     ([b"ok", (u"text", [])], "send_batch: item 1's data must be bytes-like, not str"),
     # CPython's "argument must be an int, or have a fileno() method." named neither
     ([b"ok", (b"x", [0, None])], "send_batch: item 1's fds[1] is NoneType, not a descriptor (an int or an object with fileno())"),
+    # "fds must be a sequence of ints" named neither the item nor what came
+    ([b"ok", (b"x", 5)], "send_batch: item 1's fds must be a sequence of descriptors, not int (one alone: [fd])"),
     (b"one message", "send_batch takes a list of messages, not one bytes object (wrap it: [data])"),
     ("one message", "send_batch takes a list of messages, not one str object (wrap it: [data])"),
     (5, "send_batch takes a list of messages, not int"),
