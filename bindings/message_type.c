@@ -305,9 +305,13 @@ static PyObject *msg_repr(PyObject *op) {
   us_message_obj *self = (us_message_obj *)op;
   if (msg_has_fields(self) < 0)
     return NULL;
+  PyObject *fds = PyList_AsTuple(self->fds); /* as .fds reads them: a tuple */
+  if (fds == NULL)
+    return NULL;
   PyObject *r = PyUnicode_FromFormat("Message(%R, fds=%R, creds=%S, address=%R%s)", self->data,
-                                     self->fds, self->creds, self->address,
+                                     fds, self->creds, self->address,
                                      PyObject_IsTrue(self->truncated) == 1 ? ", truncated=True" : "");
+  Py_DECREF(fds);
   return r; /* truncated shown only when it matters */
 }
 
