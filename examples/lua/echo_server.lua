@@ -1,7 +1,8 @@
 -- The seeds' echo server in Lua: answers every message with "Hi, <message>".
 --   lua5.4 echo_server.lua PATH [stream|dgram|seqpacket]
 -- stream: one line is one message (wire-compatible with examples/c and
--- examples/python); dgram and seqpacket: one packet is one message.
+-- examples/python; a line over 64 KiB is answered in 64 KiB pieces, as they fill
+-- the buffer); dgram and seqpacket: one packet is one message.
 -- Serves one client after another until SIGINT/SIGTERM, then removes its file;
 -- a client that leaves before its reply is reported on stderr, the next served.
 local unixsock = require "unixsock"
@@ -15,31 +16,42 @@ end
 io.stdout:setvbuf("line")
 unixsock.catch_signals("INT", "TERM")
 
+-- as the C server's buffer: a longer line is answered in pieces this long
+local LINE_MAX = 65536
+
+local function answer(conn, line, ending)
+  print("Receive: " .. line)
+  local sent, why = conn:send("Hi, " .. line .. ending)
+  if not sent then io.stderr:write("client lost: ", why, "\n") end
+  return sent
+end
+
 local function serve_stream(conn)
-  local pending = ""
+  local pending = "" -- never more than LINE_MAX: a client cannot make the server hold more
   while not unixsock.signaled() do
-    local data, why = conn:recv(4096)
+    local data, why = conn:recv(LINE_MAX - #pending)
     if not data then
       if not unixsock.signaled() then io.stderr:write("client lost: ", why, "\n") end
       return
     end
     if data == "" then
-      if pending ~= "" then -- a last line without its newline is answered as it is
-        print("Receive: " .. pending)
-        local sent, why = conn:send("Hi, " .. pending)
-        if not sent then io.stderr:write("client lost: ", why, "\n") return end
-      end
+      -- a last line without its newline is answered as it is
+      if pending ~= "" and not answer(conn, pending, "") then return end
       print("client quit")
       return
     end
     pending = pending .. data
+    local from = 1
     while true do
-      local line, rest = pending:match("^(.-)\n(.*)$")
-      if not line then break end
-      pending = rest
-      print("Receive: " .. line)
-      local sent, why = conn:send("Hi, " .. line .. "\n")
-      if not sent then io.stderr:write("client lost: ", why, "\n") return end
+      local nl = pending:find("\n", from, true) -- a plain find: a pattern retries at each byte
+      if not nl then break end
+      if not answer(conn, pending:sub(from, nl - 1), "\n") then return end
+      from = nl + 1
+    end
+    pending = pending:sub(from)
+    if #pending == LINE_MAX then -- no newline in a whole buffer: answer this piece
+      if not answer(conn, pending, "") then return end
+      pending = ""
     end
   end
 end

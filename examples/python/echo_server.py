@@ -3,7 +3,8 @@
 
     echo_server.py PATH [stream|dgram|seqpacket]
 
-stream: one line is one message (wire-compatible with examples/c and examples/lua);
+stream: one line is one message (wire-compatible with examples/c and examples/lua;
+a line over 64 KiB is answered in 64 KiB pieces, as they fill the buffer);
 dgram and seqpacket: one datagram/packet is one message.  Serves one client after
 another until SIGINT/SIGTERM, then removes its socket file; a client that leaves
 before its reply is reported on stderr and the next one is served."""
@@ -20,21 +21,29 @@ def explained(e: OSError) -> str:
     return "; ".join([str(e), *getattr(e, "__notes__", [])[1:]])
 
 
+LINE_MAX = 65536  # as the C server's buffer: a longer line is answered in pieces this long
+
+
+def answer(conn, line, end):
+    print("Receive:", line.decode(errors="replace"), flush=True)
+    conn.send(b"Hi, " + line + end)
+
+
 def serve_stream(conn):
-    pending = b""
+    pending = b""  # never more than LINE_MAX: a client cannot make the server hold more
     while True:
-        data = conn.recv(4096)
+        data = conn.recv(LINE_MAX - len(pending))
         if not data:
             if pending:  # a last line without its newline is answered as it is
-                print("Receive:", pending.decode(errors="replace"), flush=True)
-                conn.send(b"Hi, " + pending)
+                answer(conn, pending, b"")
             print("client quit", flush=True)
             return
-        pending += data
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            print("Receive:", line.decode(errors="replace"), flush=True)
-            conn.send(b"Hi, " + line + b"\n")
+        *lines, pending = (pending + data).split(b"\n")
+        for line in lines:
+            answer(conn, line, b"\n")
+        if len(pending) == LINE_MAX:  # no newline in a whole buffer: answer this piece
+            answer(conn, pending, b"")
+            pending = b""
 
 
 def serve_packets(conn):

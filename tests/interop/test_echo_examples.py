@@ -115,6 +115,35 @@ def test_stream_servers_answer_a_long_line_whole(server, sockdir):
 
 
 @pytest.mark.parametrize("server", list(LANGUAGES))
+def test_stream_servers_answer_a_line_over_64_kib_in_the_same_pieces(server, sockdir):
+    # The C server and the CLI answer each 64 KiB of a longer line as it fills
+    # their buffer; the Python and Lua servers kept the whole line (no bound on
+    # what a client makes them hold) and searched all of it again for each 4 KiB
+    # that came, so a 1 MB line took the Lua one over a second, 10 MB minutes.
+    path = str(sockdir / "echo.sock")
+    piece = 65536
+    line = b"x" * (3 * piece + 3392) + b"\n"
+    want = 3 * (b"Hi, " + b"x" * piece) + b"Hi, " + b"x" * 3392 + b"\n" + b"Hi, g1\n"
+    log = sockdir / "server.log"  # what it prints is more than a pipe holds
+    with open(log, "w") as out:
+        srv = subprocess.Popen(command(server, "stream", "server", path), stdout=out,
+                               stderr=subprocess.STDOUT, env=lua_env())
+    try:
+        wait_until_serving(path, srv)
+        with _client("stream", path, line + b"g1\n") as c:
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(30)
+            got = b""
+            while d := c.recv(1 << 20):
+                got += d
+        assert got == want, (len(got), got.count(b"Hi, "))
+        _still_serving(srv, "stream", path)
+    finally:
+        stop(srv)
+    assert srv.returncode == 0, log.read_text()[-2000:]
+
+
+@pytest.mark.parametrize("server", list(LANGUAGES))
 def test_stream_servers_answer_a_last_line_without_newline(server, sockdir):
     # `printf hello | socat - UNIX-CONNECT:...` got no answer: what came after the
     # last newline was dropped at end of stream (the seeds' server answers it)
@@ -184,6 +213,31 @@ def test_servers_go_on_when_a_client_left_before_its_reply(server, kind, sockdir
         _still_serving(run.srv, kind, path)
     # and it said why that one reply went nowhere
     assert ("Connection refused" if kind == "dgram" else "Broken pipe") in run.err, run.err
+
+
+@pytest.mark.parametrize("client", list(LANGUAGES))
+@pytest.mark.parametrize("server", list(LANGUAGES))
+def test_stream_clients_send_a_line_of_a_megabyte_and_print_its_answer(server, client, sockdir):
+    # The servers answer a long line 64 KiB at a time while it is still coming.
+    # The clients sent the whole line before reading: once the answers filled
+    # their receive buffer and the server's send buffer, the server stopped
+    # reading, the client's send stopped too, and after 10 s the client failed
+    # with ETIMEDOUT (the Lua one with a stack trace). Only the CLI got through.
+    path = str(sockdir / "echo.sock")
+    n = 1_000_000
+    log = sockdir / "server.log"
+    with open(log, "w") as out:
+        srv = subprocess.Popen(command(server, "stream", "server", path), stdout=out,
+                               stderr=subprocess.STDOUT, env=lua_env())
+    try:
+        wait_until_serving(path, srv)
+        r = subprocess.run(command(client, "stream", "client", path), input=b"x" * n + b"\ng1\n",
+                           capture_output=True, timeout=60, env=lua_env())
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        pieces, rest = divmod(n, 65536)
+        assert r.stdout == pieces * (b"Hi, " + b"x" * 65536) + b"Hi, " + b"x" * rest + b"\nHi, g1\n"
+    finally:
+        stop(srv)
 
 
 def test_clients_give_up_on_a_server_that_never_answers(sockdir):
