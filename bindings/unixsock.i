@@ -48,6 +48,30 @@ static int us_get_buffer(PyObject *o, Py_buffer *view) {
   return 0;
 }
 
+/* An integer argument read as Python 3.10 and later read one, on every version:
+ * an int, or an object with __index__, never a float (3.8 and 3.9 cut a float
+ * down, with a DeprecationWarning, where socket's own calls refuse it).  -1 with
+ * the error set, as PyLong_AsLong. */
+static long us_as_long(PyObject *o) {
+  if (PyLong_CheckExact(o)) /* the usual: no call */
+    return PyLong_AsLong(o);
+  PyObject *i = PyNumber_Index(o); /* "'str' object cannot be interpreted as an integer" */
+  if (i == NULL)
+    return -1;
+  long v = PyLong_AsLong(i);
+  Py_DECREF(i);
+  return v;
+}
+
+static long long us_as_long_long(PyObject *o) {
+  PyObject *i = PyNumber_Index(o);
+  if (i == NULL)
+    return -1;
+  long long v = PyLong_AsLongLong(i);
+  Py_DECREF(i);
+  return v;
+}
+
 /* The note for each operation, made once: a caller that polls without waiting
  * (asyncio, a busy loop) meets -EAGAIN on every empty try, so raising must be
  * cheap.  op is a string literal, one per wrapper, so its address is the key. */
@@ -414,14 +438,14 @@ typedef struct unixsock us_socket;
 /* Integers (sizes, counts): Python's own conversion and message, the same as the
  * socket module's ("'str' object cannot be interpreted as an integer"). */
 %typemap(in) long {
-  $1 = PyLong_AsLong($input);
+  $1 = us_as_long($input);
   if ($1 == -1 && PyErr_Occurred())
     SWIG_fail;
 }
 /* ... and the same for int (kinds, modes, buffer sizes) and long long (owners):
  * SWIG's own would name its wrapper ("in method 'us_listen', argument 5"). */
 %typemap(in) int (long v) {
-  v = PyLong_AsLong($input);
+  v = us_as_long($input);
   if (v == -1 && PyErr_Occurred())
     SWIG_fail;
   if (v < INT_MIN || v > INT_MAX)
@@ -429,7 +453,7 @@ typedef struct unixsock us_socket;
   $1 = (int)v;
 }
 %typemap(in) long long {
-  $1 = PyLong_AsLongLong($input);
+  $1 = us_as_long_long($input);
   if ($1 == -1 && PyErr_Occurred())
     SWIG_fail;
 }
@@ -1084,7 +1108,7 @@ static PyObject *us_recv_message(PyObject *module, PyObject *const *args, Py_ssi
   if (us_handle_of(args[0], &sock) < 0)
     return NULL;
   if (limit != NULL) {
-    max_fds = PyLong_AsLong(limit); /* an int, as SWIG's wrapper took */
+    max_fds = us_as_long(limit); /* an int, as SWIG's wrapper took */
     if (max_fds == -1 && PyErr_Occurred())
       return NULL;
   }
@@ -1155,7 +1179,7 @@ static PyObject *us_fast_recv_new(PyObject *const *args, Py_ssize_t nargs, bool 
   if (us_fast_arity(op, "exactly one argument (size)", nargs, 1, 1) < 0 ||
       us_handle_of(args[0], &sock) < 0)
     return NULL;
-  long size = PyLong_AsLong(args[1]); /* Python's own message, as socket's */
+  long size = us_as_long(args[1]); /* Python's own message, as socket's */
   if (size == -1 && PyErr_Occurred())
     return NULL;
   long r = us_recv_new(sock, size, now, &out);
@@ -1190,7 +1214,7 @@ static PyObject *us_fast_recv_into(PyObject *module, PyObject *const *args, Py_s
     PyErr_SetString(PyExc_TypeError, "recv_into needs a writable bytes-like object");
     return NULL;
   }
-  if (nargs > 2 && (nbytes = PyLong_AsLong(args[2])) == -1 && PyErr_Occurred()) {
+  if (nargs > 2 && (nbytes = us_as_long(args[2])) == -1 && PyErr_Occurred()) {
     PyBuffer_Release(&view);
     return NULL;
   }

@@ -204,7 +204,8 @@ async def open_connection(address: Address, kind: str = "stream",
             pass
         if deadline is not None and loop.time() >= deadline:
             e = TimeoutError(errno.ETIMEDOUT, os.strerror(errno.ETIMEDOUT), address)
-            e.add_note("in unixsock.aio.open_connection (the server's backlog stayed full)")
+            # set as the extension sets its notes: add_note is Python 3.11's
+            e.__notes__ = ["in unixsock.aio.open_connection (the server's backlog stayed full)"]
             raise e
         await asyncio.sleep(pause if deadline is None else min(pause, max(0.0, deadline - loop.time())))
         pause = min(pause * 2, 0.05)

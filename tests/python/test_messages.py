@@ -547,6 +547,12 @@ def test_batch_flags_truncated_datagrams():
         assert m.truncated and m.data == b"0123"
 
 
+# socket.send_fds and recv_fds are Python 3.9's; unixsock supports 3.8
+needs_socket_fds = pytest.mark.skipif(not hasattr(socket, "send_fds"),
+                                      reason="socket.send_fds is new in Python 3.9")
+
+
+@needs_socket_fds
 def test_python_socket_send_fds_reaches_recv_message():
     x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     b = unixsock.adopt(y.detach())
@@ -561,6 +567,7 @@ def test_python_socket_send_fds_reaches_recv_message():
             assert os.read(m.fds[0], 100) == b"stdlib pipe"
 
 
+@needs_socket_fds
 def test_send_message_reaches_python_socket_recv_fds():
     x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     a = unixsock.adopt(x.detach())
