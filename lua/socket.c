@@ -213,6 +213,15 @@ static int l_fileno(lua_State *L) {
   return 1;
 }
 
+/* fileno by luasocket's name, which its socket.select asks every object for (an
+ * object without it is left out, without a word); -1 once closed, as luasocket's
+ * own sockets say, so that select leaves a closed one out instead of raising. */
+static int l_getfd(lua_State *L) {
+  lus_socket *s = luaL_checkudata(L, 1, LUS_SOCKET);
+  lua_pushinteger(L, s->h != NULL ? unixsock_fd(s->h) : -1);
+  return 1;
+}
+
 static int l_kind(lua_State *L) {
   lua_pushstring(L, unixsock_kind_name(unixsock_kind(lus_check(L, 1)->h)));
   return 1;
@@ -422,6 +431,7 @@ static const luaL_Reg methods[] = {
     {"settimeout", l_settimeout},
     {"gettimeout", l_gettimeout},
     {"fileno", l_fileno},
+    {"getfd", l_getfd},
     {"kind", l_kind},
     {"local_address", l_local_address},
     {"peer_address", l_peer_address},

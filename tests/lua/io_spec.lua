@@ -245,6 +245,26 @@ describe("bytes", function()
     b:close()
   end))
 
+  it("luasocket's socket.select watches unixsock sockets too (getfd)", h.no_leak(function()
+    -- select asks each object for getfd(); without it, a socket with a message
+    -- waiting was left out without a word, and select said "timeout"
+    local socket = require "socket"
+    local a, b = unixsock.pair("seqpacket")
+    assert.are.equal(b:fileno(), b:getfd())
+    local readable, _, err = socket.select({ b }, nil, 0)
+    assert.are.same({ "timeout", 0 }, { err, #readable }) -- nothing yet
+    assert(a:send("x"))
+    readable, _, err = socket.select({ b }, nil, 5)
+    assert.are.same({ nil, 1, true }, { err, #readable, readable[1] == b })
+    local _, writable = socket.select(nil, { a }, 5)
+    assert.are.equal(a, writable[1])
+    b:close()
+    assert.are.equal(-1, b:getfd()) -- as luasocket's closed sockets: select leaves it out
+    readable, _, err = socket.select({ b }, nil, 0)
+    assert.are.same({ "timeout", 0 }, { err, #readable })
+    a:close()
+  end))
+
   it("shutdown takes luasocket's names as well: 'send', 'receive', 'both'", h.no_leak(function()
     -- they were "bad argument #2 to 'shutdown' (invalid option 'send')"
     for _, case in ipairs{{"send", true, false}, {"receive", false, true}, {"both", true, true},
