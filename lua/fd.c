@@ -91,6 +91,14 @@ static int f_fileno(lua_State *L) {
   return 1;
 }
 
+/* fileno by luasocket's name, for its socket.select; -1 once closed or taken, as
+ * luasocket's closed sockets say (select then leaves it out). */
+static int f_getfd(lua_State *L) {
+  lus_fd *f = luaL_checkudata(L, 1, LUS_FD);
+  lua_pushinteger(L, f->fd);
+  return 1;
+}
+
 /* Hand the number over: the object no longer closes it. */
 static int f_take(lua_State *L) {
   lus_fd *f = check_open(L);
@@ -202,8 +210,8 @@ static int f_tostring(lua_State *L) {
 }
 
 static const luaL_Reg methods[] = {
-    {"fileno", f_fileno}, {"take", f_take},     {"read", f_read}, {"write", f_write},
-    {"socket", f_socket}, {"close", f_close},   {NULL, NULL},
+    {"fileno", f_fileno}, {"getfd", f_getfd}, {"take", f_take},   {"read", f_read},
+    {"write", f_write},   {"socket", f_socket}, {"close", f_close}, {NULL, NULL},
 };
 
 static const luaL_Reg metamethods[] = {

@@ -231,6 +231,22 @@ describe("messages", function()
     b:close()
   end))
 
+  it("luasocket's socket.select watches a received descriptor too (getfd)", h.no_leak(function()
+    local socket = require "socket"
+    local a, b = unixsock.pair("seqpacket")
+    local x, y = unixsock.pair()
+    assert(a:send_message("here", { x }))
+    local m = assert(b:recv_message())
+    local got = m.fds[1]
+    assert.are.equal(got:fileno(), got:getfd())
+    assert(y:send("ready"))
+    local readable, _, err = socket.select({ got }, nil, 5)
+    assert.are.same({ nil, 1, true }, { err, #readable, readable[1] == got })
+    got:close()
+    assert.are.equal(-1, got:getfd()) -- closed: select leaves it out, as luasocket's own
+    for _, s in ipairs { a, b, x, y } do s:close() end
+  end))
+
   it("a file of the io library is passed as its descriptor, and stays the sender's", h.no_leak(function()
     -- it was "not a descriptor", where Python takes any object with fileno()
     local a, b = unixsock.pair("seqpacket")
