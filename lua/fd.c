@@ -33,6 +33,17 @@ static lus_fd *fd_test(lua_State *L, int idx) {
   return f->tag == &lus_fd_tag ? f : NULL;
 }
 
+/* Can idx be asked for a method?  A table, or a userdata whose metatable has an
+ * __index (indexing any other userdata raises). */
+static bool indexable(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TTABLE)
+    return true;
+  if (lua_type(L, idx) != LUA_TUSERDATA || luaL_getmetafield(L, idx, "__index") == LUA_TNIL)
+    return false;
+  lua_pop(L, 1);
+  return true;
+}
+
 bool lus_test_fd(lua_State *L, int idx, int *fd) {
   if (lua_isinteger(L, idx)) {
     lua_Integer v = lua_tointeger(L, idx);
@@ -60,13 +71,30 @@ bool lus_test_fd(lua_State *L, int idx, int *fd) {
     *fd = fileno(st->f);
     return true;
   }
-  return false;
+  /* anything else with a getfd method: luasocket's sockets (a closed one says -1,
+   * which the kernel then refuses, named), lent as a file is */
+  idx = lua_absindex(L, idx);
+  if (!indexable(L, idx))
+    return false;
+  if (lua_getfield(L, idx, "getfd") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return false;
+  }
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, 1);
+  int isnum;
+  lua_Integer v = lua_tointegerx(L, -1, &isnum);
+  lua_pop(L, 1);
+  if (!isnum)
+    return false;
+  *fd = v < 0 || v > 0x7fffffff ? -1 : (int)v;
+  return true;
 }
 
 int lus_check_fd(lua_State *L, int arg) {
   int fd;
   if (!lus_test_fd(L, arg, &fd))
-    luaL_typeerror(L, arg, "descriptor (integer, unixsock.fd, socket or file)");
+    luaL_typeerror(L, arg, "descriptor (integer, unixsock.fd, socket, file or object with getfd)");
   return fd;
 }
 

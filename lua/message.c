@@ -100,7 +100,7 @@ static int read_outgoing(lua_State *L, int idx, unixsock_message *m, int *fdv, c
             lua_pushfstring(L, "message %I's ", item);
           else
             lua_pushliteral(L, "");
-          luaL_error(L, "%s: %sfds[%I] is a %s, not a descriptor (integer, unixsock.fd, socket or file)",
+          luaL_error(L, "%s: %sfds[%I] is a %s, not a descriptor (integer, unixsock.fd, socket, file or object with getfd)",
                      op, lua_tostring(L, -1), i, luaL_typename(L, -2));
         }
         lua_pop(L, 1);

@@ -220,11 +220,11 @@ describe("messages", function()
     assert.are.equal(E.EBADF, perr)
     -- the error named neither the list nor the item
     assert.has_error(function() a:send_message("x", { "3" }) end,
-      "send_message: fds[1] is a string, not a descriptor (integer, unixsock.fd, socket or file)")
+      "send_message: fds[1] is a string, not a descriptor (integer, unixsock.fd, socket, file or object with getfd)")
     assert.has_error(function() a:send_batch({ "ok", { data = "x", fds = { a, {} } } }) end,
-      "send_batch: message 2's fds[2] is a table, not a descriptor (integer, unixsock.fd, socket or file)")
+      "send_batch: message 2's fds[2] is a table, not a descriptor (integer, unixsock.fd, socket, file or object with getfd)")
     assert.has_error(function() p:add("3", "r") end,
-      "bad argument #1 to 'add' (descriptor (integer, unixsock.fd, socket or file) expected, got string)")
+      "bad argument #1 to 'add' (descriptor (integer, unixsock.fd, socket, file or object with getfd) expected, got string)")
     second.fds[1]:close()
     y:close()
     a:close()
@@ -245,6 +245,36 @@ describe("messages", function()
     got:close()
     assert.are.equal(-1, got:getfd()) -- closed: select leaves it out, as luasocket's own
     for _, s in ipairs { a, b, x, y } do s:close() end
+  end))
+
+  it("a luasocket socket is passed as its descriptor (getfd), and stays the sender's", h.no_leak(function()
+    -- it was "fds[1] is a userdata, not a descriptor", where Python takes any
+    -- object with fileno()
+    local dir = h.tmpdir()
+    local path = dir .. "/srv"
+    local l = assert(unixsock.listen(path))
+    local theirs = assert(require("socket.unix").stream())
+    assert(theirs:connect(path))
+    local conn = assert(l:accept())
+    local a, b = unixsock.pair("seqpacket")
+    assert(a:send_message("a luasocket client", { theirs }))
+    local m = assert(b:recv_message())
+    assert.are.equal(16, m.fds[1]:write("through the copy"))
+    assert.are.equal("through the copy", conn:recv())
+    assert(theirs:send("and the original\n")) -- still open: lent for the call
+    assert.are.equal("and the original\n", conn:recv())
+    local p = unixsock.poller()
+    assert(p:add(theirs, "w", "it")) -- the poller takes it too
+    assert.are.equal("it", p:wait(5)[1].value)
+    assert(p:remove(theirs))
+    p:close()
+    theirs:close() -- getfd() is then -1: a descriptor no one has
+    local n, msg, err = a:send_message("x", { theirs })
+    assert.are.same({ nil, E.EBADF }, { n, err })
+    assert.matches("fds[1] (-1) is not an open descriptor", msg, 1, true)
+    m.fds[1]:close()
+    for _, s in ipairs { a, b, conn, l } do s:close() end
+    h.rmdir(dir)
   end))
 
   it("a file of the io library is passed as its descriptor, and stays the sender's", h.no_leak(function()
