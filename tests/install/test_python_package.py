@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import zipfile
 
 import pytest
@@ -18,14 +19,39 @@ def run(cmd, **kw):
     return r.stdout
 
 
-def test_wheel_install_import_uninstall(tmp_path):
-    wheels = tmp_path / "wheels"
+def build_wheel(source, wheels):
+    """The wheel pip builds from source (a tree) into wheels, without isolation."""
     # without isolation the build runs the swig the test extra put beside this
     # interpreter (it ran only when the tree's last build was older than a source)
     env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
-    run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+    run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(wheels), str(source)],
         env=env)
     [wheel] = list(wheels.glob("unixsock-*.whl"))
+    return wheel
+
+
+def test_sdist_holds_all_that_a_build_needs(tmp_path):
+    # the source distribution (what an index serves to pip where no wheel fits)
+    # builds a wheel that works, away from the repository: a source file that
+    # MANIFEST.in leaves out fails here, not on a user's machine
+    run([sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(tmp_path), "sdist", "-d",
+         str(tmp_path / "dist")], cwd=ROOT)
+    [sdist] = list((tmp_path / "dist").glob("unixsock-*.tar.gz"))
+    with tarfile.open(sdist) as t:
+        t.extractall(tmp_path / "unpacked")
+    [source] = list((tmp_path / "unpacked").iterdir())
+    wheel = build_wheel(source, tmp_path / "wheels")
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", str(venv)])
+    py = str(venv / "bin" / "python")
+    run([py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)])
+    out = run([py, "-c", "import unixsock; a, b = unixsock.pair('seqpacket'); a.send_message(b'ok', [0]);"
+                         "m = b.recv_message(); print(m.data.decode(), len(m.fds))"], cwd=tmp_path)
+    assert out.split() == ["ok", "1"]
+
+
+def test_wheel_install_import_uninstall(tmp_path):
+    wheel = build_wheel(ROOT, tmp_path / "wheels")
     names = zipfile.ZipFile(wheel).namelist()
     assert "unixsock/capi.py" in names  # SWIG's generated module reached the wheel
     assert "unixsock/py.typed" in names
