@@ -907,6 +907,8 @@ static int us_fd_list(PyObject *seq, int *fds, size_t *ret_n, Py_ssize_t item) {
   bool alone = !listed && (PyLong_Check(seq) || PyObject_HasAttrString(seq, "fileno"));
   PyObject *fast = alone || PyUnicode_Check(seq) || PyBytes_Check(seq) ? NULL : PySequence_Fast(seq, "");
   if (fast == NULL) {
+    if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_TypeError))
+      return -1; /* what an iterable raised as it was read stays */
     PyErr_Clear();
     char of[48] = "";
     if (item >= 0)

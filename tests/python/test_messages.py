@@ -270,6 +270,17 @@ def test_send_message_bad_arguments_are_typeerrors_that_say_which(call, text):
         assert b.try_recv(10) is None  # nothing was sent
 
 
+def test_an_error_raised_while_fds_are_read_stays_what_it_was():
+    def fds():
+        yield 0
+        raise ValueError("the caller's own")
+    a, b = unixsock.pair("seqpacket")
+    with a, b:
+        with pytest.raises(ValueError, match="the caller's own"):
+            a.send_message(b"x", fds())
+        assert b.try_recv(10) is None
+
+
 def test_a_file_given_as_fds_is_refused_without_reading_it(tmp_path):
     # a file object is iterable: it was read to its end, line by line, as a list
     # of descriptors, and then refused ("fds[0] is bytes"), its lines lost
