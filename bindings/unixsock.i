@@ -9,7 +9,7 @@
  *  - a function returning us_status_on names its socket, always its first
  *    argument, by the address core's unixsock_error_address picks.
  * The calls a Socket binds to its handle (send, recv, try_recv, recv_into,
- * send_message, recv_message) are written by hand, for the vectorcall
+ * sendto, recvfrom, send_message, recv_message) are written by hand, for the vectorcall
  * convention (see there): SWIG's wrappers all take an argument tuple.  Message,
  * the type recv_message returns, is message_type.c's. */
 %module(package="unixsock") capi
@@ -19,6 +19,8 @@
 %ignore us_send;
 %ignore us_recv;
 %ignore us_try_recv;
+%ignore us_sendto;
+%ignore us_recvfrom;
 
 %{
 #define PY_SSIZE_T_CLEAN
@@ -806,7 +808,7 @@ static us_status_at us_sendto(const char *name, size_t namelen, us_socket *sock,
   return r;
 }
 
-/* recvfrom: returns (bytes, address bytes). */
+/* recvfrom: returns (bytes, address str). */
 static us_status_on us_recvfrom(us_socket *sock, long size, PyObject **ret_obj) {
   char from[UNIXSOCK_ADDRESS_MAX];
   size_t fromlen = sizeof(from);
@@ -825,7 +827,10 @@ static us_status_on us_recvfrom(us_socket *sock, long size, PyObject **ret_obj) 
   }
   if (r != size && _PyBytes_Resize(&b, r) < 0)
     return -ENOMEM;
-  *ret_obj = Py_BuildValue("(Ny#)", b, from, (Py_ssize_t)fromlen);
+  PyObject *sender = PyUnicode_DecodeFSDefaultAndSize(from, (Py_ssize_t)fromlen); /* os.fsdecode */
+  *ret_obj = sender != NULL ? PyTuple_Pack(2, b, sender) : NULL;
+  Py_DECREF(b);
+  Py_XDECREF(sender);
   return *ret_obj != NULL ? r : -ENOMEM;
 }
 
@@ -1229,6 +1234,54 @@ static PyObject *us_fast_recv_into(PyObject *module, PyObject *const *args, Py_s
   return PyLong_FromLong(r);
 }
 
+/* sendto(handle, data, address) -> bytes sent */
+static PyObject *us_fast_sendto(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+  us_socket *sock;
+  Py_buffer data;
+  (void)module;
+  if (us_fast_arity("sendto", "exactly two arguments (data, address)", nargs, 2, 2) < 0 ||
+      us_handle_of(args[0], &sock) < 0)
+    return NULL;
+  if (PyUnicode_Check(args[1])) {
+    PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+    return NULL;
+  }
+  PyObject *to = us_address_bytes(args[2]);
+  if (to == NULL)
+    return NULL;
+  if (us_get_buffer(args[1], &data) < 0) {
+    Py_DECREF(to);
+    return NULL;
+  }
+  const char *name = PyBytes_AS_STRING(to);
+  size_t namelen = (size_t)PyBytes_GET_SIZE(to);
+  long r = us_sendto(name, namelen, sock, data.buf, (size_t)data.len); /* raises, but EBADF */
+  PyBuffer_Release(&data);
+  if (r < 0 && !PyErr_Occurred())
+    us_raise(r, "sendto", 0, NULL, name, namelen);
+  Py_DECREF(to);
+  return r < 0 ? NULL : PyLong_FromLong(r);
+}
+
+/* recvfrom(handle, size) -> (bytes, the sender's address as str, "" if unnamed) */
+static PyObject *us_fast_recvfrom(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+  us_socket *sock;
+  PyObject *got = NULL;
+  (void)module;
+  if (us_fast_arity("recvfrom", "exactly one argument (size)", nargs, 1, 1) < 0 ||
+      us_handle_of(args[0], &sock) < 0)
+    return NULL;
+  long size = us_as_long(args[1]);
+  if (size == -1 && PyErr_Occurred())
+    return NULL;
+  long r = us_recvfrom(sock, size, &got);
+  if (r < 0) {
+    us_raise_on(r, "recvfrom", sock); /* a ValueError already set stays */
+    return NULL;
+  }
+  return got;
+}
+
 /* Each is the module's "us_" + its name; the name alone is what Python's own
  * messages call it ("recv() takes no keyword arguments"). */
 static PyMethodDef us_native_methods[] = {
@@ -1240,6 +1293,10 @@ static PyMethodDef us_native_methods[] = {
      "us_try_recv(handle, size) -> bytes, or None when nothing is there"},
     {"recv_into", (PyCFunction)(void (*)(void))us_fast_recv_into, METH_FASTCALL,
      "us_recv_into(handle, buffer, nbytes=0) -> bytes received"},
+    {"sendto", (PyCFunction)(void (*)(void))us_fast_sendto, METH_FASTCALL,
+     "us_sendto(handle, data, address) -> bytes sent"},
+    {"recvfrom", (PyCFunction)(void (*)(void))us_fast_recvfrom, METH_FASTCALL,
+     "us_recvfrom(handle, size) -> (bytes, sender's address)"},
     {"send_message", (PyCFunction)(void (*)(void))us_send_message, METH_FASTCALL | METH_KEYWORDS,
      "us_send_message(handle, data=b'', fds=(), *, creds=False, address=None) -> payload length"},
     {"recv_message", (PyCFunction)(void (*)(void))us_recv_message, METH_FASTCALL | METH_KEYWORDS,

@@ -118,6 +118,8 @@ class Socket:
         self.recv = MethodType(_c.us_recv, handle)
         self.try_recv = MethodType(_c.us_try_recv, handle)
         self.recv_into = MethodType(_c.us_recv_into, handle)
+        self.sendto = MethodType(_c.us_sendto, handle)
+        self.recvfrom = MethodType(_c.us_recvfrom, handle)
         self.send_message = MethodType(_c.us_send_message, handle)
         self.recv_message = MethodType(_c.us_recv_message, handle)
 
@@ -289,14 +291,13 @@ class Socket:
         """Receive into a writable buffer without a copy; returns the count."""
         return _c.us_recv_into(self._h, buffer, nbytes)
 
-    def sendto(self, data: Buffer, address: Address) -> int:
+    def sendto(self, data: Buffer, address: Address) -> int:  # noqa: F811 (see __init__)
         """Send one datagram to an address."""
-        return _c.us_sendto(address, self._h, data)
+        return _c.us_sendto(self._h, data, address)
 
-    def recvfrom(self, size: int) -> Tuple[bytes, str]:
+    def recvfrom(self, size: int) -> Tuple[bytes, str]:  # noqa: F811 (see __init__)
         """Receive one datagram and its sender's address ("" if unbound)."""
-        data, raw = _c.us_recvfrom(self._h, size)
-        return data, _address(raw)
+        return _c.us_recvfrom(self._h, size)
 
     # -- messages ----------------------------------------------------------
 

@@ -490,6 +490,10 @@ def test_bad_arguments_say_what_was_expected(call, error, text):
     (lambda s: s.recv_into(), "recv_into() takes one or two arguments (buffer, nbytes), 0 given"),
     (lambda s: s.recv(bufsize=10), "recv() takes no keyword arguments"),
     (lambda s: s.send(data=b"x"), "send() takes no keyword arguments"),
+    # socket's sendto(data, flags, address): "Socket.sendto() takes 3 positional
+    # arguments but 4 were given"
+    (lambda s: s.sendto(b"x", 0, "@x"), "sendto() takes exactly two arguments (data, address), 3 given: unixsock takes no flags"),
+    (lambda s: s.recvfrom(10, 0), "recvfrom() takes exactly one argument (size), 2 given: unixsock takes no flags"),
 ])
 def test_a_call_with_the_wrong_arguments_is_told_in_the_methods_own_words(call, text):
     a, b = unixsock.pair("seqpacket")
