@@ -14,11 +14,9 @@
  * the type recv_message returns, is message_type.c's. */
 %module(package="unixsock") capi
 
-%ignore us_recv_new; /* a helper of us_recv and us_try_recv */
+%ignore us_recv_new; /* a helper of recv, try_recv and aio's recv */
 /* written for the hand-made entries below (us_fast_send and the others) */
 %ignore us_send;
-%ignore us_recv;
-%ignore us_try_recv;
 %ignore us_sendto;
 %ignore us_recvfrom;
 
@@ -48,6 +46,16 @@ static int us_get_buffer(PyObject *o, Py_buffer *view) {
   *view = (Py_buffer){.obj = o, .buf = PyBytes_AS_STRING(o), .len = PyBytes_GET_SIZE(o),
                       .readonly = 1, .itemsize = 1, .ndim = 1};
   return 0;
+}
+
+/* A payload argument: any object with the buffer protocol, never str (whose
+ * bytes would depend on an encoding).  -1 with the TypeError. */
+static int us_get_data(PyObject *o, Py_buffer *view) {
+  if (PyUnicode_Check(o)) {
+    PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+    return -1;
+  }
+  return us_get_buffer(o, view);
 }
 
 /* An integer argument read as Python 3.10 and later read one, on every version:
@@ -400,34 +408,6 @@ typedef struct unixsock us_socket;
   Py_XDECREF(encoded$argnum);
 }
 
-/* Payloads: any object with the buffer protocol, never str. */
-%typemap(in) (const void *buf, size_t len) (Py_buffer view = {0}) {
-  if (PyUnicode_Check($input))
-    SWIG_exception_fail(SWIG_TypeError, "data must be bytes-like, not str");
-  if (us_get_buffer($input, &view) < 0)
-    SWIG_fail;
-  $1 = view.buf;
-  $2 = (size_t)view.len;
-}
-%typemap(freearg) (const void *buf, size_t len) {
-  if (view$argnum.obj != NULL)
-    PyBuffer_Release(&view$argnum);
-}
-
-/* A caller's writable buffer (recv_into). */
-%typemap(in) (void *wbuf, size_t wlen) (Py_buffer view = {0}) {
-  if (PyObject_GetBuffer($input, &view, PyBUF_WRITABLE) < 0) {
-    PyErr_Clear(); /* as socket.recv_into: a read-only buffer is a TypeError */
-    SWIG_exception_fail(SWIG_TypeError, "recv_into needs a writable bytes-like object");
-  }
-  $1 = view.buf;
-  $2 = (size_t)view.len;
-}
-%typemap(freearg) (void *wbuf, size_t wlen) {
-  if (view$argnum.obj != NULL)
-    PyBuffer_Release(&view$argnum);
-}
-
 /* A Python object handed back through an out-pointer (bytes, tuples). */
 %typemap(in, numinputs=0) PyObject **ret_obj (PyObject *tmp = NULL) {
   $1 = &tmp;
@@ -750,7 +730,8 @@ static us_status_on us_send(us_socket *sock, const void *buf, size_t len) {
   return r < 0 ? r : done + r;
 }
 
-/* recv into a new bytes object; now: never wait, and None instead of -EAGAIN. */
+/* recv into a new bytes object; now: never wait, and None instead of -EAGAIN
+ * (try_recv: for pollers, without an exception). */
 static us_status_on us_recv_new(us_socket *sock, long size, bool now, PyObject **ret_obj) {
   long r;
   if (sock == NULL)
@@ -775,15 +756,6 @@ static us_status_on us_recv_new(us_socket *sock, long size, bool now, PyObject *
     return -ENOMEM;
   *ret_obj = b;
   return r;
-}
-
-static us_status_on us_recv(us_socket *sock, long size, PyObject **ret_obj) {
-  return us_recv_new(sock, size, false, ret_obj);
-}
-
-/* -> bytes, or None when nothing is there: for pollers, without an exception */
-static us_status_on us_try_recv(us_socket *sock, long size, PyObject **ret_obj) {
-  return us_recv_new(sock, size, true, ret_obj);
 }
 
 /* try_recv for unixsock.aio's recv: its errors name recv, the call the task made
@@ -1051,11 +1023,7 @@ static PyObject *us_send_message(PyObject *module, PyObject *const *args, Py_ssi
   memset(&m, 0, offsetof(unixsock_message, address)); /* of address only addrlen bytes are read */
   m.addrlen = 0;
   if (slots[US_SM_DATA] != NULL) {
-    if (PyUnicode_Check(slots[US_SM_DATA])) {
-      PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
-      return NULL;
-    }
-    if (us_get_buffer(slots[US_SM_DATA], &data) < 0)
+    if (us_get_data(slots[US_SM_DATA], &data) < 0)
       return NULL;
     m.data = data.buf;
     m.len = (size_t)data.len;
@@ -1129,7 +1097,7 @@ static PyObject *us_recv_message(PyObject *module, PyObject *const *args, Py_ssi
   }
   memset(&m, 0, sizeof(m));
   m.max_fds = us_fd_limit(max_fds);
-  /* like us_recv, tried first with the GIL held on dgram and seqpacket */
+  /* like recv, tried first with the GIL held on dgram and seqpacket */
   US_PACKET_TRY_FIRST(sock, unixsock_try_recv_message(sock, &m), unixsock_recv_message(sock, &m), r);
   if (r < 0) {
     us_raise_on(r, "recv_message", sock);
@@ -1164,11 +1132,7 @@ static PyObject *us_fast_send(PyObject *module, PyObject *const *args, Py_ssize_
   if (us_fast_arity("send", "exactly one argument (data)", nargs, 1, 1) < 0 ||
       us_handle_of(args[0], &sock) < 0)
     return NULL;
-  if (PyUnicode_Check(args[1])) {
-    PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
-    return NULL;
-  }
-  if (us_get_buffer(args[1], &data) < 0)
+  if (us_get_data(args[1], &data) < 0)
     return NULL;
   long r = us_send(sock, data.buf, (size_t)data.len);
   PyBuffer_Release(&data);
@@ -1242,15 +1206,11 @@ static PyObject *us_fast_sendto(PyObject *module, PyObject *const *args, Py_ssiz
   if (us_fast_arity("sendto", "exactly two arguments (data, address)", nargs, 2, 2) < 0 ||
       us_handle_of(args[0], &sock) < 0)
     return NULL;
-  if (PyUnicode_Check(args[1])) {
-    PyErr_SetString(PyExc_TypeError, "data must be bytes-like, not str");
+  if (us_get_data(args[1], &data) < 0)
     return NULL;
-  }
   PyObject *to = us_address_bytes(args[2]);
-  if (to == NULL)
-    return NULL;
-  if (us_get_buffer(args[1], &data) < 0) {
-    Py_DECREF(to);
+  if (to == NULL) {
+    PyBuffer_Release(&data);
     return NULL;
   }
   const char *name = PyBytes_AS_STRING(to);
