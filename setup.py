@@ -1,33 +1,65 @@
 """Builds the Python extension: SWIG turns bindings/unixsock.i into unixsock._capi,
-compiled together with the C core (its symbols stay hidden inside the extension)."""
+compiled together with the rest of bindings/ and the C core (whose symbols stay
+hidden inside the extension)."""
 import glob
+import os
 
 from setuptools import Extension, setup
-from setuptools.command.build_py import build_py
+from setuptools.command.build_ext import build_ext
 
 
-class BuildPyAfterExt(build_py):
-    """SWIG writes capi.py while build_ext runs; build_py must copy it after."""
+class BuildExt(build_ext):
+    """SWIG's output goes where the build's own does, never into the source tree
+    (setuptools' default), so two builds of one checkout cannot write over each
+    other's: its C file to the temporary directory, its capi.py beside the
+    extension it imports, in build_lib."""
 
-    def run(self):
-        self.run_command("build_ext")
-        super().run()
+    def swig_sources(self, sources, extension):
+        wrap_dir = os.path.join(self.build_temp, "swig")
+        package_dir = os.path.dirname(self.get_ext_fullpath(extension.name))  # build_lib's, even in place
+        swig = self.swig or self.find_swig()
+        out = []
+        for source in sources:
+            if not source.endswith(".i"):
+                out.append(source)
+                continue
+            os.makedirs(wrap_dir, exist_ok=True)
+            os.makedirs(package_dir, exist_ok=True)
+            target = os.path.join(wrap_dir, os.path.basename(source)[:-2] + "_wrap.c")
+            self.spawn([swig, "-python", *extension.swig_opts, "-outdir", package_dir, "-o", target, source])
+            out.append(target)
+        return out
+
+    def copy_extensions_to_source(self):
+        """An in-place build (pip install -e) copies the extension into the
+        package's sources; SWIG's module goes with it (_capi's is capi.py)."""
+        super().copy_extensions_to_source()
+        build_py = self.get_finalized_command("build_py")
+        for ext in self.extensions:
+            package, name = ext.name.rsplit(".", 1)
+            module = name.lstrip("_") + ".py"
+            built = os.path.join(self.build_lib, *package.split("."), module)
+            self.copy_file(built, os.path.join(build_py.get_package_dir(package), module), level=self.verbose)
 
 
+# what a build before this one may have left in bindings/ is not a source
+bindings_sources = sorted(f for f in glob.glob("bindings/*.c") if not f.endswith("_wrap.c"))
 core_sources = sorted(glob.glob("core/src/*.c"))
+headers = sorted(glob.glob("bindings/*.h") + glob.glob("core/include/*.h") + glob.glob("core/src/*.h"))
 
 extension = Extension(
     "unixsock._capi",
-    sources=["bindings/unixsock.i", "bindings/message_type.c"] + core_sources,
-    include_dirs=["core/include", "core/src"],
+    sources=["bindings/unixsock.i"] + bindings_sources + core_sources,
+    depends=headers,  # a changed header rebuilds the extension
+    include_dirs=["core/include", "core/src", "bindings"],
     define_macros=[("_GNU_SOURCE", None)],
-    swig_opts=["-Icore/include", "-outdir", "python/unixsock"],
+    swig_opts=["-Icore/include"],
     extra_compile_args=["-std=c11", "-fvisibility=hidden", "-Wno-unused-parameter"],
 )
 
 setup(
     ext_modules=[extension],
-    cmdclass={"build_py": BuildPyAfterExt},
+    cmdclass={"build_ext": BuildExt},
     package_dir={"": "python"},
     packages=["unixsock"],
     package_data={"unixsock": ["py.typed"]},

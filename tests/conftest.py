@@ -13,6 +13,17 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
+def copy_tracked_sources(dst: pathlib.Path) -> pathlib.Path:
+    """The files git tracks, copied to dst: the tree a fresh clone has, without
+    what earlier builds left in this one."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            (dst / name).write_bytes((ROOT / name).read_bytes())
+    return dst
+
+
 def build_dir() -> pathlib.Path:
     """Where CMake built the C tests, tools and Lua module (scripts/build.sh)."""
     return pathlib.Path(os.environ.get("UNIXSOCK_BUILD_DIR", ROOT / "build" / "cmake")).resolve()

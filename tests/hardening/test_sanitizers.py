@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from builds import c_test_programs, cmake_build
-from conftest import ROOT
+from conftest import ROOT, copy_tracked_sources
 
 OFF = ["-DUNIXSOCK_BUILD_BENCH=OFF", "-DUNIXSOCK_BUILD_CLI=OFF"]
 
@@ -76,12 +76,7 @@ def test_lua_specs_under_asan_and_ubsan(asan_build):
 def test_python_tests_under_asan_and_ubsan(tmp_path):
     """The extension (binding and core) built with the sanitizers, from a copy of
     the sources so that no up-to-date object of the normal build is reused."""
-    src = tmp_path / "src"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, files.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (src / name).parent.mkdir(parents=True, exist_ok=True)
-            (src / name).write_bytes((ROOT / name).read_bytes())
+    src = copy_tracked_sources(tmp_path / "src")
     flags = "-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
     env = dict(os.environ, CFLAGS=flags, LDFLAGS="-fsanitize=address,undefined",
                PATH=f"{pathlib.Path(sys.executable).parent}:{os.environ['PATH']}")  # the test extra's swig

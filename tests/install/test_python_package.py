@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_tracked_sources
 
 
 def run(cmd, **kw):
@@ -48,6 +48,36 @@ def test_sdist_holds_all_that_a_build_needs(tmp_path):
     out = run([py, "-c", "import unixsock; a, b = unixsock.pair('seqpacket'); a.send_message(b'ok', [0]);"
                          "m = b.recv_message(); print(m.data.decode(), len(m.fds))"], cwd=tmp_path)
     assert out.split() == ["ok", "1"]
+
+
+def files_in(tree):
+    """Every file under tree but setuptools' own scratch (build/, *.egg-info)."""
+    return {str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file()
+            and p.relative_to(tree).parts[0] != "build" and not any(s.endswith(".egg-info") for s in p.parts)}
+
+
+def test_a_build_writes_nothing_into_the_sources(tmp_path):
+    # SWIG's C file and capi.py went into bindings/ and python/unixsock/: two
+    # builds of one checkout (pip into two venvs at once) wrote over each
+    # other's, and a stale capi.py stayed in the package's sources
+    source = copy_tracked_sources(tmp_path / "src")
+    before = files_in(source)
+    wheel = build_wheel(source, tmp_path / "wheels")
+    assert files_in(source) == before
+    assert "unixsock/capi.py" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_an_in_place_build_is_importable_from_the_sources(tmp_path):
+    # what pip install -e does: the extension is built, then copied into
+    # python/unixsock/, and SWIG's module with it (it is written to the build
+    # directory, not the sources)
+    source = copy_tracked_sources(tmp_path / "src")
+    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")  # the test extra's swig
+    run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=source, env=env)
+    out = run([sys.executable, "-c", "import unixsock; a, b = unixsock.pair(); a.send(b'ok'); print(b.recv(9).decode(), unixsock.__file__)"],
+              cwd=source / "python")
+    word, path = out.split()
+    assert word == "ok" and path == str(source / "python" / "unixsock" / "__init__.py")
 
 
 def test_wheel_install_import_uninstall(tmp_path):
