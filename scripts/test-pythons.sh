@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the package into a venv per CPython given (or found: python3.8 to
 # python3.14 on PATH, and pyenv's) and runs the Python suite with each, one
-# after another (pip builds in the tree: two at once would write the same
-# generated files).  CI runs the suite with Debian's python3 alone; this is for
+# after another (pip builds in the tree, and writes its metadata there:
+# python/unixsock.egg-info, which two at once would share).  CI runs the suite with Debian's python3 alone; this is for
 # a machine that has the others.  Usage: scripts/test-pythons.sh [PYTHON...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

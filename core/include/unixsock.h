@@ -540,6 +540,13 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
  *   socket's send buffer, are full     (a send's ETIMEDOUT)
  *   the peer closed before reading all that this socket sent it
  *                                      (ECONNRESET on a stream or seqpacket)
+ *   this socket sends a datagram of at most 212960 bytes: its send buffer
+ *   (212992 bytes) less 32; a larger send_buffer raises it (up to
+ *   net.core.wmem_max, 212992 bytes)   (a send's EMSGSIZE, dgram or seqpacket)
+ *   the datagram that arrived had 100 bytes, more than recv asked for: it was
+ *   dropped, not cut (ask for as many, or use recv_message)
+ *   a seqpacket message of 100 bytes, over this socket's max_message (50): it
+ *   was dropped                        (a receive's EMSGSIZE)
  * Copies it as unixsock_frame_error does and returns its whole length; 0 when
  * there is nothing to add (or result is another error, as the -EAGAIN of an
  * empty try).

@@ -7,6 +7,7 @@
  * timeout is over, with "Connection timed out", and a peer that closed with data
  * unread with "Connection reset by peer", on a machine with no network: none of
  * them says what the socket is, what to call, or who is slow. */
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,15 +30,51 @@ static bool may_address(const char *op) {
          strcmp(op, "send_batch") == 0;
 }
 
+/* A dgram or seqpacket message too long (EMSGSIZE): to send, the most this
+ * socket's send buffer lets through, which the kernel fixes at the buffer less
+ * 32 bytes; received, the length of the one that was dropped, and why. */
+static size_t say_too_long(const unixsock *sock, const char *op, char *buf, size_t size) {
+  const char *noun = sock->kind == UNIXSOCK_DGRAM ? "datagram" : "seqpacket message";
+  if (is_recv(op)) {
+    size_t n = __atomic_load_n(&sock->dropped_len, __ATOMIC_RELAXED);
+    if (n == 0)
+      return 0;
+    if (n > unixsock__max_message(sock)) /* recv_message's limit */
+      return unixsock__say(buf, size, "a %s of %zu bytes, over this socket's max_message (%zu): it was "
+                                      "dropped", noun, n, unixsock__max_message(sock));
+    return unixsock__say(buf, size, "the %s that arrived had %zu bytes, more than %s asked for: it was "
+                                    "dropped, not cut (ask for as many, or use recv_message)",
+                         noun, n, op);
+  }
+  int sndbuf = unixsock_get_send_buffer(sock);
+  if (!is_send(op) || sndbuf <= 32)
+    return 0;
+  long wmem_max = -1;
+  FILE *f = fopen("/proc/sys/net/core/wmem_max", "re");
+  if (f != NULL) {
+    if (fscanf(f, "%ld", &wmem_max) != 1)
+      wmem_max = -1;
+    fclose(f);
+  }
+  char more[96] = "";
+  if (wmem_max > 0 && sndbuf < 2 * wmem_max) /* the kernel doubles what it is given */
+    snprintf(more, sizeof(more), "; a larger send_buffer raises it (up to net.core.wmem_max, %ld "
+                                 "bytes)", wmem_max);
+  return unixsock__say(buf, size, "this socket sends a %s of at most %d bytes: its send buffer (%d "
+                                  "bytes) less 32%s", noun, sndbuf - 32, sndbuf, more);
+}
+
 size_t unixsock_call_error(const unixsock *sock, const char *op, int result, char *buf,
                            size_t size) {
   if (buf != NULL && size > 0)
     buf[0] = '\0';
   if (result != -EINVAL && result != -ENOTCONN && result != -EISCONN && result != -EOPNOTSUPP &&
-      result != -ETIMEDOUT && result != -ECONNRESET)
+      result != -ETIMEDOUT && result != -ECONNRESET && result != -EMSGSIZE)
     return 0; /* the EAGAIN of an empty try costs nothing here */
   if (sock == NULL || op == NULL || sock->fd < 0)
     return 0;
+  if (result == -EMSGSIZE)
+    return sock->kind != UNIXSOCK_STREAM ? say_too_long(sock, op, buf, size) : 0;
   const char *kind = unixsock_kind_name(sock->kind);
   if (result == -ECONNRESET) /* the kernel's word when the peer's receive queue was not empty */
     return sock->kind != UNIXSOCK_DGRAM

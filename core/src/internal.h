@@ -70,7 +70,17 @@ struct unixsock {
    * reserve and was copied out: measure the next ones, each read straight into a
    * buffer of its size, until one fits the spill again (__atomic, a hint) */
   bool packets_large;
+  /* the length of the last packet a receive dropped as too long (-EMSGSIZE), for
+   * unixsock_call_error to say (__atomic, a hint; 0: none yet) */
+  size_t dropped_len;
 };
+
+/* A packet of len bytes that a receive drops as too long: -EMSGSIZE, its length
+ * kept for unixsock_call_error. */
+static inline int unixsock__dropped(unixsock *s, size_t len) {
+  __atomic_store_n(&s->dropped_len, len, __ATOMIC_RELAXED);
+  return -EMSGSIZE;
+}
 
 /* Room for what a receive can bring: the most descriptors, credentials, and what
  * a socket made elsewhere may have asked for too (a service manager's

@@ -132,7 +132,7 @@ static ssize_t recv_admitted(unixsock *s, void *buf, size_t len, char *ret_name,
       continue;
     }
     if ((size_t)n > len)
-      return -EMSGSIZE;
+      return unixsock__dropped(s, (size_t)n);
     if (io_namelen != NULL) {
       int r = unixsock__name_copy(m.address, m.addrlen, ret_name, io_namelen);
       if (r < 0)
@@ -162,7 +162,7 @@ static ssize_t recv_bytes(unixsock *sock, void *buf, size_t len, bool now) {
   for (;;) {
     ssize_t n = recv(sock->fd, buf, len, flags);
     if (n >= 0)
-      return (message && (size_t)n > len) ? -EMSGSIZE : n;
+      return (message && (size_t)n > len) ? unixsock__dropped(sock, (size_t)n) : n;
     int r = unixsock__retry(sock, -errno, POLLIN, &deadline);
     if (r < 0)
       return r;
@@ -221,7 +221,7 @@ ssize_t unixsock_recvfrom(unixsock *sock, void *buf, size_t len, char *ret_name,
     ssize_t n = recvfrom(sock->fd, buf, len, flags, (struct sockaddr *)&sa, &salen);
     if (n >= 0) {
       if (message && (size_t)n > len)
-        return -EMSGSIZE;
+        return unixsock__dropped(sock, (size_t)n);
       if (io_namelen != NULL) {
         int r = unixsock__addr_format(&sa, salen, ret_name, io_namelen);
         if (r < 0)

@@ -196,7 +196,7 @@ static ssize_t keep_packet(unixsock *s, ssize_t n, struct packet_room *pr, char 
   bool into_reserve = pr->reserve != NULL && n > (ssize_t)before_reserve;
   size_t reserve_used = into_reserve ? ((size_t)n < held ? (size_t)n : held) - before_reserve : 0;
   if (n > (ssize_t)unixsock__max_message(s) || (n >= 0 && (size_t)n > held)) {
-    n = -EMSGSIZE;
+    n = unixsock__dropped(s, (size_t)n);
   } else if (n >= 0 && (pr->buf == NULL || (size_t)n > pr->room)) {
     char *whole = realloc(pr->buf, n > 0 ? (size_t)n : 1); /* an empty packet too has a buffer */
     if (whole == NULL) {

@@ -2,6 +2,7 @@
  * the kernel says "Invalid argument" or "not connected"; unixsock_fd_error: what
  * a descriptor adopt or the poller refused is. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -159,6 +160,48 @@ TEST(test_a_reset_says_the_peer_closed_with_data_unread) {
 }
 
 /* adopt's ENOTSOCK and EAFNOSUPPORT did not say what the descriptor was. */
+/* A message too long said "Message too long", no more: not how long a send may
+ * be, nor that a receive with too small a buffer dropped the message. */
+TEST(test_a_message_too_long_says_the_limit_or_what_was_dropped) {
+  static const int kinds[] = {UNIXSOCK_DGRAM, UNIXSOCK_SEQPACKET};
+  static const char *const nouns[] = {"datagram", "seqpacket message"};
+  static char big[30000];
+  char buf[8], want[300];
+  long wmem_max = 0;
+  FILE *f = fopen("/proc/sys/net/core/wmem_max", "re");
+  CHECK(f != NULL && fscanf(f, "%ld", &wmem_max) == 1);
+  fclose(f);
+  for (size_t k = 0; k < 2; k++) {
+    unixsock *x, *y;
+    CHECK_OK(unixsock_pair(kinds[k], &x, &y));
+    CHECK_OK(unixsock_set_send_buffer(x, 10000)); /* the kernel makes it 20000 */
+    snprintf(want, sizeof(want), "this socket sends a %s of at most 19968 bytes: its send buffer "
+             "(20000 bytes) less 32; a larger send_buffer raises it (up to net.core.wmem_max, %ld "
+             "bytes)", nouns[k], wmem_max);
+    check_call(x, "send", unixsock_send(x, big, sizeof(big)), EMSGSIZE, want);
+    CHECK_EQ(unixsock_send(x, big, 19968), 19968); /* the most, exactly */
+    CHECK_EQ(unixsock_recv(y, big, sizeof(big)), 19968);
+    CHECK_EQ(unixsock_send(x, "0123456789", 10), 10);
+    snprintf(want, sizeof(want), "the %s that arrived had 10 bytes, more than recv asked for: it "
+             "was dropped, not cut (ask for as many, or use recv_message)", nouns[k]);
+    check_call(y, "recv", unixsock_recv(y, buf, sizeof(buf)), EMSGSIZE, want);
+    CHECK_OK(unixsock_set_max_message(y, 5));
+    CHECK_EQ(unixsock_send(x, "0123456789", 10), 10);
+    unixsock_message m = {0};
+    snprintf(want, sizeof(want), "a %s of 10 bytes, over this socket's max_message (5): it was "
+             "dropped", nouns[k]);
+    check_call(y, "recv_message", unixsock_recv_message(y, &m), EMSGSIZE, want);
+    unixsock_close(y);
+    unixsock_close(x);
+  }
+  /* a stream's frame over max_message says so itself (unixsock_frame_error) */
+  unixsock *x, *y;
+  CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &x, &y));
+  check_call(y, "recv_message", -EMSGSIZE, EMSGSIZE, "");
+  unixsock_close(y);
+  unixsock_close(x);
+}
+
 TEST(test_fd_error_says_what_the_descriptor_is) {
   char buf[200];
   unixsock *s;

@@ -166,8 +166,15 @@ describe("bytes", function()
     a:send("too long")
     local d, msg, err = b:recv(4)
     assert.is_nil(d)
-    assert.are.equal("recv: Message too long", msg)
+    assert.are.equal("recv: Message too long; the datagram that arrived had 8 bytes, more than recv "
+      .. "asked for: it was dropped, not cut (ask for as many, or use recv_message)", msg)
     assert.are.equal(E.EMSGSIZE, err)
+    assert(a:send_buffer(10000)) -- the kernel makes it 20000
+    d, msg, err = a:send(string.rep("x", 20000))
+    assert.is_nil(d)
+    assert.are.equal(E.EMSGSIZE, err)
+    assert.matches("send: Message too long; this socket sends a datagram of at most 19968 bytes: its send "
+      .. "buffer (20000 bytes) less 32", msg, 1, true)
     a:send("next")
     assert.are.equal("next", b:recv(4)) -- the long one was dropped, not left in the way
   end))

@@ -202,8 +202,28 @@ def test_message_longer_than_buffer_is_emsgsize(timeout):
         with pytest.raises(OSError) as e:
             b.recv(4)
         assert e.value.errno == errno.EMSGSIZE
+        # it said "Message too long" alone: not that the datagram was dropped, nor its size
+        assert e.value.__notes__[1] == ("the datagram that arrived had 8 bytes, more than recv asked for: it "
+                                        "was dropped, not cut (ask for as many, or use recv_message)")
         a.send(b"next")
         assert b.recv(4) == b"next"  # the long one was consumed, not left in the way
+
+
+@pytest.mark.parametrize("kind, noun", [("dgram", "datagram"), ("seqpacket", "seqpacket message")])
+def test_a_send_too_long_says_how_long_one_may_be(kind, noun):
+    a, b = unixsock.pair(kind)
+    with a, b:
+        a.send_buffer = 10000  # the kernel makes it 20000
+        with pytest.raises(OSError) as e:
+            a.send(b"x" * 20000)
+        assert e.value.errno == errno.EMSGSIZE
+        assert e.value.__notes__[1].startswith(f"this socket sends a {noun} of at most 19968 bytes: its send buffer "
+                                               "(20000 bytes) less 32; a larger send_buffer raises it")
+        assert a.send(b"x" * 19968) == 19968  # the most, exactly
+        b.max_message = 100
+        with pytest.raises(OSError) as e:
+            b.recv_message()
+        assert e.value.__notes__[1] == f"a {noun} of 19968 bytes, over this socket's max_message (100): it was dropped"
 
 
 def ticks_while(call, unblock):
