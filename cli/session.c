@@ -437,6 +437,7 @@ static int echo_server(unixsock *listener, const struct cli_options *o) {
         } else if (got == -EMFILE || got == -ENFILE || got == -ENOBUFS || got == -ENOMEM) {
           if (!out_of_fds_said) {
             cli_error("accept", o->address, got);
+            cli_call_hint(listener, "accept", got); /* whose limit, and how high */
             fprintf(stderr, "unixsock: the next clients wait until one leaves\n");
             out_of_fds_said = true;
           }

@@ -22,7 +22,9 @@ __attribute__((noinline)) int lus_fail_at(lua_State *L, int result, const char *
 
 int lus_fail(lua_State *L, int result, const char *op, const char *address,
              size_t addrlen) {
-  if (address != NULL) /* errors with an address are not the hot path's EAGAIN */
+  /* errors with an address are not the hot path's EAGAIN; out of descriptors
+   * (pair, adopt) is said the same with none */
+  if (address != NULL || result == -EMFILE || result == -ENFILE)
     return lus_fail_at(L, result, op, 0, NULL, address, addrlen);
   return lus_fail_why(L, result, unixsock_strerror(result), op, address, addrlen);
 }

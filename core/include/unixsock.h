@@ -547,6 +547,14 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
  *   dropped, not cut (ask for as many, or use recv_message)
  *   a seqpacket message of 100 bytes, over this socket's max_message (50): it
  *   was dropped                        (a receive's EMSGSIZE)
+ *   3 descriptors came with a message, more than max_fds (2) allows: they were
+ *   closed, and the message was dropped
+ *   the kernel cut the descriptors that came with a message (MSG_CTRUNC): this
+ *   process holds 61 descriptors, and its limit (RLIMIT_NOFILE, ulimit -n) is
+ *   64; ...                            (a receive's ENOBUFS, dgram or seqpacket;
+ *                                       a stream's: unixsock_frame_error)
+ *   this process holds as many descriptors as its limit allows (RLIMIT_NOFILE,
+ *   ulimit -n: 64)                     (EMFILE, of any call: sock may be NULL)
  * Copies it as unixsock_frame_error does and returns its whole length; 0 when
  * there is nothing to add (or result is another error, as the -EAGAIN of an
  * empty try).

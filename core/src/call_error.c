@@ -7,8 +7,10 @@
  * timeout is over, with "Connection timed out", and a peer that closed with data
  * unread with "Connection reset by peer", on a machine with no network: none of
  * them says what the socket is, what to call, or who is slow. */
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -64,17 +66,84 @@ static size_t say_too_long(const unixsock *sock, const char *op, char *buf, size
                                   "bytes) less 32%s", noun, sndbuf - 32, sndbuf, more);
 }
 
+int unixsock__fds_refused(unixsock *s, const struct unixsock__inbox *in) {
+  __atomic_store_n(&s->refused_fds, in->came, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->refused_fds_max, in->max_fds, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->refused_fds_cut, in->cut, __ATOMIC_RELAXED);
+  return -ENOBUFS;
+}
+
+/* How many descriptors this process holds: /proc/self/fd's entries, less the
+ * one that reads it.  -1 when it cannot be read. */
+static long open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL)
+    return -1;
+  long n = -1; /* the directory's own descriptor */
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* "this process holds 64 descriptors, and its limit (RLIMIT_NOFILE, ulimit -n)
+ * is 64": what an EMFILE, or descriptors the kernel cut, come from.  At the
+ * limit there is no descriptor left to count them with. */
+static size_t say_fd_limit(char *buf, size_t size) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+    return 0;
+  unsigned long long limit = rl.rlim_cur;
+  long held = open_fds();
+  if (held < 0)
+    return unixsock__say(buf, size, "this process holds as many descriptors as its limit allows "
+                                    "(RLIMIT_NOFILE, ulimit -n: %llu)", limit);
+  return unixsock__say(buf, size, "this process holds %ld descriptors, and its limit (RLIMIT_NOFILE, "
+                                  "ulimit -n) is %llu", held, limit);
+}
+
+size_t unixsock__say_fds_refused(char *buf, size_t size, size_t came, size_t max, bool cut,
+                                 bool stream) {
+  const char *end = stream ? "the stream is shut down for reading (a frame is delivered whole or not "
+                             "at all)"
+                           : "the message was dropped";
+  if (cut) {
+    char limit[128];
+    say_fd_limit(limit, sizeof(limit));
+    return unixsock__say(buf, size, "the kernel cut the descriptors that came with a message "
+                                    "(MSG_CTRUNC): %s; those that came were closed, and %s", limit, end);
+  }
+  return unixsock__say(buf, size, "%zu descriptor%s came with a message, more than max_fds (%zu) "
+                                  "allows: %s closed, and %s", came, came == 1 ? "" : "s", max,
+                       came == 1 ? "it was" : "they were", end);
+}
+
 size_t unixsock_call_error(const unixsock *sock, const char *op, int result, char *buf,
                            size_t size) {
   if (buf != NULL && size > 0)
     buf[0] = '\0';
   if (result != -EINVAL && result != -ENOTCONN && result != -EISCONN && result != -EOPNOTSUPP &&
-      result != -ETIMEDOUT && result != -ECONNRESET && result != -EMSGSIZE)
+      result != -ETIMEDOUT && result != -ECONNRESET && result != -EMSGSIZE && result != -ENOBUFS &&
+      result != -EMFILE && result != -ENFILE)
     return 0; /* the EAGAIN of an empty try costs nothing here */
+  if (result == -EMFILE) /* any call that makes a descriptor, on a socket or not */
+    return say_fd_limit(buf, size);
+  if (result == -ENFILE)
+    return unixsock__say(buf, size, "the system holds all the open files its limit allows "
+                                    "(fs.file-max)");
   if (sock == NULL || op == NULL || sock->fd < 0)
     return 0;
   if (result == -EMSGSIZE)
     return sock->kind != UNIXSOCK_STREAM ? say_too_long(sock, op, buf, size) : 0;
+  if (result == -ENOBUFS) {
+    size_t came = __atomic_load_n(&sock->refused_fds, __ATOMIC_RELAXED);
+    bool cut = __atomic_load_n(&sock->refused_fds_cut, __ATOMIC_RELAXED);
+    if (!is_recv(op) || sock->kind == UNIXSOCK_STREAM || (came == 0 && !cut))
+      return 0; /* a stream's says unixsock_frame_error */
+    return unixsock__say_fds_refused(buf, size, came,
+                                     __atomic_load_n(&sock->refused_fds_max, __ATOMIC_RELAXED),
+                                     cut, false);
+  }
   const char *kind = unixsock_kind_name(sock->kind);
   if (result == -ECONNRESET) /* the kernel's word when the peer's receive queue was not empty */
     return sock->kind != UNIXSOCK_DGRAM

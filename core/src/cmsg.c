@@ -52,6 +52,8 @@ void unixsock__inbox_init(struct unixsock__inbox *in, size_t max_fds) {
   in->max_fds = unixsock__fd_limit(max_fds);
   in->has_creds = false;
   in->creds_came = false;
+  in->came = 0;
+  in->cut = false;
 }
 
 void unixsock__close_fds(int *fds, size_t n) {
@@ -78,6 +80,7 @@ int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in) {
     if (c->cmsg_type == SCM_RIGHTS) {
       size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       const unsigned char *p = CMSG_DATA(c);
+      in->came += n;
       for (size_t i = 0; i < n; i++) {
         int fd;
         memcpy(&fd, p + i * sizeof(int), sizeof(int));
@@ -111,7 +114,8 @@ int unixsock__cmsg_parse(const struct msghdr *mh, struct unixsock__inbox *in) {
       }
     }
   }
-  if (overflow || malformed || (mh->msg_flags & MSG_CTRUNC)) {
+  in->cut = (mh->msg_flags & MSG_CTRUNC) != 0;
+  if (overflow || malformed || in->cut) {
     unixsock__close_fds(in->fds, in->nfds);
     in->nfds = 0;
     return malformed ? -EBADMSG : -ENOBUFS;

@@ -31,7 +31,7 @@ struct unixsock__frame_in {
   bool payload_owned; /* malloc'd here (else the caller's buffer) */
   size_t got;
   int broken;         /* -errno once the stream cannot be resynchronised */
-  char fault[160];    /* why, where the errno alone does not say (unixsock_frame_error) */
+  char fault[256];    /* why, where the errno alone does not say (unixsock_frame_error) */
   struct unixsock__inbox box;
 };
 
@@ -366,6 +366,11 @@ static int read_header(unixsock *s, long long *deadline) {
       continue;
     }
     int r = unixsock__cmsg_parse(&mh, &in->box);
+    if (r == -ENOBUFS) {
+      char why[sizeof(in->fault)];
+      unixsock__say_fds_refused(why, sizeof(why), in->box.came, in->box.max_fds, in->box.cut, true);
+      return broken_why(s, unixsock__fds_refused(s, &in->box), "%s", why);
+    }
     if (r < 0)
       return broken(s, r);
     if (n == 0 && in->hdr_have == 0 && in->box.nfds == 0)

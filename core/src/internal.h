@@ -70,9 +70,13 @@ struct unixsock {
    * reserve and was copied out: measure the next ones, each read straight into a
    * buffer of its size, until one fits the spill again (__atomic, a hint) */
   bool packets_large;
-  /* the length of the last packet a receive dropped as too long (-EMSGSIZE), for
-   * unixsock_call_error to say (__atomic, a hint; 0: none yet) */
+  /* what the last receive dropped, for unixsock_call_error to say (__atomic,
+   * hints): a packet too long (-EMSGSIZE), its length (0: none yet); refused
+   * descriptors (-ENOBUFS), how many came, the max_fds they met, and whether the
+   * kernel cut them */
   size_t dropped_len;
+  size_t refused_fds, refused_fds_max;
+  bool refused_fds_cut;
 };
 
 /* A packet of len bytes that a receive drops as too long: -EMSGSIZE, its length
@@ -101,6 +105,8 @@ struct unixsock__inbox {
   unixsock_creds creds;
   bool has_creds;
   bool creds_came; /* SCM_CREDENTIALS came, recorded or not: a packet was read */
+  size_t came;     /* descriptors that came (SCM_RIGHTS), kept or not */
+  bool cut;        /* the kernel cut them (MSG_CTRUNC): this process is out of fds */
 };
 
 /* Message flags the library keeps for itself. */
@@ -428,6 +434,16 @@ bool unixsock__platform_creds_unrecorded(pid_t pid, uid_t uid, gid_t gid);
 /* Directory-relative name usable in sun_path for a descriptor; -ENAMETOOLONG. */
 int unixsock__platform_dir_path(int dirfd, const char *base, size_t baselen,
                                 char *ret_path, size_t size);
+
+/* ---- call_error.c ---- */
+
+/* A receive whose descriptors in were refused (more than its max_fds, or cut by
+ * the kernel): -ENOBUFS, what came kept in s for unixsock_call_error. */
+int unixsock__fds_refused(unixsock *s, const struct unixsock__inbox *in);
+/* The sentence for it (unixsock__say's contract): came descriptors over max, or
+ * cut, closed, and the message dropped (a stream: shut down for reading). */
+size_t unixsock__say_fds_refused(char *buf, size_t size, size_t came, size_t max, bool cut,
+                                 bool stream);
 
 /* A sentence of the error explainers (unixsock_*_error) into buf, NUL-terminated
  * and cut to fit (buf NULL or size 0: nothing written); its whole length. */

@@ -312,6 +312,8 @@ ssize_t unixsock__recv_packet_iov(unixsock *s, struct iovec *iov, size_t iovlen,
     if (n >= 0) {
       unixsock__packets_taken(s, 1);
       int r = unixsock__cmsg_parse(&mh, in);
+      if (r == -ENOBUFS)
+        return unixsock__fds_refused(s, in);
       if (r < 0)
         return r;
       size_t alen = sizeof(msg->address);

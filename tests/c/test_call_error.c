@@ -3,6 +3,7 @@
  * a descriptor adopt or the poller refused is. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -198,6 +199,75 @@ TEST(test_a_message_too_long_says_the_limit_or_what_was_dropped) {
   unixsock *x, *y;
   CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &x, &y));
   check_call(y, "recv_message", -EMSGSIZE, EMSGSIZE, "");
+  unixsock_close(y);
+  unixsock_close(x);
+}
+
+/* A message whose descriptors were refused said "No buffer space available",
+ * which reads as memory: neither how many came, nor the limit they met, nor
+ * that the message was dropped. */
+TEST(test_refused_descriptors_say_how_many_came_and_what_was_dropped) {
+  static const int kinds[] = {UNIXSOCK_STREAM, UNIXSOCK_SEQPACKET, UNIXSOCK_DGRAM};
+  int fds[3] = {0, 0, 0};
+  char why[300];
+  for (size_t k = 0; k < 3; k++) {
+    unixsock *x, *y;
+    CHECK_OK(unixsock_pair(kinds[k], &x, &y));
+    unixsock_message m = {.data = "x", .len = 1, .fds = fds, .nfds = 3};
+    CHECK_EQ(unixsock_send_message(x, &m), 1);
+    unixsock_message in = {.max_fds = 2};
+    int r = unixsock_recv_message(y, &in);
+    if (kinds[k] == UNIXSOCK_STREAM) { /* the frame's own words */
+      CHECK_EQ(r, -ENOBUFS);
+      unixsock_frame_error(y, r, why, sizeof(why));
+      CHECK(strcmp(why, "3 descriptors came with a message, more than max_fds (2) allows: they were "
+                        "closed, and the stream is shut down for reading (a frame is delivered "
+                        "whole or not at all)") == 0);
+    } else {
+      check_call(y, "recv_message", r, ENOBUFS,
+                 "3 descriptors came with a message, more than max_fds (2) allows: they were "
+                 "closed, and the message was dropped");
+      m.nfds = 1;
+      CHECK_EQ(unixsock_send_message(x, &m), 1);
+      in = (unixsock_message){.max_fds = UNIXSOCK_NO_FDS};
+      check_call(y, "recv_message", unixsock_recv_message(y, &in), ENOBUFS,
+                 "1 descriptor came with a message, more than max_fds (0) allows: it was closed, "
+                 "and the message was dropped");
+    }
+    unixsock_close(y);
+    unixsock_close(x);
+  }
+}
+
+/* Out of descriptors: "Too many open files" did not say whose limit, nor how
+ * high it is; descriptors the kernel cut (MSG_CTRUNC) said "No buffer space". */
+TEST(test_out_of_descriptors_says_the_limit) {
+  unixsock *x, *y, *p, *q;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &x, &y));
+  int fds[3] = {0, 0, 0};
+  unixsock_message m = {.data = "x", .len = 1, .fds = fds, .nfds = 3};
+  CHECK_EQ(unixsock_send_message(x, &m), 1);
+  struct rlimit old = check_fds_exhaust(), now;
+  getrlimit(RLIMIT_NOFILE, &now);
+  char want[200], why[300];
+  snprintf(want, sizeof(want), "this process holds as many descriptors as its limit allows "
+           "(RLIMIT_NOFILE, ulimit -n: %llu)", (unsigned long long)now.rlim_cur);
+  long r = unixsock_pair(UNIXSOCK_STREAM, &p, &q);
+  size_t n = unixsock_call_error(NULL, "pair", (int)r, why, sizeof(why)); /* no socket needed */
+  unixsock_message in = {0};
+  long got = unixsock_recv_message(y, &in);
+  size_t cut = unixsock_call_error(y, "recv_message", (int)got, NULL, 0);
+  char said[400];
+  unixsock_call_error(y, "recv_message", (int)got, said, sizeof(said));
+  check_fds_restore(&old);
+  CHECK_EQ(r, -EMFILE);
+  CHECK(n == strlen(want) && strcmp(why, want) == 0);
+  CHECK_EQ(got, -ENOBUFS);
+  CHECK(cut > 0);
+  const char *start = "the kernel cut the descriptors that came with a message (MSG_CTRUNC): this "
+                      "process holds ";
+  CHECK(strncmp(said, start, strlen(start)) == 0);
+  CHECK(strstr(said, "; those that came were closed, and the message was dropped") != NULL);
   unixsock_close(y);
   unixsock_close(x);
 }

@@ -386,6 +386,8 @@ describe("messages", function()
     local m, msg, err = b:recv_message(2)
     assert.is_nil(m)
     assert.are.equal(E.ENOBUFS, err)
+    assert.are.equal("recv_message: No buffer space available; 3 descriptors came with a message, more than "
+      .. "max_fds (2) allows: they were closed, and the message was dropped", msg)
     a:close()
     b:close()
   end))

@@ -5,6 +5,8 @@ import gc
 import os
 import re
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -315,3 +317,30 @@ def test_a_send_that_timed_out_says_the_peer_does_not_read():
                 while True:
                     sock.send(data)
             assert ex.value.__notes__ == ["in unixsock.send", note]
+
+
+OUT_OF_FDS = """
+import os, resource, sys, unixsock
+l = unixsock.listen(sys.argv[1])
+c = unixsock.connect(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError:
+    pass
+for call in (l.accept, lambda: unixsock.connect(sys.argv[1]), unixsock.pair):
+    try:
+        call()
+    except OSError as e:
+        print(e.errno, e.__notes__[-1])
+"""
+
+
+def test_out_of_descriptors_says_the_limit(abstract):
+    # "Too many open files" said neither whose limit it is nor how high
+    r = subprocess.run([sys.executable, "-c", OUT_OF_FDS, abstract()], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    said = "this process holds as many descriptors as its limit allows (RLIMIT_NOFILE, ulimit -n: 64)"
+    assert r.stdout.splitlines() == [f"{errno.EMFILE} {said}"] * 3

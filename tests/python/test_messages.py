@@ -124,6 +124,11 @@ def test_no_room_for_fds_closes_them_all(kind, n):
             b.recv_message(max_fds=n - 1)
         assert e.value.errno == errno.ENOBUFS
         assert len(os.listdir("/proc/self/fd")) == before
+        # "No buffer space available" alone read as memory
+        dropped = ("the stream is shut down for reading (a frame is delivered whole or not at all)"
+                   if kind == "stream" else "the message was dropped")
+        assert e.value.__notes__[1] == (f"{n} descriptors came with a message, more than max_fds ({n - 1}) allows: "
+                                        f"they were closed, and {dropped}")
 
 
 @pytest.mark.parametrize("kind", KINDS)
