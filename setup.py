@@ -62,5 +62,5 @@ setup(
     cmdclass={"build_ext": BuildExt},
     package_dir={"": "python"},
     packages=["unixsock"],
-    package_data={"unixsock": ["py.typed"]},
+    package_data={"unixsock": ["py.typed", "capi.pyi"]},
 )

@@ -114,14 +114,14 @@ class Socket:
         # The hot calls go straight to the extension, without a Python frame: the
         # instance attributes shadow the documented methods below.  After close()
         # they answer EBADF, as the methods do.
-        self.send = MethodType(_c.us_send, handle)
-        self.recv = MethodType(_c.us_recv, handle)
-        self.try_recv = MethodType(_c.us_try_recv, handle)
-        self.recv_into = MethodType(_c.us_recv_into, handle)
-        self.sendto = MethodType(_c.us_sendto, handle)
-        self.recvfrom = MethodType(_c.us_recvfrom, handle)
-        self.send_message = MethodType(_c.us_send_message, handle)
-        self.recv_message = MethodType(_c.us_recv_message, handle)
+        self.send = MethodType(_c.us_send, handle)  # type: ignore[method-assign]
+        self.recv = MethodType(_c.us_recv, handle)  # type: ignore[method-assign]
+        self.try_recv = MethodType(_c.us_try_recv, handle)  # type: ignore[method-assign]
+        self.recv_into = MethodType(_c.us_recv_into, handle)  # type: ignore[method-assign]
+        self.sendto = MethodType(_c.us_sendto, handle)  # type: ignore[method-assign]
+        self.recvfrom = MethodType(_c.us_recvfrom, handle)  # type: ignore[method-assign]
+        self.send_message = MethodType(_c.us_send_message, handle)  # type: ignore[method-assign]
+        self.recv_message = MethodType(_c.us_recv_message, handle)  # type: ignore[method-assign]
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -277,7 +277,8 @@ class Socket:
 
     def recv(self, size: int) -> bytes:
         """Receive up to size bytes; b"" at end of stream.  A datagram or
-        seqpacket message longer than size raises OSError(EMSGSIZE)."""
+        seqpacket message longer than size raises OSError(EMSGSIZE): it is
+        dropped, never cut (recv_message takes a message whole)."""
         return _c.us_recv(self._h, size)
 
     def try_recv(self, size: int) -> Optional[bytes]:  # noqa: F811 (see __init__)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from . import Address, Message, Socket, connect as _connect, MAX_FDS, _batch_items, _c
 
@@ -40,8 +40,8 @@ class AsyncSocket:
         # in the order they began to wait (a dict: the first to wait is the first
         # woken, so it takes the first message; a set woke them in hash order),
         # and the (loop, fd) the one callback that wakes them all is registered on
-        self._waiters = ({}, {})
-        self._registered = [None, None]
+        self._waiters: Tuple[Dict[asyncio.Future[None], None], Dict[asyncio.Future[None], None]] = ({}, {})
+        self._registered: List[Optional[Tuple[asyncio.AbstractEventLoop, int]]] = [None, None]
 
     async def _io(self, op, writable: bool = False, to: Optional[Address] = None):
         while True:
@@ -88,8 +88,9 @@ class AsyncSocket:
                 self._unregister(writable)
 
     def _unregister(self, writable: bool) -> None:
-        if self._registered[writable] is not None:
-            loop, fd = self._registered[writable]
+        registered = self._registered[writable]
+        if registered is not None:
+            loop, fd = registered
             self._registered[writable] = None
             (loop.remove_writer if writable else loop.remove_reader)(fd)
 
