@@ -435,8 +435,22 @@ bool unixsock__platform_creds_unrecorded(pid_t pid, uid_t uid, gid_t gid);
 int unixsock__platform_dir_path(int dirfd, const char *base, size_t baselen,
                                 char *ret_path, size_t size);
 
-/* ---- call_error.c ---- */
+/* ---- call_error.c, limit_error.c ---- */
 
+/* The calls an op names: "send", "sendall", "sendto", "send_message",
+ * "send_batch", "try_send"...; "recv", "recv_into", "recvfrom", "recv_message",
+ * "recv_batch", "try_recv"... */
+static inline bool unixsock__op_sends(const char *op) {
+  return strncmp(op, "send", 4) == 0 || strncmp(op, "try_send", 8) == 0;
+}
+static inline bool unixsock__op_receives(const char *op) {
+  return strncmp(op, "recv", 4) == 0 || strncmp(op, "try_recv", 8) == 0;
+}
+
+/* unixsock_call_error for EMSGSIZE, ENOBUFS, EMFILE and ENFILE (sock may be
+ * NULL for the last two): the limit the call met. */
+size_t unixsock__limit_error(const unixsock *sock, const char *op, int result, char *buf,
+                             size_t size);
 /* A receive whose descriptors in were refused (more than its max_fds, or cut by
  * the kernel): -ENOBUFS, what came kept in s for unixsock_call_error. */
 int unixsock__fds_refused(unixsock *s, const struct unixsock__inbox *in);
