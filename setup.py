@@ -6,6 +6,7 @@ import os
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 
 class BuildExt(build_ext):
@@ -42,6 +43,15 @@ class BuildExt(build_ext):
             self.copy_file(built, os.path.join(build_py.get_package_dir(package), module), level=self.verbose)
 
 
+class BuildPy(build_py):
+    """A capi.py in the sources is an in-place build's copy (or an older build's):
+    never packaged, since the extension, when up to date, is not rebuilt to
+    write the wheel's own over it."""
+
+    def find_package_modules(self, package, package_dir):
+        return [m for m in super().find_package_modules(package, package_dir) if m[1] != "capi"]
+
+
 # what a build before this one may have left in bindings/ is not a source
 bindings_sources = sorted(f for f in glob.glob("bindings/*.c") if not f.endswith("_wrap.c"))
 core_sources = sorted(glob.glob("core/src/*.c"))
@@ -59,7 +69,7 @@ extension = Extension(
 
 setup(
     ext_modules=[extension],
-    cmdclass={"build_ext": BuildExt},
+    cmdclass={"build_ext": BuildExt, "build_py": BuildPy},
     package_dir={"": "python"},
     packages=["unixsock"],
     package_data={"unixsock": ["py.typed", "capi.pyi"]},

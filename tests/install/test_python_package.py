@@ -80,6 +80,17 @@ def test_an_in_place_build_is_importable_from_the_sources(tmp_path):
     assert word == "ok" and path == str(source / "python" / "unixsock" / "__init__.py")
 
 
+def test_a_capi_py_in_the_sources_never_reaches_the_wheel(tmp_path):
+    # one that an in-place build (pip install -e) or an older build left there:
+    # build_py copied it over the one SWIG wrote, and when the extension was up
+    # to date (a second build) nothing wrote over it again
+    source = copy_tracked_sources(tmp_path / "src")
+    build_wheel(source, tmp_path / "first")
+    (source / "python" / "unixsock" / "capi.py").write_text("raise ImportError('a stale capi.py')\n")
+    wheel = build_wheel(source, tmp_path / "second")
+    assert b"stale" not in zipfile.ZipFile(wheel).read("unixsock/capi.py")
+
+
 def test_wheel_install_import_uninstall(tmp_path):
     wheel = build_wheel(ROOT, tmp_path / "wheels")
     names = zipfile.ZipFile(wheel).namelist()
