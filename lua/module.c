@@ -45,9 +45,11 @@ static lua_Integer opt_field(lua_State *L, int opts, const char *field, lua_Inte
   lua_getfield(L, opts, field);
   int ok = 1;
   lua_Integer v = lua_isnil(L, -1) ? def : lua_tointegerx(L, -1, &ok);
-  /* not a string either: mode = "600" would be decimal 600, which is no 0600 */
+  /* not a string either: mode = "600" would be decimal 600, which is no 0600;
+   * and Lua has no octal literal, so the way to write one is said */
   if (!ok || (lua_type(L, -1) != LUA_TNUMBER && !lua_isnil(L, -1)))
-    bad_option(L, opts, field, "an integer");
+    bad_option(L, opts, field, strcmp(field, "mode") == 0 ? "an integer (octal 660: tonumber(\"660\", 8))"
+                                                          : "an integer");
   lua_pop(L, 1);
   return v;
 }

@@ -450,7 +450,10 @@ def _mode(mode) -> int:
     for the core to refuse with its message."""
     if mode is None:
         return -1
-    m = operator.index(mode)
+    try:
+        m = operator.index(mode)
+    except TypeError:  # os.chmod's "'str' object cannot be interpreted as an integer"
+        raise TypeError(f"mode must be an int such as 0o660, not {type(mode).__name__}") from None
     return m if 0 <= m <= 0o7777 else -2
 
 

@@ -121,8 +121,8 @@ describe("socket files", function()
       { function() return unixsock.listen(p, "stream", { bakclog = 5 }) end, "unknown option bakclog" },
       { function() return unixsock.listen(p, "stream", { 5 }) end, "unknown option 1" },
       { function() return unixsock.bind(p, { backlog = 5 }) end, "unknown option backlog" },
-      { function() return unixsock.listen(p, "stream", { mode = "600" }) end,
-        "opts.mode must be an integer, not string" },
+      { function() return unixsock.listen(p, "stream", { mode = "600" }) end, -- Lua has no octal literal
+        'opts.mode must be an integer (octal 660: tonumber("660", 8)), not string' },
       { function() return unixsock.listen(p, "stream", { uid = 1.5 }) end,
         "opts.uid must be an integer, not 1.5" },
       { function() return unixsock.listen(p, "stream", { allow_uids = 0 }) end,

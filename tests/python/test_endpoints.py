@@ -174,7 +174,8 @@ def _set_on_a_pair(attr, value):
 
 @pytest.mark.parametrize("call, error, text", [
     # these said "in method 'us_listen', argument 5 of type 'int'": SWIG's names, not ours
-    (lambda a: unixsock.listen(a, mode="0600"), TypeError, "'str' object cannot be interpreted as an integer"),
+    # mode="0600", as chmod takes it, named neither the argument nor the way to write it
+    (lambda a: unixsock.listen(a, mode="0600"), TypeError, "mode must be an int such as 0o660, not str"),
     (lambda a: unixsock.listen(a, backlog=2**40), OverflowError, "Python int too large to convert to C int"),
     (lambda a: unixsock.listen(a, uid="root"), TypeError, "'str' object cannot be interpreted as an integer"),
     (lambda a: unixsock.listen(a, gid=2**70), OverflowError, "int too big to convert"),  # CPython's own words
