@@ -2,6 +2,7 @@
 signals, the GIL."""
 import array
 import errno
+import re
 import os
 import signal
 import socket
@@ -673,3 +674,29 @@ def test_errname_is_the_symbolic_name_the_core_gives():
     assert [unixsock.errname(e) for e in (errno.ENOENT, errno.EPIPE, errno.EAGAIN)] == ["ENOENT", "EPIPE", "EAGAIN"]
     assert unixsock.errname(-errno.EPIPE) == "EPIPE"  # as the C API returns it
     assert unixsock.errname(99999) == "EUNKNOWN"
+
+
+def test_makefile_reads_lines_and_writes_as_sockets_do():
+    # socket's makefile was missing: code moved from socket (a line protocol,
+    # socketserver's handlers) met an AttributeError
+    a, b = unixsock.pair("stream")
+    with a, b:
+        with a.makefile("w", encoding="utf-8") as out, b.makefile("rb") as lines:
+            out.write("g1\nhé\n")
+            out.flush()
+            assert lines.readline() == b"g1\n"
+            assert lines.readline() == "hé\n".encode()
+            a.shutdown("w")
+            assert lines.readline() == b""  # end of stream
+        assert not a.closed and not b.closed  # a file's close leaves the socket open
+        with b.makefile("rwb", buffering=0) as raw:
+            raw.write(b"x")
+            assert a.recv(1) == b"x"
+        with pytest.raises(ValueError, match=re.escape("invalid mode 'rt+' (only r, w, b allowed)")):
+            a.makefile("rt+")
+        with pytest.raises(ValueError, match="unbuffered streams must be binary"):
+            a.makefile("r", buffering=0)
+    with pytest.raises(OSError) as e:  # the socket closed: its file fails as a call on it does
+        lines = b.makefile("rb")
+        lines.read(1)
+    assert e.value.errno == errno.EBADF
