@@ -228,6 +228,14 @@ class Socket:
         """The connected peer's address ("" when it has none)."""
         return _address(_c.us_peer_address(self._h))
 
+    def getsockname(self) -> str:
+        """local_address, by socket's name."""
+        return self.local_address
+
+    def getpeername(self) -> str:
+        """peer_address, by socket's name (OSError(ENOTCONN) when unconnected)."""
+        return self.peer_address
+
     @property
     def send_buffer(self) -> int:
         return _c.us_get_send_buffer(self._h)

@@ -345,3 +345,16 @@ def test_out_of_descriptors_says_the_limit(abstract):
     assert r.returncode == 0, r.stderr
     said = "this process holds as many descriptors as its limit allows (RLIMIT_NOFILE, ulimit -n: 64)"
     assert r.stdout.splitlines() == [f"{errno.EMFILE} {said}"] * 3
+
+
+def test_getsockname_and_getpeername_are_the_addresses_by_socket_names(abstract):
+    # code moved from socket called them: AttributeError
+    name = abstract()
+    with unixsock.listen(name) as l, unixsock.connect(name, timeout=5) as c, l.accept() as s:
+        assert l.getsockname() == s.getsockname() == c.getpeername() == name
+        assert s.getpeername() == c.getsockname() == ""  # the client is unnamed
+    with unixsock.bind() as d:
+        assert d.getsockname().startswith("@")
+        with pytest.raises(OSError) as e:
+            d.getpeername()
+        assert e.value.errno == errno.ENOTCONN
