@@ -515,7 +515,13 @@ def pair(kind: str = "stream") -> Tuple[Socket, Socket]:
 
 def adopt(fd: int) -> Socket:
     """Wrap an existing AF_UNIX fd (checked, kind read from the kernel).  On
-    success the Socket owns the fd; an adopted socket never unlinks a file."""
+    success the Socket owns the fd; an adopted socket never unlinks a file.
+    A socket.socket gives its fd up with detach(): adopt(sock.detach())."""
+    if not isinstance(fd, int) and hasattr(fd, "fileno"):
+        # taking the number alone would leave two owners, each to close it
+        way = f"adopt(sock.detach()), which {type(fd).__name__} then no longer closes" if hasattr(fd, "detach") \
+            else "an int"
+        raise TypeError(f"adopt takes a descriptor, which the Socket then owns, not {type(fd).__name__}: {way}")
     return Socket(_c.us_adopt(fd))
 
 

@@ -358,3 +358,17 @@ def test_getsockname_and_getpeername_are_the_addresses_by_socket_names(abstract)
         with pytest.raises(OSError) as e:
             d.getpeername()
         assert e.value.errno == errno.ENOTCONN
+
+
+def test_adopt_of_a_socket_object_says_to_detach_it():
+    # "'socket' object cannot be interpreted as an integer": a socket.socket is
+    # the usual thing to adopt, and its number alone would have two owners
+    a, b = socket.socketpair()
+    with a, b:
+        with pytest.raises(TypeError) as e:
+            unixsock.adopt(a)
+        assert str(e.value) == ("adopt takes a descriptor, which the Socket then owns, not socket: "
+                                "adopt(sock.detach()), which socket then no longer closes")
+        with unixsock.adopt(a.detach()) as s:  # as it says
+            s.send(b"x")
+            assert b.recv(1) == b"x"
