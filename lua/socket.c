@@ -284,14 +284,31 @@ static int l_accept(lua_State *L) {
   return 1;
 }
 
+/* send(data [, i [, j]]): the bytes i to j of data, as luasocket's send takes
+ * them (a negative index counts from the end), and the index of the last one
+ * sent, as luasocket's returns it (i - 1 + the bytes sent: the count when i is
+ * 1).  i and j were ignored: a luasocket loop that sends the rest from i sent
+ * all of data again. */
 static int l_send(lua_State *L) {
   lus_socket *s = lus_check(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
-  ssize_t n = unixsock_send(s->h, data, len);
+  lua_Integer first = luaL_optinteger(L, 3, 1), last = luaL_optinteger(L, 4, -1);
+  lua_Integer size = (lua_Integer)len;
+  if (first < 0)
+    first = first < -size ? 1 : size + first + 1;
+  if (last < 0)
+    last = size + last + 1;
+  if (first < 1)
+    first = 1;
+  if (last > size)
+    last = size;
+  if (first > last)
+    last = first - 1; /* data:sub(i, j) is "": on dgram and seqpacket an empty message */
+  ssize_t n = unixsock_send(s->h, data + first - 1, (size_t)(last - first + 1));
   if (n < 0)
     return lus_fail_on(L, (int)n, "send", s->h);
-  lua_pushinteger(L, n);
+  lua_pushinteger(L, first - 1 + (lua_Integer)n);
   return 1;
 }
 

@@ -204,6 +204,37 @@ describe("bytes", function()
     assert.are.equal(big, table.concat(got))
   end))
 
+  it("send takes luasocket's i and j, and returns the index of the last byte sent", h.no_leak(function()
+    -- i and j were ignored: a luasocket loop that sends the rest from i, as
+    -- send(data, last + 1), sent all of data again
+    local a, b = unixsock.pair()
+      local _a <close> = a
+      local _b <close> = b
+    assert.are.equal(4, a:send("hello", 2, 4)) -- "ell"
+    assert.are.equal(5, a:send("hello", -2)) -- "lo"
+    assert.are.equal(5, a:send("hello", 1, 99))
+    assert.are.equal(3, a:send("hello", 4, 3)) -- nothing: i - 1
+    assert.are.equal("elllohello", b:recv(100))
+    -- the loop itself, with timeout 0 taking part at a time
+    a:send_buffer(4096)
+    a:settimeout(0)
+    b:settimeout(0)
+    local big = string.rep("0123456789abcdef", 1 << 15)
+    local last, got = 0, {}
+    while last < #big do
+      last = a:send(big, last + 1) or last
+      got[#got + 1] = b:recv(65536)
+    end
+    for d in function() return b:recv(65536) end do got[#got + 1] = d end
+    assert.are.equal(big, table.concat(got))
+    -- on dgram an empty part is an empty datagram, as send("") is
+    local d1, d2 = unixsock.pair("dgram")
+      local _d1 <close> = d1
+      local _d2 <close> = d2
+    assert.are.equal(1, d1:send("x", 2)) -- i - 1, as luasocket says it
+    assert.are.equal("", d2:recv(10))
+  end))
+
   it("sendto and recvfrom carry the sender's address", h.no_leak(function()
     local addr = h.abstract()
     local srv <close> = assert(unixsock.bind(addr))
