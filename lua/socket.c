@@ -454,6 +454,8 @@ static const luaL_Reg methods[] = {
     {"kind", l_kind},
     {"local_address", l_local_address},
     {"peer_address", l_peer_address},
+    {"getsockname", l_local_address}, /* luasocket's and Python's names */
+    {"getpeername", l_peer_address},
     {"send_buffer", l_send_buffer},
     {"recv_buffer", l_recv_buffer},
     {"refused", l_refused},

@@ -27,6 +27,10 @@ describe("endpoints", function()
       assert.are.equal("g1", s:recv(100))
       assert.are.equal(addr, l:local_address())
       assert.are.equal(addr, c:peer_address())
+      -- luasocket's and Python's names (luasocket code called getsockname: a nil method)
+      assert.are.equal(addr, l:getsockname())
+      assert.are.equal(addr, c:getpeername())
+      assert.are.equal("", s:getpeername()) -- the client is unnamed
     end))
   end
 
