@@ -88,6 +88,10 @@ void lus_push_fd(lua_State *L, int fd);
 bool lus_test_fd(lua_State *L, int idx, int *fd);
 /* The same for an argument, raising a type error for any other value. */
 int lus_check_fd(lua_State *L, int arg);
+/* For adopt given what holds a descriptor rather than its number: how to take
+ * it from its holder (a unixsock.fd, a luasocket socket), whose own close would
+ * otherwise close it too; NULL for anything else. */
+const char *lus_adopt_hint(lua_State *L, int idx);
 
 void lus_open_socket(lua_State *L);  /* registers the socket metatable */
 void lus_open_fd(lua_State *L);

@@ -91,6 +91,19 @@ bool lus_test_fd(lua_State *L, int idx, int *fd) {
   return true;
 }
 
+const char *lus_adopt_hint(lua_State *L, int idx) {
+  if (fd_test(L, idx) != NULL)
+    return "a received unixsock.fd becomes a socket with f:socket()";
+  idx = lua_absindex(L, idx);
+  if (!indexable(L, idx))
+    return NULL;
+  bool gives_up = lua_getfield(L, idx, "setfd") == LUA_TFUNCTION; /* luasocket's */
+  lua_pop(L, 1);
+  return gives_up ? "from a luasocket socket s, adopt(s:getfd()), then s:setfd(-1) so that s does not "
+                    "close it too"
+                  : NULL;
+}
+
 int lus_check_fd(lua_State *L, int arg) {
   int fd;
   if (!lus_test_fd(L, arg, &fd))

@@ -154,6 +154,9 @@ static int l_pair(lua_State *L) {
 }
 
 static int l_adopt(lua_State *L) {
+  const char *hint = lua_isinteger(L, 1) ? NULL : lus_adopt_hint(L, 1);
+  if (hint != NULL) /* its number alone would have two owners, each to close it */
+    return luaL_argerror(L, 1, lua_pushfstring(L, "a descriptor number, which the socket then owns: %s", hint));
   lua_Integer fd = luaL_checkinteger(L, 1);
   if (fd < INT_MIN || fd > INT_MAX) /* no descriptor's number: said without one */
     return lus_fail(L, -EBADF, "adopt", NULL, 0);

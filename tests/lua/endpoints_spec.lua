@@ -124,6 +124,36 @@ describe("endpoints", function()
     assert.are.equal("adopt: Bad file descriptor; a descriptor is 0 or more, not -2", msg)
   end))
 
+  it("adopt of what holds a descriptor says how to take it, and that way works", h.no_leak(function()
+    -- "number expected, got unixstream{client}": and its number alone would
+    -- have two owners, each to close it
+    local dir = h.tmpdir()
+    local l <close> = assert(unixsock.listen(dir .. "/srv"))
+    local theirs = assert(require("socket.unix").stream())
+    assert(theirs:connect(dir .. "/srv"))
+    local ok, err = pcall(unixsock.adopt, theirs)
+    assert.is_false(ok)
+    assert.matches("a descriptor number, which the socket then owns: from a luasocket socket s, "
+      .. "adopt(s:getfd()), then s:setfd(-1) so that s does not close it too", err, 1, true)
+    local mine <close> = assert(unixsock.adopt(theirs:getfd())) -- as it says
+    theirs:setfd(-1)
+    theirs:close() -- closes nothing now
+    local s <close> = assert(l:accept())
+    assert(mine:send("x"))
+    assert.are.equal("x", s:recv(1))
+    local a, b = unixsock.pair("seqpacket")
+    assert(a:send_message("x", { a }))
+    local passed = assert(b:recv_message()).fds[1]
+    ok, err = pcall(unixsock.adopt, passed)
+    assert.is_false(ok)
+    assert.matches("a received unixsock.fd becomes a socket with f:socket()", err, 1, true)
+    passed:close()
+    a:close()
+    b:close()
+    l:close()
+    h.rmdir(dir)
+  end))
+
   it("listening tells a listener from a connection", h.no_leak(function()
     for _, kind in ipairs({"stream", "seqpacket"}) do
       local addr = h.abstract()
