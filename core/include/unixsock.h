@@ -547,6 +547,9 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
  *   dropped, not cut (ask for as many, or use recv_message)
  *   a seqpacket message of 100 bytes, over this socket's max_message (50): it
  *   was dropped                        (a receive's EMSGSIZE)
+ *   the next frame has 100 bytes, more than recv_batch's size lets one message
+ *   hold: it waits, whole, for a larger size or recv_message
+ *                                      (a stream's recv_batch EMSGSIZE)
  *   3 descriptors came with a message, more than max_fds (2) allows: they were
  *   closed, and the message was dropped
  *   the kernel cut the descriptors that came with a message (MSG_CTRUNC): this

@@ -311,6 +311,11 @@ static int broken_header(unixsock *s) {
                     PLAIN_BYTES_HINT);
 }
 
+size_t unixsock__frame_waiting_len(const unixsock *s) {
+  const struct unixsock__frame_in *in = __atomic_load_n(&s->in, __ATOMIC_ACQUIRE);
+  return in != NULL && !in->broken && in->hdr_have == HEADER && in->got == 0 ? in->len : 0;
+}
+
 size_t unixsock_frame_error(const unixsock *sock, int result, char *buf, size_t size) {
   const struct unixsock__frame_in *in =
       sock == NULL ? NULL : __atomic_load_n(&sock->in, __ATOMIC_ACQUIRE);

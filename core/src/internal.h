@@ -232,6 +232,9 @@ int unixsock__frame_let_go(unixsock *s, bool closing);
 int unixsock__frame_recv(unixsock *s, unixsock_message *msg, size_t max_fds, void *buf,
                          size_t cap, bool now);
 void unixsock__frame_free(unixsock *s);
+/* The payload length the next frame's header announced, when its header is in
+ * and its payload waits (kept whole for a larger buffer); else 0.  For errors. */
+size_t unixsock__frame_waiting_len(const unixsock *s);
 /* Whether plain reads may go on (s->in set): 0, the error that broke the framed
  * stream, or -EBUSY inside a frame that a recv_message or recv_batch cut short,
  * or while another thread is receiving one. */

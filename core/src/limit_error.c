@@ -104,8 +104,15 @@ size_t unixsock__limit_error(const unixsock *sock, const char *op, int result, c
   if (result == -ENFILE)
     return unixsock__say(buf, size, "the system holds all the open files its limit allows "
                                     "(fs.file-max)");
-  if (sock == NULL || op == NULL || sock->fd < 0 || sock->kind == UNIXSOCK_STREAM)
-    return 0; /* a stream's frame says its own (unixsock_frame_error) */
+  if (sock == NULL || op == NULL || sock->fd < 0)
+    return 0;
+  if (sock->kind == UNIXSOCK_STREAM) { /* a broken frame says its own (unixsock_frame_error) */
+    size_t waiting = result == -EMSGSIZE ? unixsock__frame_waiting_len(sock) : 0;
+    return waiting > 0 ? unixsock__say(buf, size, "the next frame has %zu bytes, more than %s's size lets "
+                                                  "one message hold: it waits, whole, for a larger size "
+                                                  "or recv_message", waiting, op)
+                       : 0;
+  }
   if (result == -EMSGSIZE)
     return say_too_long(sock, op, buf, size);
   size_t came = __atomic_load_n(&sock->refused_fds, __ATOMIC_RELAXED);

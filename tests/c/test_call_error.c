@@ -195,10 +195,21 @@ TEST(test_a_message_too_long_says_the_limit_or_what_was_dropped) {
     unixsock_close(y);
     unixsock_close(x);
   }
-  /* a stream's frame over max_message says so itself (unixsock_frame_error) */
+  /* a stream's frame over max_message says so itself (unixsock_frame_error); one
+   * that a recv_batch slot cannot hold waits, whole, which was not said */
   unixsock *x, *y;
   CHECK_OK(unixsock_pair(UNIXSOCK_STREAM, &x, &y));
   check_call(y, "recv_message", -EMSGSIZE, EMSGSIZE, "");
+  unixsock_message m = {.data = big, .len = 100};
+  CHECK_EQ(unixsock_send_message(x, &m), 100);
+  unixsock_message slots[2] = {{.data = buf, .len = sizeof(buf)}, {.data = buf, .len = sizeof(buf)}};
+  check_call(y, "recv_batch", unixsock_recv_batch(y, slots, 2), EMSGSIZE,
+             "the next frame has 100 bytes, more than recv_batch's size lets one message hold: it "
+             "waits, whole, for a larger size or recv_message");
+  unixsock_message whole = {0};
+  CHECK_EQ(unixsock_recv_message(y, &whole), 1);
+  CHECK_EQ(whole.len, 100);
+  unixsock_message_release(&whole);
   unixsock_close(y);
   unixsock_close(x);
 }

@@ -421,6 +421,20 @@ def test_a_message_cut_in_recv_batch_is_not_finished_in_another_batchs_buffer():
             assert m.data == b"abcdef"
 
 
+def test_a_frame_longer_than_a_recv_batch_slot_waits_whole_and_says_so():
+    # "Message too long" alone: not that the frame was kept, nor its length
+    a, b = unixsock.pair("stream")
+    with a, b:
+        a.send_message(b"x" * 100)
+        with pytest.raises(OSError) as e:
+            b.recv_batch(4, 10)
+        assert e.value.errno == errno.EMSGSIZE
+        assert e.value.__notes__[1] == ("the next frame has 100 bytes, more than recv_batch's size lets one "
+                                        "message hold: it waits, whole, for a larger size or recv_message")
+        with b.recv_message() as m:
+            assert m.data == b"x" * 100
+
+
 def test_a_plain_recv_never_reads_inside_a_message_or_past_a_broken_one():
     a, b = unixsock.pair("stream")
     with a, b:
