@@ -235,6 +235,32 @@ describe("bytes", function()
     assert.are.equal("", d2:recv(10))
   end))
 
+  it("lines reads a stream line by line, as io.lines reads a file", h.no_leak(function()
+    -- a line protocol (the seeds' echo) needed its own buffering around recv
+    local a, b = unixsock.pair()
+      local _a <close> = a
+      local _b <close> = b
+    a:send("g1\nhé\n\n" .. string.rep("x", 200000) .. "\nlast")
+    a:shutdown("w")
+    local got = {}
+    for line in b:lines() do got[#got + 1] = line end
+    assert.are.same({ "g1", "hé", "", string.rep("x", 200000), "last" }, got)
+    -- an error raises, as io.lines' do (a for loop cannot return one)
+    local c, d = unixsock.pair()
+      local _c <close> = c
+      local _d <close> = d
+    d:settimeout(0.05)
+    local ok, err = pcall(function() for _ in d:lines() do end end)
+    assert.is_false(ok)
+    assert.are.equal("lines: " .. unixsock.strerror(E.ETIMEDOUT), err)
+    local p, q = unixsock.pair("seqpacket")
+      local _p <close> = p
+      local _q <close> = q
+    ok, err = pcall(p.lines, p)
+    assert.is_false(ok)
+    assert.matches("lines reads a stream; on dgram and seqpacket each recv is one message", err, 1, true)
+  end))
+
   it("sendto and recvfrom carry the sender's address", h.no_leak(function()
     local addr = h.abstract()
     local srv <close> = assert(unixsock.bind(addr))
