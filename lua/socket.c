@@ -324,42 +324,47 @@ static int l_recv(lua_State *L) {
   return n < 0 ? lus_fail_on(L, (int)n, "recv", s->h) : 1;
 }
 
-/* The iterator sock:lines() returns; upvalues: the socket, and what was read
- * past the last line returned (nil once the stream ended). */
+/* The iterator sock:lines() returns; upvalues: the socket, the bytes read and
+ * not yet all returned (nil once the stream ended), and where in them the next
+ * line starts (an offset, so that a chunk of many short lines is not copied
+ * again for each). */
 static int lines_next(lua_State *L) {
   lus_socket *s = lus_check(L, lua_upvalueindex(1));
   if (lua_isnil(L, lua_upvalueindex(2)))
     return 0; /* ended: nil, as io.lines' iterator after the last line */
-  size_t have;
+  size_t have, at = (size_t)lua_tointeger(L, lua_upvalueindex(3));
   const char *kept = lua_tolstring(L, lua_upvalueindex(2), &have);
-  const char *nl = memchr(kept, '\n', have);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addlstring(&b, kept, have);
-  while (nl == NULL) {
-    char *room = luaL_prepbuffsize(&b, 65536);
-    ssize_t n = unixsock_recv(s->h, room, 65536);
-    if (n < 0) { /* raised, as io.lines' read errors are: a for loop cannot return one */
-      lus_fail_on(L, (int)n, "lines", s->h);
-      lua_pop(L, 1); /* the errno: the message is the error */
-      return lua_error(L);
+  const char *nl = memchr(kept + at, '\n', have - at);
+  if (nl == NULL) { /* read on, after what is left */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, kept + at, have - at);
+    for (bool found = false; !found;) {
+      char *room = luaL_prepbuffsize(&b, 65536);
+      ssize_t n = unixsock_recv(s->h, room, 65536);
+      if (n < 0) { /* raised, as io.lines' read errors are: a for loop cannot return one */
+        lus_fail_on(L, (int)n, "lines", s->h);
+        lua_pop(L, 1); /* the errno: the message is the error */
+        return lua_error(L);
+      }
+      if (n == 0) { /* the end: the last line, even without its newline */
+        luaL_pushresult(&b);
+        lua_pushnil(L);
+        lua_replace(L, lua_upvalueindex(2));
+        return luaL_len(L, -1) > 0 ? 1 : 0;
+      }
+      found = memchr(room, '\n', (size_t)n) != NULL;
+      luaL_addsize(&b, (size_t)n);
     }
-    if (n == 0) { /* the end: the last line, even without its newline */
-      luaL_pushresult(&b);
-      lua_pushnil(L);
-      lua_replace(L, lua_upvalueindex(2));
-      return luaL_len(L, -1) > 0 ? 1 : 0;
-    }
-    nl = memchr(room, '\n', (size_t)n);
-    luaL_addsize(&b, (size_t)n);
+    luaL_pushresult(&b);
+    lua_replace(L, lua_upvalueindex(2));
+    kept = lua_tolstring(L, lua_upvalueindex(2), &have);
+    at = 0;
+    nl = memchr(kept, '\n', have);
   }
-  luaL_pushresult(&b);
-  size_t all;
-  const char *text = lua_tolstring(L, -1, &all);
-  nl = memchr(text, '\n', all); /* the buffer may have moved */
-  lua_pushlstring(L, nl + 1, all - (size_t)(nl + 1 - text));
-  lua_replace(L, lua_upvalueindex(2));
-  lua_pushlstring(L, text, (size_t)(nl - text));
+  lua_pushlstring(L, kept + at, (size_t)(nl - (kept + at)));
+  lua_pushinteger(L, nl + 1 - kept);
+  lua_replace(L, lua_upvalueindex(3));
   return 1;
 }
 
@@ -372,7 +377,8 @@ static int l_lines(lua_State *L) {
     return luaL_error(L, "lines reads a stream; on dgram and seqpacket each recv is one message");
   lua_settop(L, 1);
   lua_pushliteral(L, "");
-  lua_pushcclosure(L, lines_next, 2);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, lines_next, 3);
   return 1;
 }
 

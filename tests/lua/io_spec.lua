@@ -245,6 +245,17 @@ describe("bytes", function()
     local got = {}
     for line in b:lines() do got[#got + 1] = line end
     assert.are.same({ "g1", "hé", "", string.rep("x", 200000), "last" }, got)
+    -- many short lines from each read, each taken where the last one ended
+    local many = string.rep("line\n", 100000)
+    a, b = unixsock.pair()
+    a:send_buffer(1 << 20)
+    b:recv_buffer(1 << 20)
+    assert.are.equal(#many, a:send(many))
+    a:close()
+    local count, bytes = 0, 0
+    for line in b:lines() do count, bytes = count + 1, bytes + #line end
+    b:close()
+    assert.are.same({ 100000, 400000 }, { count, bytes })
     -- an error raises, as io.lines' do (a for loop cannot return one)
     local c, d = unixsock.pair()
       local _c <close> = c
