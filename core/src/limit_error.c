@@ -23,6 +23,10 @@ static size_t say_too_long(const unixsock *sock, const char *op, char *buf, size
     if (n > unixsock__max_message(sock)) /* recv_message's limit */
       return unixsock__say(buf, size, "a %s of %zu bytes, over this socket's max_message (%zu): it was "
                                       "dropped", noun, n, unixsock__max_message(sock));
+    if (strstr(op, "recv_message") != NULL) /* read in place of one it measured (message.c) */
+      return unixsock__say(buf, size, "a %s of %zu bytes came in place of a shorter one measured "
+                                      "first, which another reader took, and did not fit the room made "
+                                      "for that one: it was dropped", noun, n);
     return unixsock__say(buf, size, "the %s that arrived had %zu bytes, more than %s asked for: it was "
                                     "dropped, not cut (ask for as many, or use recv_message)",
                          noun, n, op);

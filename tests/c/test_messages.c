@@ -1107,3 +1107,22 @@ TEST(test_message_bad_fd_names_the_fd_that_is_not_open) {
   unixsock_close(a);
   unixsock_close(b);
 }
+
+/* A packet that came in place of a measured one (another reader took that one)
+ * and did not fit the room made for it is dropped (EMSGSIZE): said as that, not
+ * as a recv_message that "asked for" too little and should use recv_message. */
+TEST(test_a_packet_dropped_in_place_of_a_measured_one_says_so) {
+  unixsock *a, *b;
+  CHECK_OK(unixsock_pair(UNIXSOCK_SEQPACKET, &a, &b));
+  char why[300];
+  unixsock__dropped(b, 200000); /* under max_message: what the race leaves (white box) */
+  unixsock_call_error(b, "recv_message", -EMSGSIZE, why, sizeof(why));
+  CHECK(strcmp(why, "a seqpacket message of 200000 bytes came in place of a shorter one measured "
+                    "first, which another reader took, and did not fit the room made for that one: "
+                    "it was dropped") == 0);
+  unixsock_call_error(b, "recv", -EMSGSIZE, why, sizeof(why)); /* a plain recv's own buffer */
+  const char *plain = "the seqpacket message that arrived had 200000 bytes, more than recv asked for";
+  CHECK(strncmp(why, plain, strlen(plain)) == 0);
+  unixsock_close(a);
+  unixsock_close(b);
+}
