@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import AsyncIterator, Dict, Iterable, List, Optional, Tuple
 
 from . import Address, Message, Socket, connect as _connect, MAX_FDS, _batch_items, _c
 
@@ -112,6 +112,32 @@ class AsyncSocket:
             if data is not None:
                 return data
             await self._ready(False)
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        """The lines of a stream, each with its b"\\n" (the last even without
+        one), as iterating a file gives them: ``async for line in
+        conn.lines()``.  It keeps what it read past a line: read the socket
+        through it alone."""
+        if self.sock.kind != "stream":
+            raise ValueError("lines reads a stream; on dgram and seqpacket each recv is one message")
+        pending, at = b"", 0  # the bytes read, and where the next line starts in them
+        while True:
+            nl = pending.find(b"\n", at)
+            if nl >= 0:  # taken where the last one ended: a read of many lines is not copied for each
+                line, at = pending[at:nl + 1], nl + 1
+                yield line
+                continue
+            parts = [pending[at:]]  # no newline there: read until one comes (a long line, joined once)
+            while True:
+                data = await self.recv(65536)
+                if not data:
+                    if any(parts):
+                        yield b"".join(parts)
+                    return
+                parts.append(data)
+                if b"\n" in data:
+                    break
+            pending, at = b"".join(parts), 0
 
     async def recv_into(self, buffer, nbytes: int = 0) -> int:
         return await self._io(lambda: self.sock.recv_into(buffer, nbytes))

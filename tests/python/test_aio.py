@@ -366,3 +366,30 @@ def test_errors_of_async_calls_name_the_call_and_say_what_socket_does():
             s.close()
 
     asyncio.run(main())
+
+
+def test_lines_iterates_a_streams_lines_as_a_file_gives_them():
+    # a line protocol needed its own buffering around recv
+    async def main():
+        a, b = unixsock.pair("stream")
+        a.send_buffer = b.recv_buffer = 1 << 20
+        with a, b:
+            conn = aio.AsyncSocket(b)
+            writer = aio.AsyncSocket(a)
+
+            async def write():
+                await writer.send(b"g1\nh\xc3\xa9\n\n" + b"x" * 300000 + b"\n" + b"line\n" * 50000 + b"last")
+                a.shutdown("w")
+
+            task = asyncio.ensure_future(write())
+            got = [line async for line in conn.lines()]
+            await task
+            assert got[:4] == [b"g1\n", "hé\n".encode(), b"\n", b"x" * 300000 + b"\n"]
+            assert got[4:-1] == [b"line\n"] * 50000 and got[-1] == b"last"
+            p, q = unixsock.pair("seqpacket")
+            with p, q:
+                with pytest.raises(ValueError, match="lines reads a stream"):
+                    async for _ in aio.AsyncSocket(p).lines():
+                        pass
+
+    asyncio.run(main())
