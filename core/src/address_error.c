@@ -216,18 +216,12 @@ static size_t say_too_long(char *buf, size_t size, const char *op, const char *n
 
 /* A dgram send that timed out: the receiver's queue stayed full. */
 static size_t say_full_receiver(char *buf, size_t size, const char *name) {
-  int qlen = -1;
-  FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "re");
-  if (f != NULL) {
-    if (fscanf(f, "%d", &qlen) != 1)
-      qlen = -1;
-    fclose(f);
-  }
+  long qlen = unixsock__platform_sysctl("/proc/sys/net/unix/max_dgram_qlen", -1);
   if (qlen < 0)
     return unixsock__say(buf, size, "the dgram socket at %s did not take the datagram in time: it has not read "
                   "those before it", name);
   return unixsock__say(buf, size, "the dgram socket at %s did not take the datagram in time: it has not read "
-                "those before it (the kernel queues %d per receiver: net.unix.max_dgram_qlen)",
+                "those before it (the kernel queues %ld per receiver: net.unix.max_dgram_qlen)",
              name, qlen);
 }
 

@@ -414,6 +414,9 @@ int unixsock__platform_set_cloexec(int fd);
 bool unixsock__platform_read_ended(int fd);
 /* Whether this process runs under valgrind (false when built without its header). */
 bool unixsock__platform_under_valgrind(void);
+/* The number (0 or more) in file, a /proc/sys entry; unset where it cannot be
+ * read. */
+long unixsock__platform_sysctl(const char *file, long unset);
 /* Whether file (/proc/sys/vm/overcommit_memory) says 2: strict accounting, under
  * which MAP_NORESERVE is ignored and address space is charged as memory.  False
  * when it cannot be read. */

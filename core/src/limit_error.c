@@ -34,13 +34,7 @@ static size_t say_too_long(const unixsock *sock, const char *op, char *buf, size
   int sndbuf = unixsock_get_send_buffer(sock);
   if (!unixsock__op_sends(op) || sndbuf <= 32)
     return 0;
-  long wmem_max = -1;
-  FILE *f = fopen("/proc/sys/net/core/wmem_max", "re");
-  if (f != NULL) {
-    if (fscanf(f, "%ld", &wmem_max) != 1)
-      wmem_max = -1;
-    fclose(f);
-  }
+  long wmem_max = unixsock__platform_sysctl("/proc/sys/net/core/wmem_max", -1);
   char more[96] = "";
   if (wmem_max > 0 && sndbuf < 2 * wmem_max) /* the kernel doubles what it is given */
     snprintf(more, sizeof(more), "; a larger send_buffer raises it (up to net.core.wmem_max, %ld "

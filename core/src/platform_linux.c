@@ -29,15 +29,19 @@ bool unixsock__platform_under_valgrind(void) {
 #endif
 }
 
-bool unixsock__platform_strict_overcommit(const char *file) {
-  int mode = 0;
+long unixsock__platform_sysctl(const char *file, long unset) {
+  long v = unset;
   FILE *f = fopen(file, "re");
   if (f != NULL) {
-    if (fscanf(f, "%d", &mode) != 1)
-      mode = 0;
+    if (fscanf(f, "%ld", &v) != 1 || v < 0)
+      v = unset;
     fclose(f);
   }
-  return mode == 2;
+  return v;
+}
+
+bool unixsock__platform_strict_overcommit(const char *file) {
+  return unixsock__platform_sysctl(file, 0) == 2;
 }
 
 /* /proc/sys/kernel/overflowuid or overflowgid, read once (65534 where unreadable):
@@ -46,14 +50,7 @@ static long overflow_id(const char *file, long *cached) {
   long v = __atomic_load_n(cached, __ATOMIC_RELAXED);
   if (v >= 0)
     return v;
-  v = 65534;
-  FILE *f = fopen(file, "re");
-  if (f != NULL) {
-    long id;
-    if (fscanf(f, "%ld", &id) == 1 && id >= 0)
-      v = id;
-    fclose(f);
-  }
+  v = unixsock__platform_sysctl(file, 65534);
   __atomic_store_n(cached, v, __ATOMIC_RELAXED); /* racing readers store the same */
   return v;
 }
