@@ -417,6 +417,9 @@ bool unixsock__platform_under_valgrind(void);
 /* The number (0 or more) in file, a /proc/sys entry; unset where it cannot be
  * read. */
 long unixsock__platform_sysctl(const char *file, long unset);
+/* How many descriptors this process holds (/proc/self/fd's entries, less the one
+ * that reads them); -1 when they cannot be counted (none left to read them with). */
+long unixsock__platform_open_fds(void);
 /* Whether file (/proc/sys/vm/overcommit_memory) says 2: strict accounting, under
  * which MAP_NORESERVE is ignored and address space is charged as memory.  False
  * when it cannot be read. */

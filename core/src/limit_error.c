@@ -5,7 +5,6 @@
  * the kernel cut, with "No buffer space available", which reads as memory; and
  * a process out of descriptors with "Too many open files", without whose limit
  * or how high it is.  unixsock_call_error says these through here. */
-#include <dirent.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -50,19 +49,6 @@ int unixsock__fds_refused(unixsock *s, const struct unixsock__inbox *in) {
   return -ENOBUFS;
 }
 
-/* How many descriptors this process holds: /proc/self/fd's entries, less the
- * one that reads it.  -1 when it cannot be read. */
-static long open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  if (d == NULL)
-    return -1;
-  long n = -1; /* the directory's own descriptor */
-  for (struct dirent *e; (e = readdir(d)) != NULL;)
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
 /* "this process holds 64 descriptors, and its limit (RLIMIT_NOFILE, ulimit -n)
  * is 64": what an EMFILE, or descriptors the kernel cut, come from.  At the
  * limit there is no descriptor left to count them with. */
@@ -71,7 +57,7 @@ static size_t say_fd_limit(char *buf, size_t size) {
   if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
     return 0;
   unsigned long long limit = rl.rlim_cur;
-  long held = open_fds();
+  long held = unixsock__platform_open_fds();
   if (held < 0)
     return unixsock__say(buf, size, "this process holds as many descriptors as its limit allows "
                                     "(RLIMIT_NOFILE, ulimit -n: %llu)", limit);
