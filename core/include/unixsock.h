@@ -540,6 +540,8 @@ UNIXSOCK_EXTERN size_t unixsock_frame_error(const unixsock *sock, int result, ch
  *   socket's send buffer, are full     (a send's ETIMEDOUT)
  *   the peer closed before reading all that this socket sent it
  *                                      (ECONNRESET on a stream or seqpacket)
+ *   the peer closed its end, or shut down its reading: nothing more reaches
+ *   it; this socket was shut down for writing: it sends nothing more  (EPIPE)
  *   this socket sends a datagram of at most 212960 bytes: its send buffer
  *   (212992 bytes) less 32; a larger send_buffer raises it (up to
  *   net.core.wmem_max, 212992 bytes)   (a send's EMSGSIZE, dgram or seqpacket)

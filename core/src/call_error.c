@@ -26,13 +26,20 @@ size_t unixsock_call_error(const unixsock *sock, const char *op, int result, cha
     buf[0] = '\0';
   if (result != -EINVAL && result != -ENOTCONN && result != -EISCONN && result != -EOPNOTSUPP &&
       result != -ETIMEDOUT && result != -ECONNRESET && result != -EMSGSIZE && result != -ENOBUFS &&
-      result != -EMFILE && result != -ENFILE)
+      result != -EMFILE && result != -ENFILE && result != -EPIPE)
     return 0; /* the EAGAIN of an empty try costs nothing here */
   if (result == -EMSGSIZE || result == -ENOBUFS || result == -EMFILE || result == -ENFILE)
     return unixsock__limit_error(sock, op, result, buf, size); /* EMFILE: sock may be NULL */
   if (sock == NULL || op == NULL || sock->fd < 0)
     return 0;
   const char *kind = unixsock_kind_name(sock->kind);
+  if (result == -EPIPE && (unixsock__op_sends(op) || strcmp(op, "flush") == 0))
+    /* "Broken pipe": this end's shutdown, or the peer's close */
+    return __atomic_load_n(&sock->flags, __ATOMIC_RELAXED) & UNIXSOCK__SHUT_WR
+               ? unixsock__say(buf, size, "this socket was shut down for writing: it sends nothing "
+                                          "more")
+               : unixsock__say(buf, size, "the peer closed its end, or shut down its reading: "
+                                          "nothing more reaches it");
   if (result == -ECONNRESET) /* the kernel's word when the peer's receive queue was not empty */
     return sock->kind != UNIXSOCK_DGRAM
                ? unixsock__say(buf, size, "the peer closed before reading all that this socket "

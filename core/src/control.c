@@ -176,5 +176,7 @@ int unixsock_shutdown(unixsock *sock, int how) {
     return kept; /* the end of a started frame goes before the end of stream */
   if (shutdown(sock->fd, hows[how]) < 0)
     return -errno;
+  if (how & UNIXSOCK_SHUT_WR)
+    __atomic_fetch_or(&sock->flags, UNIXSOCK__SHUT_WR, __ATOMIC_RELAXED);
   return 0;
 }

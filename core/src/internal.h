@@ -22,7 +22,8 @@ enum {
    * keeps its listener's long path only to report its own address; its errors
    * name its client when the client has a name. */
   UNIXSOCK__NAMES_PEER = 1u << 3,
-  UNIXSOCK__ACCEPTED = 1u << 4
+  UNIXSOCK__ACCEPTED = 1u << 4,
+  UNIXSOCK__SHUT_WR = 1u << 5 /* shut down for writing here (__atomic): an EPIPE is ours */
 };
 
 struct unixsock {

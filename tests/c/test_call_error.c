@@ -147,7 +147,7 @@ TEST(test_a_reset_says_the_peer_closed_with_data_unread) {
                "the peer closed before reading all that this socket sent it");
     CHECK_EQ(unixsock_recv(x, buf, sizeof(buf)), 0); /* then the end */
     unixsock_close(x);
-    /* a send meets it first on seqpacket; a stream send says EPIPE, enough */
+    /* a send meets it first on seqpacket; a stream send says EPIPE, and who closed */
     CHECK_OK(unixsock_pair(kinds[k], &x, &y));
     CHECK_EQ(unixsock_send(x, "unread", 6), 6);
     unixsock_close(y);
@@ -155,7 +155,8 @@ TEST(test_a_reset_says_the_peer_closed_with_data_unread) {
       check_call(x, "send", unixsock_send(x, "more", 4), ECONNRESET,
                  "the peer closed before reading all that this socket sent it");
     else
-      check_call(x, "send", unixsock_send(x, "more", 4), EPIPE, "");
+      check_call(x, "send", unixsock_send(x, "more", 4), EPIPE,
+                 "the peer closed its end, or shut down its reading: nothing more reaches it");
     unixsock_close(x);
   }
 }
@@ -281,6 +282,23 @@ TEST(test_out_of_descriptors_says_the_limit) {
   CHECK(strstr(said, "; those that came were closed, and the message was dropped") != NULL);
   unixsock_close(y);
   unixsock_close(x);
+}
+
+/* "Broken pipe" did not say whose end was closed: this socket's own shutdown
+ * for writing, or the peer's close. */
+TEST(test_a_broken_pipe_says_whose_end_closed) {
+  static const int kinds[] = {UNIXSOCK_STREAM, UNIXSOCK_SEQPACKET};
+  for (size_t k = 0; k < 2; k++) {
+    unixsock *x, *y;
+    CHECK_OK(unixsock_pair(kinds[k], &x, &y));
+    CHECK_OK(unixsock_shutdown(x, UNIXSOCK_SHUT_WR));
+    check_call(x, "send", unixsock_send(x, "x", 1), EPIPE,
+               "this socket was shut down for writing: it sends nothing more");
+    unixsock_close(x);
+    check_call(y, "send", unixsock_send(y, "x", 1), EPIPE,
+               "the peer closed its end, or shut down its reading: nothing more reaches it");
+    unixsock_close(y);
+  }
 }
 
 TEST(test_fd_error_says_what_the_descriptor_is) {
