@@ -303,9 +303,10 @@ static int l_send(lua_State *L) {
     first = 1;
   if (last > size)
     last = size;
-  if (first > last)
-    last = first - 1; /* data:sub(i, j) is "": on dgram and seqpacket an empty message */
-  ssize_t n = unixsock_send(s->h, data + first - 1, (size_t)(last - first + 1));
+  /* data:sub(i, j) may be "": on dgram and seqpacket an empty message (and i may
+   * lie past the end, where no pointer may go) */
+  bool some = first <= last;
+  ssize_t n = unixsock_send(s->h, some ? data + first - 1 : data, some ? (size_t)(last - first + 1) : 0);
   if (n < 0)
     return lus_fail_on(L, (int)n, "send", s->h);
   lua_pushinteger(L, first - 1 + (lua_Integer)n);

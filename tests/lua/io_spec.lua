@@ -234,6 +234,8 @@ describe("bytes", function()
       local _d2 <close> = d2
     assert.are.equal(1, d1:send("x", 2)) -- i - 1, as luasocket says it
     assert.are.equal("", d2:recv(10))
+    assert.are.equal(99, d1:send("x", 100)) -- i far past the end: nothing, and i - 1 still
+    assert.are.equal("", d2:recv(10))
   end))
 
   it("lines reads a stream line by line, as io.lines reads a file", h.no_leak(function()
