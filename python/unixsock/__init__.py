@@ -16,7 +16,6 @@ Addresses are strings: a filesystem path (or bytes, or a ``pathlib.Path``),
 
 from __future__ import annotations
 
-import io
 import numbers
 import operator
 import os
@@ -284,36 +283,18 @@ class Socket:
         """The same as send(): a stream send always writes everything."""
         return _c.us_send(self._h, data)
 
+    _io_refs = 0  # what socket.socket.makefile counts the files it made in
+
     def makefile(self, mode: str = "r", buffering: Optional[int] = None, *, encoding: Optional[str] = None,
                  errors: Optional[str] = None, newline: Optional[str] = None) -> Any:
-        """A file object over the socket, as socket.makefile makes one: "rb" to
-        read lines (readline), "w" to write text, "rwb" both, buffering=0 for
-        the raw file.  For streams: on dgram and seqpacket each read takes a
+        """A file object over the socket, as socket.makefile makes one (it is
+        that function, over this socket's recv_into and send): "rb" to read
+        lines (readline), "w" to write text, "rwb" both, buffering=0 for the
+        raw file.  For streams: on dgram and seqpacket each read takes a
         message whole or raises.  Closing the file leaves the socket open;
         once the socket is closed, the file's reads and writes raise EBADF."""
-        if not set(mode) <= {"r", "w", "b"}:
-            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
-        writing = "w" in mode
-        reading = "r" in mode or not writing
-        raw = socket.SocketIO(self, ("r" if reading else "") + ("w" if writing else ""))  # type: ignore[arg-type]
-        if buffering is None or buffering < 0:
-            buffering = io.DEFAULT_BUFFER_SIZE
-        if buffering == 0:
-            if "b" not in mode:
-                raise ValueError("unbuffered streams must be binary")
-            return raw
-        buffer: Any  # a BufferedRWPair, BufferedReader or BufferedWriter
-        if reading and writing:
-            buffer = io.BufferedRWPair(raw, raw, buffering)
-        elif reading:
-            buffer = io.BufferedReader(raw, buffering)
-        else:
-            buffer = io.BufferedWriter(raw, buffering)
-        if "b" in mode:
-            return buffer
-        text = io.TextIOWrapper(buffer, encoding, errors, newline)
-        text.mode = mode  # type: ignore[misc]
-        return text
+        return socket.socket.makefile(self, mode, buffering, encoding=encoding,  # type: ignore[call-overload]
+                                      errors=errors, newline=newline)
 
     def _decref_socketios(self) -> None:
         """What socket.SocketIO calls when a makefile() file closes: the socket
